@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Tailor's modules follow its pipeline; each depends only on the ones above it:
+/// diagnostics → YAML layer → spec language & checker → planner → CLI.
+let package = Package(
+    name: "Tailor",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tailor", targets: ["tailor"]),
+        .library(name: "TailorPlan", targets: ["TailorPlan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibYAML",
+            path: "Sources/CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(name: "TailorDiagnostics"),
+        .target(name: "TailorYAML", dependencies: ["CLibYAML", "TailorDiagnostics"]),
+        .target(name: "TailorSpec", dependencies: ["TailorYAML", "TailorDiagnostics"]),
+        .target(
+            name: "TailorPlan",
+            dependencies: [
+                "TailorSpec",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "tailor",
+            dependencies: [
+                "TailorPlan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+        ),
+        .testTarget(
+            name: "TailorTests",
+            dependencies: ["TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]
+        ),
+    ]
+)

@@ -1,0 +1,142 @@
+import TailorSpec
+
+/// Static cost estimates from dimensions alone: parameter counts, FLOPs (the usual
+/// 2 FLOPs per multiply-add; training = forward + backward), and peak float32 memory.
+enum Estimator {
+    /// Weight shapes (inputs, outputs) of one block's modules, by stable module name.
+    static func modules(_ d: Dimensions, arch: Architecture) -> [String: (Int, Int)] {
+        let kvWidth = d.width / max(1, d.heads) * d.kvHeads
+        var m: [String: (Int, Int)] = [
+            "attn.q": (d.width, d.width), "attn.k": (d.width, kvWidth), "attn.v": (d.width, kvWidth),
+            "attn.o": (d.width, d.width), "mlp.up": (d.width, d.mlp), "mlp.down": (d.mlp, d.width),
+        ]
+        if arch.name == "llama" { m["mlp.gate"] = (d.width, d.mlp) }
+        return m
+    }
+
+    /// Parameters of the matrices that every token multiplies through (the blocks and the head).
+    static func matmulParameters(_ d: Dimensions, arch: Architecture) -> Int {
+        let perLayer = modules(d, arch: arch).values.reduce(0) { $0 + $1.0 * $1.1 }
+        let head = arch.family == .decoder ? (d.vocab ?? 0) * d.width : 0
+        return d.layers * perLayer + head
+    }
+
+    static func parameters(_ d: Dimensions, arch: Architecture) -> Int {
+        let v = d.vocab ?? 0
+        let mods = modules(d, arch: arch)
+        let weights = mods.values.reduce(0) { $0 + $1.0 * $1.1 }
+        let biasesAndNorms: Int
+        switch arch.name {
+        case "llama": biasesAndNorms = 2 * d.width
+        default: biasesAndNorms = mods.values.reduce(0) { $0 + $1.1 } + 4 * d.width
+        }
+        let embeddings = v * d.width + (arch.name == "llama" ? 0 : d.context * d.width)
+        let head = d.tiedHead ? 0 : v * d.width
+        let final = arch.name == "llama" ? d.width : 2 * d.width
+        return embeddings + d.layers * (weights + biasesAndNorms) + head + final
+    }
+
+    static func model(_ d: Dimensions?, arch: Architecture) -> Estimate {
+        var e = Estimate()
+        guard let d, d.vocab != nil else { return e }
+        let n = parameters(d, arch: arch)
+        e.parameters = n
+        e.trainable = 0
+        e.weightsBytes = Double(n) * 4
+        return e
+    }
+
+    /// Parameters trained by a method: everything, adapters only, or a head.
+    static func trainable(_ d: Dimensions, arch: Architecture, method: String, params: Value?) -> Int {
+        let all = parameters(d, arch: arch)
+        let mods = modules(d, arch: arch)
+        func matching(_ patterns: [String]) -> [(Int, Int)] {
+            mods.filter { name, _ in
+                patterns.contains { p in
+                    let bare = p.split(separator: ".").filter { Int($0) == nil && $0 != "layers" }.joined(separator: ".")
+                    return p == "all" || Glob.matches(bare.isEmpty ? "*" : bare, name)
+                }
+            }.map(\.value)
+        }
+        switch method {
+        case "lora":
+            let rank = params?["rank"]?.int ?? 8
+            let targets = params?["targets"]?.list?.compactMap(\.string) ?? ["attn.q", "attn.v"]
+            return d.layers * matching(targets).reduce(0) { $0 + rank * ($1.0 + $1.1) }
+        case "head":
+            let labels = params?["labels"]?.int ?? 2
+            let head = d.width * labels + labels
+            return params?["freeze"]?.string == "none" ? all + head : head
+        case "reward":
+            return all + d.width + 1
+        case "continual":
+            if let rank = params?["mitigation"]?["adapters"]?.int {
+                return d.layers * matching(["attn.q", "attn.v"]).reduce(0) { $0 + rank * ($1.0 + $1.1) }
+            }
+            return all
+        case "finetune":
+            let frozen = params?["freeze"]?.list?.compactMap(\.string) ?? []
+            let frozenBlocks = d.layers * matching(frozen).reduce(0) { $0 + $1.0 * $1.1 }
+            let frozenEmbed = frozen.contains("embed") ? (d.vocab ?? 0) * d.width : 0
+            return max(0, all - frozenBlocks - frozenEmbed)
+        default:
+            return all
+        }
+    }
+
+    /// Forward FLOPs per token at sequence length `t`: the matmuls plus attention scores
+    /// and weighted sums (causal: half of T per token on average, for Q·Kᵀ and P·V).
+    static func forwardFLOPsPerToken(_ d: Dimensions, arch: Architecture, sequence t: Int) -> Double {
+        2 * Double(matmulParameters(d, arch: arch)) + 2 * Double(d.layers) * Double(t) * Double(d.width)
+    }
+
+    static func training(_ d: Dimensions?, arch: Architecture, method: String, methodParams: Value?, train: Value?)
+        -> Estimate
+    {
+        var e = model(d, arch: arch)
+        guard let d, d.vocab != nil, let train else { return e }
+        let n = parameters(d, arch: arch)
+        let trainable = trainable(d, arch: arch, method: method, params: methodParams)
+        e.trainable = trainable
+        let batch = train["batch"]?.int ?? 8
+        let accumulate = train["accumulate"]?.int ?? 1
+        let t = train["sequence"]?.int ?? d.context
+        var steps = train["steps"]?.int ?? 0
+        if method == "continual" { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
+        let tokens = steps * batch * accumulate * t
+        e.tokens = tokens
+        let forward = forwardFLOPsPerToken(d, arch: arch, sequence: t)
+        // Full training: forward + backward (2× forward). Frozen weights skip their weight
+        // gradients, which saves a third of the backward for adapters and heads.
+        let adapterOnly = method == "lora" || (method == "head" && trainable < n)
+            || (method == "continual" && methodParams?["mitigation"]?["adapters"] != nil)
+        var perToken = adapterOnly ? 2 * forward : 3 * forward
+        if method == "head", trainable < n { perToken = forward }
+        // DPO also runs the frozen reference; PPO generates, scores with a reward model and a reference.
+        if method == "dpo" { perToken += forward * 2 }
+        if method == "ppo" { perToken += forward * 3 }
+        e.flops = Double(tokens) * perToken
+        let optimizerFloats = train["optimizer"]?.string == "sgd" ? 1.0 : 2.0
+        e.gradientBytes = Double(trainable) * 4
+        e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
+        if method == "dpo" || method == "ppo" { e.weightsBytes = (e.weightsBytes ?? 0) * (method == "ppo" ? 3 : 2) }
+        // Saved activations per token and layer (float32): norms, QKV, attention output,
+        // MLP input and hidden, residuals, plus attention probabilities (H·T);
+        // then the logits and their gradient.
+        let perLayer = Double(9 * d.width + 2 * d.mlp + d.heads * t)
+        let micro = Double(batch * t)
+        e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
+        return e
+    }
+
+    static func inference(_ d: Dimensions?, arch: Architecture, rows: Int?, v: Value) -> Estimate {
+        var e = model(d, arch: arch)
+        guard let d, d.vocab != nil, let rows else { return e }
+        let tokens = rows * d.context
+        e.tokens = tokens
+        e.flops = Double(tokens) * forwardFLOPsPerToken(d, arch: arch, sequence: d.context)
+        let kvWidth = d.width / max(1, d.heads) * d.kvHeads
+        e.activationBytes = 4 * Double(2 * d.layers * d.context * kvWidth + d.context * (d.vocab ?? 0))
+        return e
+    }
+}

@@ -1,0 +1,71 @@
+import TailorDiagnostics
+import TailorSpec
+
+/// One input edge: the producing node and, for split datasets, which part.
+public struct PlanInput: Sendable, Hashable {
+    public var node: String
+    public var port: String?
+
+    public var display: String { port.map { "\(node):\($0)" } ?? node }
+}
+
+/// Static cost of a node, computed from the spec alone.
+public struct Estimate: Sendable {
+    public var rows: Int?
+    public var parameters: Int?
+    public var trainable: Int?
+    public var tokens: Int?
+    public var flops: Double?
+    public var weightsBytes: Double?
+    public var gradientBytes: Double?
+    public var optimizerBytes: Double?
+    public var activationBytes: Double?
+
+    public init() {}
+
+    /// Peak memory: everything resident at once during the node.
+    public var peakBytes: Double? {
+        guard let w = weightsBytes else { return nil }
+        return w + (gradientBytes ?? 0) + (optimizerBytes ?? 0) + (activationBytes ?? 0)
+    }
+}
+
+/// A node of the execution graph.
+public struct PlanNode: Sendable {
+    public var id: String
+    public var kind: NodeKind
+    /// Fully resolved parameters (defaults filled, numbers canonical): part of the key.
+    public var params: Value
+    public var inputs: [PlanInput]
+    /// Files read by the node, whose contents are part of the key.
+    public var files: [String]
+    /// SHA-256 (hex) over kind, version, parameters, input keys and file digests.
+    public var key: String
+    /// The spec line that gives rise to the node.
+    public var location: SourceLocation?
+    public var estimate: Estimate
+    /// Sweep variants using this node; nil when every variant does (or without a sweep).
+    public var variants: [String]?
+
+    public var shortKey: String { String(key.prefix(12)) }
+}
+
+/// The typed execution graph of a spec, in an order where inputs come first.
+public struct Plan: Sendable {
+    public var name: String
+    public var file: String
+    public var variants: [String]
+    public var nodes: [PlanNode]
+    public var machine: MachineProfile
+    public var warnings: [Diagnostic]
+
+    public func node(_ id: String) -> PlanNode? { nodes.first { $0.id == id } }
+
+    /// Sum of all nodes' FLOPs.
+    public var totalFLOPs: Double { nodes.reduce(0) { $0 + ($1.estimate.flops ?? 0) } }
+
+    /// The node with the largest peak memory.
+    public var peak: PlanNode? {
+        nodes.filter { $0.estimate.peakBytes != nil }.max { $0.estimate.peakBytes! < $1.estimate.peakBytes! }
+    }
+}

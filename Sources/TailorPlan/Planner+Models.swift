@@ -1,0 +1,150 @@
+import TailorSpec
+
+extension Planner {
+    /// The node producing model `name`; built models get an init node, then pretraining.
+    mutating func model(_ name: String) -> String {
+        let id = "model.\(name)"
+        if index[id] != nil { return id }
+        guard let info = spec.models[name] else { return id }
+        let v = info.value
+        let seed = Self.int(spec.seed)
+        if let arch = info.arch, v["arch"] != nil, let tok = v["tokenizer"]?.string {
+            let tokNode = tokenizer(tok)
+            tokenizerNode[name] = tokNode
+            let dims = info.dims
+            let size = Self.object([
+                ("layers", dims.map { Self.int($0.layers) }), ("width", dims.map { Self.int($0.width) }),
+                ("heads", dims.map { Self.int($0.heads) }), ("kv_heads", dims.map { Self.int($0.kvHeads) }),
+                ("context", dims.map { Self.int($0.context) }), ("mlp", dims.map { Self.int($0.mlp) }),
+            ])
+            var e = Estimator.model(dims, arch: arch)
+            let initID = v["pretrain"] == nil ? id : "\(id).init"
+            add(initID, .modelInit, params: Self.object([
+                ("arch", Self.string(arch.name)), ("size", size), ("init", v["init"] ?? Self.object([("std", Value(.number(0.02), at: nil))])),
+                ("seed", seed),
+            ]), inputs: [PlanInput(node: tokNode)], at: v.location, estimate: e)
+            guard let pretrain = v["pretrain"] else { return id }
+            var inputs = [PlanInput(node: initID)]
+            if let d = dataInput(pretrain["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
+            if let d = dataInput(pretrain["eval"]?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
+            e = Estimator.training(dims, arch: arch, method: "pretrain", methodParams: nil, train: pretrain)
+            return add(id, .trainPretrain, params: Self.object([("train", trainParams(pretrain)), ("seed", seed)]),
+                       inputs: inputs, at: pretrain.location, estimate: e)
+        }
+        if let path = v["load"]?.string {
+            tokenizerNode[name] = id
+            let format = path.hasSuffix(".gguf") ? "gguf" : "hf"
+            let e = info.arch.map { Estimator.model(info.dims, arch: $0) } ?? Estimate()
+            return add(id, .modelLoad, params: Self.object([("format", Self.string(format))]), files: [path],
+                       at: v.location, estimate: e)
+        }
+        guard let baseName = info.base else { return id }
+        let baseID = model(baseName)
+        let tokNode = tokenizerNode[baseName] ?? baseID
+        tokenizerNode[name] = tokNode
+        let method = info.method
+        let methodValue = v[method] ?? Self.object([])
+        var inputs = [PlanInput(node: baseID)]
+        let train = v["train"]
+        if let d = dataInput(train?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
+        if let d = dataInput(train?["eval"]?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
+        var methodParams = methodValue
+        switch method {
+        case "continual":
+            for task in methodValue["tasks"]?.list ?? [] {
+                if let d = dataInput(task) { inputs.append(tokens(d, tokenizer: tokNode)) }
+            }
+            methodParams = methodValue.removing(["tasks"])
+        case "dpo":
+            inputs.append(PlanInput(node: methodValue["reference"]?.string.map { model($0) } ?? baseID))
+            methodParams = methodValue.removing(["reference"])
+        case "ppo":
+            if let r = methodValue["reward"]?.string { inputs.append(PlanInput(node: model(r))) }
+            methodParams = methodValue.removing(["reward"])
+        default:
+            break
+        }
+        let kind: NodeKind = switch method {
+        case "finetune": .trainFinetune
+        case "lora": .trainLoRA
+        case "head": .trainHead
+        case "continual": .trainContinual
+        case "reward": .trainReward
+        case "dpo": .trainDPO
+        default: .trainPPO
+        }
+        let e = info.arch.map {
+            Estimator.training(info.dims, arch: $0, method: method, methodParams: methodValue, train: train)
+        } ?? Estimate()
+        return add(id, kind, params: Self.object([
+            (method, methodParams), ("train", train.map(trainParams)), ("seed", seed),
+        ]), inputs: inputs, at: v.location, estimate: e)
+    }
+
+    /// Training settings as hashed: references are inputs, not parameters.
+    func trainParams(_ train: Value) -> Value {
+        var t = train.removing(["data"])
+        if let eval = train["eval"] { t = t.setting("eval", eval.removing(["data"])) }
+        return t
+    }
+
+    /// A RAG pipeline's index node: chunks of the documents embedded by the encoder.
+    mutating func rag(_ name: String) -> String {
+        let id = "rag.\(name).index"
+        if index[id] != nil { return id }
+        guard let v = spec.value["rag"]?[name] else { return id }
+        let chunkID = "rag.\(name).chunks"
+        let chunk = v["chunk"] ?? Self.object([
+            ("size", Self.int(200)), ("overlap", Self.int(20)), ("unit", Self.string("words")),
+        ])
+        add(chunkID, .ragChunk, params: Self.object([("chunk", chunk)]),
+            inputs: [dataInput(v["documents"])].compactMap { $0 }, at: v.location)
+        var inputs = [PlanInput(node: chunkID)]
+        if let embed = v["embed"]?.string { inputs.append(PlanInput(node: model(embed))) }
+        return add(id, .ragIndex, params: Self.object([("metric", v["metric"])]), inputs: inputs, at: v.location)
+    }
+
+    mutating func eval(_ name: String, _ v: Value) {
+        let params = v.removing(["models", "rag", "data", "prompt", "reward", "baseline", "tasks"])
+        var shared: [PlanInput] = [dataInput(v["data"])].compactMap { $0 }
+        if let p = v["prompt"]?.string { shared.append(PlanInput(node: prompt(p))) }
+        for task in v["tasks"]?.list ?? [] { shared += [dataInput(task)].compactMap { $0 } }
+        var rows = shared.first.flatMap { rows(of: $0) }
+        if let limit = v["limit"]?.int { rows = rows.map { min($0, limit) } ?? limit }
+        var parts: [PlanInput] = []
+        if let ragName = v["rag"]?.string, let pipeline = spec.value["rag"]?[ragName] {
+            var inputs = [PlanInput(node: rag(ragName))] + shared
+            if let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g))) }
+            if let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p))) }
+            let id = add("eval.\(name).\(ragName)", .evalRAG,
+                         params: params.setting("rag", pipeline.removing(["documents", "embed", "generator", "prompt", "chunk"])),
+                         inputs: inputs, at: v.location)
+            parts.append(PlanInput(node: id))
+        }
+        for ref in v["models"]?.list ?? [] {
+            guard let m = ref.string, let info = spec.models[m] else { continue }
+            var inputs = [PlanInput(node: model(m))] + shared
+            if let r = v["reward"]?.string { inputs.append(PlanInput(node: model(r))) }
+            if let b = v["baseline"]?.string { inputs.append(PlanInput(node: model(b))) }
+            let kind: NodeKind = switch info.kind {
+            case .classifier: .evalClassify
+            case .reward: .evalReward
+            default: info.method == "continual" || v["tasks"] != nil ? .evalContinual : .evalLM
+            }
+            let e = info.arch.map { Estimator.inference(info.dims, arch: $0, rows: rows, v: v) } ?? Estimate()
+            let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location, estimate: e)
+            parts.append(PlanInput(node: id))
+        }
+        add("eval.\(name)", .evalReport, params: Self.object([("metrics", v["metrics"])]), inputs: parts, at: v.location)
+    }
+
+    mutating func export(_ name: String, _ v: Value) {
+        guard let m = v["model"]?.string else { return }
+        add("export.\(name)", .exportModel, params: v.removing(["model"]), inputs: [PlanInput(node: model(m))], at: v.location)
+    }
+
+    mutating func serve(_ v: Value) {
+        let inputs = (v["models"]?.list ?? []).compactMap { $0.string.map { PlanInput(node: model($0)) } }
+        add("serve", .serveAPI, params: v, inputs: inputs, at: v.location)
+    }
+}

@@ -1,0 +1,186 @@
+import TailorDiagnostics
+import TailorSpec
+
+/// Lowers a checked spec into small typed nodes with content keys and estimates.
+/// Nodes are created depth-first from their consumers' needs, so every node's
+/// inputs precede it and its key can be computed on creation.
+struct Planner {
+    let spec: CheckedSpec
+    let digests: FileDigests
+    var nodes: [PlanNode] = []
+    var index: [String: Int] = [:]
+    /// The node that supplies each model's tokenizer (a tokenizer node, or the loaded model).
+    var tokenizerNode: [String: String] = [:]
+
+    init(spec: CheckedSpec, digests: FileDigests) {
+        self.spec = spec
+        self.digests = digests
+    }
+
+    mutating func run() -> [PlanNode] {
+        for (name, _) in spec.section("data") { _ = dataset(name) }
+        for (name, _) in spec.section("tokenizers") { _ = tokenizer(name) }
+        for (name, _) in spec.section("prompts") { _ = prompt(name) }
+        for (name, _) in spec.section("models") { _ = model(name) }
+        for (name, _) in spec.section("rag") { _ = rag(name) }
+        for (name, v) in spec.section("evals") { eval(name, v) }
+        for (name, v) in spec.section("exports") { export(name, v) }
+        if let serve = spec.value["serve"] { self.serve(serve) }
+        return nodes
+    }
+
+    /// Adds a node (once per id) and computes its key from its inputs' keys.
+    @discardableResult
+    mutating func add(
+        _ id: String, _ kind: NodeKind, params: Value, inputs: [PlanInput] = [], files: [String] = [],
+        at location: SourceLocation?, estimate: Estimate = Estimate()
+    ) -> String {
+        if index[id] != nil { return id }
+        let inputKeys = inputs.map { (key: nodes[index[$0.node]!].key, port: $0.port) }
+        let fileDigests = files.map { digests.digest(spec.resolvePath($0)) }
+        let key = ContentKey.compute(kind: kind, params: params, inputs: inputKeys, fileDigests: fileDigests)
+        index[id] = nodes.count
+        nodes.append(PlanNode(
+            id: id, kind: kind, params: params, inputs: inputs, files: files, key: key, location: location,
+            estimate: estimate))
+        return id
+    }
+
+    func estimate(of id: String) -> Estimate { index[id].map { nodes[$0].estimate } ?? Estimate() }
+
+    /// Estimated records behind an input: a split part gets its fraction of the whole.
+    func rows(of input: PlanInput) -> Int? {
+        guard let rows = estimate(of: input.node).rows else { return nil }
+        guard let part = input.port, let info = spec.datasets[String(input.node.dropFirst("data.".count))],
+            let fraction = info.value["split"]?[part]?.number
+        else { return rows }
+        return Int((Double(rows) * fraction).rounded(.down))
+    }
+
+    static func object(_ entries: [(String, Value?)]) -> Value {
+        Value(.object(entries.compactMap { k, v in v.map { (k, $0) } }), at: nil)
+    }
+
+    static func int(_ i: Int) -> Value { Value(.int(i), at: nil) }
+    static func string(_ s: String) -> Value { Value(.string(s), at: nil) }
+
+    // MARK: data
+
+    mutating func dataInput(_ refValue: Value?) -> PlanInput? {
+        guard let s = refValue?.string else { return nil }
+        let parts = s.split(separator: ".", maxSplits: 1).map(String.init)
+        return PlanInput(node: dataset(parts[0]), port: parts.count > 1 ? parts[1] : nil)
+    }
+
+    mutating func dataset(_ name: String) -> String {
+        let id = "data.\(name)"
+        if index[id] != nil { return id }
+        guard let info = spec.datasets[name] else { return id }
+        let v = info.value
+        let format = Self.string(info.format?.rawValue ?? "text")
+        let seed = Self.int(spec.seed)
+        var e = Estimate()
+        if let g = v["generate"] {
+            e.rows = v["count"]?.int
+            var inputs: [PlanInput] = []
+            if let docs = v["options"]?["documents"] { inputs += [dataInput(docs)].compactMap { $0 } }
+            let options = v["options"].map { $0.removing(["documents"]) }
+            return add(id, .dataGenerate, params: Self.object([
+                ("generator", g), ("count", v["count"]), ("options", options), ("seed", seed),
+            ]), inputs: inputs, at: v.location, estimate: e)
+        }
+        if let file = v["file"]?.string {
+            return add(id, .dataLoad, params: Self.object([("format", format), ("fields", v["fields"])]),
+                       files: [file], at: v.location)
+        }
+        if let folder = v["folder"]?.string {
+            return add(id, .dataFolder, params: Self.object([("format", format)]), files: [folder], at: v.location)
+        }
+        if let command = v["command"] {
+            let inputs = command["inputs"]?.list?.compactMap(\.string) ?? []
+            return add(id, .dataCommand, params: Self.object([
+                ("run", command["run"]), ("shell", command["shell"]), ("output", command["output"]),
+                ("format", format), ("fields", v["fields"]),
+            ]), files: inputs, at: v.location)
+        }
+        if let parts = v["mix"]?.list {
+            let inputs = parts.compactMap { dataInput($0["from"]) }
+            e.rows = v["count"]?.int
+            return add(id, .dataMix, params: Self.object([
+                ("weights", Value(.list(parts.compactMap { $0["weight"] }), at: nil)), ("count", v["count"]), ("seed", seed),
+            ]), inputs: inputs, at: v.location, estimate: e)
+        }
+        guard let source = dataInput(v["from"]) else { return id }
+        let sourceRows = rows(of: source)
+        e.rows = sourceRows
+        if let split = v["split"] {
+            return add(id, .dataSplit, params: Self.object([("split", split), ("seed", seed)]), inputs: [source],
+                       at: v.location, estimate: e)
+        }
+        if let filter = v["filter"] {
+            e.rows = nil
+            return add(id, .dataFilter, params: Self.object([("filter", filter)]), inputs: [source], at: v.location, estimate: e)
+        }
+        if let take = v["take"] {
+            e.rows = sourceRows.map { min($0, take.int ?? $0) } ?? take.int
+            return add(id, .dataTake, params: Self.object([("take", take)]), inputs: [source], at: v.location, estimate: e)
+        }
+        if let t = v["template"]?.string {
+            return add(id, .dataTemplate, params: Self.object([("seed", seed)]),
+                       inputs: [source, PlanInput(node: prompt(t))], at: v.location, estimate: e)
+        }
+        return id
+    }
+
+    // MARK: tokenizers and prompts
+
+    mutating func tokenizer(_ name: String) -> String {
+        let id = "tokenizer.\(name)"
+        if index[id] != nil { return id }
+        guard let v = spec.tokenizers[name]?.value else { return id }
+        let special = v["special"]
+        if let train = v["train"] {
+            let inputs = [dataInput(train["from"])].compactMap { $0 }
+            return add(id, .tokenizerTrain, params: Self.object([
+                ("vocab", train["vocab"]), ("min_frequency", train["min_frequency"]), ("special", special),
+            ]), inputs: inputs, at: v.location)
+        }
+        if let path = v["load"]?.string {
+            return add(id, .tokenizerLoad, params: Self.object([("special", special)]), files: [path], at: v.location)
+        }
+        return add(id, .tokenizerBytes, params: Self.object([("special", special)]), at: v.location)
+    }
+
+    /// Tokenized form of a dataset under a tokenizer; shared by every consumer.
+    mutating func tokens(_ data: PlanInput, tokenizer: String) -> PlanInput {
+        let label = tokenizer.hasPrefix("tokenizer.") ? String(tokenizer.dropFirst(10)) : tokenizer
+        let dataLabel = String(data.node.dropFirst(5)) + (data.port.map { ".\($0)" } ?? "")
+        let id = "tokens.\(dataLabel)@\(label)"
+        var e = Estimate()
+        e.rows = rows(of: data)
+        add(id, .dataTokenize, params: Self.object([]), inputs: [data, PlanInput(node: tokenizer)],
+            at: spec.datasets[String(data.node.dropFirst(5))]?.value.location, estimate: e)
+        return PlanInput(node: id)
+    }
+
+    mutating func prompt(_ name: String) -> String {
+        let id = "prompt.\(name)"
+        if index[id] != nil { return id }
+        guard let v = spec.value["prompts"]?[name] else { return id }
+        var inputs: [PlanInput] = []
+        var params = v
+        if let fewShot = v["few_shot"] {
+            inputs += [dataInput(fewShot["from"])].compactMap { $0 }
+            params = params.setting("few_shot", fewShot.removing(["from"]))
+        }
+        return add(id, .promptTemplate, params: params.setting("seed", Self.int(spec.seed)), inputs: inputs, at: v.location)
+    }
+}
+
+extension Value {
+    /// The object without `keys`.
+    func removing(_ keys: [String]) -> Value {
+        guard let e = entries else { return self }
+        return Value(.object(e.filter { !keys.contains($0.0) }), at: location)
+    }
+}

@@ -1,0 +1,135 @@
+/// The fixed vocabularies of the spec language: data formats, generators,
+/// architectures and metrics, with what each needs and provides. The checker's
+/// typed ports are read from these tables.
+
+/// The record shape of a dataset. Every dataset has exactly one.
+public enum DataFormat: String, Sendable, CaseIterable {
+    case text, instruction, chat, preference, classification, documents, queries
+
+    /// The fields every record has, which prompt placeholders and `fields:` maps name.
+    public var fields: [String] {
+        switch self {
+        case .text: ["text"]
+        case .instruction: ["prompt", "response"]
+        case .chat: ["messages"]
+        case .preference: ["prompt", "chosen", "rejected"]
+        case .classification: ["text", "label"]
+        case .documents: ["id", "text"]
+        case .queries: ["question", "answer", "relevant"]
+        }
+    }
+
+    /// Formats a language model can be trained on as plain token streams.
+    public static let languageModeling: [DataFormat] = [.text, .instruction, .chat]
+}
+
+/// A built-in, deterministic, offline data generator.
+public struct Generator: Sendable {
+    public var name: String
+    public var format: DataFormat
+    public var doc: String
+    public var options: ObjectSchema
+
+    public static let all: [Generator] = [
+        Generator(name: "addition", format: .instruction, doc: "sums of random integers: `123+45=` → `168`",
+                  options: opts("addition", [Field("digits", .int(min: 1, max: 9), default: .int(3), "largest number of digits per operand")])),
+        Generator(name: "reverse", format: .instruction, doc: "reverse a random lowercase word",
+                  options: opts("reverse", lengthFields)),
+        Generator(name: "uppercase", format: .instruction, doc: "upper-case a random lowercase word",
+                  options: opts("uppercase", lengthFields)),
+        Generator(name: "sorting", format: .instruction, doc: "sort a list of small integers",
+                  options: opts("sorting", [Field("items", .int(min: 2, max: 32), default: .int(5), "numbers per list")])),
+        Generator(name: "kv_recall", format: .instruction, doc: "recall the value of a key from a list of key=value pairs",
+                  options: opts("kv_recall", [Field("pairs", .int(min: 1, max: 64), default: .int(4), "pairs per example")])),
+        Generator(name: "stories", format: .text, doc: "short grammatical stories for pretraining",
+                  options: opts("stories", [Field("sentences", .int(min: 1, max: 64), default: .int(4), "sentences per story")])),
+        Generator(name: "chat", format: .chat, doc: "multi-turn user/assistant conversations about arithmetic and words",
+                  options: opts("chat", [Field("turns", .int(min: 1, max: 16), default: .int(2), "user turns per conversation")])),
+        Generator(name: "preferences", format: .preference, doc: "arithmetic prompts with a correct (chosen) and a wrong (rejected) answer",
+                  options: opts("preferences", [Field("digits", .int(min: 1, max: 9), default: .int(2), "largest number of digits per operand")])),
+        Generator(name: "sentiment", format: .classification, doc: "short reviews labelled by sentiment",
+                  options: opts("sentiment", [Field("classes", .int(min: 2, max: 5), default: .int(2), "number of labels")])),
+        Generator(name: "documents", format: .documents, doc: "fact sheets about fictional people, for retrieval",
+                  options: opts("documents", [Field("facts", .int(min: 1, max: 32), default: .int(4), "facts per document")])),
+        Generator(name: "questions", format: .queries, doc: "questions answered by one document of a `documents` dataset",
+                  options: opts("questions", [Field("documents", .reference(.data), required: true, "the documents dataset the questions are about")])),
+    ]
+
+    public static func named(_ name: String) -> Generator? { all.first { $0.name == name } }
+
+    /// Every generator's options without defaults; the checker then keeps the chosen
+    /// generator's own and fills its defaults.
+    public static let allOptions: ObjectSchema = {
+        var fields: [Field] = []
+        for g in all {
+            for var f in g.options.fields where !fields.contains(where: { $0.name == f.name }) {
+                f.required = false
+                f.defaultValue = nil
+                fields.append(f)
+            }
+        }
+        return ObjectSchema("generator options", doc: "options of a generator", fields: fields)
+    }()
+
+    private static let lengthFields = [
+        Field("min_length", .int(min: 1, max: 64), default: .int(3), "shortest word"),
+        Field("max_length", .int(min: 1, max: 64), default: .int(8), "longest word"),
+    ]
+
+    private static func opts(_ name: String, _ fields: [Field]) -> ObjectSchema {
+        ObjectSchema("\(name) options", doc: "options of the `\(name)` generator", fields: fields)
+    }
+}
+
+/// A model architecture: its family and the module names LoRA and freezing address.
+public struct Architecture: Sendable {
+    public enum Family: String, Sendable { case decoder, encoder }
+
+    public var name: String
+    public var family: Family
+    /// Stable module names, the same for every architecture where the role is the same.
+    public var modules: [String]
+    public var doc: String
+
+    public static let all: [Architecture] = [
+        Architecture(name: "gpt2", family: .decoder,
+                     modules: ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.up", "mlp.down"],
+                     doc: "GPT-2 style decoder: learned positions, LayerNorm, fused QKV with bias, GELU MLP, tied head"),
+        Architecture(name: "llama", family: .decoder,
+                     modules: ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.gate", "mlp.up", "mlp.down"],
+                     doc: "Llama style decoder: RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention"),
+        Architecture(name: "bert", family: .encoder,
+                     modules: ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.up", "mlp.down"],
+                     doc: "BERT style encoder: bidirectional attention, LayerNorm, GELU MLP, pooled sentence embeddings"),
+    ]
+
+    public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
+}
+
+/// An evaluation metric and the kinds of model and data it reads.
+public struct Metric: Sendable {
+    public enum Subject: String, Sendable { case languageModel = "language model", classifier, reward = "reward model", rag = "RAG pipeline", continual = "continual model" }
+
+    public var name: String
+    public var subject: Subject
+    public var formats: [DataFormat]
+    public var doc: String
+
+    public static let all: [Metric] = [
+        Metric(name: "loss", subject: .languageModel, formats: DataFormat.languageModeling, doc: "mean token cross-entropy (nats)"),
+        Metric(name: "perplexity", subject: .languageModel, formats: DataFormat.languageModeling, doc: "exp(loss)"),
+        Metric(name: "exact_match", subject: .languageModel, formats: [.instruction, .queries], doc: "greedy generation equals the reference answer"),
+        Metric(name: "accuracy", subject: .classifier, formats: [.classification], doc: "fraction of labels predicted right"),
+        Metric(name: "macro_f1", subject: .classifier, formats: [.classification], doc: "F1 averaged over labels"),
+        Metric(name: "recall_at_k", subject: .rag, formats: [.queries], doc: "a relevant document is among the top k retrieved"),
+        Metric(name: "mrr", subject: .rag, formats: [.queries], doc: "mean reciprocal rank of the first relevant document"),
+        Metric(name: "rag_exact_match", subject: .rag, formats: [.queries], doc: "the answer generated with retrieved context equals the reference"),
+        Metric(name: "reward_accuracy", subject: .reward, formats: [.preference], doc: "the reward model scores `chosen` above `rejected`"),
+        Metric(name: "win_rate", subject: .languageModel, formats: [.instruction, .preference, .queries],
+               doc: "how often a reward model prefers this model's answer to the baseline's"),
+        Metric(name: "forgetting", subject: .continual, formats: DataFormat.languageModeling,
+               doc: "the continual-learning matrix: score on every task after every stage"),
+    ]
+
+    public static func named(_ name: String) -> Metric? { all.first { $0.name == name } }
+}

@@ -1,0 +1,59 @@
+/// The `rag:`, `evals:`, `exports:` and `serve:` sections.
+public enum EvalSchema {
+    public static let rag = ObjectSchema(
+        "rag", doc: "Documents → chunks → embeddings → index → top-k retrieval → generation with a prompt.",
+        fields: [
+            Field("documents", .reference(.data), required: true, "a `documents` dataset"),
+            Field("chunk", .object(chunk), "how documents are cut into passages"),
+            Field("embed", .reference(.model), required: true, "an encoder model (e.g. `arch: bert`) that embeds passages and questions"),
+            Field("metric", .choice(["cosine", "dot", "l2"]), default: .string("cosine"), "similarity of the flat index"),
+            Field("top_k", .int(min: 1, max: 1000), default: .int(4), "passages retrieved per question"),
+            Field("generator", .reference(.model), "a language model answering from the retrieved passages; omit for retrieval only"),
+            Field("prompt", .reference(.prompt), "the generation prompt; must use `{context}` and `{question}`"),
+        ],
+        rules: [.needs("prompt", oneOf: ["generator"])])
+
+    static let chunk = ObjectSchema(
+        "chunk", doc: "Chunking of documents.",
+        fields: [
+            Field("size", .int(min: 1, max: 1_000_000), default: .int(200), "passage length"),
+            Field("overlap", .int(min: 0, max: 1_000_000), default: .int(20), "shared length of neighbouring passages; less than `size`"),
+            Field("unit", .choice(["chars", "words"]), default: .string("words"), "what `size` counts"),
+        ])
+
+    public static let eval = ObjectSchema(
+        "eval", doc: "Scores models (or a RAG pipeline) on one dataset. Exactly one of `models` or `rag`.",
+        fields: [
+            Field("models", .list(.reference(.model), minCount: 1), "the models compared side by side"),
+            Field("rag", .reference(.rag), "a RAG pipeline to score"),
+            Field("data", .reference(.data), required: true, "the evaluation dataset"),
+            Field("metrics", .list(.choice(Metric.all.map(\.name)), minCount: 1), required: true, "what to measure (see Metrics)"),
+            Field("prompt", .reference(.prompt), "prompt applied to each record before generation"),
+            Field("limit", .int(min: 1, max: nil), "score only the first N records"),
+            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer for generation metrics"),
+            Field("k", .int(min: 1, max: 1000), default: .int(5), "k of `recall_at_k`"),
+            Field("reward", .reference(.model), "reward model that judges `win_rate`"),
+            Field("baseline", .reference(.model), "the model `win_rate` compares against"),
+            Field("tasks", .list(.reference(.data), minCount: 1), "task datasets of the `forgetting` matrix; default the model's continual tasks"),
+        ],
+        rules: [.exactlyOne(["models", "rag"]), .needs("reward", oneOf: ["models"]), .needs("baseline", oneOf: ["models"])])
+
+    public static let export = ObjectSchema(
+        "export", doc: "Writes a model to files under the run folder.",
+        fields: [
+            Field("model", .reference(.model), required: true, "the model to write"),
+            Field("format", .choice(["hf", "peft", "gguf"]), default: .string("hf"),
+                  "`hf`: a Hugging Face folder (config.json + model.safetensors + tokenizer.json); `peft`: the LoRA adapter alone; `gguf`: one GGUF file"),
+            Field("merge", .bool, default: .bool(false), "fold LoRA adapters into the base weights first"),
+            Field("dtype", .choice(["f32", "f16", "bf16"]), default: .string("f32"), "tensor type of the written weights"),
+        ])
+
+    public static let serve = ObjectSchema(
+        "serve", doc: "An OpenAI-compatible HTTP API (`/v1/models`, `/v1/completions`, `/v1/chat/completions`).",
+        fields: [
+            Field("models", .list(.reference(.model), minCount: 1), required: true, "models offered, by their spec names"),
+            Field("host", .string, default: .string("127.0.0.1"), "listen address"),
+            Field("port", .int(min: 1, max: 65_535), default: .int(8080), "listen port"),
+            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(256), "default completion length"),
+        ])
+}

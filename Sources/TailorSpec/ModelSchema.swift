@@ -1,0 +1,146 @@
+/// The `models:` section: how a model comes to be, and the one customization a
+/// derived model applies to its base.
+public enum ModelSchema {
+    /// The customization methods of a derived model (`from:`); exactly one per model.
+    public static let methods = ["finetune", "lora", "head", "continual", "reward", "dpo", "ppo"]
+
+    public static let model = ObjectSchema(
+        "model",
+        doc: "A model: built from an architecture (`arch`), loaded from files (`load`), or derived from another model (`from`) by exactly one customization.",
+        fields: [
+            Field("arch", .choice(Architecture.all.map(\.name)), "architecture of a model built here (see Architectures)"),
+            Field("size", .object(size), "dimensions of a model built here"),
+            Field("tokenizer", .reference(.tokenizer), "tokenizer of a model built here; derived models keep their base's"),
+            Field("init", .object(initialisation), "initialisation of a model built here"),
+            Field("pretrain", .object(train), "pretrain a model built here on a corpus"),
+            Field("load", .path, "a Hugging Face folder (`config.json` + `*.safetensors`) or a `.gguf` file"),
+            Field("from", .reference(.model), "the base model this one is derived from"),
+            Field("finetune", .object(finetune), "full or partial fine-tuning of every unfrozen weight"),
+            Field("lora", .object(lora), "low-rank adapters on a frozen base"),
+            Field("head", .object(head), "a task head on the base (transfer learning)"),
+            Field("continual", .object(continual), "fine-tuning over an ordered list of tasks with forgetting mitigation"),
+            Field("reward", .object(reward), "a reward model: a scalar head trained on preference pairs"),
+            Field("dpo", .object(dpo), "direct preference optimisation on preference pairs"),
+            Field("ppo", .object(ppo), "PPO against a reward model with a KL penalty to the base"),
+            Field("train", .object(train), "training settings of the customization"),
+        ],
+        rules: [
+            .exactlyOne(["arch", "load", "from"]),
+            .needs("size", oneOf: ["arch"]), .needs("init", oneOf: ["arch"]),
+            .needs("pretrain", oneOf: ["arch"]),
+            .exactlyOne(methods, when: "from"),
+        ] + methods.map { .needs($0, oneOf: ["from"]) } + [.needs("train", oneOf: ["from"])])
+
+    static let size = ObjectSchema(
+        "size", doc: "Model dimensions.",
+        fields: [
+            Field("layers", .int(min: 1, max: 256), required: true, "transformer blocks"),
+            Field("width", .int(min: 8, max: 65_536), required: true, "embedding width (d_model)"),
+            Field("heads", .int(min: 1, max: 1024), required: true, "attention heads; must divide `width`"),
+            Field("kv_heads", .int(min: 1, max: 1024), "key/value heads for grouped-query attention (llama); must divide `heads`; default `heads`"),
+            Field("context", .int(min: 8, max: 1_048_576), required: true, "longest sequence in tokens"),
+            Field("mlp", .int(min: 8, max: 1_048_576), "hidden width of the MLP; default 4×width (gpt2, bert) or about 8/3×width rounded to 64 (llama)"),
+        ])
+
+    static let initialisation = ObjectSchema(
+        "init", doc: "Weight initialisation.",
+        fields: [
+            Field("std", .number(min: 0, max: 1, minExclusive: true), default: .number(0.02), "standard deviation of the normal initialisation"),
+        ])
+
+    /// Training settings shared by pretraining and every customization.
+    public static let train = ObjectSchema(
+        "train", doc: "Training settings.",
+        fields: [
+            Field("data", .reference(.data), "training dataset (its format must suit the method); required except for `continual`, which trains on its tasks"),
+            Field("steps", .int(min: 1, max: 100_000_000), required: true, "optimizer steps"),
+            Field("batch", .int(min: 1, max: 65_536), default: .int(8), "sequences per step"),
+            Field("sequence", .int(min: 2, max: 1_048_576), "tokens per sequence; default the model's context"),
+            Field("lr", .number(min: 0, max: 10, minExclusive: true), default: .number(3e-4), "peak learning rate"),
+            Field("schedule", .choice(["constant", "linear", "cosine"]), default: .string("cosine"), "learning-rate schedule after warmup"),
+            Field("warmup", .int(min: 0, max: nil), default: .int(0), "linear warmup steps"),
+            Field("optimizer", .choice(["adamw", "sgd"]), default: .string("adamw"), "AdamW (decoupled weight decay) or SGD with momentum 0.9"),
+            Field("weight_decay", .number(min: 0, max: 1, minExclusive: false), default: .number(0), "decoupled weight decay"),
+            Field("grad_clip", .number(min: 0, max: nil, minExclusive: false), default: .number(1), "clip the global gradient norm to this; 0 turns clipping off"),
+            Field("accumulate", .int(min: 1, max: 4096), default: .int(1), "micro-batches per optimizer step"),
+            Field("packing", .bool, default: .bool(false), "pack several examples per sequence (attention and positions reset at boundaries)"),
+            Field("train_on_inputs", .bool, default: .bool(false), "also compute the loss on prompt tokens (instruction and chat data)"),
+            Field("eval", .object(trainEval), "periodic evaluation during training"),
+            Field("checkpoint_every", .int(min: 1, max: nil), default: .int(100), "steps between resumable checkpoints"),
+        ])
+
+    static let trainEval = ObjectSchema(
+        "train eval", doc: "Evaluation during training, for early stopping and best-checkpoint selection.",
+        fields: [
+            Field("data", .reference(.data), required: true, "held-out dataset"),
+            Field("every", .int(min: 1, max: nil), default: .int(100), "steps between evaluations"),
+            Field("patience", .int(min: 1, max: nil), "stop after this many evaluations without improvement"),
+        ])
+
+    static let finetune = ObjectSchema(
+        "finetune", doc: "Full fine-tuning; partial when some modules are frozen.",
+        fields: [
+            Field("freeze", .list(.string, minCount: 0), default: .list([]), "module names or patterns kept frozen, e.g. `[embed, \"layers.0.*\"]`"),
+        ])
+
+    static let lora = ObjectSchema(
+        "lora", doc: "Low-rank adapters: W + (alpha / rank) · B·A on each target; the base stays frozen.",
+        fields: [
+            Field("rank", .int(min: 1, max: 4096), default: .int(8), "rank r of the adapters"),
+            Field("alpha", .number(min: 0, max: nil, minExclusive: true), "scaling numerator; default `2 × rank`"),
+            Field("dropout", .number(min: 0, max: 1, minExclusive: false), default: .number(0), "dropout on the adapter input"),
+            Field("targets", .list(.string, minCount: 1), default: .list([.init(.string("attn.q"), at: nil), .init(.string("attn.v"), at: nil)]),
+                  "modules to adapt: names such as `attn.q`, patterns such as `attn.*`, or `all`"),
+            Field("rslora", .bool, default: .bool(false), "scale by alpha / √rank (rank-stabilised LoRA)"),
+        ])
+
+    static let head = ObjectSchema(
+        "head", doc: "A classification head on the base model's pooled features.",
+        fields: [
+            Field("labels", .int(min: 2, max: 100_000), "number of classes; default the labels found in the training data"),
+            Field("pooling", .choice(["mean", "last", "first"]), default: .string("mean"), "how token features become one vector"),
+            Field("freeze", .choice(["backbone", "none"]), default: .string("backbone"), "train only the head, or the whole model"),
+        ])
+
+    static let continual = ObjectSchema(
+        "continual", doc: "Fine-tune on each task in order; score every task after every stage.",
+        fields: [
+            Field("tasks", .list(.reference(.data), minCount: 2), required: true, "the task datasets, in training order"),
+            Field("mitigation", .object(mitigation), "how to limit forgetting of earlier tasks; default none"),
+        ])
+
+    static let mitigation = ObjectSchema(
+        "mitigation", doc: "Forgetting mitigation; at most one method.",
+        fields: [
+            Field("replay", .number(min: 0, max: 1, minExclusive: true), "fraction of each batch drawn from earlier tasks"),
+            Field("ewc", .number(min: 0, max: nil, minExclusive: true), "elastic weight consolidation strength (λ)"),
+            Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2 pull towards the weights at the start of each task"),
+            Field("adapters", .int(min: 1, max: 4096), "a fresh LoRA adapter of this rank per task (no shared weights change)"),
+        ],
+        rules: [.atMostOne(["replay", "ewc", "l2", "adapters"])])
+
+    static let reward = ObjectSchema(
+        "reward", doc: "Reward model training on preference pairs (Bradley–Terry loss).",
+        fields: [
+            Field("pooling", .choice(["last", "mean"]), default: .string("last"), "which token's features the scalar head reads"),
+            Field("margin", .number(min: 0, max: nil, minExclusive: false), default: .number(0), "margin added to the chosen–rejected difference"),
+        ])
+
+    static let dpo = ObjectSchema(
+        "dpo", doc: "Direct preference optimisation against a frozen reference model.",
+        fields: [
+            Field("beta", .number(min: 0, max: nil, minExclusive: true), default: .number(0.1), "strength of the implicit KL constraint"),
+            Field("reference", .reference(.model), "frozen reference policy; default the base model (`from`)"),
+        ])
+
+    static let ppo = ObjectSchema(
+        "ppo", doc: "Proximal policy optimisation against a reward model.",
+        fields: [
+            Field("reward", .reference(.model), required: true, "the reward model scoring generated answers"),
+            Field("kl", .number(min: 0, max: nil, minExclusive: false), default: .number(0.05), "KL penalty towards the base policy"),
+            Field("clip", .number(min: 0, max: 1, minExclusive: true), default: .number(0.2), "PPO ratio clipping"),
+            Field("epochs", .int(min: 1, max: 64), default: .int(4), "optimisation epochs per batch of rollouts"),
+            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer"),
+            Field("temperature", .number(min: 0, max: 10, minExclusive: true), default: .number(1), "sampling temperature of rollouts"),
+        ])
+}

@@ -1,0 +1,147 @@
+import TailorDiagnostics
+
+extension SpecChecker {
+    mutating func checkData() {
+        for (name, v) in entries("data") {
+            let format = format(of: name)
+            datasets[name] = DatasetInfo(name: name, format: format, parts: v["split"]?.keys, value: v)
+            checkDataset(name, v, format)
+        }
+    }
+
+    /// The record format of dataset `name`, derived through `from` chains.
+    mutating func format(of name: String) -> DataFormat? {
+        if let memo = formatMemo[name] { return memo }
+        guard !cyclic.contains("data.\(name)"), let v = entry(.data, name) else { return nil }
+        formatMemo[name] = .some(nil)
+        var result: DataFormat?
+        if let explicit = v["format"]?.string {
+            result = DataFormat(rawValue: explicit)
+        } else if let g = v["generate"]?.string {
+            result = Generator.named(g)?.format
+        } else if let file = v["file"]?.string {
+            if file.hasSuffix(".txt") || file.hasSuffix(".md") {
+                result = .text
+            } else {
+                diagnostics.error(
+                    .unknownFormatExtension(file), at: v["file"]?.location,
+                    notes: [Note("one of \(DataFormat.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))")])
+            }
+        } else if v["folder"] != nil {
+            result = .documents
+        } else if v["command"] != nil {
+            diagnostics.error(.missingKey("format", in: "a dataset made by 'command'"), at: v.location)
+        } else if v["template"] != nil {
+            result = .instruction
+        } else if let source = dataRef(v["from"]) {
+            result = format(of: source.name)
+        } else if let parts = v["mix"]?.list {
+            let formats = parts.map { part -> DataFormat? in dataRef(part["from"]).flatMap { format(of: $0.name) } }
+            result = formats.first ?? nil
+            if let first = result {
+                for (part, f) in zip(parts, formats) where f != nil && f != first {
+                    diagnostics.error(.mixFormats(first, f!), at: part["from"]?.location)
+                }
+            }
+        }
+        formatMemo[name] = .some(result)
+        return result
+    }
+
+    mutating func checkDataset(_ name: String, _ v: Value, _ format: DataFormat?) {
+        if let split = v["split"]?.entries {
+            let sum = split.reduce(0.0) { $0 + ($1.1.number ?? 0) }
+            if abs(sum - 1) > 1e-9 {
+                diagnostics.error(.splitSum(String(format: "%g", sum)), at: v["split"]?.location)
+            }
+        }
+        if let fields = v["fields"]?.entries, let format {
+            for (field, mapped) in fields where !format.fields.contains(field) {
+                var notes: [Note] = []
+                if let hint = Suggestions.didYouMean(field, in: format.fields) { notes.append(Note(hint)) }
+                notes.append(Note("'\(format.rawValue)' records have \(format.fields.map { "'\($0)'" }.joined(separator: ", "))"))
+                diagnostics.error(.unknownField(field, format), at: mapped.location, notes: notes)
+            }
+        }
+        if let g = v["generate"]?.string, let generator = Generator.named(g) {
+            let options = checkOptions(generator, v["options"], at: v.location)
+            datasets[name]?.value = v.setting("options", options)
+        }
+        if v["file"] != nil { expectFile(v["file"]) }
+        if v["folder"] != nil { expectFile(v["folder"], folder: true) }
+        if let command = v["command"] {
+            for input in command["inputs"]?.list ?? [] { expectFile(input) }
+        }
+        if let t = v["template"], let source = dataRef(v["from"]), let sourceFormat = formatMemo[source.name] ?? nil {
+            checkPlaceholders(prompt: t, format: sourceFormat)
+        }
+    }
+
+    /// Keeps the options the chosen generator takes, fills its defaults, and reports
+    /// options that belong to other generators.
+    mutating func checkOptions(_ generator: Generator, _ given: Value?, at location: SourceLocation?) -> Value {
+        var out: [(String, Value)] = []
+        let own = generator.options.fields.map(\.name)
+        for (k, v) in given?.entries ?? [] where !own.contains(k) {
+            var notes: [Note] = []
+            if let hint = Suggestions.didYouMean(k, in: own) { notes.append(Note(hint)) }
+            notes.append(Note(own.isEmpty ? "'\(generator.name)' takes no options" :
+                "'\(generator.name)' takes \(own.map { "'\($0)'" }.joined(separator: ", "))"))
+            diagnostics.error(.unknownKey(k, in: "the options of '\(generator.name)'"), at: v.location, notes: notes)
+        }
+        for field in generator.options.fields {
+            if let v = given?[field.name] {
+                out.append((field.name, v))
+            } else if let d = field.defaultValue {
+                out.append((field.name, Value(d, at: nil)))
+            } else if field.required {
+                diagnostics.error(.missingKey(field.name, in: "the '\(generator.name)' generator's options"), at: given?.location ?? location)
+            }
+        }
+        if let lo = given?["min_length"]?.int ?? generator.options.field("min_length")?.defaultValue.flatMap({ Value($0, at: nil).int }),
+            let hi = given?["max_length"]?.int ?? generator.options.field("max_length")?.defaultValue.flatMap({ Value($0, at: nil).int }),
+            lo > hi
+        {
+            diagnostics.error(.lengthOrder(lo, hi), at: given?["min_length"]?.location ?? given?["max_length"]?.location)
+        }
+        if generator.name == "questions" {
+            expectFormat(given?["documents"], [.documents], for: "the 'questions' generator")
+        }
+        return Value(.object(out), at: given?.location)
+    }
+
+    mutating func checkTokenizers() {
+        for (name, v) in entries("tokenizers") {
+            var vocab: Int?
+            if let train = v["train"] {
+                expectFormat(train["from"], DataFormat.languageModeling + [.documents], for: "tokenizer training")
+                vocab = train["vocab"]?.int
+            } else if v["bytes"] != nil {
+                vocab = 256 + (v["special"]?.list?.count ?? 0)
+            } else if v["load"] != nil {
+                expectFile(v["load"])
+            }
+            tokenizers[name] = TokenizerInfo(name: name, vocab: vocab, value: v)
+        }
+    }
+
+    mutating func checkPrompts() {
+        for (_, v) in entries("prompts") {
+            if let fewShot = v["few_shot"] {
+                expectFormat(fewShot["from"], [.instruction, .queries, .classification], for: "few-shot examples")
+            }
+        }
+    }
+
+    /// Checks a prompt's placeholders against the fields of the records it renders.
+    mutating func checkPlaceholders(prompt ref: Value, format: DataFormat, extra: [String] = []) {
+        guard let name = ref.string, let p = entry(.prompt, name), let template = p["template"] else { return }
+        let fields = format.fields + extra
+        for ph in Self.placeholders(template.string ?? "") where !fields.contains(ph) {
+            var notes: [Note] = []
+            if let hint = Suggestions.didYouMean(ph, in: fields) { notes.append(Note(hint)) }
+            notes.append(Note("prompt '\(name)' is applied to '\(format.rawValue)' records here", at: ref.location))
+            diagnostics.error(.placeholder(ph, format), at: template.location, notes: notes)
+        }
+    }
+}

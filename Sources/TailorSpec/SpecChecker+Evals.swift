@@ -1,0 +1,84 @@
+import TailorDiagnostics
+
+extension SpecChecker {
+    mutating func checkRAG() {
+        for (_, v) in entries("rag") {
+            expectFormat(v["documents"], [.documents], for: "'documents' of a RAG pipeline")
+            if let e = v["embed"], let name = e.string, let m = modelInfo(name) {
+                expectKind(e, m, [.encoder], "'embed'")
+            }
+            if let g = v["generator"], let name = g.string, let m = modelInfo(name) {
+                expectKind(g, m, [.languageModel], "'generator'")
+            }
+            if let p = v["prompt"]?.string, let t = entry(.prompt, p)?["template"] {
+                let found = Set(Self.placeholders(t.string ?? ""))
+                if !found.contains("context") || !found.contains("question") {
+                    diagnostics.error(.ragPromptPlaceholders, at: t.location,
+                                      notes: [Note("used by this RAG pipeline", at: v["prompt"]?.location)])
+                }
+                checkPlaceholders(prompt: v["prompt"]!, format: .queries, extra: ["context"])
+            }
+            if let chunk = v["chunk"], let size = chunk["size"]?.int, let overlap = chunk["overlap"]?.int, overlap >= size {
+                diagnostics.error(.overlap(overlap, size), at: chunk["overlap"]?.location ?? chunk.location)
+            }
+        }
+    }
+
+    mutating func checkEvals() {
+        for (_, v) in entries("evals") {
+            let format = dataRef(v["data"]).flatMap { formatMemo[$0.name] ?? nil }
+            let modelRefs = v["models"]?.list ?? []
+            for metricValue in v["metrics"]?.list ?? [] {
+                guard let name = metricValue.string, let metric = Metric.named(name) else { continue }
+                expectFormat(v["data"], metric.formats, for: "metric '\(name)'")
+                switch metric.subject {
+                case .rag:
+                    if v["rag"] == nil {
+                        diagnostics.error(.metricSubject(name, metric.subject.rawValue), at: metricValue.location,
+                                          notes: [Note("score a pipeline with 'rag:' instead of 'models:'")])
+                    }
+                case .languageModel, .classifier, .reward:
+                    let wanted: ModelKind = metric.subject == .classifier ? .classifier : metric.subject == .reward ? .reward : .languageModel
+                    if v["rag"] != nil, metric.name != "loss", metric.name != "perplexity" {
+                        diagnostics.error(.metricSubject(name, metric.subject.rawValue), at: metricValue.location)
+                    }
+                    for ref in modelRefs {
+                        if let m = ref.string.flatMap({ modelInfo($0) }) { expectKind(ref, m, [wanted], "metric '\(name)'") }
+                    }
+                case .continual:
+                    for ref in modelRefs {
+                        if let m = ref.string.flatMap({ modelInfo($0) }), m.method != "continual", v["tasks"] == nil {
+                            diagnostics.error(.metricNeeds(name, "tasks"), at: metricValue.location,
+                                              notes: [Note("'\(m.name)' is not a continual model; list the task datasets in 'tasks'", at: ref.location)])
+                        }
+                    }
+                }
+                if name == "win_rate" {
+                    if v["reward"] == nil { diagnostics.error(.metricNeeds(name, "reward"), at: metricValue.location) }
+                    if v["baseline"] == nil { diagnostics.error(.metricNeeds(name, "baseline"), at: metricValue.location) }
+                }
+            }
+            if let r = v["reward"], let m = r.string.flatMap({ modelInfo($0) }) { expectKind(r, m, [.reward], "'reward'") }
+            if let b = v["baseline"], let m = b.string.flatMap({ modelInfo($0) }) { expectKind(b, m, [.languageModel], "'baseline'") }
+            for task in v["tasks"]?.list ?? [] { expectFormat(task, DataFormat.languageModeling, for: "a continual task") }
+            if let p = v["prompt"], let format { checkPlaceholders(prompt: p, format: format) }
+        }
+    }
+
+    mutating func checkExports() {
+        for (_, v) in entries("exports") {
+            guard let ref = v["model"], let m = ref.string.flatMap({ modelInfo($0) }) else { continue }
+            if v["merge"]?.bool == true, !m.hasAdapter {
+                diagnostics.error(.mergeNeedsLoRA, at: v["merge"]?.location,
+                                  notes: [Note("'\(m.name)' is made by '\(m.method)'", at: ref.location)])
+            }
+            if v["format"]?.string == "peft", !m.hasAdapter {
+                diagnostics.error(.peftNeedsLoRA, at: v["format"]?.location,
+                                  notes: [Note("'\(m.name)' is made by '\(m.method)'", at: ref.location)])
+            }
+        }
+        for ref in value["serve"]?["models"]?.list ?? [] {
+            if let m = ref.string.flatMap({ modelInfo($0) }) { expectKind(ref, m, [.languageModel], "serving") }
+        }
+    }
+}

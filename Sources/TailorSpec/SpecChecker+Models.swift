@@ -1,0 +1,211 @@
+import Foundation
+import TailorDiagnostics
+
+extension SpecChecker {
+    mutating func checkModels() {
+        for (name, _) in entries("models") { _ = modelInfo(name) }
+    }
+
+    /// Derives (once) what model `name` is: kind, architecture, dimensions, tokenizer.
+    @discardableResult
+    mutating func modelInfo(_ name: String) -> ModelInfo? {
+        if let known = models[name] { return known }
+        guard !cyclic.contains("models.\(name)"), let v = entry(.model, name) else { return nil }
+        var info: ModelInfo
+        if let arch = v["arch"]?.string {
+            info = builtModel(name, v, arch)
+        } else if v["load"] != nil {
+            info = loadedModel(name, v)
+        } else if let base = v["from"]?.string {
+            info = derivedModel(name, v, base)
+        } else {
+            info = ModelInfo(name: name, method: "unknown", hasAdapter: false, value: v)
+        }
+        models[name] = info
+        if let train = v["train"] ?? v["pretrain"] { checkSequence(train, info) }
+        return info
+    }
+
+    private mutating func builtModel(_ name: String, _ v: Value, _ archName: String) -> ModelInfo {
+        let arch = Architecture.named(archName)
+        var info = ModelInfo(
+            name: name, kind: arch?.family == .encoder ? .encoder : .languageModel, arch: arch,
+            method: v["pretrain"] != nil ? "pretrain" : "init", tokenizer: v["tokenizer"]?.string,
+            hasAdapter: false, value: v)
+        if v["size"] == nil { diagnostics.error(.missingSize, at: v.location) }
+        if v["tokenizer"] == nil { diagnostics.error(.missingTokenizer, at: v.location) }
+        if let size = v["size"], let layers = size["layers"]?.int, let width = size["width"]?.int,
+            let heads = size["heads"]?.int, let context = size["context"]?.int
+        {
+            let kv = size["kv_heads"]?.int ?? heads
+            if width % heads != 0 { diagnostics.error(.heads(width, heads), at: size["heads"]?.location) }
+            if size["kv_heads"] != nil, archName != "llama" {
+                diagnostics.error(.kvHeadsNotLlama, at: size["kv_heads"]?.location)
+            } else if heads % kv != 0 {
+                diagnostics.error(.kvHeads(heads, kv), at: size["kv_heads"]?.location)
+            }
+            let defaultMLP = archName == "llama" ? ((width * 8 / 3 + 63) / 64) * 64 : 4 * width
+            let vocab = v["tokenizer"]?.string.flatMap { tokenizers[$0]?.vocab }
+            info.dims = Dimensions(
+                layers: layers, width: width, heads: heads, kvHeads: kv, context: context,
+                mlp: size["mlp"]?.int ?? defaultMLP, vocab: vocab, tiedHead: archName != "llama")
+        }
+        if let pretrain = v["pretrain"] {
+            if info.kind == .encoder {
+                diagnostics.error(.wrongModel("'pretrain'", needs: "a decoder ('gpt2' or 'llama')", got: "a 'bert' encoder"),
+                                  at: v["pretrain"]?.location)
+            }
+            requireTrainData(pretrain, for: "pretraining")
+            expectFormat(pretrain["data"], DataFormat.languageModeling, for: "pretraining")
+        }
+        return info
+    }
+
+    /// A model loaded from files. A Hugging Face folder's `config.json` gives the
+    /// architecture and dimensions for estimates; GGUF headers are read by the runtime.
+    private mutating func loadedModel(_ name: String, _ v: Value) -> ModelInfo {
+        expectFile(v["load"])
+        let path = v["load"]?.string ?? ""
+        var info = ModelInfo(name: name, kind: .languageModel, method: "load", tokenizer: "file:\(path)", hasAdapter: false, value: v)
+        let full = path.hasPrefix("/") ? path : (directory == "." ? path : directory + "/" + path)
+        if let data = FileManager.default.contents(atPath: full + "/config.json"),
+            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
+            func int(_ keys: String...) -> Int? { keys.lazy.compactMap { json[$0] as? Int }.first }
+            let type = (json["model_type"] as? String) ?? ""
+            let archName = type == "llama" || type == "mistral" || type == "qwen2" ? "llama" : type == "bert" ? "bert" : "gpt2"
+            info.arch = Architecture.named(archName)
+            info.kind = archName == "bert" ? .encoder : .languageModel
+            if let width = int("hidden_size", "n_embd"), let layers = int("num_hidden_layers", "n_layer"),
+                let heads = int("num_attention_heads", "n_head")
+            {
+                info.dims = Dimensions(
+                    layers: layers, width: width, heads: heads, kvHeads: int("num_key_value_heads") ?? heads,
+                    context: int("max_position_embeddings", "n_positions") ?? 2048,
+                    mlp: int("intermediate_size", "n_inner") ?? 4 * width, vocab: int("vocab_size"),
+                    tiedHead: (json["tie_word_embeddings"] as? Bool) ?? (archName != "llama"))
+            }
+        }
+        return info
+    }
+
+    private mutating func derivedModel(_ name: String, _ v: Value, _ baseName: String) -> ModelInfo {
+        let base = modelInfo(baseName)
+        let method = ModelSchema.methods.first { v[$0] != nil } ?? "unknown"
+        var info = ModelInfo(
+            name: name, kind: base?.kind, arch: base?.arch, dims: base?.dims, base: baseName, method: method,
+            tokenizer: base?.tokenizer, hasAdapter: (base?.hasAdapter ?? false) || method == "lora", value: v)
+        if let t = v["tokenizer"] {
+            diagnostics.error(.derivedTokenizer(baseName), at: t.location,
+                              notes: [Note("'\(baseName)' is defined here", at: entry(.model, baseName)?.location)])
+        }
+        let train = v["train"]
+        if train == nil, method != "unknown" {
+            diagnostics.error(.missingKey("train", in: "a '\(method)' model"), at: v.location)
+        }
+        let what = "'train.data' of a '\(method)' model"
+        func needBase(_ kinds: [ModelKind], _ words: String, _ me: inout SpecChecker) {
+            guard let kind = base?.kind, !kinds.contains(kind) else { return }
+            me.diagnostics.error(.wrongModel("'\(method)'", needs: words, got: kind.rawValue), at: v["from"]?.location,
+                                 notes: [Note("'\(baseName)' is defined here", at: me.entry(.model, baseName)?.location)])
+        }
+        switch method {
+        case "finetune", "lora":
+            needBase([.languageModel, .classifier, .reward], "a language model", &self)
+            if let train {
+                requireTrainData(train, for: "fine-tuning")
+                expectFormat(train["data"], DataFormat.languageModeling, for: what)
+            }
+            if method == "lora", let arch = base?.arch { checkTargets(v["lora"]?["targets"], arch) }
+            if method == "finetune", let arch = base?.arch { checkTargets(v["finetune"]?["freeze"], arch, allowEmpty: true) }
+        case "head":
+            needBase([.languageModel, .encoder], "a language model or an encoder", &self)
+            info.kind = .classifier
+            if let train {
+                requireTrainData(train, for: "a task head")
+                expectFormat(train["data"], [.classification], for: what)
+            }
+        case "continual":
+            needBase([.languageModel], "a language model", &self)
+            for task in v["continual"]?["tasks"]?.list ?? [] {
+                expectFormat(task, DataFormat.languageModeling, for: "a continual task")
+            }
+            if let d = train?["data"] {
+                diagnostics.error(.needs("data", ["finetune", "lora", "head", "reward", "dpo", "ppo"]), at: d.location,
+                                  notes: [Note("a continual model trains on its 'continual.tasks'")])
+            }
+        case "reward":
+            needBase([.languageModel], "a language model", &self)
+            info.kind = .reward
+            if let train {
+                requireTrainData(train, for: "reward model training")
+                expectFormat(train["data"], [.preference], for: what)
+            }
+        case "dpo":
+            needBase([.languageModel], "a language model", &self)
+            if let train {
+                requireTrainData(train, for: "DPO")
+                expectFormat(train["data"], [.preference], for: what)
+            }
+            if let ref = v["dpo"]?["reference"], let r = ref.string, let refInfo = modelInfo(r) {
+                expectKind(ref, refInfo, [.languageModel], "a DPO reference")
+                expectSameTokenizer(ref, refInfo, info)
+            }
+        case "ppo":
+            needBase([.languageModel], "a language model", &self)
+            if let train {
+                requireTrainData(train, for: "PPO")
+                expectFormat(train["data"], [.instruction, .chat, .queries, .preference], for: "'train.data' (the prompts) of a 'ppo' model")
+            }
+            if let ref = v["ppo"]?["reward"], let r = ref.string, let rm = modelInfo(r) {
+                expectKind(ref, rm, [.reward], "'ppo.reward'")
+                expectSameTokenizer(ref, rm, info)
+            }
+        default:
+            break
+        }
+        return info
+    }
+
+    mutating func requireTrainData(_ train: Value, for what: String) {
+        if train["data"] == nil { diagnostics.error(.missingKey("data", in: "the training settings of \(what)"), at: train.location) }
+    }
+
+    mutating func expectKind(_ ref: Value, _ model: ModelInfo, _ kinds: [ModelKind], _ what: String) {
+        guard let kind = model.kind, !kinds.contains(kind) else { return }
+        diagnostics.error(.wrongModel(what, needs: kinds.map(\.rawValue).joined(separator: " or "), got: kind.rawValue),
+                          at: ref.location, notes: [Note("'\(model.name)' is defined here", at: model.value.location)])
+    }
+
+    mutating func expectSameTokenizer(_ ref: Value, _ other: ModelInfo, _ me: ModelInfo) {
+        guard let a = other.tokenizer, let b = me.tokenizer, a != b else { return }
+        diagnostics.error(
+            Message("'\(other.name)' reads text with tokenizer '\(a)', but this model uses '\(b)'"), at: ref.location,
+            notes: [Note("models that score each other's tokens must share one tokenizer")])
+    }
+
+    /// Every LoRA target (or freeze pattern) must name a module of the architecture.
+    mutating func checkTargets(_ list: Value?, _ arch: Architecture, allowEmpty: Bool = false) {
+        let extra = allowEmpty ? ["embed", "head", "norm"] : []
+        for target in list?.list ?? [] {
+            guard let t = target.string else { continue }
+            if t == "all" { continue }
+            let name = t.split(separator: ".").filter { Int($0) == nil && $0 != "layers" }.joined(separator: ".")
+            if arch.modules.contains(where: { Glob.matches(name.isEmpty ? "*" : name, $0) })
+                || extra.contains(where: { Glob.matches(name, $0) }) || name.isEmpty
+            {
+                continue
+            }
+            var notes: [Note] = []
+            if let hint = Suggestions.didYouMean(t, in: arch.modules) { notes.append(Note(hint)) }
+            notes.append(Note("'\(arch.name)' modules: \(arch.modules.joined(separator: ", "))"))
+            diagnostics.error(.unknownModule(t, arch.name), at: target.location, notes: notes)
+        }
+    }
+
+    mutating func checkSequence(_ train: Value, _ info: ModelInfo) {
+        if let seq = train["sequence"], let n = seq.int, let ctx = info.dims?.context, n > ctx {
+            diagnostics.error(.sequenceTooLong(n, ctx), at: seq.location)
+        }
+    }
+}
