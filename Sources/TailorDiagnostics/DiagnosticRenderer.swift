@@ -45,7 +45,7 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     private func header(_ loc: SourceLocation?, _ severity: String, _ message: String) -> String {
-        let place = loc.map { "\($0.description): " } ?? "tailor: "
+        let place = loc.map { "\($0.description): " } ?? (severity == "note" ? "" : "tailor: ")
         let label: String
         if colour {
             let code = severity == "error" ? "31" : severity == "warning" ? "33" : "36"

@@ -76,7 +76,11 @@ enum Estimator {
             return all
         case "finetune":
             let frozen = params?["freeze"]?.list?.compactMap(\.string) ?? []
-            let frozenBlocks = d.layers * matching(frozen).reduce(0) { $0 + $1.0 * $1.1 }
+            // A pattern naming a layer index (`layers.0.*`) freezes that layer only.
+            let frozenBlocks = frozen.reduce(0) { total, pattern in
+                let layers = pattern.split(separator: ".").contains { Int($0) != nil } ? 1 : d.layers
+                return total + layers * matching([pattern]).reduce(0) { $0 + $1.0 * $1.1 }
+            }
             let frozenEmbed = frozen.contains("embed") ? (d.vocab ?? 0) * d.width : 0
             return max(0, all - frozenBlocks - frozenEmbed)
         default:

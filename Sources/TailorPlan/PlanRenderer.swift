@@ -15,7 +15,7 @@ public enum PlanRenderer {
             out += "\(number)  \(node.id.rightPadded(to: width))  \(node.kind.rawValue.rightPadded(to: kindWidth))  \(node.shortKey)\n"
             let indent = String(repeating: " ", count: number.count + 2) + "    "
             if !node.inputs.isEmpty { out += indent + "← " + node.inputs.map(\.display).joined(separator: ", ") + "\n" }
-            if let variants = node.variants { out += indent + "variants: " + variants.joined(separator: "; ") + "\n" }
+            if let variants = node.variants, variants.count > 1 { out += indent + "variants: " + variants.joined(separator: "; ") + "\n" }
             let estimate = describe(node.estimate, plan.machine)
             if !estimate.isEmpty { out += indent + estimate + "\n" }
         }
@@ -36,7 +36,8 @@ public enum PlanRenderer {
         if let t = e.tokens { parts.append("\(Format.count(t)) tokens") }
         if let f = e.flops {
             parts.append(Format.flops(f))
-            parts.append("~\(Format.duration(f / machine.flops))")
+            let time = Format.duration(f / machine.flops)
+            parts.append(time.hasPrefix("<") ? time : "~" + time)
         }
         if let peak = e.peakBytes {
             var detail = "weights \(Format.bytes(e.weightsBytes ?? 0))"

@@ -109,7 +109,7 @@ extension Planner {
         var shared: [PlanInput] = [dataInput(v["data"])].compactMap { $0 }
         if let p = v["prompt"]?.string { shared.append(PlanInput(node: prompt(p))) }
         for task in v["tasks"]?.list ?? [] { shared += [dataInput(task)].compactMap { $0 } }
-        var rows = shared.first.flatMap { rows(of: $0) }
+        var rows = shared.first.flatMap { self.rows(of: $0) }
         if let limit = v["limit"]?.int { rows = rows.map { min($0, limit) } ?? limit }
         var parts: [PlanInput] = []
         if let ragName = v["rag"]?.string, let pipeline = spec.value["rag"]?[ragName] {

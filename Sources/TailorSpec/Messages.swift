@@ -4,7 +4,7 @@ import TailorDiagnostics
 extension Message {
     // shape
     static func unknownKey(_ key: String, in object: String) -> Message { Message("unknown key '\(key)' in \(object)") }
-    static func missingKey(_ key: String, in object: String) -> Message { Message("\(object) is missing required key '\(key)'") }
+    static func missingKey(_ key: String, in object: String) -> Message { Message("missing required key '\(key)' in \(object)") }
     static func expected(_ type: String, found: String) -> Message { Message("expected \(type), found \(found)") }
     static func outOfRange(_ value: String, _ range: String) -> Message { Message("\(value) is out of range: expected \(range)") }
     static func notAChoice(_ word: String, key: String) -> Message { Message("'\(word)' is not a valid value for '\(key)'") }

@@ -50,7 +50,7 @@ public enum ModelSchema {
 
     /// Training settings shared by pretraining and every customization.
     public static let train = ObjectSchema(
-        "train", doc: "Training settings.",
+        "training settings", doc: "Training settings (`pretrain:` and `train:`).",
         fields: [
             Field("data", .reference(.data), "training dataset (its format must suit the method); required except for `continual`, which trains on its tasks"),
             Field("steps", .int(min: 1, max: 100_000_000), required: true, "optimizer steps"),

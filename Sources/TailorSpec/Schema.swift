@@ -31,6 +31,7 @@ public indirect enum SchemaType: Sendable {
         case let .number(min, max, excl): "number" + Self.range(min, max, excl)
         case .bool: "true or false"
         case .choice(let words): "one of " + words.map { "'\($0)'" }.joined(separator: ", ")
+        case .list(.reference(let k), _): "list of \(k.noun) names"
         case .list(let t, _): "list of \(t.summary)"
         case .object(let o): "mapping (\(o.name))"
         case .dict(let t, let keyKind): "mapping of \(keyKind) to \(t.summary)"

@@ -58,6 +58,18 @@ public struct SchemaChecker {
         }
     }
 
+    /// Names that users of other fine-tuning tools type, mapped to ours.
+    static let aliases: [String: String] = [
+        "learning_rate": "lr", "batch_size": "batch", "micro_batch_size": "batch", "max_steps": "steps",
+        "lora_r": "rank", "r": "rank", "lora_alpha": "alpha", "lora_dropout": "dropout",
+        "target_modules": "targets", "lora_target_modules": "targets", "gradient_accumulation_steps": "accumulate",
+        "warmup_steps": "warmup", "lr_scheduler": "schedule", "lr_scheduler_type": "schedule",
+        "max_grad_norm": "grad_clip", "sequence_len": "sequence", "max_seq_length": "sequence",
+        "sample_packing": "packing", "base_model": "load", "dataset": "data", "datasets": "data",
+        "n_layer": "layers", "n_embd": "width", "n_head": "heads", "hidden_size": "width",
+        "num_hidden_layers": "layers", "num_attention_heads": "heads", "vocab_size": "vocab",
+    ]
+
     public static func isIdentifier(_ s: String) -> Bool {
         guard let first = s.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
         return s.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
@@ -155,8 +167,13 @@ public struct SchemaChecker {
             }
             guard let field = schema.field(k) else {
                 var notes: [Note] = []
-                if let hint = Suggestions.didYouMean(k, in: schema.fields.map(\.name)) { notes.append(Note(hint)) }
-                diagnostics.error(.unknownKey(k, in: "a \(schema.name)"), at: pair.key.location, notes: notes)
+                let names = schema.fields.map(\.name)
+                if let alias = Self.aliases[k], names.contains(alias) {
+                    notes.append(Note("did you mean '\(alias)'? (Tailor's name for '\(k)')"))
+                } else if let hint = Suggestions.didYouMean(k, in: names) {
+                    notes.append(Note(hint))
+                }
+                diagnostics.error(.unknownKey(k, in: schema.name), at: pair.key.location, notes: notes)
                 continue
             }
             let v = check(pair.value, as: field.type, key: k)
@@ -168,7 +185,7 @@ public struct SchemaChecker {
             if let g = given[field.name] {
                 if let v = g.value { entries.append((field.name, v)) }
             } else if field.required {
-                diagnostics.error(.missingKey(field.name, in: "this \(schema.name)"), at: node.location)
+                diagnostics.error(.missingKey(field.name, in: schema.name), at: node.location)
             } else if let d = field.defaultValue {
                 entries.append((field.name, Value(d, at: nil)))
             }

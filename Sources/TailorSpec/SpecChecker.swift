@@ -36,6 +36,9 @@ public struct SpecChecker {
     }
 
     mutating func run() {
+        if let v = value["tailor"], let n = v.int, n != SpecSchema.version {
+            diagnostics.error(.unsupportedVersion(String(n)), at: v.location)
+        }
         checkReferencesAndCycles()
         checkData()
         checkTokenizers()

@@ -5,7 +5,7 @@ public enum SpecSchema {
     public static let root = ObjectSchema(
         "spec", doc: "An experiment: named datasets, tokenizers, models, prompts, RAG pipelines, evals and exports.",
         fields: [
-            Field("tailor", .int(min: 1, max: 1), required: true, "spec language version; write `tailor: 1`"),
+            Field("tailor", .int(min: 1, max: nil), required: true, "spec language version; write `tailor: 1`"),
             Field("name", .identifier, required: true, "experiment name; names the run folder"),
             Field("description", .string, "free text shown in plans and reports"),
             Field("seed", .int(min: 0, max: nil), default: .int(0), "seed of every random choice (data generation, splits, initialisation, data order, sampling)"),
