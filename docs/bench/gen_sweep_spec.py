@@ -8,9 +8,8 @@ import sys
 
 target = int(sys.argv[1])
 variants = max(1, (target - 8) // 3)
-ranks = list(range(1, 101))
-lrs = max(1, -(-variants // len(ranks)))
-grid_ranks = ranks[: min(len(ranks), variants)]
+grid_ranks = list(range(1, min(100, variants) + 1))
+lrs = max(1, round(variants / len(grid_ranks)))
 grid_lrs = [f"{(i + 1) * 1e-5:.5g}" for i in range(lrs)]
 print(f"""tailor: 1
 name: bench-{target}
