@@ -41,7 +41,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TailorTests",
-            dependencies: ["TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]
+            dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]
         ),
     ]
 )
