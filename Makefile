@@ -24,8 +24,9 @@ demo: build
 	$(TAILOR) check specs/quickstart.yaml
 	$(TAILOR) plan specs/quickstart.yaml
 
+## Our tests are XCTest; without Swift Testing's empty run the last line is XCTest's summary.
 test: deps
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 release: deps
 	$(SWIFT) build -c release --product tailor
