@@ -21,7 +21,9 @@ public struct Compiler {
         var checked: [CheckedSpec] = []
         checked.reserveCapacity(loaded.variants.count)
         for variant in loaded.variants {
-            if let spec = SpecChecker.check(loaded, variant: variant, diagnostics: &diagnostics) { checked.append(spec) }
+            if let spec = SpecChecker.check(loaded, variant: variant, sharing: checked.first, diagnostics: &diagnostics) {
+                checked.append(spec)
+            }
         }
         return diagnostics.hasErrors ? [] : checked
     }
@@ -31,11 +33,12 @@ public struct Compiler {
         let specs = check(file: file, sets: sets, diagnostics: &diagnostics)
         guard let first = specs.first else { return nil }
         let digests = FileDigests()
-        let perVariant = specs.map { spec -> (String?, [PlanNode]) in
-            var planner = Planner(spec: spec, digests: digests)
-            return (spec.variant, planner.run())
+        let shared = specs.count > 1 ? PlanCache() : nil
+        let perVariant = specs.map { spec -> (assignments: [(name: String, value: String)], nodes: [PlanNode]) in
+            var planner = Planner(spec: spec, digests: digests, shared: shared)
+            return (spec.assignments, planner.run())
         }
-        let nodes = perVariant.count == 1 ? perVariant[0].1 : SweepMerge.merge(perVariant)
+        let nodes = perVariant.count == 1 ? perVariant[0].nodes : SweepMerge.merge(perVariant)
         var plan = Plan(
             name: first.name, file: file, variants: specs.compactMap(\.variant), nodes: nodes, machine: machine,
             warnings: [])

@@ -17,19 +17,18 @@ extension Planner {
                 ("heads", dims.map { Self.int($0.heads) }), ("kv_heads", dims.map { Self.int($0.kvHeads) }),
                 ("context", dims.map { Self.int($0.context) }), ("mlp", dims.map { Self.int($0.mlp) }),
             ])
-            var e = Estimator.model(dims, arch: arch)
             let initID = v["pretrain"] == nil ? id : "\(id).init"
             add(initID, .modelInit, params: Self.object([
                 ("arch", Self.string(arch.name)), ("size", size), ("init", v["init"] ?? Self.object([("std", Value(.number(0.02), at: nil))])),
                 ("seed", seed),
-            ]), inputs: [PlanInput(node: tokNode)], at: v.location, estimate: e)
+            ]), inputs: [PlanInput(node: tokNode)], at: v.location, estimate: Estimator.model(dims, arch: arch))
             guard let pretrain = v["pretrain"] else { return id }
             var inputs = [PlanInput(node: initID)]
             if let d = dataInput(pretrain["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
             if let d = dataInput(pretrain["eval"]?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
-            e = Estimator.training(dims, arch: arch, method: "pretrain", methodParams: nil, train: pretrain)
-            return add(id, .trainPretrain, params: Self.object([("train", trainParams(pretrain)), ("seed", seed)]),
-                       inputs: inputs, at: pretrain.location, estimate: e)
+            return add(id, .trainPretrain, params: Self.object([("train", Self.trainParams(pretrain)), ("seed", seed)]),
+                       inputs: inputs, at: pretrain.location,
+                       estimate: Estimator.training(dims, arch: arch, method: "pretrain", methodParams: nil, train: pretrain))
         }
         if let path = v["load"]?.string {
             tokenizerNode[name] = id
@@ -73,16 +72,16 @@ extension Planner {
         case "dpo": .trainDPO
         default: .trainPPO
         }
-        let e = info.arch.map {
-            Estimator.training(info.dims, arch: $0, method: method, methodParams: methodValue, train: train)
-        } ?? Estimate()
+        let arch = info.arch, dims = info.dims
         return add(id, kind, params: Self.object([
-            (method, methodParams), ("train", train.map(trainParams)), ("seed", seed),
-        ]), inputs: inputs, at: v.location, estimate: e)
+            (method, methodParams), ("train", train.map(Self.trainParams)), ("seed", seed),
+        ]), inputs: inputs, at: v.location, estimate: arch.map {
+            Estimator.training(dims, arch: $0, method: method, methodParams: methodValue, train: train)
+        } ?? Estimate())
     }
 
     /// Training settings as hashed: references are inputs, not parameters.
-    func trainParams(_ train: Value) -> Value {
+    static func trainParams(_ train: Value) -> Value {
         var t = train.removing(["data"])
         if let eval = train["eval"] { t = t.setting("eval", eval.removing(["data"])) }
         return t
@@ -131,8 +130,9 @@ extension Planner {
             case .reward: .evalReward
             default: info.method == "continual" || v["tasks"] != nil ? .evalContinual : .evalLM
             }
-            let e = info.arch.map { Estimator.inference(info.dims, arch: $0, rows: rows, v: v) } ?? Estimate()
-            let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location, estimate: e)
+            let arch = info.arch, dims = info.dims, evalRows = rows
+            let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location,
+                         estimate: arch.map { Estimator.inference(dims, arch: $0, rows: evalRows, v: v) } ?? Estimate())
             parts.append(PlanInput(node: id))
         }
         add("eval.\(name)", .evalReport, params: Self.object([("metrics", v["metrics"])]), inputs: parts, at: v.location)

@@ -7,14 +7,17 @@ import TailorSpec
 struct Planner {
     let spec: CheckedSpec
     let digests: FileDigests
+    /// Nodes planned for earlier sweep variants, reused when this variant cannot differ.
+    let shared: PlanCache?
     var nodes: [PlanNode] = []
     var index: [String: Int] = [:]
     /// The node that supplies each model's tokenizer (a tokenizer node, or the loaded model).
     var tokenizerNode: [String: String] = [:]
 
-    init(spec: CheckedSpec, digests: FileDigests) {
+    init(spec: CheckedSpec, digests: FileDigests, shared: PlanCache? = nil) {
         self.spec = spec
         self.digests = digests
+        self.shared = shared
     }
 
     mutating func run() -> [PlanNode] {
@@ -29,21 +32,53 @@ struct Planner {
         return nodes
     }
 
-    /// Adds a node (once per id) and computes its key from its inputs' keys.
+    /// Adds a node (once per id) and computes its key from its inputs' keys. Parameters
+    /// and estimate are only evaluated when an earlier sweep variant's node cannot be reused.
     @discardableResult
     mutating func add(
-        _ id: String, _ kind: NodeKind, params: Value, inputs: [PlanInput] = [], files: [String] = [],
-        at location: SourceLocation?, estimate: Estimate = Estimate()
+        _ id: String, _ kind: NodeKind, params: @autoclosure () -> Value, inputs: [PlanInput] = [], files: [String] = [],
+        at location: SourceLocation?, estimate: @autoclosure () -> Estimate = Estimate()
     ) -> String {
         if index[id] != nil { return id }
         let inputKeys = inputs.map { (key: nodes[index[$0.node]!].key, port: $0.port) }
         let fileDigests = files.map { digests.digest(spec.resolvePath($0)) }
-        let key = ContentKey.compute(kind: kind, params: params, inputs: inputKeys, fileDigests: fileDigests)
+        let signature = inputKeys.map { $0.key + ($0.port ?? "") } + fileDigests
+        if let shared, !mayChange(id), let hit = shared.node(id, signature: signature) {
+            index[id] = nodes.count
+            nodes.append(hit)
+            return id
+        }
+        let p = params()
+        let key = ContentKey.compute(kind: kind, params: p, inputs: inputKeys, fileDigests: fileDigests)
         index[id] = nodes.count
-        nodes.append(PlanNode(
-            id: id, kind: kind, params: params, inputs: inputs, files: files, key: key, location: location,
-            estimate: estimate))
+        let node = PlanNode(
+            id: id, kind: kind, params: p, inputs: inputs, files: files, key: key, location: location,
+            estimate: estimate())
+        nodes.append(node)
+        shared?.store(node, signature: signature)
         return id
+    }
+
+    /// Whether the spec entry a node comes from may differ between sweep variants.
+    /// Node ids start with the entry (`model.tuned.init` → `models`, `tuned`); tokenized
+    /// data has no parameters of its own and depends only on its inputs.
+    func mayChange(_ id: String) -> Bool {
+        let parts = id.split(separator: ".", maxSplits: 2)
+        guard let prefix = parts.first else { return true }
+        let section: String
+        switch prefix {
+        case "tokens": return false
+        case "serve": return spec.scope.mayChange(section: "serve", name: "")
+        case "data": section = "data"
+        case "tokenizer": section = "tokenizers"
+        case "prompt": section = "prompts"
+        case "model": section = "models"
+        case "rag": section = "rag"
+        case "eval": section = "evals"
+        case "export": section = "exports"
+        default: return true
+        }
+        return parts.count < 2 || spec.scope.mayChange(section: section, name: String(parts[1]))
     }
 
     func estimate(of id: String) -> Estimate { index[id].map { nodes[$0].estimate } ?? Estimate() }
@@ -173,7 +208,8 @@ struct Planner {
             inputs += [dataInput(fewShot["from"])].compactMap { $0 }
             params = params.setting("few_shot", fewShot.removing(["from"]))
         }
-        return add(id, .promptTemplate, params: params.setting("seed", Self.int(spec.seed)), inputs: inputs, at: v.location)
+        let seeded = params.setting("seed", Self.int(spec.seed))
+        return add(id, .promptTemplate, params: seeded, inputs: inputs, at: v.location)
     }
 }
 
@@ -182,5 +218,20 @@ extension Value {
     func removing(_ keys: [String]) -> Value {
         guard let e = entries else { return self }
         return Value(.object(e.filter { !keys.contains($0.0) }), at: location)
+    }
+}
+
+/// Nodes of earlier sweep variants by id and input signature (input keys, ports and
+/// file digests); a node from an unchanged entry with the same signature is the same node.
+final class PlanCache {
+    private var nodes: [String: (signature: [String], node: PlanNode)] = [:]
+
+    func node(_ id: String, signature: [String]) -> PlanNode? {
+        guard let hit = nodes[id], hit.signature == signature else { return nil }
+        return hit.node
+    }
+
+    func store(_ node: PlanNode, signature: [String]) {
+        if nodes[node.id] == nil { nodes[node.id] = (signature, node) }
     }
 }

@@ -1,36 +1,47 @@
-/// Merges the plans of a sweep's variants into one graph. A node whose id has the
-/// same key in every variant is shared; the others are suffixed with their variant
-/// (`model.tuned[rank=4]`). Identical keys collapse, so a variant that differs only
-/// downstream reuses every upstream node.
+/// Merges the plans of a sweep's variants into one graph. A node with the same key
+/// in every variant keeps its id; a node that differs gets one copy per distinct key,
+/// suffixed with the sweep values that copy depends on (`data.sums[count=100]`,
+/// `model.tuned[count=100,rank=4]`). Equal keys always collapse into one node, so no
+/// work is planned twice.
 enum SweepMerge {
-    static func merge(_ variants: [(label: String?, nodes: [PlanNode])]) -> [PlanNode] {
-        var keysByID: [String: Set<String>] = [:]
-        for (_, nodes) in variants {
-            for n in nodes { keysByID[n.id, default: []].insert(n.key) }
+    typealias Variant = (assignments: [(name: String, value: String)], nodes: [PlanNode])
+
+    static func merge(_ variants: [Variant]) -> [PlanNode] {
+        // Which variants produce each (id, key).
+        var users: [String: [String: [Int]]] = [:]
+        for (v, variant) in variants.enumerated() {
+            for n in variant.nodes { users[n.id, default: [:]][n.key, default: []].append(v) }
         }
         var merged: [PlanNode] = []
         var position: [String: Int] = [:]
-        var users: [Int: [String]] = [:]
-        for (label, nodes) in variants {
-            let tag = label ?? ""
+        var labelsOfNode: [Int: [String]] = [:]
+        for variant in variants {
+            let label = variant.assignments.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
             var rename: [String: String] = [:]
-            for var n in nodes {
-                let shared = keysByID[n.id]!.count == 1
-                let id = shared ? n.id : "\(n.id)[\(tag)]"
+            for var n in variant.nodes {
+                let byKey = users[n.id]!
+                let id = byKey.count == 1 ? n.id : "\(n.id)[\(suffix(byKey[n.key]!, variants))]"
                 rename[n.id] = id
                 if let i = position[id] {
-                    users[i, default: []].append(tag)
+                    labelsOfNode[i, default: []].append(label)
                     continue
                 }
                 n.id = id
                 n.inputs = n.inputs.map { PlanInput(node: rename[$0.node] ?? $0.node, port: $0.port) }
                 position[id] = merged.count
-                users[merged.count] = [tag]
+                labelsOfNode[merged.count] = [label]
                 merged.append(n)
             }
         }
-        let total = variants.count
-        for (i, u) in users where u.count < total { merged[i].variants = u }
+        for (i, labels) in labelsOfNode where labels.count < variants.count { merged[i].variants = labels }
         return merged
+    }
+
+    /// The sweep values shared by every variant in `group`: what this copy depends on.
+    static func suffix(_ group: [Int], _ variants: [Variant]) -> String {
+        let first = variants[group[0]].assignments
+        return first.indices.filter { axis in
+            group.allSatisfy { variants[$0].assignments[axis].value == first[axis].value }
+        }.map { "\(first[$0].name)=\(first[$0].value)" }.joined(separator: ",")
     }
 }

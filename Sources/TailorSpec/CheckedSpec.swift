@@ -74,6 +74,10 @@ public struct CheckedSpec: Sendable {
     public var name: String
     public var seed: Int
     public var variant: String?
+    /// The sweep assignments of this variant, e.g. `[("rank", "4")]`.
+    public var assignments: [(name: String, value: String)]
+    /// What the spec's sweep varies (empty without one).
+    public var scope: SweepScope
     public var value: Value
     public var datasets: [String: DatasetInfo]
     public var tokenizers: [String: TokenizerInfo]

@@ -8,6 +8,10 @@ import TailorYAML
 public struct SchemaChecker {
     public var diagnostics = DiagnosticBag()
 
+    /// Checked entries of spec sections to take as they are (`section`, `name`) → value,
+    /// for sweep variants that share them; nil checks everything.
+    public var reuse: ((String, String) -> Value?)?
+
     public init() {}
 
     /// Checks `node` against `type`. `key` names the entry in messages ("'lr'").
@@ -176,7 +180,12 @@ public struct SchemaChecker {
                 diagnostics.error(.unknownKey(k, in: schema.name), at: pair.key.location, notes: notes)
                 continue
             }
-            let v = check(pair.value, as: field.type, key: k)
+            let v: Value?
+            if let reuse, schema.name == SpecSchema.root.name, case let .dict(element, keyKind) = field.type {
+                v = dictionary(pair.value, element, keyKind: keyKind, reuse: { reuse(k, $0) })
+            } else {
+                v = check(pair.value, as: field.type, key: k)
+            }
             given[k] = (pair.key, v)
         }
         checkRules(schema, given, at: node.location)
@@ -226,7 +235,9 @@ public struct SchemaChecker {
         diagnostics.error(.conflict(first.0, second.0), at: second.1, notes: [Note("'\(first.0)' is set here", at: first.1)])
     }
 
-    private mutating func dictionary(_ node: YAMLNode, _ element: SchemaType, keyKind: String) -> Value? {
+    private mutating func dictionary(
+        _ node: YAMLNode, _ element: SchemaType, keyKind: String, reuse: ((String) -> Value?)? = nil
+    ) -> Value? {
         if node.isNull { return Value(.object([]), at: node.location) }
         guard let pairs = node.pairs else { return mismatch(node, .dict(element, keyKind: keyKind)) }
         var entries: [(String, Value)] = []
@@ -238,7 +249,11 @@ public struct SchemaChecker {
             if namesAreIdentifiers, !Self.isIdentifier(k) {
                 diagnostics.error(.badName(k), at: pair.key.location)
             }
-            if let v = check(pair.value, as: element, key: k) { entries.append((k, v)) }
+            if let shared = reuse?(k) {
+                entries.append((k, shared))
+            } else if let v = check(pair.value, as: element, key: k) {
+                entries.append((k, v))
+            }
         }
         return Value(.object(entries), at: node.location)
     }

@@ -18,10 +18,18 @@ public struct SpecChecker {
     var formatMemo: [String: DataFormat?] = [:]
 
     /// Checks one composed variant. Returns nil when any error was found.
+    /// `shared`, when given, is an earlier variant's checked spec whose entries that the
+    /// sweep cannot change are reused instead of checked again.
     public static func check(
-        _ loaded: LoadedSpec, variant: SpecVariant, diagnostics: inout DiagnosticBag
+        _ loaded: LoadedSpec, variant: SpecVariant, sharing shared: CheckedSpec? = nil, diagnostics: inout DiagnosticBag
     ) -> CheckedSpec? {
         var schema = SchemaChecker()
+        if let shared {
+            let scope = loaded.scope
+            schema.reuse = { section, name in
+                scope.mayChange(section: section, name: name) ? nil : shared.value[section]?[name]
+            }
+        }
         let value = schema.check(variant.root, as: .object(SpecSchema.root), key: "spec")
         diagnostics.append(contentsOf: schema.diagnostics)
         guard let value else { return nil }
@@ -31,7 +39,8 @@ public struct SpecChecker {
         if diagnostics.hasErrors { return nil }
         return CheckedSpec(
             file: loaded.file, directory: loaded.directory,
-            name: value["name"]?.string ?? "spec", seed: value["seed"]?.int ?? 0, variant: variant.label,
+            name: value["name"]?.string ?? "spec", seed: value["seed"]?.int ?? 0, variant: variant.label, assignments: variant.assignments,
+            scope: loaded.scope,
             value: checker.value, datasets: checker.datasets, tokenizers: checker.tokenizers, models: checker.models)
     }
 

@@ -20,6 +20,8 @@ public struct LoadedSpec: Sendable {
     /// Folder relative paths in the spec are resolved against.
     public var directory: String
     public var variants: [SpecVariant]
+    /// What the sweep varies; empty without a sweep.
+    public var scope: SweepScope
 }
 
 /// Reads a spec file and applies composition: `extends:` (deep merge), `--set`
@@ -41,9 +43,10 @@ public enum SpecLoader {
             root = r
         }
         if diagnostics.hasErrors { return nil }
-        guard let variants = expandSweep(root, &diagnostics) else { return nil }
+        guard let (variants, scope) = expandSweep(root, &diagnostics) else { return nil }
         let interpolated = variants.map { v -> SpecVariant in
             var v = v
+            guard v.root.usesVariables else { return v }
             var vars: [String: YAMLNode] = [:]
             for pair in v.root["vars"]?.pairs ?? [] {
                 if let k = pair.key.scalar { vars[k] = pair.value }
@@ -61,7 +64,8 @@ public enum SpecLoader {
         }
         if diagnostics.hasErrors { return nil }
         let directory = (file as NSString).deletingLastPathComponent
-        return LoadedSpec(file: file, directory: directory.isEmpty ? "." : directory, variants: interpolated)
+        return LoadedSpec(
+            file: file, directory: directory.isEmpty ? "." : directory, variants: interpolated, scope: scope)
     }
 
     /// Reads `file` and, recursively, the spec it extends.
@@ -160,8 +164,8 @@ public enum SpecLoader {
     }
 
     /// Expands `sweep:` into the cartesian product of its lists; the last key varies fastest.
-    static func expandSweep(_ root: YAMLNode, _ diagnostics: inout DiagnosticBag) -> [SpecVariant]? {
-        guard let sweep = root["sweep"] else { return [SpecVariant(assignments: [], root: root)] }
+    static func expandSweep(_ root: YAMLNode, _ diagnostics: inout DiagnosticBag) -> ([SpecVariant], SweepScope)? {
+        guard let sweep = root["sweep"] else { return ([SpecVariant(assignments: [], root: root)], SweepScope(paths: [])) }
         let base = root.removing(key: "sweep")
         guard let pairs = sweep.pairs else {
             diagnostics.error(.expected("mapping of key paths to lists", found: sweep.describedKind), at: sweep.location)
@@ -220,6 +224,6 @@ public enum SpecLoader {
             if failed { return nil }
             variants.append(SpecVariant(assignments: assignments, root: tree))
         }
-        return variants
+        return (variants, SweepScope(paths: axes.map(\.path)))
     }
 }

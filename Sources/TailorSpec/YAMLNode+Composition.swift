@@ -68,6 +68,16 @@ extension YAMLNode {
         }
     }
 
+    /// Whether any scalar value outside `vars:` holds a `$`; most specs have none,
+    /// and then interpolation has nothing to do.
+    var usesVariables: Bool {
+        switch kind {
+        case .scalar(let s, _): return s.utf8.contains(UInt8(ascii: "$"))
+        case .sequence(let items): return items.contains { $0.usesVariables }
+        case .mapping(let p): return p.contains { $0.key.scalar != "vars" && $0.value.usesVariables }
+        }
+    }
+
     /// Replaces `${name}` in every scalar value (not keys) by the variable's text.
     /// `$${` writes a literal `${`. A scalar that is exactly one variable takes the
     /// variable's style, so `lr: ${lr}` with `lr: 1e-3` stays a number.

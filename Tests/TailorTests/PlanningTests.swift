@@ -134,6 +134,25 @@ final class PlanningTests: XCTestCase {
         XCTAssertEqual(Set(p?.nodes.map(\.key) ?? []).count, ids.count, "no duplicate work")
     }
 
+    /// Sharing checked entries and planned nodes between variants must not change any
+    /// key: the merged sweep holds exactly the nodes of the variants planned one by one.
+    func testSweepEqualsVariantsPlannedAlone() throws {
+        let sweep = "\nsweep:\n  data.sums.count: [100, 200]\n  models.tuned.lora.rank: [1, 2]\n"
+        let (merged, d) = plan(write("s.yaml", Self.block + sweep))
+        XCTAssertFalse(d.hasErrors)
+        var alone: Set<String> = []
+        for count in [100, 200] {
+            for rank in [1, 2] {
+                let p = plan(write("a.yaml", Self.block), sets: ["data.sums.count=\(count)", "models.tuned.lora.rank=\(rank)"]).0
+                alone.formUnion(try XCTUnwrap(p).nodes.map(\.key))
+            }
+        }
+        XCTAssertEqual(Set(try XCTUnwrap(merged).nodes.map(\.key)), alone)
+        XCTAssertEqual(merged?.nodes.count, alone.count)
+        let ids = Set(merged?.nodes.map(\.id) ?? [])
+        XCTAssertTrue(ids.isSuperset(of: ["data.sums[count=100]", "data.sums[count=200]", "model.tuned[count=200,rank=2]"]), "\(ids.sorted())")
+    }
+
     func testFileContentsArePartOfTheKey() {
         _ = write("qa.jsonl", "{\"prompt\": \"a\", \"response\": \"b\"}\n")
         let file = write("f.yaml", "tailor: 1\nname: f\ndata:\n  qa: { file: qa.jsonl, format: instruction }\n")

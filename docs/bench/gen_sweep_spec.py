@@ -2,14 +2,14 @@
 
 Each variant adds 3 nodes of its own (a LoRA model, its eval, the eval report)
 on top of a shared upstream of 8 nodes, so N nodes need (N - 8) / 3 variants,
-spread over a grid of ranks and learning rates.
+spread over a grid of ranks (at most 100) and learning rates.
 """
 import sys
 
 target = int(sys.argv[1])
 variants = max(1, (target - 8) // 3)
-grid_ranks = list(range(1, min(100, variants) + 1))
-lrs = max(1, round(variants / len(grid_ranks)))
+lrs = -(-variants // 100)
+grid_ranks = list(range(1, -(-variants // lrs) + 1))
 grid_lrs = [f"{(i + 1) * 1e-5:.5g}" for i in range(lrs)]
 print(f"""tailor: 1
 name: bench-{target}
