@@ -107,8 +107,9 @@ enum Estimator {
         let t = train["sequence"]?.int ?? d.context
         var steps = train["steps"]?.int ?? 0
         if method == "continual" { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
-        let tokens = steps * batch * accumulate * t
-        e.tokens = tokens
+        // In Double: the schema allows values whose product overflows Int.
+        let tokens = Double(steps) * Double(batch) * Double(accumulate) * Double(t)
+        e.tokens = tokens < 9e18 ? Int(tokens) : nil
         let forward = forwardFLOPsPerToken(d, arch: arch, sequence: t)
         // Full training: forward + backward (2× forward). Frozen weights skip their weight
         // gradients, which saves a third of the backward for adapters and heads.
@@ -119,7 +120,7 @@ enum Estimator {
         // DPO also runs the frozen reference; PPO generates, scores with a reward model and a reference.
         if method == "dpo" { perToken += forward * 2 }
         if method == "ppo" { perToken += forward * 3 }
-        e.flops = Double(tokens) * perToken
+        e.flops = tokens * perToken
         let optimizerFloats = train["optimizer"]?.string == "sgd" ? 1.0 : 2.0
         e.gradientBytes = Double(trainable) * 4
         e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
@@ -136,9 +137,9 @@ enum Estimator {
     static func inference(_ d: Dimensions?, arch: Architecture, rows: Int?, v: Value) -> Estimate {
         var e = model(d, arch: arch)
         guard let d, d.vocab != nil, let rows else { return e }
-        let tokens = rows * d.context
-        e.tokens = tokens
-        e.flops = Double(tokens) * forwardFLOPsPerToken(d, arch: arch, sequence: d.context)
+        let tokens = Double(rows) * Double(d.context)
+        e.tokens = tokens < 9e18 ? Int(tokens) : nil
+        e.flops = tokens * forwardFLOPsPerToken(d, arch: arch, sequence: d.context)
         let kvWidth = d.width / max(1, d.heads) * d.kvHeads
         e.activationBytes = 4 * Double(2 * d.layers * d.context * kvWidth + d.context * (d.vocab ?? 0))
         return e

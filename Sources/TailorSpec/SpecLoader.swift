@@ -193,8 +193,11 @@ public enum SpecLoader {
         let names = axes.map { axis in
             axes.filter { $0.name == axis.name }.count > 1 ? axis.path.joined(separator: ".") : axis.name
         }
-        let total = axes.reduce(1) { $0.multipliedReportingOverflow(by: $1.values.count).partialValue }
-        if total > maxVariants || total < 0 {
+        let total = axes.reduce(1) { product, axis in
+            let (p, overflow) = product.multipliedReportingOverflow(by: axis.values.count)
+            return overflow ? Int.max : p
+        }
+        if total > maxVariants {
             diagnostics.error(.sweepTooLarge(total, maxVariants), at: sweep.location)
             return nil
         }
