@@ -5,7 +5,7 @@ SWIFT ?= swift
 TAILOR := .build/debug/tailor
 RELEASE_TAILOR := .build/release/tailor
 
-.PHONY: demo test deps build release bench schema-docs clean
+.PHONY: demo test deps build release bench fuzz schema-docs clean
 
 ## Install libyaml and OpenBLAS headers when pkg-config cannot find them.
 deps:
@@ -34,6 +34,14 @@ release: deps
 ## Parse/check/plan timing on generated sweep specs (release build); see docs/performance.md.
 bench: release
 	bash docs/bench/plan-bench.sh $(RELEASE_TAILOR)
+
+## Coverage-guided fuzzing of the front end (libFuzzer + ASan), seeded with the specs; FUZZ_SECONDS to bound it.
+FUZZ_SECONDS ?= 120
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz --product TailorFuzz --sanitize fuzzer --sanitize address -Xswiftc -DFUZZING
+	mkdir -p .build-fuzz/corpus && cp specs/*.yaml specs/invalid/*.yaml .build-fuzz/corpus/
+	ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/TailorFuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-artifact_prefix=.build-fuzz/ .build-fuzz/corpus
 
 ## Regenerate the key reference at the end of docs/spec.md from the schema.
 schema-docs: build

@@ -39,6 +39,7 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
+        .executableTarget(name: "TailorFuzz", dependencies: ["TailorPlan"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]

@@ -35,7 +35,7 @@ public indirect enum SchemaType: Sendable {
         case .list(let t, _): "list of \(t.summary)"
         case .object(let o): "mapping (\(o.name))"
         case .dict(let t, let keyKind): "mapping of \(keyKind) to \(t.summary)"
-        case .reference(let k): "name of \(k.article) \(k.noun)"
+        case .reference(let k): "name of a \(k.noun)"
         case .path: "path"
         case .anyOf(let ts): ts.map(\.summary).joined(separator: " or ")
         }
@@ -74,7 +74,6 @@ public enum ReferenceKind: String, Sendable, CaseIterable {
         case .rag: "RAG pipeline"
         }
     }
-    public var article: String { self == .rag ? "a" : "a" }
 }
 
 /// A field of a mapping with its documentation.

@@ -117,8 +117,7 @@ public struct SpecChecker {
                 checkRefs.append((id, Self.references(in: v, schema: .object(schema))))
             }
         }
-        for (name, v) in entries("evals") {
-            _ = name
+        for (_, v) in entries("evals") {
             checkRefs.append((nil, Self.references(in: v, schema: .object(EvalSchema.eval))))
         }
         for (_, v) in entries("exports") { checkRefs.append((nil, Self.references(in: v, schema: .object(EvalSchema.export)))) }

@@ -94,7 +94,10 @@ public struct Value: Sendable {
         return "\(d)"
     }
 
-    public func writeCanonicalString(into out: inout String) { if let s = string { Value.writeJSONString(s, into: &out) } }
+    /// Appends a string value as a JSON string literal (nothing for other kinds).
+    public func writeCanonicalString(into out: inout String) {
+        if let s = string { Value.writeJSONString(s, into: &out) }
+    }
 
     static func writeJSONString(_ s: String, into out: inout String) {
         out += "\""
