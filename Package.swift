@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// Tailor's modules follow its pipeline; each depends only on the ones above it:
-/// diagnostics → YAML layer → spec language & checker → planner → CLI.
+/// diagnostics → YAML layer → spec language & checker → planner → CLI. The tensor
+/// runtime (TailorRuntime, over OpenBLAS) knows nothing of specs.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v13)],
@@ -20,6 +21,17 @@ let package = Package(
             path: "Sources/CLibYAML",
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "TailorRuntime",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .target(name: "TailorDiagnostics"),
         .target(name: "TailorYAML", dependencies: ["CLibYAML", "TailorDiagnostics"]),
@@ -40,6 +52,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .executableTarget(name: "TailorFuzz", dependencies: ["TailorPlan"]),
+        .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]

@@ -1,0 +1,103 @@
+/// A recorded operation: its inputs and how to turn the gradient of its output
+/// into gradients of the inputs that need one.
+final class GradNode {
+    let name: String
+    let inputs: [Tensor]
+    /// Given the output gradient, returns one gradient per input (nil where not needed).
+    let backward: (Tensor) -> [Tensor?]
+
+    init(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) {
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+/// Gradient recording switch. Recording is on by default; `Tensor.noGrad` turns it off
+/// for evaluation, and parameters that do not require gradients never enter the graph.
+public enum Autodiff {
+    @TaskLocal static var enabled = true
+}
+
+extension Tensor {
+    /// Runs `body` without recording operations (evaluation, optimizer updates).
+    public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
+        try Autodiff.$enabled.withValue(false) { try body() }
+    }
+
+    /// Marks a tensor as a trainable leaf.
+    @discardableResult
+    public func requiringGrad(_ flag: Bool = true) -> Tensor {
+        requiresGrad = flag
+        return self
+    }
+
+    /// Builds the result of an op: records `backward` only when recording is on and
+    /// some input needs a gradient, so frozen weights cost nothing in the backward pass.
+    static func record(
+        _ name: String, _ result: Tensor, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]
+    ) -> Tensor {
+        guard Autodiff.enabled, inputs.contains(where: \.requiresGrad) else { return result }
+        result.requiresGrad = true
+        result.node = GradNode(name, inputs, backward)
+        return result
+    }
+
+    /// Reverse-mode differentiation from this scalar: accumulates `grad` on every leaf
+    /// that requires it. Raises `NumericError` when a gradient holds NaN or Inf, naming
+    /// the op that produced it.
+    public func backward() throws {
+        precondition(count == 1, "backward() starts from a scalar")
+        var order: [Tensor] = []
+        var seen: Set<ObjectIdentifier> = []
+        // Iterative post-order DFS: graphs of deep models overflow a recursive one.
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded {
+                order.append(t)
+                continue
+            }
+            guard seen.insert(ObjectIdentifier(t)).inserted else { continue }
+            stack.append((t, true))
+            for input in t.node?.inputs ?? [] where input.requiresGrad && !seen.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): Tensor(repeating: 1, shape: shape)]
+        for t in order.reversed() {
+            guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+            guard let node = t.node else {
+                if let previous = t.grad { t.grad = Tensor.noGrad { previous + g } } else { t.grad = g }
+                continue
+            }
+            let inputGrads = Tensor.noGrad { node.backward(g) }
+            for (input, ig) in zip(node.inputs, inputGrads) {
+                guard input.requiresGrad, let ig else { continue }
+                if ig.hasNonFinite { throw NumericError.nonFiniteGradient(op: node.name) }
+                let id = ObjectIdentifier(input)
+                grads[id] = grads[id].map { prev in Tensor.noGrad { prev + ig } } ?? ig
+            }
+        }
+    }
+
+    /// Whether any element is NaN or ±Inf.
+    public var hasNonFinite: Bool {
+        let c = contiguous()
+        let p = c.pointer
+        for i in 0..<c.count where !p[i].isFinite { return true }
+        return false
+    }
+}
+
+/// A numeric failure, reported with the op where it first appeared.
+public enum NumericError: Error, Equatable, CustomStringConvertible {
+    case nonFiniteGradient(op: String)
+    case nonFiniteLoss
+
+    public var description: String {
+        switch self {
+        case .nonFiniteGradient(let op): "the gradient of '\(op)' holds NaN or Inf"
+        case .nonFiniteLoss: "the loss is NaN or Inf"
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Fused log-softmax + negative log-likelihood over (N, V) logits: never materialises
+/// log-probabilities for the backward pass, which is softmax − one-hot per row.
+extension Tensor {
+    /// Mean cross-entropy of rows whose target is not `ignoreIndex`, each weighted by
+    /// `weights[i]` (default 1); the mean divides by the total weight.
+    public func crossEntropy(targets: [Int32], ignoreIndex: Int32 = -100, weights: [Float]? = nil) -> Tensor {
+        let x = Tensor.noGrad { contiguous() }
+        let (r, v) = x.rows
+        precondition(targets.count == r, "\(targets.count) targets for \(r) rows")
+        precondition(weights == nil || weights!.count == r, "one weight per row")
+        var total: Double = 0
+        var weightSum: Double = 0
+        let lse = [Float](unsafeUninitializedCapacity: r) { buffer, initialized in
+            for row in 0..<r {
+                let p = x.pointer + row * v
+                var m = -Float.infinity
+                for i in 0..<v where p[i] > m { m = p[i] }
+                var s: Float = 0
+                for i in 0..<v { s += Foundation.exp(p[i] - m) }
+                buffer[row] = m + Foundation.log(s)
+            }
+            initialized = r
+        }
+        for row in 0..<r where targets[row] != ignoreIndex {
+            let t = Int(targets[row])
+            precondition(t >= 0 && t < v, "target \(t) outside the vocabulary of \(v)")
+            let w = Double(weights?[row] ?? 1)
+            total += w * Double(lse[row] - x.pointer[row * v + t])
+            weightSum += w
+        }
+        let loss = Tensor(scalar: weightSum > 0 ? Float(total / weightSum) : 0)
+        let inputShape = shape
+        return Tensor.record("cross_entropy", loss, [self]) { g in
+            let scale = weightSum > 0 ? g.item / Float(weightSum) : 0
+            let grad = Tensor(zeros: inputShape)
+            for row in 0..<r where targets[row] != ignoreIndex {
+                let p = x.pointer + row * v, o = grad.pointer + row * v
+                let w = (weights?[row] ?? 1) * scale
+                for i in 0..<v { o[i] = w * Foundation.exp(p[i] - lse[row]) }
+                o[Int(targets[row])] -= w
+            }
+            return [grad]
+        }
+    }
+}

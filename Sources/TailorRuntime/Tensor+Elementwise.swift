@@ -1,0 +1,86 @@
+import Foundation
+
+/// Binary arithmetic with NumPy-style broadcasting. Gradients of broadcast inputs are
+/// summed back to the input's shape.
+extension Tensor {
+    public static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
+        let n = Swift.max(a.count, b.count)
+        return (0..<n).map { i in
+            let x = i < n - a.count ? 1 : a[i - (n - a.count)]
+            let y = i < n - b.count ? 1 : b[i - (n - b.count)]
+            precondition(x == y || x == 1 || y == 1, "shapes \(a) and \(b) do not broadcast")
+            return Swift.max(x, y)
+        }
+    }
+
+    /// Applies `f` elementwise over the broadcast of `a` and `b` into a new contiguous tensor.
+    @inline(__always)
+    static func zipMap(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        let shape = broadcastShape(a.shape, b.shape)
+        let out = Tensor(zeros: shape)
+        let o = out.pointer
+        let n = out.count
+        if a.shape == shape, b.shape == shape, a.isContiguous, b.isContiguous {
+            let pa = a.pointer, pb = b.pointer
+            for i in 0..<n { o[i] = f(pa[i], pb[i]) }
+        } else if b.count == 1, a.shape == shape, a.isContiguous {
+            let pa = a.pointer, s = b.pointer[0]
+            for i in 0..<n { o[i] = f(pa[i], s) }
+        } else {
+            let ea = a.shape == shape ? a : a.expandedView(shape)
+            let eb = b.shape == shape ? b : b.expandedView(shape)
+            var i = 0
+            let pa = ea.storage.pointer, pb = eb.storage.pointer
+            Strided.forEach2(shape, (ea.offset, ea.strides), (eb.offset, eb.strides)) { x, y in
+                o[i] = f(pa[x], pb[y])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// An expanded view without recording (for kernels).
+    func expandedView(_ shape: [Int]) -> Tensor { Tensor.noGrad { expanded(to: shape) } }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        let (sa, sb) = (a.shape, b.shape)
+        return record("add", zipMap(a, b, +), [a, b]) { g in [g.sum(to: sa), g.sum(to: sb)] }
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        let (sa, sb) = (a.shape, b.shape)
+        return record("sub", zipMap(a, b, -), [a, b]) { g in [g.sum(to: sa), (-g).sum(to: sb)] }
+    }
+
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        let (sa, sb) = (a.shape, b.shape)
+        return record("mul", zipMap(a, b, *), [a, b]) { g in
+            [a.requiresGrad ? (g * b).sum(to: sa) : nil, b.requiresGrad ? (g * a).sum(to: sb) : nil]
+        }
+    }
+
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        let (sa, sb) = (a.shape, b.shape)
+        return record("div", zipMap(a, b, /), [a, b]) { g in
+            [a.requiresGrad ? (g / b).sum(to: sa) : nil, b.requiresGrad ? (-(g * a) / (b * b)).sum(to: sb) : nil]
+        }
+    }
+
+    public static prefix func - (a: Tensor) -> Tensor { a.map("neg", { -$0 }) { g, _, _ in -g } }
+
+    public static func + (a: Tensor, s: Float) -> Tensor { a + Tensor(scalar: s) }
+    public static func - (a: Tensor, s: Float) -> Tensor { a - Tensor(scalar: s) }
+    public static func * (a: Tensor, s: Float) -> Tensor { a * Tensor(scalar: s) }
+    public static func / (a: Tensor, s: Float) -> Tensor { a / Tensor(scalar: s) }
+
+    /// Elements of `a` where `mask` is nonzero, of `b` elsewhere; the mask gets no gradient.
+    public static func `where`(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        let shape = broadcastShape(mask.shape, broadcastShape(a.shape, b.shape))
+        let m = mask.expandedView(shape).contiguous()
+        let picked = zipMap(zipMap(m, a.expandedView(shape), { $0 != 0 ? $1 : 0 }), zipMap(m, b.expandedView(shape), { $0 != 0 ? 0 : $1 }), +)
+        let (sa, sb) = (a.shape, b.shape)
+        return record("where", picked, [a, b]) { g in
+            [zipMap(m, g, { $0 != 0 ? $1 : 0 }).sum(to: sa), zipMap(m, g, { $0 != 0 ? 0 : $1 }).sum(to: sb)]
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import COpenBLAS
+
+/// Matrix products through OpenBLAS `cblas_sgemm`. Transposed views are passed as
+/// BLAS transpose flags, never copied; leading dimensions of a contiguous left operand
+/// are folded into the rows of one large product.
+extension Tensor {
+    /// `(…, M, K) · (K, N) → (…, M, N)`, or batched `(B…, M, K) · (B…, K, N) → (B…, M, N)`.
+    public func matmul(_ other: Tensor) -> Tensor {
+        precondition(rank >= 2 && other.rank >= 2, "matmul needs matrices, got \(shape) and \(other.shape)")
+        let k = shape[rank - 1]
+        precondition(other.shape[other.rank - 2] == k, "matmul shapes \(shape) and \(other.shape) do not agree")
+        let n = other.shape[other.rank - 1]
+        let out: Tensor
+        if other.rank == 2 {
+            let a = asMatrix()  // (L·M, K)
+            out = Tensor(zeros: Array(shape.dropLast()) + [n])
+            Tensor.gemm(a, other, into: out.pointer, ldc: n)
+        } else {
+            precondition(Array(shape.dropLast(2)) == Array(other.shape.dropLast(2)), "batch shapes \(shape) and \(other.shape) differ")
+            let m = shape[rank - 2]
+            let batch = Array(shape.dropLast(2))
+            out = Tensor(zeros: batch + [m, n])
+            let outStrides = Array(out.strides.dropLast(2))
+            Strided.forEach3(
+                batch, (offset, Array(strides.dropLast(2))), (other.offset, Array(other.strides.dropLast(2))), (0, outStrides)
+            ) { oa, ob, oc in
+                let a = Tensor(storage: storage, shape: [m, k], strides: Array(strides.suffix(2)), offset: oa)
+                let b = Tensor(storage: other.storage, shape: [k, n], strides: Array(other.strides.suffix(2)), offset: ob)
+                Tensor.gemm(a, b, into: out.pointer + oc, ldc: n)
+            }
+        }
+        return Tensor.record("matmul", out, [self, other]) { [self] g in
+            let ga = requiresGrad ? g.matmul(other.transposed()) : nil
+            var gb: Tensor?
+            if other.requiresGrad {
+                if other.rank == 2 {
+                    gb = asMatrix().transposed().matmul(g.reshaped([-1, n]))  // (K, L·M)·(L·M, N)
+                } else {
+                    gb = transposed().matmul(g)
+                }
+            }
+            return [ga, gb]
+        }
+    }
+
+    /// This tensor as one (rows, K) matrix: a view when the layout allows, else a copy.
+    func asMatrix() -> Tensor {
+        if rank == 2 { return self }
+        let c = Tensor.noGrad { contiguous() }
+        return Tensor(storage: c.storage, shape: [count / shape[rank - 1], shape[rank - 1]], offset: c.offset)
+    }
+
+    /// How BLAS reads a 2-D operand: row-major (`ld` = row stride) or transposed.
+    static func operand(_ t: Tensor) -> (Tensor, CBLAS_TRANSPOSE, Int) {
+        let rows = t.shape[0], cols = t.shape[1]
+        if t.strides[1] == 1 || cols == 1, t.strides[0] >= Swift.max(1, cols) || rows == 1 {
+            return (t, CblasNoTrans, Swift.max(t.strides[0], cols, 1))
+        }
+        if t.strides[0] == 1 || rows == 1, t.strides[1] >= Swift.max(1, rows) {
+            return (t, CblasTrans, Swift.max(t.strides[1], rows, 1))
+        }
+        let c = Tensor.noGrad { t.contiguous() }
+        return (c, CblasNoTrans, Swift.max(cols, 1))
+    }
+
+    /// C = A·B for 2-D A (M, K) and B (K, N), writing a row-major (M, N) block with row stride `ldc`.
+    static func gemm(_ a: Tensor, _ b: Tensor, into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let m = a.shape[0], k = a.shape[1], n = b.shape[1]
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+            return
+        }
+        let (ta, transA, lda) = operand(a)
+        let (tb, transB, ldb) = operand(b)
+        cblas_sgemm(
+            CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), 1, ta.pointer, Int32(lda), tb.pointer,
+            Int32(ldb), 0, c, Int32(ldc))
+    }
+}
+
+/// Process-wide runtime settings.
+public enum Runtime {
+    /// Threads OpenBLAS may use. Products split rows and columns, never the inner
+    /// dimension, so results do not depend on this.
+    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(Swift.max(1, n))) }
+}

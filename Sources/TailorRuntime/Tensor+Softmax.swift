@@ -1,0 +1,62 @@
+import Foundation
+
+/// Softmax and log-softmax over the last axis, stabilised by subtracting the row maximum.
+extension Tensor {
+    /// Rows of the last axis of a contiguous tensor: (count of rows, row length).
+    var rows: (Int, Int) { (count / Swift.max(1, shape.last ?? 1), shape.last ?? 1) }
+
+    public func softmax() -> Tensor {
+        let x = Tensor.noGrad { contiguous() }
+        let y = Tensor(zeros: shape)
+        let (r, n) = x.rows
+        for row in 0..<r {
+            let p = x.pointer + row * n, o = y.pointer + row * n
+            var m = -Float.infinity
+            for i in 0..<n where p[i] > m { m = p[i] }
+            var s: Float = 0
+            for i in 0..<n {
+                o[i] = Foundation.exp(p[i] - m)
+                s += o[i]
+            }
+            let inv = 1 / s
+            for i in 0..<n { o[i] *= inv }
+        }
+        return Tensor.record("softmax", y, [self]) { g in
+            let gc = g.contiguous()
+            let out = Tensor(zeros: y.shape)
+            for row in 0..<r {
+                let pg = gc.pointer + row * n, py = y.pointer + row * n, o = out.pointer + row * n
+                var dot: Float = 0
+                for i in 0..<n { dot += pg[i] * py[i] }
+                for i in 0..<n { o[i] = py[i] * (pg[i] - dot) }
+            }
+            return [out]
+        }
+    }
+
+    public func logSoftmax() -> Tensor {
+        let x = Tensor.noGrad { contiguous() }
+        let y = Tensor(zeros: shape)
+        let (r, n) = x.rows
+        for row in 0..<r {
+            let p = x.pointer + row * n, o = y.pointer + row * n
+            var m = -Float.infinity
+            for i in 0..<n where p[i] > m { m = p[i] }
+            var s: Float = 0
+            for i in 0..<n { s += Foundation.exp(p[i] - m) }
+            let lse = m + Foundation.log(s)
+            for i in 0..<n { o[i] = p[i] - lse }
+        }
+        return Tensor.record("log_softmax", y, [self]) { g in
+            let gc = g.contiguous()
+            let out = Tensor(zeros: y.shape)
+            for row in 0..<r {
+                let pg = gc.pointer + row * n, py = y.pointer + row * n, o = out.pointer + row * n
+                var s: Float = 0
+                for i in 0..<n { s += pg[i] }
+                for i in 0..<n { o[i] = pg[i] - Foundation.exp(py[i]) * s }
+            }
+            return [out]
+        }
+    }
+}

@@ -1,0 +1,158 @@
+/// Views share storage: reshape (when the layout allows), transpose, permute,
+/// slice and expand never copy. `contiguous()` copies only when it must.
+extension Tensor {
+    /// Same elements, new shape; one dimension may be -1. Copies only a non-contiguous tensor.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var shape = newShape
+        if let i = shape.firstIndex(of: -1) {
+            let known = shape.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
+            shape[i] = known == 0 ? 0 : count / known
+        }
+        precondition(Tensor.count(shape) == count, "cannot reshape \(self.shape) to \(newShape)")
+        let source = contiguous()
+        let view = Tensor(storage: source.storage, shape: shape, offset: source.offset)
+        let inputShape = self.shape
+        return Tensor.record("reshape", view, [source]) { g in [g.reshaped(inputShape)] }
+    }
+
+    /// Dimensions reordered; `permuted([1, 0])` is a transpose. No copy.
+    public func permuted(_ order: [Int]) -> Tensor {
+        precondition(order.sorted() == Array(0..<rank), "\(order) is not a permutation of \(rank) axes")
+        let view = Tensor(storage: storage, shape: order.map { shape[$0] }, strides: order.map { strides[$0] }, offset: offset)
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, o) in order.enumerated() { inverse[o] = i }
+        return Tensor.record("permute", view, [self]) { g in [g.permuted(inverse)] }
+    }
+
+    /// Swaps two axes (by default the last two). No copy.
+    public func transposed(_ a: Int = -2, _ b: Int = -1) -> Tensor {
+        var order = Array(0..<rank)
+        order.swapAt(axis(a), axis(b))
+        return permuted(order)
+    }
+
+    /// Elements `range` along `axis`. No copy.
+    public func slice(axis a: Int, _ range: Range<Int>) -> Tensor {
+        let ax = axis(a)
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape[ax], "slice \(range) out of \(shape[ax])")
+        var newShape = shape
+        newShape[ax] = range.count
+        let view = Tensor(storage: storage, shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[ax])
+        let fullShape = shape
+        return Tensor.record("slice", view, [self]) { g in
+            let out = Tensor(zeros: fullShape)
+            out.slice(axis: ax, range).assign(g)
+            return [out]
+        }
+    }
+
+    /// Broadcasts size-1 (or missing leading) dimensions to `newShape` with stride 0. No copy.
+    public func expanded(to newShape: [Int]) -> Tensor {
+        precondition(newShape.count >= rank, "cannot expand \(shape) to \(newShape)")
+        let lead = newShape.count - rank
+        var newStrides = [Int](repeating: 0, count: newShape.count)
+        for i in 0..<rank {
+            let target = newShape[lead + i]
+            if shape[i] == target {
+                newStrides[lead + i] = strides[i]
+            } else {
+                precondition(shape[i] == 1, "cannot expand \(shape) to \(newShape)")
+            }
+        }
+        let view = Tensor(storage: storage, shape: newShape, strides: newStrides, offset: offset)
+        let original = shape
+        return Tensor.record("expand", view, [self]) { g in [g.sum(to: original)] }
+    }
+
+    /// This tensor if its layout is contiguous, otherwise a contiguous copy (differentiable).
+    public func contiguous() -> Tensor {
+        if isContiguous { return self }
+        let out = Tensor(zeros: shape)
+        out.assign(self)
+        return Tensor.record("contiguous", out, [self]) { g in [g] }
+    }
+
+    /// Copies `source` (broadcast to this shape) into this view's elements. Not recorded.
+    public func assign(_ source: Tensor) {
+        let src = source.shape == shape ? source : source.expanded(to: shape)
+        Strided.forEach2(shape, (offset, strides), (src.offset, src.strides)) { o, s in
+            storage.pointer[o] = src.storage.pointer[s]
+        }
+    }
+}
+
+/// Index walking over strided layouts, innermost dimension in a tight loop.
+enum Strided {
+    /// Calls `body(offsetA, offsetB)` for every index of `shape`, in row-major order.
+    static func forEach2(_ shape: [Int], _ a: (Int, [Int]), _ b: (Int, [Int]), _ body: (Int, Int) -> Void) {
+        let n = Tensor.count(shape)
+        if n == 0 { return }
+        if shape.isEmpty {
+            body(a.0, b.0)
+            return
+        }
+        let last = shape.count - 1
+        let inner = shape[last], sa = a.1[last], sb = b.1[last]
+        var index = [Int](repeating: 0, count: shape.count)
+        var oa = a.0, ob = b.0
+        while true {
+            var ia = oa, ib = ob
+            for _ in 0..<inner {
+                body(ia, ib)
+                ia += sa
+                ib += sb
+            }
+            var d = last - 1
+            while d >= 0 {
+                index[d] += 1
+                oa += a.1[d]
+                ob += b.1[d]
+                if index[d] < shape[d] { break }
+                oa -= a.1[d] * shape[d]
+                ob -= b.1[d] * shape[d]
+                index[d] = 0
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+
+    /// Calls `body(offsetA, offsetB, offsetC)` for every index of `shape`.
+    static func forEach3(
+        _ shape: [Int], _ a: (Int, [Int]), _ b: (Int, [Int]), _ c: (Int, [Int]), _ body: (Int, Int, Int) -> Void
+    ) {
+        let n = Tensor.count(shape)
+        if n == 0 { return }
+        if shape.isEmpty {
+            body(a.0, b.0, c.0)
+            return
+        }
+        let last = shape.count - 1
+        let inner = shape[last], sa = a.1[last], sb = b.1[last], sc = c.1[last]
+        var index = [Int](repeating: 0, count: shape.count)
+        var oa = a.0, ob = b.0, oc = c.0
+        while true {
+            var ia = oa, ib = ob, ic = oc
+            for _ in 0..<inner {
+                body(ia, ib, ic)
+                ia += sa
+                ib += sb
+                ic += sc
+            }
+            var d = last - 1
+            while d >= 0 {
+                index[d] += 1
+                oa += a.1[d]
+                ob += b.1[d]
+                oc += c.1[d]
+                if index[d] < shape[d] { break }
+                oa -= a.1[d] * shape[d]
+                ob -= b.1[d] * shape[d]
+                oc -= c.1[d] * shape[d]
+                index[d] = 0
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import TailorRuntime
+import XCTest
+
+final class RuntimeTests: XCTestCase {
+    func testViewsShareStorage() {
+        let x = Tensor((0..<24).map(Float.init), shape: [2, 3, 4])
+        let t = x.transposed(0, 2)
+        XCTAssertTrue(t.storage === x.storage)
+        XCTAssertFalse(t.isContiguous)
+        XCTAssertEqual(t.shape, [4, 3, 2])
+        XCTAssertEqual(x.slice(axis: 2, 1..<3).scalars, [1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22])
+        XCTAssertTrue(x.reshaped([6, 4]).storage === x.storage, "reshape of a contiguous tensor is a view")
+        XCTAssertEqual(Tensor([1, 2], shape: [2, 1]).expanded(to: [2, 3]).scalars, [1, 1, 1, 2, 2, 2])
+    }
+
+    func testMatmulMatchesNaiveProductForEveryLayout() {
+        let a = Tensor(Philox(seed: 1).normal(count: 35), shape: [5, 7])
+        let b = Tensor(Philox(seed: 2).normal(count: 21), shape: [7, 3])
+        func naive(_ a: [Float], _ b: [Float], _ m: Int, _ k: Int, _ n: Int) -> [Float] {
+            (0..<(m * n)).map { idx in (0..<k).reduce(Float(0)) { $0 + a[(idx / n) * k + $1] * b[$1 * n + idx % n] } }
+        }
+        let expected = naive(a.scalars, b.scalars, 5, 7, 3)
+        assertClose(a.matmul(b).scalars, expected)
+        let aT = a.transposed().contiguous().transposed()  // a transposed view of (7, 5)
+        let bT = b.transposed().contiguous().transposed()
+        assertClose(aT.matmul(bT).scalars, expected)
+        let batched = Tensor.concat([a.reshaped([1, 5, 7]), a.reshaped([1, 5, 7])], axis: 0)
+        let bb = Tensor.concat([b.reshaped([1, 7, 3]), b.reshaped([1, 7, 3])], axis: 0)
+        assertClose(batched.matmul(bb).scalars, expected + expected)
+    }
+
+    func testPhiloxKnownAnswers() {
+        // Known-answer vectors of Philox4x32-10 from the Random123 distribution (kat_vectors).
+        let zero = Philox.block(counter: (0, 0, 0, 0), key: (0, 0))
+        XCTAssertEqual([zero.0, zero.1, zero.2, zero.3], [0x6627_E8D5, 0xE169_C58D, 0xBC57_AC4C, 0x9B00_DBD8])
+        let ones = Philox.block(counter: (.max, .max, .max, .max), key: (.max, .max))
+        XCTAssertEqual([ones.0, ones.1, ones.2, ones.3], [0x408F_276D, 0x41C8_3B0E, 0xA20B_C7C6, 0x6D54_51FD])
+        let pi = Philox.block(counter: (0x243F_6A88, 0x85A3_08D3, 0x1319_8A2E, 0x0370_7344), key: (0xA409_3822, 0x299F_31D0))
+        XCTAssertEqual([pi.0, pi.1, pi.2, pi.3], [0xD16C_FE09, 0x94FD_CCEB, 0x5001_E420, 0x2412_6EA1])
+    }
+
+    func testRandomStreamsAreOrderFreeAndWellDistributed() {
+        let rng = Philox(seed: 7, stream: 3)
+        let all = rng.uniform(count: 1000)
+        XCTAssertEqual(Array(all[500..<510]), rng.uniform(count: 10, start: 500), "element i depends only on i")
+        XCTAssertNotEqual(all, Philox(seed: 7, stream: 4).uniform(count: 1000))
+        let normals = Philox(seed: 11).normal(count: 100_000)
+        let mean = normals.reduce(0, +) / Float(normals.count)
+        let variance = normals.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(normals.count)
+        XCTAssertEqual(mean, 0, accuracy: 0.02)
+        XCTAssertEqual(variance, 1, accuracy: 0.02)
+    }
+
+    func testAdamWMatchesTheFormula() {
+        let p = Tensor([1, -2], shape: [2], requiresGrad: true)
+        var opt = AdamW([p], beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1)
+        p.grad = Tensor([0.5, -0.25], shape: [2])
+        opt.step(lr: 0.1)
+        // Step 1: m̂ = g, v̂ = g², so the update is sign(g) (±1) plus decay 0.1·p.
+        XCTAssertEqual(p.scalars[0], 1 - 0.1 * (1 + 0.1 * 1), accuracy: 1e-6)
+        XCTAssertEqual(p.scalars[1], -2 - 0.1 * (-1 + 0.1 * -2), accuracy: 1e-6)
+        var restored = AdamW([Tensor([0, 0], shape: [2])])
+        XCTAssertNoThrow(try restored.load(state: opt.state()))
+        XCTAssertEqual(restored.stepCount, 1)
+        XCTAssertThrowsError(try restored.load(state: [:]))
+    }
+
+    func testTrainingReducesLoss() throws {
+        // A two-layer MLP learns XOR-like labels: the full loop (ops, backward, clip, AdamW).
+        let rng = Philox(seed: 5)
+        let w1 = Tensor.randomNormal([2, 16], std: 0.5, rng: rng).requiringGrad()
+        let b1 = Tensor(zeros: [16], requiresGrad: true)
+        let w2 = Tensor.randomNormal([16, 2], std: 0.5, rng: Philox(seed: 6)).requiringGrad()
+        let x = Tensor([0, 0, 0, 1, 1, 0, 1, 1], shape: [4, 2])
+        let y: [Int32] = [0, 1, 1, 0]
+        var opt = AdamW([w1, b1, w2])
+        var first: Float = 0, last: Float = 0
+        for step in 0..<300 {
+            opt.zeroGrad()
+            let loss = (x.matmul(w1) + b1).tanh().matmul(w2).crossEntropy(targets: y)
+            if step == 0 { first = loss.item }
+            last = loss.item
+            try loss.backward()
+            clipGradientNorm(opt.parameters, maxNorm: 1)
+            opt.step(lr: LearningRateSchedule(peak: 0.05, warmup: 10, total: 300).rate(at: step))
+        }
+        XCTAssertLessThan(last, first * 0.1)
+    }
+
+    func testSchedules() {
+        let s = LearningRateSchedule(peak: 1, warmup: 10, total: 110, shape: .cosine)
+        XCTAssertEqual(s.rate(at: 0), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(s.rate(at: 9), 1, accuracy: 1e-6)
+        XCTAssertEqual(s.rate(at: 60), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(s.rate(at: 110), 0, accuracy: 1e-6)
+        XCTAssertEqual(LearningRateSchedule(peak: 1, total: 100, shape: .linear).rate(at: 50), 0.5, accuracy: 1e-6)
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], tol: Float = 1e-5, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, line: line)
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThan(worst, tol, "max difference \(worst); first values \(a.prefix(4)) vs \(b.prefix(4))", line: line)
+    }
+}
