@@ -52,7 +52,12 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .executableTarget(name: "TailorFuzz", dependencies: ["TailorPlan"]),
-        .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"]),
+        .executableTarget(
+            name: "TailorBench",
+            dependencies: ["TailorRuntime", "COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+        ),
+        .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]

@@ -25,6 +25,9 @@ extension Tensor {
         try Autodiff.$enabled.withValue(false) { try body() }
     }
 
+    /// The same values outside the graph (shares storage; never records).
+    public func detached() -> Tensor { Tensor(storage: storage, shape: shape, strides: strides, offset: offset) }
+
     /// Marks a tensor as a trainable leaf.
     @discardableResult
     public func requiringGrad(_ flag: Bool = true) -> Tensor {
@@ -71,6 +74,7 @@ extension Tensor {
                 continue
             }
             let inputGrads = Tensor.noGrad { node.backward(g) }
+            t.node = nil  // free saved activations as soon as they are used, as PyTorch does
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard input.requiresGrad, let ig else { continue }
                 if ig.hasNonFinite { throw NumericError.nonFiniteGradient(op: node.name) }
@@ -84,8 +88,10 @@ extension Tensor {
     public var hasNonFinite: Bool {
         let c = contiguous()
         let p = c.pointer
-        for i in 0..<c.count where !p[i].isFinite { return true }
-        return false
+        // x·0 is 0 for finite x and NaN for ±Inf or NaN: a branch-free sum the compiler vectorises.
+        var probe: Float = 0
+        for i in 0..<c.count { probe += p[i] * 0 }
+        return probe.isNaN
     }
 }
 

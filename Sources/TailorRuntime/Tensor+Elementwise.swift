@@ -17,7 +17,7 @@ extension Tensor {
     @inline(__always)
     static func zipMap(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         let shape = broadcastShape(a.shape, b.shape)
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         let o = out.pointer
         let n = out.count
         if a.shape == shape, b.shape == shape, a.isContiguous, b.isContiguous {

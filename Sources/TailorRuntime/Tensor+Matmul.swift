@@ -13,13 +13,13 @@ extension Tensor {
         let out: Tensor
         if other.rank == 2 {
             let a = asMatrix()  // (L·M, K)
-            out = Tensor(zeros: Array(shape.dropLast()) + [n])
+            out = Tensor(uninitialized: Array(shape.dropLast()) + [n])
             Tensor.gemm(a, other, into: out.pointer, ldc: n)
         } else {
             precondition(Array(shape.dropLast(2)) == Array(other.shape.dropLast(2)), "batch shapes \(shape) and \(other.shape) differ")
             let m = shape[rank - 2]
             let batch = Array(shape.dropLast(2))
-            out = Tensor(zeros: batch + [m, n])
+            out = Tensor(uninitialized: batch + [m, n])
             let outStrides = Array(out.strides.dropLast(2))
             Strided.forEach3(
                 batch, (offset, Array(strides.dropLast(2))), (other.offset, Array(other.strides.dropLast(2))), (0, outStrides)

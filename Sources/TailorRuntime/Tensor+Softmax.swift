@@ -7,7 +7,7 @@ extension Tensor {
 
     public func softmax() -> Tensor {
         let x = Tensor.noGrad { contiguous() }
-        let y = Tensor(zeros: shape)
+        let y = Tensor(uninitialized: shape)
         let (r, n) = x.rows
         for row in 0..<r {
             let p = x.pointer + row * n, o = y.pointer + row * n
@@ -21,11 +21,12 @@ extension Tensor {
             let inv = 1 / s
             for i in 0..<n { o[i] *= inv }
         }
+        let saved = y.detached()
         return Tensor.record("softmax", y, [self]) { g in
             let gc = g.contiguous()
-            let out = Tensor(zeros: y.shape)
+            let out = Tensor(zeros: saved.shape)
             for row in 0..<r {
-                let pg = gc.pointer + row * n, py = y.pointer + row * n, o = out.pointer + row * n
+                let pg = gc.pointer + row * n, py = saved.pointer + row * n, o = out.pointer + row * n
                 var dot: Float = 0
                 for i in 0..<n { dot += pg[i] * py[i] }
                 for i in 0..<n { o[i] = py[i] * (pg[i] - dot) }
@@ -36,7 +37,7 @@ extension Tensor {
 
     public func logSoftmax() -> Tensor {
         let x = Tensor.noGrad { contiguous() }
-        let y = Tensor(zeros: shape)
+        let y = Tensor(uninitialized: shape)
         let (r, n) = x.rows
         for row in 0..<r {
             let p = x.pointer + row * n, o = y.pointer + row * n
@@ -47,11 +48,12 @@ extension Tensor {
             let lse = m + Foundation.log(s)
             for i in 0..<n { o[i] = p[i] - lse }
         }
+        let saved = y.detached()
         return Tensor.record("log_softmax", y, [self]) { g in
             let gc = g.contiguous()
-            let out = Tensor(zeros: y.shape)
+            let out = Tensor(zeros: saved.shape)
             for row in 0..<r {
-                let pg = gc.pointer + row * n, py = y.pointer + row * n, o = out.pointer + row * n
+                let pg = gc.pointer + row * n, py = saved.pointer + row * n, o = out.pointer + row * n
                 var s: Float = 0
                 for i in 0..<n { s += pg[i] }
                 for i in 0..<n { o[i] = pg[i] - Foundation.exp(py[i]) * s }

@@ -7,16 +7,17 @@ extension Tensor {
         _ name: String, _ f: (Float) -> Float, derivative: @escaping (_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
     ) -> Tensor {
         let src = Tensor.noGrad { contiguous() }
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         let p = src.pointer, o = out.pointer
         for i in 0..<count { o[i] = f(p[i]) }
-        return Tensor.record(name, out, [self]) { g in [derivative(g, src, out)] }
+        let saved = out.detached()  // the closure must not hold `out`, which holds the closure
+        return Tensor.record(name, out, [self]) { g in [derivative(g, src, saved)] }
     }
 
     /// Elementwise product of a gradient with a function of x and y, in one pass.
     static func chain(_ g: Tensor, _ x: Tensor, _ y: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
         let gc = g.contiguous()
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let pg = gc.pointer, px = x.pointer, py = y.pointer, o = out.pointer
         for i in 0..<out.count { o[i] = f(pg[i], px[i], py[i]) }
         return out
@@ -28,7 +29,7 @@ extension Tensor {
     public func rsqrt() -> Tensor {
         map("rsqrt", { 1 / $0.squareRoot() }) { g, x, y in Tensor.chain(g, x, y) { g, _, y in -0.5 * g * y * y * y } }
     }
-    public func tanh() -> Tensor { map("tanh", { Foundation.tanh($0) }) { g, x, y in Tensor.chain(g, x, y) { g, _, y in g * (1 - y * y) } } }
+    public func tanh() -> Tensor { map("tanh", { FastMath.tanh($0) }) { g, x, y in Tensor.chain(g, x, y) { g, _, y in g * (1 - y * y) } } }
     public func sigmoid() -> Tensor {
         map("sigmoid", { 1 / (1 + Foundation.exp(-$0)) }) { g, x, y in Tensor.chain(g, x, y) { g, _, y in g * y * (1 - y) } }
     }
@@ -38,9 +39,9 @@ extension Tensor {
     /// GELU, tanh approximation (GPT-2's): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
     public func gelu() -> Tensor {
         let c: Float = 0.797_884_56  // √(2/π)
-        return map("gelu", { x in 0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x))) }) { g, x, y in
+        return map("gelu", { x in 0.5 * x * (1 + FastMath.tanh(c * (x + 0.044715 * x * x * x))) }) { g, x, y in
             Tensor.chain(g, x, y) { g, x, _ in
-                let t = Foundation.tanh(c * (x + 0.044715 * x * x * x))
+                let t = FastMath.tanh(c * (x + 0.044715 * x * x * x))
                 return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
             }
         }

@@ -3,10 +3,11 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
-    public init(count: Int) {
+    /// Zero-filled storage, or left uninitialised for kernels that write every element.
+    public init(count: Int, zeroed: Bool = true) {
         self.count = count
         pointer = .allocate(capacity: max(1, count))
-        pointer.initialize(repeating: 0, count: max(1, count))
+        if zeroed { pointer.initialize(repeating: 0, count: max(1, count)) }
     }
 
     deinit { pointer.deallocate() }
@@ -43,6 +44,11 @@ public final class Tensor: @unchecked Sendable {
     /// A zero-filled tensor.
     public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
         self.init(storage: TensorStorage(count: Tensor.count(shape)), shape: shape, requiresGrad: requiresGrad)
+    }
+
+    /// Storage left uninitialised: only for kernels that then write every element.
+    convenience init(uninitialized shape: [Int]) {
+        self.init(storage: TensorStorage(count: Tensor.count(shape), zeroed: false), shape: shape)
     }
 
     /// A tensor holding `values` in row-major order.
