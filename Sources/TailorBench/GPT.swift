@@ -50,12 +50,11 @@ final class Block {
         [ln1w, ln1b, ln2w, ln2b] + [qkv, proj, fc, fcProj].flatMap { [$0.weight, $0.bias] + [$0.loraA, $0.loraB].compactMap { $0 } }
     }
 
-    func callAsFunction(_ x: Tensor, _ c: GPTConfig, mask: Tensor) -> Tensor {  // x: (B, T, C)
+    func callAsFunction(_ x: Tensor, _ c: GPTConfig) -> Tensor {  // x: (B, T, C)
         let b = x.shape[0], t = x.shape[1], d = c.width / c.heads
         let parts = qkv(x.layerNorm(weight: ln1w, bias: ln1b)).split(sizes: [c.width, c.width, c.width], axis: 2)
         let (q, k, v) = (heads(parts[0], b, t, c.heads, d), heads(parts[1], b, t, c.heads, d), heads(parts[2], b, t, c.heads, d))
-        let scores = q.matmul(k.transposed()) * (1 / Float(d).squareRoot())  // (B, H, T, T)
-        let attended = Tensor.where(mask, scores, Tensor(scalar: -1e9)).softmax().matmul(v)  // (B, H, T, D)
+        let attended = Tensor.attention(q, k, v)  // (B, H, T, D) over (B, T, H, D) storage
         let merged = attended.permuted([0, 2, 1, 3]).reshaped([b, t, c.width])
         let h = x + proj(merged)
         return h + fcProj(fc(h.layerNorm(weight: ln2w, bias: ln2b)).gelu())
@@ -70,7 +69,6 @@ final class GPT {
     let config: GPTConfig
     let wte: Tensor, wpe: Tensor, lnfw: Tensor, lnfb: Tensor
     let blocks: [Block]
-    let mask: Tensor
 
     init(_ c: GPTConfig, seed: UInt64) {
         config = c
@@ -79,8 +77,6 @@ final class GPT {
         lnfw = Tensor(repeating: 1, shape: [c.width], requiresGrad: true)
         lnfb = Tensor(zeros: [c.width], requiresGrad: true)
         blocks = (0..<c.layers).map { Block(c, rng: Philox(seed: seed), layer: $0) }
-        let t = c.context
-        mask = Tensor((0..<(t * t)).map { $0 % t <= $0 / t ? 1 : 0 }, shape: [t, t])
     }
 
     var parameters: [Tensor] { [wte, wpe, lnfw, lnfb] + blocks.flatMap(\.parameters) }
@@ -101,8 +97,7 @@ final class GPT {
     func loss(_ ids: [Int32], targets: [Int32], batch: Int) -> Tensor {
         let t = ids.count / batch
         var x = wte.embedding(ids, shape: [batch, t]) + wpe.slice(axis: 0, 0..<t)  // (B, T, C)
-        let mask = t == config.context ? self.mask : self.mask.slice(axis: 0, 0..<t).slice(axis: 1, 0..<t)
-        for block in blocks { x = block(x, config, mask: mask) }
+        for block in blocks { x = block(x, config) }
         let logits = x.layerNorm(weight: lnfw, bias: lnfb).matmul(wte.transposed())  // (B, T, V)
         return logits.reshaped([-1, config.vocab]).crossEntropy(targets: targets)
     }

@@ -88,10 +88,20 @@ extension Tensor {
     public var hasNonFinite: Bool {
         let c = contiguous()
         let p = c.pointer
-        // x·0 is 0 for finite x and NaN for ±Inf or NaN: a branch-free sum the compiler vectorises.
-        var probe: Float = 0
-        for i in 0..<c.count { probe += p[i] * 0 }
-        return probe.isNaN
+        // x·0 is 0 for finite x and NaN for ±Inf or NaN: a branch-free SIMD sum.
+        let n = c.count, raw = UnsafeRawPointer(p)
+        var probe = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i + 16 <= n {
+            probe += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
+            i += 16
+        }
+        var tail: Float = 0
+        while i < n {
+            tail += p[i] * 0
+            i += 1
+        }
+        return (probe.sum() + tail).isNaN
     }
 }
 

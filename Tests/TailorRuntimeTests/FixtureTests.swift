@@ -76,4 +76,17 @@ final class FixtureTests: XCTestCase {
         assertMatches(k.grad, values(c, "dk"), "dk")
         assertMatches(v.grad, values(c, "dv"), "dv")
     }
+
+    /// The fused kernel against the same reference, reading heads permuted out of (B, T, H, D).
+    func testFusedAttention() throws {
+        let c = try XCTUnwrap(Self.fixtures["attention"])
+        let q = tensor(c, "q", grad: true), k = tensor(c, "k", grad: true), v = tensor(c, "v", grad: true)
+        func viaTokensMajor(_ x: Tensor) -> Tensor { x.permuted([0, 2, 1, 3]).contiguous().permuted([0, 2, 1, 3]) }
+        let o = Tensor.attention(viaTokensMajor(q), viaTokensMajor(k), viaTokensMajor(v))
+        assertMatches(o, values(c, "o"), "o")
+        try (o * tensor(c, "r")).sum().backward()
+        assertMatches(q.grad, values(c, "dq"), "dq")
+        assertMatches(k.grad, values(c, "dk"), "dk")
+        assertMatches(v.grad, values(c, "dv"), "dv")
+    }
 }

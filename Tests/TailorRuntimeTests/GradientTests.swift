@@ -79,6 +79,12 @@ final class GradientTests: XCTestCase {
         GradCheck.check("layer_norm-view", [t([6, 3], 24, 1, 0), w, b]) { $0[0].transposed().layerNorm(weight: $0[1], bias: $0[2]) }
     }
 
+    func testFusedAttention() {
+        let q = t([2, 2, 5, 3], 40, 1, 0), k = t([2, 2, 5, 3], 41, 1, 0), v = t([2, 2, 5, 3], 42, 1, 0)
+        GradCheck.check("attention-causal", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2]) }
+        GradCheck.check("attention-full", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], causal: false) }
+    }
+
     func testEmbeddingAndCrossEntropy() {
         let table = t([7, 4], 25, 1, 0)
         GradCheck.check("embedding", [table]) { $0[0].embedding([1, 3, 3, 6, 0, 1], shape: [2, 3]) }

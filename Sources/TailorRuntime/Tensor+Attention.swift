@@ -1,0 +1,91 @@
+import Foundation
+
+/// Scaled dot-product attention, fused per head: scores for one (batch, head) at a
+/// time through BLAS, so neither pass holds the B×H×T×T probabilities. The forward
+/// saves only each row's log-sum-exp; the backward recomputes probabilities head by head.
+extension Tensor {
+    /// `softmax(Q·Kᵀ·scale [causal]) · V` for (B, H, T, D) inputs, which may be strided views
+    /// (e.g. heads permuted out of a (B, T, H, D) projection: read in place, not copied).
+    /// The result is a (B, H, T, D) view over (B, T, H, D) storage, so merging heads back is free.
+    public static func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool = true, scale: Float? = nil) -> Tensor {
+        precondition(q.rank == 4 && q.shape == k.shape && q.shape == v.shape, "attention needs equal (B, H, T, D) shapes")
+        let (b, h, t, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        let s = scale ?? 1 / Float(d).squareRoot()
+        let out = headsMajor(b, h, t, d)  // (B, H, T, D) view over (B, T, H, D)
+        let lse = Tensor(uninitialized: [b, h, t])
+        let scores = Tensor(uninitialized: [t, t])
+        for bi in 0..<b {
+            for hi in 0..<h {
+                let (qm, km, vm, om) = (q.head(bi, hi), k.head(bi, hi), v.head(bi, hi), out.head(bi, hi))
+                gemm(qm, km.transposed(), into: scores.pointer, ldc: t)  // (T, T)
+                softmaxRows(scores.pointer, t, scale: s, causal: causal, lse: lse.pointer + (bi * h + hi) * t)
+                gemm(scores, vm, into: om.pointer, ldc: om.strides[0])  // (T, D)
+            }
+        }
+        return record("attention", out, [q, k, v]) { g in
+            let dq = headsMajor(b, h, t, d), dk = headsMajor(b, h, t, d), dv = headsMajor(b, h, t, d)
+            let p = Tensor(uninitialized: [t, t]), dp = Tensor(uninitialized: [t, t])
+            for bi in 0..<b {
+                for hi in 0..<h {
+                    let (qm, km, vm, om, gm) = (q.head(bi, hi), k.head(bi, hi), v.head(bi, hi), out.head(bi, hi), g.head(bi, hi))
+                    // Recompute P from the saved log-sum-exp.
+                    gemm(qm, km.transposed(), into: p.pointer, ldc: t)
+                    let l = lse.pointer + (bi * h + hi) * t
+                    for i in 0..<t {
+                        let row = p.pointer + i * t
+                        let valid = causal ? i + 1 : t
+                        for j in 0..<valid { row[j] = Foundation.exp(row[j] * s - l[i]) }
+                        for j in valid..<t { row[j] = 0 }
+                    }
+                    gemm(p.transposed(), gm, into: dv.head(bi, hi).pointer, ldc: dv.strides[2])  // dV = Pᵀ·dO
+                    gemm(gm, vm.transposed(), into: dp.pointer, ldc: t)  // dP = dO·Vᵀ
+                    for i in 0..<t {
+                        var dot: Float = 0  // Σ_j dO_ij·O_ij = Σ_j P_ij·dP_ij
+                        let go = gm.pointer + i * gm.strides[0], oo = om.pointer + i * om.strides[0]
+                        for j in 0..<d { dot += go[j * gm.strides[1]] * oo[j * om.strides[1]] }
+                        let rp = p.pointer + i * t, rdp = dp.pointer + i * t
+                        for j in 0..<t { rdp[j] = rp[j] * (rdp[j] - dot) * s }  // dS·scale
+                    }
+                    gemm(dp, km, into: dq.head(bi, hi).pointer, ldc: dq.strides[2])  // dQ = dS·K
+                    gemm(dp.transposed(), qm, into: dk.head(bi, hi).pointer, ldc: dk.strides[2])  // dK = dSᵀ·Q
+                }
+            }
+            return [dq, dk, dv]
+        }
+    }
+
+    /// A (B, H, T, D) tensor whose storage is laid out (B, T, H, D).
+    static func headsMajor(_ b: Int, _ h: Int, _ t: Int, _ d: Int) -> Tensor {
+        Tensor(storage: TensorStorage(count: b * t * h * d, zeroed: false), shape: [b, h, t, d],
+               strides: [t * h * d, d, h * d, 1])
+    }
+
+    /// The (T, D) matrix of one batch element and head, as a strided view (not recorded).
+    func head(_ bi: Int, _ hi: Int) -> Tensor {
+        Tensor(storage: storage, shape: [shape[2], shape[3]], strides: [strides[2], strides[3]],
+               offset: offset + bi * strides[0] + hi * strides[1])
+    }
+
+    /// Scales a (T, T) score block, applies the causal mask and softmax in place, and
+    /// saves each row's log-sum-exp.
+    static func softmaxRows(_ p: UnsafeMutablePointer<Float>, _ t: Int, scale: Float, causal: Bool, lse: UnsafeMutablePointer<Float>) {
+        for i in 0..<t {
+            let row = p + i * t
+            let valid = causal ? i + 1 : t
+            var m = -Float.infinity
+            for j in 0..<valid {
+                row[j] *= scale
+                m = Swift.max(m, row[j])
+            }
+            var sum: Float = 0
+            for j in 0..<valid {
+                row[j] = Foundation.exp(row[j] - m)
+                sum += row[j]
+            }
+            let inv = 1 / sum
+            for j in 0..<valid { row[j] *= inv }
+            for j in valid..<t { row[j] = 0 }
+            lse[i] = m + Foundation.log(sum)
+        }
+    }
+}
