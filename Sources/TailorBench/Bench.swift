@@ -9,7 +9,7 @@ import TailorRuntime
 enum Bench {
     static func main() {
         let threads = ProcessInfo.processInfo.environment["TAILOR_THREADS"].flatMap(Int.init) ?? 1
-        Runtime.setBLASThreads(threads)
+        Runtime.setThreads(threads)
         let cases = CommandLine.arguments.dropFirst().isEmpty ? ["sgemm", "s", "m", "m-lora"] : Array(CommandLine.arguments.dropFirst())
         print("threads \(threads), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
         for c in cases {

@@ -95,11 +95,14 @@ public struct AdamW: Optimizer {
             guard let g = p.grad?.contiguous() else { continue }
             precondition(p.isContiguous, "parameters are contiguous")
             let pp = p.pointer, pg = g.pointer, pm = m[i].pointer, pv = v[i].pointer
-            for j in 0..<p.count {
-                pm[j] = beta1 * pm[j] + (1 - beta1) * pg[j]
-                pv[j] = beta2 * pv[j] + (1 - beta2) * pg[j] * pg[j]
-                let update = (pm[j] / c1) / ((pv[j] / c2).squareRoot() + eps)
-                pp[j] -= lr * (update + weightDecay * pp[j])
+            let (b1, b2, e, wd) = (beta1, beta2, eps, weightDecay)
+            Parallel.forEach(p.count, grain: 1 << 15) { r in
+                for j in r {
+                    pm[j] = b1 * pm[j] + (1 - b1) * pg[j]
+                    pv[j] = b2 * pv[j] + (1 - b2) * pg[j] * pg[j]
+                    let update = (pm[j] / c1) / ((pv[j] / c2).squareRoot() + e)
+                    pp[j] -= lr * (update + wd * pp[j])
+                }
             }
         }
     }

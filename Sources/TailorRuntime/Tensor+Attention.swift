@@ -13,42 +13,46 @@ extension Tensor {
         let s = scale ?? 1 / Float(d).squareRoot()
         let out = headsMajor(b, h, t, d)  // (B, H, T, D) view over (B, T, H, D)
         let lse = Tensor(uninitialized: [b, h, t])
-        let scores = Tensor(uninitialized: [t, t])
-        for bi in 0..<b {
-            for hi in 0..<h {
+        // Heads run in parallel, each with its own score block.
+        Parallel.forEach(b * h, grain: 1) { heads in
+            let scores = Tensor(uninitialized: [t, t])
+            for index in heads {
+                let (bi, hi) = (index / h, index % h)
                 let (qm, km, vm, om) = (q.head(bi, hi), k.head(bi, hi), v.head(bi, hi), out.head(bi, hi))
-                gemm(qm, km.transposed(), into: scores.pointer, ldc: t)  // (T, T)
-                softmaxRows(scores.pointer, t, scale: s, causal: causal, lse: lse.pointer + (bi * h + hi) * t)
-                gemm(scores, vm, into: om.pointer, ldc: om.strides[0])  // (T, D)
+                gemm(qm, km.transposed(), into: scores.pointer, ldc: t, parallel: false)  // (T, T)
+                softmaxRows(scores.pointer, t, scale: s, causal: causal, lse: lse.pointer + index * t)
+                gemm(scores, vm, into: om.pointer, ldc: om.strides[0], parallel: false)  // (T, D)
             }
         }
         return record("attention", out, [q, k, v]) { g in
             let dq = headsMajor(b, h, t, d), dk = headsMajor(b, h, t, d), dv = headsMajor(b, h, t, d)
-            let p = Tensor(uninitialized: [t, t]), dp = Tensor(uninitialized: [t, t])
-            for bi in 0..<b {
-                for hi in 0..<h {
-                    let (qm, km, vm, om, gm) = (q.head(bi, hi), k.head(bi, hi), v.head(bi, hi), out.head(bi, hi), g.head(bi, hi))
-                    // Recompute P from the saved log-sum-exp.
-                    gemm(qm, km.transposed(), into: p.pointer, ldc: t)
-                    let l = lse.pointer + (bi * h + hi) * t
-                    for i in 0..<t {
-                        let row = p.pointer + i * t
-                        let valid = causal ? i + 1 : t
-                        for j in 0..<valid { row[j] = Foundation.exp(row[j] * s - l[i]) }
-                        for j in valid..<t { row[j] = 0 }
-                    }
-                    gemm(p.transposed(), gm, into: dv.head(bi, hi).pointer, ldc: dv.strides[2])  // dV = Pᵀ·dO
-                    gemm(gm, vm.transposed(), into: dp.pointer, ldc: t)  // dP = dO·Vᵀ
-                    for i in 0..<t {
-                        var dot: Float = 0  // Σ_j dO_ij·O_ij = Σ_j P_ij·dP_ij
-                        let go = gm.pointer + i * gm.strides[0], oo = om.pointer + i * om.strides[0]
-                        for j in 0..<d { dot += go[j * gm.strides[1]] * oo[j * om.strides[1]] }
-                        let rp = p.pointer + i * t, rdp = dp.pointer + i * t
-                        for j in 0..<t { rdp[j] = rp[j] * (rdp[j] - dot) * s }  // dS·scale
-                    }
-                    gemm(dp, km, into: dq.head(bi, hi).pointer, ldc: dq.strides[2])  // dQ = dS·K
-                    gemm(dp.transposed(), qm, into: dk.head(bi, hi).pointer, ldc: dk.strides[2])  // dK = dSᵀ·Q
+            /// One head's gradients; `p` and `dp` are (T, T) scratch blocks.
+            func backwardHead(_ bi: Int, _ hi: Int, p: Tensor, dp: Tensor) {
+                let (qm, km, vm, om, gm) = (q.head(bi, hi), k.head(bi, hi), v.head(bi, hi), out.head(bi, hi), g.head(bi, hi))
+                // Recompute P from the saved log-sum-exp.
+                gemm(qm, km.transposed(), into: p.pointer, ldc: t, parallel: false)
+                let l = lse.pointer + (bi * h + hi) * t
+                for i in 0..<t {
+                    let row = p.pointer + i * t
+                    let valid = causal ? i + 1 : t
+                    for j in 0..<valid { row[j] = Foundation.exp(row[j] * s - l[i]) }
+                    for j in valid..<t { row[j] = 0 }
                 }
+                gemm(p.transposed(), gm, into: dv.head(bi, hi).pointer, ldc: dv.strides[2], parallel: false)  // dV = Pᵀ·dO
+                gemm(gm, vm.transposed(), into: dp.pointer, ldc: t, parallel: false)  // dP = dO·Vᵀ
+                for i in 0..<t {
+                    var dot: Float = 0  // Σ_j dO_ij·O_ij = Σ_j P_ij·dP_ij
+                    let go = gm.pointer + i * gm.strides[0], oo = om.pointer + i * om.strides[0]
+                    for j in 0..<d { dot += go[j * gm.strides[1]] * oo[j * om.strides[1]] }
+                    let rp = p.pointer + i * t, rdp = dp.pointer + i * t
+                    for j in 0..<t { rdp[j] = rp[j] * (rdp[j] - dot) * s }  // dS·scale
+                }
+                gemm(dp, km, into: dq.head(bi, hi).pointer, ldc: dq.strides[2], parallel: false)  // dQ = dS·K
+                gemm(dp.transposed(), qm, into: dk.head(bi, hi).pointer, ldc: dk.strides[2], parallel: false)  // dK = dSᵀ·Q
+            }
+            Parallel.forEach(b * h, grain: 1) { heads in
+                let p = Tensor(uninitialized: [t, t]), dp = Tensor(uninitialized: [t, t])
+                for index in heads { backwardHead(index / h, index % h, p: p, dp: dp) }
             }
             return [dq, dk, dv]
         }

@@ -22,10 +22,21 @@ extension Tensor {
         let n = out.count
         if a.shape == shape, b.shape == shape, a.isContiguous, b.isContiguous {
             let pa = a.pointer, pb = b.pointer
-            for i in 0..<n { o[i] = f(pa[i], pb[i]) }
+            Parallel.forEach(n, grain: 1 << 15) { r in for i in r { o[i] = f(pa[i], pb[i]) } }
         } else if b.count == 1, a.shape == shape, a.isContiguous {
             let pa = a.pointer, s = b.pointer[0]
-            for i in 0..<n { o[i] = f(pa[i], s) }
+            Parallel.forEach(n, grain: 1 << 15) { r in for i in r { o[i] = f(pa[i], s) } }
+        } else if a.shape == shape, a.isContiguous, b.isContiguous, let inner = b.shape.last, inner > 0,
+            b.count == inner, shape.last == inner
+        {
+            // A row vector broadcast over rows (bias add): the most common broadcast.
+            let pa = a.pointer, pb = b.pointer
+            Parallel.forEach(n / inner, grain: Swift.max(1, (1 << 15) / inner)) { rows in
+                for row in rows {
+                    let base = row * inner
+                    for j in 0..<inner { o[base + j] = f(pa[base + j], pb[j]) }
+                }
+            }
         } else {
             let ea = a.shape == shape ? a : a.expandedView(shape)
             let eb = b.shape == shape ? b : b.expandedView(shape)
@@ -66,7 +77,9 @@ extension Tensor {
         }
     }
 
-    public static prefix func - (a: Tensor) -> Tensor { a.map("neg", { -$0 }) { g, _, _ in -g } }
+    public static prefix func - (a: Tensor) -> Tensor {
+        record("neg", zipMap(a, Tensor(scalar: -1), *), [a]) { g in [-g] }
+    }
 
     public static func + (a: Tensor, s: Float) -> Tensor { a + Tensor(scalar: s) }
     public static func - (a: Tensor, s: Float) -> Tensor { a - Tensor(scalar: s) }

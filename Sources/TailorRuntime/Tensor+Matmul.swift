@@ -64,13 +64,45 @@ extension Tensor {
     }
 
     /// C = A·B for 2-D A (M, K) and B (K, N), writing a row-major (M, N) block with row stride `ldc`.
-    static func gemm(_ a: Tensor, _ b: Tensor, into c: UnsafeMutablePointer<Float>, ldc: Int) {
+    ///
+    /// Large products are cut into at most 8 row or column blocks, a partition fixed by the
+    /// shape alone, and the blocks run in parallel with single-threaded OpenBLAS. OpenBLAS's
+    /// own threading is not bit-reproducible across thread counts here (measured: 1 vs 2
+    /// threads differ in the last bits with the Haswell kernels), this partition is.
+    /// `parallel: false` is for callers that already run in parallel (attention heads).
+    static func gemm(_ a: Tensor, _ b: Tensor, into c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true) {
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
         if m == 0 || n == 0 { return }
         if k == 0 {
             for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
             return
         }
+        let splitRows = m >= n
+        let blocks = !parallel || m * n * k < 1 << 21 ? 1 : Swift.min(8, Swift.max(1, (splitRows ? m : n) / 64))
+        if blocks == 1 {
+            gemmBlock(a, b, into: c, ldc: ldc)
+            return
+        }
+        let (ca, cb) = (UnsafeSendable(a), UnsafeSendable(b))
+        Parallel.forEach(blocks, grain: 1) { range in
+            for block in range {
+                let r = Parallel.range(block, blocks, splitRows ? m : n)
+                if splitRows {
+                    let rows = Tensor(storage: ca.value.storage, shape: [r.count, k], strides: ca.value.strides,
+                                      offset: ca.value.offset + r.lowerBound * ca.value.strides[0])
+                    gemmBlock(rows, cb.value, into: c + r.lowerBound * ldc, ldc: ldc)
+                } else {
+                    let cols = Tensor(storage: cb.value.storage, shape: [k, r.count], strides: cb.value.strides,
+                                      offset: cb.value.offset + r.lowerBound * cb.value.strides[1])
+                    gemmBlock(ca.value, cols, into: c + r.lowerBound, ldc: ldc)
+                }
+            }
+        }
+    }
+
+    /// One single-threaded `cblas_sgemm` call.
+    static func gemmBlock(_ a: Tensor, _ b: Tensor, into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let m = a.shape[0], k = a.shape[1], n = b.shape[1]
         let (ta, transA, lda) = operand(a)
         let (tb, transB, ldb) = operand(b)
         cblas_sgemm(
@@ -81,7 +113,13 @@ extension Tensor {
 
 /// Process-wide runtime settings.
 public enum Runtime {
-    /// Threads OpenBLAS may use. Products split rows and columns, never the inner
-    /// dimension, so results do not depend on this.
-    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(Swift.max(1, n))) }
+    /// Threads for Tailor's kernels, matrix products included (OpenBLAS itself runs on one
+    /// thread inside fixed blocks, see `gemm`), so results do not depend on this.
+    public static func setThreads(_ n: Int) {
+        Parallel.threads = Swift.max(1, n)
+        configureBLAS
+    }
+
+    /// OpenBLAS on one thread, once: Tailor parallelises around it.
+    static let configureBLAS: Void = openblas_set_num_threads(1)
 }

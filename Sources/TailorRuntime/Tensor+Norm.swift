@@ -9,7 +9,8 @@ extension Tensor {
         let rstd = Tensor(zeros: [r])
         let y = Tensor(zeros: shape)
         let w = Tensor.noGrad { weight.contiguous() }, b = Tensor.noGrad { bias.contiguous() }
-        for row in 0..<r {
+        let grain = Swift.max(1, 4096 / Swift.max(1, c))
+        Parallel.forEach(r, grain: grain) { rows in for row in rows {
             let p = x.pointer + row * c, nrm = norm.pointer + row * c, o = y.pointer + row * c
             var mean: Float = 0
             for i in 0..<c { mean += p[i] }
@@ -23,26 +24,33 @@ extension Tensor {
                 nrm[i] = (p[i] - mean) * rs
                 o[i] = nrm[i] * w.pointer[i] + b.pointer[i]
             }
-        }
+        } }
         return Tensor.record("layer_norm", y, [self, weight, bias]) { [requiresGrad] g in
             let gc = g.contiguous()
-            let dx = Tensor(zeros: norm.shape), dw = Tensor(zeros: [c]), db = Tensor(zeros: [c])
-            for row in 0..<r {
-                let pg = gc.pointer + row * c, nrm = norm.pointer + row * c, o = dx.pointer + row * c
-                var meanD: Float = 0, meanDN: Float = 0
-                for i in 0..<c {
-                    let d = pg[i] * w.pointer[i]
-                    meanD += d
-                    meanDN += d * nrm[i]
-                    dw.pointer[i] += pg[i] * nrm[i]
-                    db.pointer[i] += pg[i]
+            let dx = Tensor(uninitialized: norm.shape)
+            // Weight and bias gradients sum over rows: per-chunk partials, combined in chunk order.
+            let chunks = Parallel.chunkCount(r, grain: grain)
+            let partial = Tensor(zeros: [chunks, 2, c])
+            Parallel.forEachChunk(r, grain: grain) { chunk, rows in
+                let pdw = partial.pointer + chunk * 2 * c, pdb = pdw + c
+                for row in rows {
+                    let pg = gc.pointer + row * c, nrm = norm.pointer + row * c, o = dx.pointer + row * c
+                    var meanD: Float = 0, meanDN: Float = 0
+                    for i in 0..<c {
+                        let d = pg[i] * w.pointer[i]
+                        meanD += d
+                        meanDN += d * nrm[i]
+                        pdw[i] += pg[i] * nrm[i]
+                        pdb[i] += pg[i]
+                    }
+                    meanD /= Float(c)
+                    meanDN /= Float(c)
+                    let rs = rstd.pointer[row]
+                    for i in 0..<c { o[i] = rs * (pg[i] * w.pointer[i] - meanD - nrm[i] * meanDN) }
                 }
-                meanD /= Float(c)
-                meanDN /= Float(c)
-                let rs = rstd.pointer[row]
-                for i in 0..<c { o[i] = rs * (pg[i] * w.pointer[i] - meanD - nrm[i] * meanDN) }
             }
-            return [requiresGrad ? dx : nil, dw, db]
+            let sums = partial.sum(axes: [0])  // (2, C), chunk order
+            return [requiresGrad ? dx : nil, sums.slice(axis: 0, 0..<1).reshaped([c]), sums.slice(axis: 0, 1..<2).reshaped([c])]
         }
     }
 

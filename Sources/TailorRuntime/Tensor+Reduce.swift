@@ -4,11 +4,7 @@ extension Tensor {
     public func sum(axes: [Int] = [], keepDims: Bool = false) -> Tensor {
         let ax = axes.isEmpty ? Array(0..<rank) : axes.map(axis).sorted()
         var out = Tensor.noGrad { contiguous() }
-        for a in ax.reversed() { out = out.reduceAxis(a) { acc, p, n, stride in
-            var s: Float = 0
-            for i in 0..<n { s += p[i * stride] }
-            acc.pointee = s
-        } }
+        for a in ax.reversed() { out = out.sumAxis(a) }
         var keptShape = shape
         for a in ax { keptShape[a] = 1 }
         let result = keepDims ? out : Tensor(storage: out.storage, shape: shape.enumerated().filter { !ax.contains($0.offset) }.map(\.element))
@@ -84,6 +80,37 @@ extension Tensor {
         let axes = target.indices.filter { target[$0] == 1 && t.shape[$0] != 1 }
         if !axes.isEmpty { t = t.sum(axes: axes, keepDims: true) }
         return t.shape == target ? t : t.reshaped(target)
+    }
+
+    /// Sum over one axis of a contiguous tensor, keeping it as size 1. Rows are added in
+    /// index order (vectorised across the inner dimension), the same order for any thread count.
+    func sumAxis(_ ax: Int) -> Tensor {
+        let (outer, n, inner) = Tensor.split(shape, ax)
+        var outShape = shape
+        outShape[ax] = 1
+        let out = Tensor(zeros: outShape)
+        let src = pointer, dst = out.pointer
+        if inner == 1 {
+            Parallel.forEach(outer, grain: Swift.max(1, 8192 / Swift.max(1, n))) { r in
+                for o in r {
+                    var s: Float = 0
+                    let p = src + o * n
+                    for i in 0..<n { s += p[i] }
+                    dst[o] = s
+                }
+            }
+            return out
+        }
+        Parallel.forEach(inner, grain: 256) { cols in
+            for o in 0..<outer {
+                let acc = dst + o * inner
+                for k in 0..<n {
+                    let row = src + (o * n + k) * inner
+                    for i in cols { acc[i] += row[i] }
+                }
+            }
+        }
+        return out
     }
 
     /// (outer, n, inner) sizes around `axis` for contiguous layouts.

@@ -9,7 +9,7 @@ extension Tensor {
         let x = Tensor.noGrad { contiguous() }
         let y = Tensor(uninitialized: shape)
         let (r, n) = x.rows
-        for row in 0..<r {
+        Parallel.forEach(r, grain: Swift.max(1, 8192 / Swift.max(1, n))) { rows in for row in rows {
             let p = x.pointer + row * n, o = y.pointer + row * n
             var m = -Float.infinity
             for i in 0..<n where p[i] > m { m = p[i] }
@@ -20,17 +20,17 @@ extension Tensor {
             }
             let inv = 1 / s
             for i in 0..<n { o[i] *= inv }
-        }
+        } }
         let saved = y.detached()
         return Tensor.record("softmax", y, [self]) { g in
             let gc = g.contiguous()
             let out = Tensor(zeros: saved.shape)
-            for row in 0..<r {
+            Parallel.forEach(r, grain: Swift.max(1, 8192 / Swift.max(1, n))) { rows in for row in rows {
                 let pg = gc.pointer + row * n, py = saved.pointer + row * n, o = out.pointer + row * n
                 var dot: Float = 0
                 for i in 0..<n { dot += pg[i] * py[i] }
                 for i in 0..<n { o[i] = py[i] * (pg[i] - dot) }
-            }
+            } }
             return [out]
         }
     }
@@ -39,7 +39,7 @@ extension Tensor {
         let x = Tensor.noGrad { contiguous() }
         let y = Tensor(uninitialized: shape)
         let (r, n) = x.rows
-        for row in 0..<r {
+        Parallel.forEach(r, grain: Swift.max(1, 8192 / Swift.max(1, n))) { rows in for row in rows {
             let p = x.pointer + row * n, o = y.pointer + row * n
             var m = -Float.infinity
             for i in 0..<n where p[i] > m { m = p[i] }
@@ -47,17 +47,17 @@ extension Tensor {
             for i in 0..<n { s += Foundation.exp(p[i] - m) }
             let lse = m + Foundation.log(s)
             for i in 0..<n { o[i] = p[i] - lse }
-        }
+        } }
         let saved = y.detached()
         return Tensor.record("log_softmax", y, [self]) { g in
             let gc = g.contiguous()
             let out = Tensor(zeros: saved.shape)
-            for row in 0..<r {
+            Parallel.forEach(r, grain: Swift.max(1, 8192 / Swift.max(1, n))) { rows in for row in rows {
                 let pg = gc.pointer + row * n, py = saved.pointer + row * n, o = out.pointer + row * n
                 var s: Float = 0
                 for i in 0..<n { s += pg[i] }
                 for i in 0..<n { o[i] = pg[i] - Foundation.exp(py[i]) * s }
-            }
+            } }
             return [out]
         }
     }

@@ -5,13 +5,28 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Zero-filled storage, or left uninitialised for kernels that write every element.
     public init(count: Int, zeroed: Bool = true) {
+        _ = TensorStorage.allocatorConfigured
+        _ = Runtime.configureBLAS
         self.count = count
         pointer = .allocate(capacity: max(1, count))
         if zeroed { pointer.initialize(repeating: 0, count: max(1, count)) }
     }
 
     deinit { pointer.deallocate() }
+
+    /// Keeps freed activation buffers in the heap instead of returning them to the
+    /// kernel: a training step allocates the same sizes every time, and fresh pages
+    /// cost a fault and a clear each (5% of a step before this).
+    static let allocatorConfigured: Bool = {
+        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
+        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
+        return true
+    }()
 }
+
+/// glibc's `mallopt` (declared in <malloc.h>, which Swift's Glibc module does not export).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 
 /// An n-dimensional Float32 array, a view (shape, strides, offset) over shared
 /// storage, with an optional place in the autodiff graph.
