@@ -10,29 +10,38 @@ struct GPTConfig {
     static let m = GPTConfig(vocab: 4096, context: 256, width: 384, layers: 6, heads: 6)
 }
 
-/// A linear layer with an optional LoRA adapter: y = x·W + b + (α/r)·(x·A)·B.
+/// A linear layer: y = x·W + b.
 final class Linear {
     let weight: Tensor  // (In, Out)
     let bias: Tensor  // (Out)
-    var loraA: Tensor?  // (In, r)
-    var loraB: Tensor?  // (r, Out)
-    var loraScale: Float = 1
 
     init(_ inputs: Int, _ outputs: Int, rng: Philox) {
         weight = Tensor.randomNormal([inputs, outputs], std: 0.02, rng: rng).requiringGrad()
         bias = Tensor(zeros: [outputs], requiresGrad: true)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        var y = x.matmul(weight) + bias
-        if let a = loraA, let b = loraB { y = y + x.matmul(a).matmul(b) * loraScale }
-        return y
+    func callAsFunction(_ x: Tensor) -> Tensor { x.matmul(weight) + bias }
+}
+
+/// A LoRA adapter as PEFT builds it: Δ = (α/r)·(x·A)·B, A (In, r) random, B (r, Out) zero.
+final class LoRA {
+    let a: Tensor, b: Tensor
+    let scale: Float
+
+    init(_ inputs: Int, _ outputs: Int, rank: Int, alpha: Float, rng: Philox) {
+        a = Tensor.randomNormal([inputs, rank], std: 0.02, rng: rng).requiringGrad()
+        b = Tensor(zeros: [rank, outputs], requiresGrad: true)
+        scale = alpha / Float(rank)
     }
+
+    func callAsFunction(_ x: Tensor) -> Tensor { x.matmul(a).matmul(b) * scale }
 }
 
 final class Block {
     let ln1w: Tensor, ln1b: Tensor, ln2w: Tensor, ln2b: Tensor
     let qkv: Linear, proj: Linear, fc: Linear, fcProj: Linear
+    /// Adapters on the query and value projections (the reference's LoRA r8 q,v).
+    var loraQ: LoRA?, loraV: LoRA?
 
     init(_ c: GPTConfig, rng: Philox, layer: Int) {
         ln1w = Tensor(repeating: 1, shape: [c.width], requiresGrad: true)
@@ -47,12 +56,16 @@ final class Block {
     }
 
     var parameters: [Tensor] {
-        [ln1w, ln1b, ln2w, ln2b] + [qkv, proj, fc, fcProj].flatMap { [$0.weight, $0.bias] + [$0.loraA, $0.loraB].compactMap { $0 } }
+        [ln1w, ln1b, ln2w, ln2b] + [qkv, proj, fc, fcProj].flatMap { [$0.weight, $0.bias] }
+            + [loraQ, loraV].compactMap { $0 }.flatMap { [$0.a, $0.b] }
     }
 
     func callAsFunction(_ x: Tensor, _ c: GPTConfig) -> Tensor {  // x: (B, T, C)
         let b = x.shape[0], t = x.shape[1], d = c.width / c.heads
-        let parts = qkv(x.layerNorm(weight: ln1w, bias: ln1b)).split(sizes: [c.width, c.width, c.width], axis: 2)
+        let normed = x.layerNorm(weight: ln1w, bias: ln1b)
+        var parts = qkv(normed).split(sizes: [c.width, c.width, c.width], axis: 2)
+        if let loraQ { parts[0] = parts[0] + loraQ(normed) }
+        if let loraV { parts[2] = parts[2] + loraV(normed) }
         let (q, k, v) = (heads(parts[0], b, t, c.heads, d), heads(parts[1], b, t, c.heads, d), heads(parts[2], b, t, c.heads, d))
         let attended = Tensor.attention(q, k, v)  // (B, H, T, D) over (B, T, H, D) storage
         let merged = attended.permuted([0, 2, 1, 3]).reshaped([b, t, c.width])
@@ -85,11 +98,9 @@ final class GPT {
     func addLoRA(rank r: Int, alpha: Float, seed: UInt64) {
         for p in parameters { p.requiringGrad(false) }
         for (i, block) in blocks.enumerated() {
-            // Fused QKV: adapters act on the q and v thirds through column-masked B matrices.
             let c = config.width
-            block.qkv.loraA = Tensor.randomNormal([c, 2 * r], std: 0.02, rng: Philox(seed: seed, stream: UInt64(i))).requiringGrad()
-            block.qkv.loraB = Tensor(zeros: [2 * r, 3 * c], requiresGrad: true)
-            block.qkv.loraScale = alpha / Float(r)
+            block.loraQ = LoRA(c, c, rank: r, alpha: alpha, rng: Philox(seed: seed, stream: UInt64(2 * i)))
+            block.loraV = LoRA(c, c, rank: r, alpha: alpha, rng: Philox(seed: seed, stream: UInt64(2 * i + 1)))
         }
     }
 

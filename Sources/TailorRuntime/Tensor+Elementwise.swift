@@ -55,30 +55,91 @@ extension Tensor {
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
-        return record("add", zipMap(a, b, +), [a, b]) { g in [g.sum(to: sa), g.sum(to: sb)] }
+        return record("add", arithmetic(a, b, .add), [a, b]) { g in [g.sum(to: sa), g.sum(to: sb)] }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
-        return record("sub", zipMap(a, b, -), [a, b]) { g in [g.sum(to: sa), (-g).sum(to: sb)] }
+        return record("sub", arithmetic(a, b, .sub), [a, b]) { g in [g.sum(to: sa), (-g).sum(to: sb)] }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
-        return record("mul", zipMap(a, b, *), [a, b]) { g in
+        return record("mul", arithmetic(a, b, .mul), [a, b]) { g in
             [a.requiresGrad ? (g * b).sum(to: sa) : nil, b.requiresGrad ? (g * a).sum(to: sb) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
-        return record("div", zipMap(a, b, /), [a, b]) { g in
+        return record("div", arithmetic(a, b, .div), [a, b]) { g in
             [a.requiresGrad ? (g / b).sum(to: sa) : nil, b.requiresGrad ? (-(g * a) / (b * b)).sum(to: sb) : nil]
         }
     }
 
     public static prefix func - (a: Tensor) -> Tensor {
-        record("neg", zipMap(a, Tensor(scalar: -1), *), [a]) { g in [-g] }
+        record("neg", arithmetic(a, Tensor(scalar: -1), .mul), [a]) { g in [-g] }
+    }
+
+    enum Arithmetic { case add, sub, mul, div }
+
+    /// The four operators with the operation chosen outside the loop, so each common
+    /// layout (same shape, scalar, row vector) runs a plain vectorisable loop; other
+    /// broadcasts take the general strided path.
+    static func arithmetic(_ a: Tensor, _ b: Tensor, _ op: Arithmetic) -> Tensor {
+        let shape = broadcastShape(a.shape, b.shape)
+        guard a.shape == shape, a.isContiguous, b.isContiguous else {
+            switch op {
+            case .add: return zipMap(a, b, +)
+            case .sub: return zipMap(a, b, -)
+            case .mul: return zipMap(a, b, *)
+            case .div: return zipMap(a, b, /)
+            }
+        }
+        let out = Tensor(uninitialized: shape)
+        let n = out.count, o = out.pointer, pa = a.pointer, pb = b.pointer
+        // b's period: the whole tensor, a scalar (1) or a row (the last dimension).
+        let period: Int
+        if b.shape == shape {
+            period = n
+        } else if b.count == 1 {
+            period = 1
+        } else if let inner = shape.last, b.count == inner, b.shape.last == inner {
+            period = inner
+        } else {
+            switch op {
+            case .add: return zipMap(a, b, +)
+            case .sub: return zipMap(a, b, -)
+            case .mul: return zipMap(a, b, *)
+            case .div: return zipMap(a, b, /)
+            }
+        }
+        Parallel.forEach(n, grain: 1 << 15) { r in
+            if period == 1 {
+                let s = pb[0]
+                switch op {
+                case .add: for i in r { o[i] = pa[i] + s }
+                case .sub: for i in r { o[i] = pa[i] - s }
+                case .mul: for i in r { o[i] = pa[i] * s }
+                case .div: for i in r { o[i] = pa[i] / s }
+                }
+                return
+            }
+            var i = r.lowerBound
+            while i < r.upperBound {
+                let j0 = i % period
+                let len = Swift.min(r.upperBound - i, period - j0)
+                let (x, y, z) = (pa + i, pb + j0, o + i)
+                switch op {
+                case .add: for j in 0..<len { z[j] = x[j] + y[j] }
+                case .sub: for j in 0..<len { z[j] = x[j] - y[j] }
+                case .mul: for j in 0..<len { z[j] = x[j] * y[j] }
+                case .div: for j in 0..<len { z[j] = x[j] / y[j] }
+                }
+                i += len
+            }
+        }
+        return out
     }
 
     public static func + (a: Tensor, s: Float) -> Tensor { a + Tensor(scalar: s) }

@@ -65,8 +65,10 @@ extension Tensor {
 
     /// C = A·B for 2-D A (M, K) and B (K, N), writing a row-major (M, N) block with row stride `ldc`.
     ///
-    /// Large products are cut into at most 8 row or column blocks, a partition fixed by the
-    /// shape alone, and the blocks run in parallel with single-threaded OpenBLAS. OpenBLAS's
+    /// Large products are cut into 2 row or column blocks, a partition fixed by the shape
+    /// alone, and the blocks run in parallel with single-threaded OpenBLAS. Two blocks
+    /// measured best on this 2-core machine (training steps of configs S and M: 2 blocks
+    /// beat 4 and 8 by 1–5%; more blocks repack the shared operand more often). OpenBLAS's
     /// own threading is not bit-reproducible across thread counts here (measured: 1 vs 2
     /// threads differ in the last bits with the Haswell kernels), this partition is.
     /// `parallel: false` is for callers that already run in parallel (attention heads).
@@ -78,7 +80,7 @@ extension Tensor {
             return
         }
         let splitRows = m >= n
-        let blocks = !parallel || m * n * k < 1 << 21 ? 1 : Swift.min(8, Swift.max(1, (splitRows ? m : n) / 64))
+        let blocks = !parallel || m * n * k < 1 << 21 ? 1 : Swift.min(2, Swift.max(1, (splitRows ? m : n) / 64))
         if blocks == 1 {
             gemmBlock(a, b, into: c, ldc: ldc)
             return

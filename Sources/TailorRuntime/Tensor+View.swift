@@ -9,10 +9,52 @@ extension Tensor {
             shape[i] = known == 0 ? 0 : count / known
         }
         precondition(Tensor.count(shape) == count, "cannot reshape \(self.shape) to \(newShape)")
+        let inputShape = self.shape
+        if let strides = viewStrides(for: shape) {
+            let view = Tensor(storage: storage, shape: shape, strides: strides, offset: offset)
+            return Tensor.record("reshape", view, [self]) { g in [g.reshaped(inputShape)] }
+        }
         let source = contiguous()
         let view = Tensor(storage: source.storage, shape: shape, offset: source.offset)
-        let inputShape = self.shape
         return Tensor.record("reshape", view, [source]) { g in [g.reshaped(inputShape)] }
+    }
+
+    /// Strides that show this tensor's elements in `newShape` without moving them, or nil.
+    /// Dimensions may be split freely and merged only where they are laid out back to back
+    /// (so a slice of the last axis can still be split into heads).
+    func viewStrides(for newShape: [Int]) -> [Int]? {
+        if isContiguous { return Tensor.contiguousStrides(newShape) }
+        let old = zip(shape, strides).filter { $0.0 != 1 }
+        let target = newShape.enumerated().filter { $0.element != 1 }
+        var result = [Int](repeating: 0, count: newShape.count)
+        var oi = 0, ti = 0
+        while oi < old.count && ti < target.count {
+            // Group old dims (merging contiguous runs) and new dims until the sizes agree.
+            var oldSize = old[oi].0, newSize = target[ti].element
+            var oj = oi, tj = ti
+            while oldSize != newSize {
+                if oldSize < newSize {
+                    oj += 1
+                    guard oj < old.count, old[oj - 1].1 == old[oj].0 * old[oj].1 else { return nil }
+                    oldSize *= old[oj].0
+                } else {
+                    tj += 1
+                    guard tj < target.count else { return nil }
+                    newSize *= target[tj].element
+                }
+            }
+            // Within the group, the innermost old stride times the new inner sizes.
+            var step = old[oj].1
+            for k in Swift.stride(from: tj, through: ti, by: -1) {
+                result[target[k].offset] = step
+                step *= target[k].element
+            }
+            oi = oj + 1
+            ti = tj + 1
+        }
+        guard oi == old.count, ti == target.count else { return nil }
+        for (i, d) in newShape.enumerated() where d == 1 { result[i] = 1 }
+        return result
     }
 
     /// Dimensions reordered; `permuted([1, 0])` is a transpose. No copy.

@@ -12,6 +12,15 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(x.slice(axis: 2, 1..<3).scalars, [1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22])
         XCTAssertTrue(x.reshaped([6, 4]).storage === x.storage, "reshape of a contiguous tensor is a view")
         XCTAssertEqual(Tensor([1, 2], shape: [2, 1]).expanded(to: [2, 3]).scalars, [1, 1, 1, 2, 2, 2])
+        // A slice of the last axis splits into heads without a copy; merging across the gap copies.
+        let qkv = Tensor((0..<24).map(Float.init), shape: [2, 12])
+        let q = qkv.slice(axis: 1, 4..<8).reshaped([2, 2, 2])
+        XCTAssertTrue(q.storage === qkv.storage)
+        XCTAssertEqual(q.scalars, [4, 5, 6, 7, 16, 17, 18, 19])
+        let merged = qkv.slice(axis: 1, 4..<8).reshaped([8])
+        XCTAssertFalse(merged.storage === qkv.storage)
+        XCTAssertEqual(merged.scalars, [4, 5, 6, 7, 16, 17, 18, 19])
+        XCTAssertEqual(x.transposed(0, 2).reshaped([4, 3, 2, 1]).scalars, x.transposed(0, 2).contiguous().scalars)
     }
 
     func testMatmulMatchesNaiveProductForEveryLayout() {
