@@ -5,7 +5,7 @@ SWIFT ?= swift
 TAILOR := .build/debug/tailor
 RELEASE_TAILOR := .build/release/tailor
 
-.PHONY: demo test deps build release bench fuzz schema-docs clean
+.PHONY: demo test deps build release bench bench-runtime fuzz schema-docs clean
 
 ## Install libyaml and OpenBLAS headers when pkg-config cannot find them.
 deps:
@@ -34,6 +34,12 @@ release: deps
 ## Parse/check/plan timing on generated sweep specs (release build); see docs/performance.md.
 bench: release
 	bash docs/bench/plan-bench.sh $(RELEASE_TAILOR)
+
+## Training steps of the reference GPT-2-style configs on 2 threads. OpenBLAS's AVX2 pin
+## (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) is lifted for this command only.
+bench-runtime: deps
+	$(SWIFT) build -c release --product TailorBench
+	TAILOR_THREADS=2 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/TailorBench sgemm s m m-lora
 
 ## Coverage-guided fuzzing of the front end (libFuzzer + ASan), seeded with the specs; FUZZ_SECONDS to bound it.
 FUZZ_SECONDS ?= 120

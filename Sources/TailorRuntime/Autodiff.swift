@@ -47,10 +47,11 @@ extension Tensor {
     }
 
     /// Reverse-mode differentiation from this scalar: accumulates `grad` on every leaf
-    /// that requires it. Raises `NumericError` when a gradient holds NaN or Inf, naming
-    /// the op that produced it.
+    /// that requires it. Throws `NumericError` when the loss is NaN or Inf, or when a
+    /// gradient is, naming the op that produced it.
     public func backward() throws {
         precondition(count == 1, "backward() starts from a scalar")
+        if !item.isFinite { throw NumericError.nonFiniteLoss }
         var order: [Tensor] = []
         var seen: Set<ObjectIdentifier> = []
         // Iterative post-order DFS: graphs of deep models overflow a recursive one.

@@ -85,6 +85,15 @@ final class GradientTests: XCTestCase {
         GradCheck.check("attention-full", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], causal: false) }
     }
 
+    func testRotaryAndGather() {
+        let x = t([2, 2, 4, 6], 50, 1, 0)
+        GradCheck.check("rotary-halves", [x]) { $0[0].rotary(positions: [0, 1, 2, 7], base: 100) }
+        GradCheck.check("rotary-interleaved", [x]) { $0[0].rotary(positions: [3, 4, 5, 6], base: 100, pairing: .interleaved) }
+        let y = t([3, 5], 51, 1, 0)
+        GradCheck.check("gather", [y]) { $0[0].gather([0, 4, 4, 1, 2, 3], k: 2) }
+        GradCheck.check("topk", [y]) { $0[0].topK(2).values }
+    }
+
     func testEmbeddingAndCrossEntropy() {
         let table = t([7, 4], 25, 1, 0)
         GradCheck.check("embedding", [table]) { $0[0].embedding([1, 3, 3, 6, 0, 1], shape: [2, 3]) }
@@ -110,6 +119,11 @@ final class GradientTests: XCTestCase {
         try (x * x).sum().backward()
         try (x * x).sum().backward()
         XCTAssertEqual(x.grad?.scalars, [4, 8, 12])
+    }
+
+    func testNonFiniteLossIsReported() {
+        let x = Tensor([-1], shape: [1], requiresGrad: true)
+        XCTAssertThrowsError(try x.log().sum().backward()) { XCTAssertEqual($0 as? NumericError, .nonFiniteLoss) }
     }
 
     func testNonFiniteGradientNamesTheOp() {

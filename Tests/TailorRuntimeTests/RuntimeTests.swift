@@ -39,6 +39,24 @@ final class RuntimeTests: XCTestCase {
         assertClose(batched.matmul(bb).scalars, expected + expected)
     }
 
+    func testRotaryConventionsAgree() {
+        // Position 0 is the identity; the two pairings are the same rotation up to a
+        // permutation of dimensions (GGUF's interleaved Q/K versus Hugging Face's halves).
+        let x = Tensor(Philox(seed: 9).normal(count: 16), shape: [1, 1, 2, 8])
+        XCTAssertEqual(x.rotary(positions: [0, 0]).scalars, x.scalars)
+        let toInterleaved = [0, 4, 1, 5, 2, 6, 3, 7]
+        func permute(_ t: Tensor) -> [Float] { (0..<2).flatMap { r in toInterleaved.map { t.scalars[r * 8 + $0] } } }
+        let halves = permute(x.rotary(positions: [3, 11]))
+        let interleaved = Tensor(permute(x), shape: [1, 1, 2, 8]).rotary(positions: [3, 11], pairing: .interleaved).scalars
+        for (a, b) in zip(halves, interleaved) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
+    func testTopK() {
+        let (values, indices) = Tensor([3, 1, 4, 1, 5, 9, 2, 6], shape: [2, 4]).topK(2)
+        XCTAssertEqual(indices, [2, 0, 1, 3])
+        XCTAssertEqual(values.scalars, [4, 3, 9, 6])
+    }
+
     func testPhiloxKnownAnswers() {
         // Known-answer vectors of Philox4x32-10 from the Random123 distribution (kat_vectors).
         let zero = Philox.block(counter: (0, 0, 0, 0), key: (0, 0))

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Rotary position embeddings on (B, H, T, D) queries or keys.
+extension Tensor {
+    /// How dimensions pair up for rotation: the first half with the second (Hugging Face
+    /// Llama's `rotate_half`) or neighbours (2i, 2i+1), as GGUF stores Llama's Q and K.
+    public enum RotaryPairing: Sendable { case halves, interleaved }
+
+    /// Rotates each pair of dimension i at position p by p·base^(−2i/D).
+    /// `positions` gives each of the T rows its position (offsets for cached decoding).
+    public func rotary(positions: [Int], base: Float = 10_000, pairing: RotaryPairing = .halves) -> Tensor {
+        precondition(rank == 4 && positions.count == shape[2] && shape[3] % 2 == 0, "rotary needs (B, H, T, even D)")
+        let (b, h, t, d) = (shape[0], shape[1], shape[2], shape[3])
+        let half = d / 2
+        var cosTable = [Float](repeating: 0, count: t * half), sinTable = cosTable  // (T, D/2)
+        for (row, p) in positions.enumerated() {
+            for i in 0..<half {
+                let angle = Double(p) * Foundation.pow(Double(base), -2 * Double(i) / Double(d))
+                cosTable[row * half + i] = Float(Foundation.cos(angle))
+                sinTable[row * half + i] = Float(Foundation.sin(angle))
+            }
+        }
+        /// Pair indices (first, second) of rotation i within a row.
+        func pair(_ i: Int) -> (Int, Int) { pairing == .halves ? (i, i + half) : (2 * i, 2 * i + 1) }
+        /// Rotates every row of `src` into a new tensor by +θ (sign 1) or −θ (sign −1).
+        func rotate(_ src: Tensor, sign: Float) -> Tensor {
+            let x = src.contiguous()
+            let out = Tensor(uninitialized: x.shape)
+            let (cosT, sinT) = (cosTable, sinTable)
+            Parallel.forEach(b * h * t, grain: Swift.max(1, 4096 / d)) { rows in
+                for r in rows {
+                    let row = r % t
+                    let px = x.pointer + r * d, po = out.pointer + r * d
+                    for i in 0..<half {
+                        let (j, k) = pair(i)
+                        let c = cosT[row * half + i], s = sign * sinT[row * half + i]
+                        po[j] = px[j] * c - px[k] * s
+                        po[k] = px[k] * c + px[j] * s
+                    }
+                }
+            }
+            return out
+        }
+        let out = Tensor.noGrad { rotate(self, sign: 1) }
+        return Tensor.record("rotary", out, [self]) { g in [rotate(g, sign: -1)] }
+    }
+}
