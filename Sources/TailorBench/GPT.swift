@@ -20,7 +20,7 @@ final class Linear {
         bias = Tensor(zeros: [outputs], requiresGrad: true)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { x.matmul(weight) + bias }
+    func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight, bias) }
 }
 
 /// A LoRA adapter as PEFT builds it: Δ = (α/r)·(x·A)·B, A (In, r) random, B (r, Out) zero.

@@ -65,6 +65,8 @@ final class GradientTests: XCTestCase {
         GradCheck.check("matmul-folded", [x, b]) { $0[0].matmul($0[1]) }
         let q = t([2, 3, 4, 5], 18, 1, 0), k = t([2, 3, 4, 5], 19, 1, 0)
         GradCheck.check("matmul-batched-transposed", [q, k]) { $0[0].matmul($0[1].transposed()) }
+        let bias = t([3], 27, 1, 0)
+        GradCheck.check("linear", [x, b, bias]) { $0[0].linear($0[1], $0[2]) }
         let sliced = t([4, 8], 20, 1, 0)
         GradCheck.check("matmul-strided-slice", [sliced, b]) { $0[0].slice(axis: 1, 2..<7).matmul($0[1]) }
     }
