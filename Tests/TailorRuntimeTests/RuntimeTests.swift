@@ -1,5 +1,5 @@
 import Foundation
-import TailorRuntime
+@testable import TailorRuntime
 import XCTest
 
 final class RuntimeTests: XCTestCase {
@@ -49,6 +49,16 @@ final class RuntimeTests: XCTestCase {
         let halves = permute(x.rotary(positions: [3, 11]))
         let interleaved = Tensor(permute(x), shape: [1, 1, 2, 8]).rotary(positions: [3, 11], pairing: .interleaved).scalars
         for (a, b) in zip(halves, interleaved) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
+    func testFastTanhAgainstLibm() {
+        var worst: Float = 0
+        for i in -2000...2000 {
+            let x = Float(i) / 20  // −100 … 100
+            worst = Swift.max(worst, abs(FastMath.tanh(x) - Foundation.tanh(x)))
+        }
+        XCTAssertLessThan(worst, 5e-7)
+        XCTAssertEqual(FastMath.tanh(0), 0)
     }
 
     func testTopK() {
