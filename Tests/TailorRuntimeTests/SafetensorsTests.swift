@@ -52,4 +52,55 @@ final class SafetensorsTests: XCTestCase {
         file.append(header)
         XCTAssertThrowsError(try Safetensors.parse(file)) { XCTAssertTrue("\($0)".contains("bytes for [5]")) }
     }
+
+    /// Random corruptions of a valid file end in a tensor set or a `SafetensorsError`, never a crash.
+    func testCorruptedFilesNeverCrash() throws {
+        let path = dir.appendingPathComponent("c.safetensors").path
+        try Safetensors.write(["a": Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]), "b": Tensor([7], shape: [1])],
+                              metadata: ["k": "v"], dtype: .bf16, to: path)
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var rng = Philox(seed: 77).uniform(count: 30_000).makeIterator()
+        func next(_ n: Int) -> Int { Int(rng.next()! * Float(n)) % Swift.max(1, n) }
+        var failures = 0
+        for _ in 0..<2000 {
+            var bytes = original
+            for _ in 0..<(1 + next(3)) {
+                switch next(3) {
+                case 0: bytes[next(bytes.count)] = UInt8(next(256))
+                case 1: bytes.removeSubrange(next(bytes.count)..<bytes.count)
+                default: bytes.insert(UInt8(next(256)), at: next(bytes.count))
+                }
+                if bytes.isEmpty { break }
+            }
+            do { _ = try Safetensors.parse(Data(bytes)) } catch is SafetensorsError { failures += 1 }
+        }
+        XCTAssertGreaterThan(failures, 100, "most corruptions are detected")
+    }
+
+    /// Optimizer state survives a safetensors checkpoint: training resumed from it matches
+    /// training that never stopped, bit for bit.
+    func testOptimizerCheckpointResumesExactly() throws {
+        func run(steps: Int, from checkpoint: String?, saveTo: String?) throws -> [UInt32] {
+            let w = Tensor.randomNormal([8, 4], rng: Philox(seed: 1)).requiringGrad()
+            var opt = AdamW([w], weightDecay: 0.01)
+            if let checkpoint {
+                let (state, _) = try Safetensors.read(path: checkpoint)
+                w.storage.pointer.update(from: state["w"]!.pointer, count: w.count)
+                try opt.load(state: state.filter { $0.key != "w" })
+            }
+            let x = Tensor.randomNormal([16, 8], rng: Philox(seed: 2))
+            for _ in 0..<steps {
+                opt.zeroGrad()
+                try x.matmul(w).crossEntropy(targets: (0..<16).map { Int32($0 % 4) }).backward()
+                opt.step(lr: 0.01)
+            }
+            if let saveTo { try Safetensors.write(opt.state().merging(["w": w]) { a, _ in a }, to: saveTo) }
+            return w.scalars.map(\.bitPattern)
+        }
+        let path = dir.appendingPathComponent("opt.safetensors").path
+        let straight = try run(steps: 6, from: nil, saveTo: nil)
+        _ = try run(steps: 3, from: nil, saveTo: path)
+        let resumed = try run(steps: 3, from: path, saveTo: nil)
+        XCTAssertEqual(straight, resumed)
+    }
 }
