@@ -76,20 +76,9 @@ extension Tensor {
         for i in 0..<t {
             let row = p + i * t
             let valid = causal ? i + 1 : t
-            var m = -Float.infinity
-            for j in 0..<valid {
-                row[j] *= scale
-                m = Swift.max(m, row[j])
-            }
-            var sum: Float = 0
-            for j in 0..<valid {
-                row[j] = Foundation.exp(row[j] - m)
-                sum += row[j]
-            }
-            let inv = 1 / sum
-            for j in 0..<valid { row[j] *= inv }
+            for j in 0..<valid { row[j] *= scale }
+            lse[i] = softmaxRow(row, into: row, valid)
             for j in valid..<t { row[j] = 0 }
-            lse[i] = m + Foundation.log(sum)
         }
     }
 }
