@@ -85,6 +85,8 @@ final class GradientTests: XCTestCase {
         let q = t([2, 2, 5, 3], 40, 1, 0), k = t([2, 2, 5, 3], 41, 1, 0), v = t([2, 2, 5, 3], 42, 1, 0)
         GradCheck.check("attention-causal", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2]) }
         GradCheck.check("attention-full", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], causal: false) }
+        let q6 = t([2, 6, 5, 3], 43, 1, 0), k2 = t([2, 2, 5, 3], 44, 1, 0), v2 = t([2, 2, 5, 3], 45, 1, 0)
+        GradCheck.check("attention-grouped", [q6, k2, v2]) { Tensor.attention($0[0], $0[1], $0[2]) }
     }
 
     func testRotaryAndGather() {

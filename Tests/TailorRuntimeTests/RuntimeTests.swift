@@ -61,6 +61,16 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(FastMath.tanh(0), 0)
     }
 
+    func testGroupedQueryAttentionEqualsRepeatedHeads() {
+        // 6 query heads over 2 key/value heads = ordinary attention with each kv head repeated 3 times.
+        let q = Tensor.randomNormal([1, 6, 4, 8], rng: Philox(seed: 1))
+        let k = Tensor.randomNormal([1, 2, 4, 8], rng: Philox(seed: 2)), v = Tensor.randomNormal([1, 2, 4, 8], rng: Philox(seed: 3))
+        func repeated(_ x: Tensor) -> Tensor { Tensor.concat((0..<6).map { x.slice(axis: 1, ($0 / 3)..<($0 / 3 + 1)) }, axis: 1) }
+        let grouped = Tensor.attention(q, k, v).scalars
+        let plain = Tensor.attention(q, repeated(k), repeated(v)).scalars
+        for (a, b) in zip(grouped, plain) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
     func testTopK() {
         let (values, indices) = Tensor([3, 1, 4, 1, 5, 9, 2, 6], shape: [2, 4]).topK(2)
         XCTAssertEqual(indices, [2, 0, 1, 3])
