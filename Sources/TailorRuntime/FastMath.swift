@@ -1,6 +1,29 @@
 /// Branch-free float approximations that the compiler vectorises; libm's `tanhf`
 /// per element was the largest cost of a GPT step after matmul.
 enum FastMath {
+    /// eˣ for x ≤ 0 (softmax-style arguments, already shifted by the row maximum):
+    /// x = n·ln2 + r with n rounded through the 1.5·2²³ trick (integer work in wrapping
+    /// bit arithmetic, so there is no trapping conversion and loops vectorise), a degree-6
+    /// polynomial for eʳ (Cephes `expf` coefficients, about 1 ulp) and 2ⁿ from bits.
+    /// Below −87 (where eˣ is subnormal) the result is 0.
+    @inline(__always)
+    static func expNonPositive(_ v: Float) -> Float {
+        let x = v < -87 ? -87 : v
+        let shifted = x * 1.442_695_04 + 12_582_912  // 1.5·2²³: the float's low bits hold round(x·log₂e)
+        let n = shifted - 12_582_912
+        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p: Float = 1.987_569_15e-4
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_59e-2
+        p = p * r + 1.666_666_55e-1
+        p = p * r + 5.000_000_12e-1
+        p = p * r * r + r + 1
+        let exponent = (shifted.bitPattern &- Float(12_582_912).bitPattern) &+ 127  // n + 127, wrapping
+        let scale = Float(bitPattern: exponent << 23)
+        return v < -87 ? 0 : p * scale
+    }
+
     /// tanh(x) as x·P(x²)/Q(x²) on [−7.9, 7.9] (beyond that tanh is ±1 in float32):
     /// the rational approximation used by Eigen's `ptanh` for floats, accurate to a few ulp.
     @inline(__always)

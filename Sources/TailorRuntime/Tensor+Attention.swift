@@ -43,7 +43,8 @@ extension Tensor {
                 for i in 0..<t {
                     let row = p.pointer + i * t
                     let valid = causal ? i + 1 : t
-                    for j in 0..<valid { row[j] = Foundation.exp(row[j] * s - l[i]) }
+                    let li = l[i]
+                    for j in 0..<valid { row[j] = FastMath.expNonPositive(row[j] * s - li) }
                     for j in valid..<t { row[j] = 0 }
                 }
                 gemm(p.transposed(), gm, into: dv.head(bi, kvi).pointer, ldc: dv.strides[2], accumulate: !first, parallel: false)  // dV = Pᵀ·dO

@@ -38,7 +38,8 @@ extension Tensor {
             for row in 0..<r where targets[row] != ignoreIndex {
                 let p = x.pointer + row * v, o = grad.pointer + row * v
                 let w = (weights?[row] ?? 1) * scale
-                for i in 0..<v { o[i] = w * Foundation.exp(p[i] - lse[row]) }
+                let l = lse[row]
+                for i in 0..<v { o[i] = w * FastMath.expNonPositive(p[i] - l) }
                 o[Int(targets[row])] -= w
             }
             return [grad]

@@ -8,11 +8,9 @@ extension Tensor {
     static func softmaxRow(_ p: UnsafePointer<Float>, into o: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         var m = -Float.infinity
         for i in 0..<n where p[i] > m { m = p[i] }
+        for i in 0..<n { o[i] = FastMath.expNonPositive(p[i] - m) }
         var s: Float = 0
-        for i in 0..<n {
-            o[i] = Foundation.exp(p[i] - m)
-            s += o[i]
-        }
+        for i in 0..<n { s += o[i] }
         let inv = 1 / s
         for i in 0..<n { o[i] *= inv }
         return m + Foundation.log(s)

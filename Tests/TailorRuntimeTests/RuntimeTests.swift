@@ -61,6 +61,19 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(FastMath.tanh(0), 0)
     }
 
+    func testFastExpAgainstLibm() {
+        var worst: Float = 0
+        for i in 0...87_000 {
+            let x = -Float(i) / 1000  // 0 … −87
+            let e = Foundation.exp(x)
+            worst = Swift.max(worst, abs(FastMath.expNonPositive(x) - e) / e)
+        }
+        XCTAssertLessThan(worst, 3e-7, "relative error")
+        XCTAssertEqual(FastMath.expNonPositive(0), 1)
+        XCTAssertEqual(FastMath.expNonPositive(-1e9), 0)
+        XCTAssertEqual(FastMath.expNonPositive(-.infinity), 0)
+    }
+
     func testGroupedQueryAttentionEqualsRepeatedHeads() {
         // 6 query heads over 2 key/value heads = ordinary attention with each kv head repeated 3 times.
         let q = Tensor.randomNormal([1, 6, 4, 8], rng: Philox(seed: 1))
