@@ -12,22 +12,28 @@ extension Tensor {
         precondition(weights == nil || weights!.count == r, "one weight per row")
         var total: Double = 0
         var weightSum: Double = 0
-        let lse = [Float](unsafeUninitializedCapacity: r) { buffer, initialized in
-            for row in 0..<r {
+        // Row log-sum-exps in parallel (rows are independent), exps through a scratch row
+        // so the exp loop vectorises; the loss is then summed in row order.
+        let lse = Tensor(uninitialized: [r])
+        let grain = Swift.max(1, 16_384 / Swift.max(1, v))
+        Parallel.forEach(r, grain: grain) { rows in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { scratch.deallocate() }
+            for row in rows {
                 let p = x.pointer + row * v
                 var m = -Float.infinity
                 for i in 0..<v where p[i] > m { m = p[i] }
+                for i in 0..<v { scratch[i] = FastMath.expNonPositive(p[i] - m) }
                 var s: Float = 0
-                for i in 0..<v { s += Foundation.exp(p[i] - m) }
-                buffer[row] = m + Foundation.log(s)
+                for i in 0..<v { s += scratch[i] }
+                lse.pointer[row] = m + Foundation.log(s)
             }
-            initialized = r
         }
         for row in 0..<r where targets[row] != ignoreIndex {
             let t = Int(targets[row])
             precondition(t >= 0 && t < v, "target \(t) outside the vocabulary of \(v)")
             let w = Double(weights?[row] ?? 1)
-            total += w * Double(lse[row] - x.pointer[row * v + t])
+            total += w * Double(lse.pointer[row] - x.pointer[row * v + t])
             weightSum += w
         }
         let loss = Tensor(scalar: weightSum > 0 ? Float(total / weightSum) : 0)
@@ -35,12 +41,14 @@ extension Tensor {
         return Tensor.record("cross_entropy", loss, [self]) { g in
             let scale = weightSum > 0 ? g.item / Float(weightSum) : 0
             let grad = Tensor(zeros: inputShape)
-            for row in 0..<r where targets[row] != ignoreIndex {
-                let p = x.pointer + row * v, o = grad.pointer + row * v
-                let w = (weights?[row] ?? 1) * scale
-                let l = lse[row]
-                for i in 0..<v { o[i] = w * FastMath.expNonPositive(p[i] - l) }
-                o[Int(targets[row])] -= w
+            Parallel.forEach(r, grain: grain) { rows in
+                for row in rows where targets[row] != ignoreIndex {
+                    let p = x.pointer + row * v, o = grad.pointer + row * v
+                    let w = (weights?[row] ?? 1) * scale
+                    let l = lse.pointer[row]
+                    for i in 0..<v { o[i] = w * FastMath.expNonPositive(p[i] - l) }
+                    o[Int(targets[row])] -= w
+                }
             }
             return [grad]
         }
