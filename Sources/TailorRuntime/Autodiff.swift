@@ -3,12 +3,19 @@
 final class GradNode {
     let name: String
     let inputs: [Tensor]
-    /// Given the output gradient, returns one gradient per input (nil where not needed).
-    let backward: (Tensor) -> [Tensor?]
+    /// Given the output gradient, returns one gradient per input (nil where not needed);
+    /// nil for slices, whose gradient the engine adds into `region` itself.
+    let backward: ((Tensor) -> [Tensor?])?
+    /// For slices: the region of the (single) input the output covers. The engine then adds
+    /// the output gradient into that region of the input's gradient buffer in place, instead
+    /// of building a zero-filled full-size gradient per slice (q, k and v of a fused projection).
+    let region: (axis: Int, range: Range<Int>)?
 
-    init(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) {
+    init(_ name: String, _ inputs: [Tensor], region: (axis: Int, range: Range<Int>)? = nil,
+         _ backward: ((Tensor) -> [Tensor?])?) {
         self.name = name
         self.inputs = inputs
+        self.region = region
         self.backward = backward
     }
 }
@@ -23,6 +30,13 @@ extension Tensor {
     /// Runs `body` without recording operations (evaluation, optimizer updates).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
         try Autodiff.$enabled.withValue(false) { try body() }
+    }
+
+    /// Adds `source` (broadcast to this view's shape) into this view's elements in place. Not recorded.
+    func addAssign(_ source: Tensor) {
+        let src = source.shape == shape ? source : source.expandedView(shape)
+        let (p, sp) = (storage.pointer, src.storage.pointer)
+        Strided.forEach2(shape, (offset, strides), (src.offset, src.strides)) { o, s in p[o] += sp[s] }
     }
 
     /// The same values outside the graph (shares storage; never records).
@@ -43,6 +57,14 @@ extension Tensor {
         guard Autodiff.enabled, inputs.contains(where: \.requiresGrad) else { return result }
         result.requiresGrad = true
         result.node = GradNode(name, inputs, backward)
+        return result
+    }
+
+    /// Records a slice of `input` along `axis`: its gradient is added into that region.
+    static func recordSlice(_ result: Tensor, of input: Tensor, axis: Int, range: Range<Int>) -> Tensor {
+        guard Autodiff.enabled, input.requiresGrad else { return result }
+        result.requiresGrad = true
+        result.node = GradNode("slice", [input], region: (axis, range), nil)
         return result
     }
 
@@ -68,13 +90,31 @@ extension Tensor {
             }
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): Tensor(repeating: 1, shape: shape)]
+        // Gradient buffers this pass allocated itself, and so may update in place.
+        var owned: Set<ObjectIdentifier> = []
         for t in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
             guard let node = t.node else {
                 if let previous = t.grad { t.grad = Tensor.noGrad { previous + g } } else { t.grad = g }
                 continue
             }
-            let inputGrads = Tensor.noGrad { node.backward(g) }
+            if let region = node.region, let input = node.inputs.first {
+                t.node = nil
+                if g.hasNonFinite { throw NumericError.nonFiniteGradient(op: node.name) }
+                let id = ObjectIdentifier(input)
+                var buffer = grads[id]
+                if buffer == nil || !owned.contains(ObjectIdentifier(buffer!)) {
+                    let fresh = Tensor(zeros: input.shape)
+                    if let previous = buffer { fresh.addAssign(previous) }
+                    owned.insert(ObjectIdentifier(fresh))
+                    buffer = fresh
+                }
+                buffer!.slice(axis: region.axis, region.range).addAssign(g)
+                grads[id] = buffer
+                continue
+            }
+            guard let backward = node.backward else { continue }
+            let inputGrads = Tensor.noGrad { backward(g) }
             t.node = nil  // free saved activations as soon as they are used, as PyTorch does
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard input.requiresGrad, let ig else { continue }

@@ -80,12 +80,7 @@ extension Tensor {
         var newShape = shape
         newShape[ax] = range.count
         let view = Tensor(storage: storage, shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[ax])
-        let fullShape = shape
-        return Tensor.record("slice", view, [self]) { g in
-            let out = Tensor(zeros: fullShape)
-            out.slice(axis: ax, range).assign(g)
-            return [out]
-        }
+        return Tensor.recordSlice(view, of: self, axis: ax, range: range)
     }
 
     /// Broadcasts size-1 (or missing leading) dimensions to `newShape` with stride 0. No copy.
