@@ -24,6 +24,15 @@ enum FastMath {
         return v < -87 ? 0 : p * scale
     }
 
+    /// σ(x) = 1/(1 + e⁻ˣ) through e^(−|x|), so the exponential never overflows and the
+    /// vectorised `expNonPositive` serves both signs.
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float {
+        let e = expNonPositive(x < 0 ? x : -x)
+        let inv = 1 / (1 + e)
+        return x < 0 ? e * inv : inv
+    }
+
     /// tanh(x) as x·P(x²)/Q(x²) on [−7.9, 7.9] (beyond that tanh is ±1 in float32):
     /// the rational approximation used by Eigen's `ptanh` for floats, accurate to a few ulp.
     @inline(__always)

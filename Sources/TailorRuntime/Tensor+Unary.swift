@@ -31,7 +31,12 @@ extension Tensor {
     }
     public func tanh() -> Tensor { map("tanh", { FastMath.tanh($0) }) { g, x, y in Tensor.chain(g, x, y) { g, _, y in g * (1 - y * y) } } }
     public func sigmoid() -> Tensor {
-        map("sigmoid", { 1 / (1 + Foundation.exp(-$0)) }) { g, x, y in Tensor.chain(g, x, y) { g, _, y in g * y * (1 - y) } }
+        let src = Tensor.noGrad { contiguous() }
+        let out = Tensor(uninitialized: shape)
+        let (px, po) = (src.pointer, out.pointer)
+        Parallel.forEach(count, grain: 1 << 14) { r in for i in r { po[i] = FastMath.sigmoid(px[i]) } }
+        let saved = out.detached()
+        return Tensor.record("sigmoid", out, [self]) { g in [Tensor.chain(g, src, saved) { g, _, y in g * y * (1 - y) }] }
     }
     public func relu() -> Tensor { map("relu", { Swift.max(0, $0) }) { g, x, y in Tensor.chain(g, x, y) { g, x, _ in x > 0 ? g : 0 } } }
     public func square() -> Tensor { map("square", { $0 * $0 }) { g, x, y in Tensor.chain(g, x, y) { g, x, _ in 2 * g * x } } }
@@ -64,13 +69,24 @@ extension Tensor {
         }
     }
 
-    /// SiLU (swish): x·σ(x), Llama's MLP activation.
+    /// SiLU (swish): x·σ(x), Llama's MLP activation; plain loops over a branch-free
+    /// sigmoid, which vectorise.
     public func silu() -> Tensor {
-        map("silu", { x in x / (1 + Foundation.exp(-x)) }) { g, x, y in
-            Tensor.chain(g, x, y) { g, x, _ in
-                let s = 1 / (1 + Foundation.exp(-x))
-                return g * s * (1 + x * (1 - s))
+        let src = Tensor.noGrad { contiguous() }
+        let out = Tensor(uninitialized: shape)
+        let (px, po, n) = (src.pointer, out.pointer, count)
+        Parallel.forEach(n, grain: 1 << 14) { r in for i in r { po[i] = px[i] * FastMath.sigmoid(px[i]) } }
+        return Tensor.record("silu", out, [self]) { g in
+            let gc = g.contiguous()
+            let dx = Tensor(uninitialized: src.shape)
+            let (pg, pd) = (gc.pointer, dx.pointer)
+            Parallel.forEach(n, grain: 1 << 14) { r in
+                for i in r {
+                    let x = px[i], s = FastMath.sigmoid(x)
+                    pd[i] = pg[i] * s * (1 + x * (1 - s))
+                }
             }
+            return [dx]
         }
     }
 }

@@ -72,6 +72,12 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(FastMath.expNonPositive(0), 1)
         XCTAssertEqual(FastMath.expNonPositive(-1e9), 0)
         XCTAssertEqual(FastMath.expNonPositive(-.infinity), 0)
+        var worstSigmoid: Float = 0
+        for i in -2000...2000 {
+            let x = Float(i) / 20
+            worstSigmoid = Swift.max(worstSigmoid, abs(FastMath.sigmoid(x) - 1 / (1 + Foundation.exp(-x))))
+        }
+        XCTAssertLessThan(worstSigmoid, 2e-7)
     }
 
     func testGroupedQueryAttentionEqualsRepeatedHeads() {
