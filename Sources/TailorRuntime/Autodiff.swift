@@ -118,7 +118,8 @@ extension Tensor {
             t.node = nil  // free saved activations as soon as they are used, as PyTorch does
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard input.requiresGrad, let ig else { continue }
-                if ig.hasNonFinite { throw NumericError.nonFiniteGradient(op: node.name) }
+                // A view of the incoming gradient (add, reshape, permute) was checked when it was made.
+                if ig.storage !== g.storage, ig.hasNonFinite { throw NumericError.nonFiniteGradient(op: node.name) }
                 let id = ObjectIdentifier(input)
                 grads[id] = grads[id].map { prev in Tensor.noGrad { prev + ig } } ?? ig
             }
