@@ -42,17 +42,29 @@ public enum Safetensors {
         return try parse(data)
     }
 
-    public static func parse(_ data: Data) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+    /// Reads every tensor in its stored type, sharing the mapped file's bytes (no conversion).
+    public static func readPacked(path: String) throws -> (tensors: [String: PackedTensor], metadata: [String: String]) {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            throw SafetensorsError("cannot read '\(path)'")
+        }
+        return try parsePacked(data)
+    }
+
+    public static func parsePacked(_ data: Data) throws -> (tensors: [String: PackedTensor], metadata: [String: String]) {
         let (entries, metadata, base) = try header(data)
-        var tensors: [String: Tensor] = [:]
+        var tensors: [String: PackedTensor] = [:]
+        let start = data.startIndex + base
         for (name, e) in entries {
-            let t = Tensor(zeros: e.shape)
-            data.withUnsafeBytes { raw in
-                convert(UnsafeRawBufferPointer(rebasing: raw[(base + e.range.lowerBound)..<(base + e.range.upperBound)]), e.dtype, into: t.pointer, count: t.count)
-            }
-            tensors[name] = t
+            tensors[name] = try PackedTensor(
+                dtype: e.dtype, shape: e.shape, bytes: data[(start + e.range.lowerBound)..<(start + e.range.upperBound)])
         }
         return (tensors, metadata)
+    }
+
+    /// Every tensor converted to Float32, and the metadata.
+    public static func parse(_ data: Data) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        let (packed, metadata) = try parsePacked(data)
+        return (packed.mapValues { $0.unpacked() }, metadata)
     }
 
     /// Parses and validates the header; returns the entries, metadata and the data's start.
@@ -95,19 +107,23 @@ public enum Safetensors {
         return (entries, metadata, base)
     }
 
-    /// Writes tensors in name order as `dtype` (F32, F16 or BF16), atomically: a temporary
-    /// file is written, synced and renamed, so a crash never leaves half a file.
+    /// Writes Float32 tensors stored as `dtype` (F32, F16 or BF16; integer types for ids
+    /// and masks), atomically.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], dtype: DType = .f32, to path: String) throws {
-        precondition([.f32, .f16, .bf16].contains(dtype), "writes F32, F16 or BF16")
+        try write(packed: tensors.mapValues { try PackedTensor($0, as: dtype) }, metadata: metadata, to: path)
+    }
+
+    /// Writes tensors in name order, each in its own stored type, atomically: a temporary
+    /// file is written, synced and renamed, so a crash never leaves half a file.
+    public static func write(packed tensors: [String: PackedTensor], metadata: [String: String] = [:], to path: String) throws {
         let names = tensors.keys.sorted()
         var headerObject: [String: Any] = [:]
         if !metadata.isEmpty { headerObject["__metadata__"] = metadata }
         var offset = 0
         for name in names {
             let t = tensors[name]!
-            let bytes = t.count * dtype.size
-            headerObject[name] = ["dtype": dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
-            offset += bytes
+            headerObject[name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
+            offset += t.bytes.count
         }
         var header = try JSONSerialization.data(withJSONObject: headerObject, options: [.sortedKeys])
         while (8 + header.count) % 8 != 0 { header.append(0x20) }  // pad with spaces to align the data
@@ -115,18 +131,7 @@ public enum Safetensors {
         var length = UInt64(header.count).littleEndian
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
         out.append(header)
-        for name in names {
-            let t = tensors[name]!.contiguous()
-            let values = UnsafeBufferPointer(start: t.pointer, count: t.count)
-            switch dtype {
-            case .f16:
-                for v in values { var h = Float16(v).bitPattern.littleEndian; withUnsafeBytes(of: &h) { out.append(contentsOf: $0) } }
-            case .bf16:
-                for v in values { var h = bf16(v).littleEndian; withUnsafeBytes(of: &h) { out.append(contentsOf: $0) } }
-            default:
-                for v in values { var b = v.bitPattern.littleEndian; withUnsafeBytes(of: &b) { out.append(contentsOf: $0) } }
-            }
-        }
+        for name in names { out.append(tensors[name]!.bytes) }
         try AtomicFile.write(out, to: path)
     }
 

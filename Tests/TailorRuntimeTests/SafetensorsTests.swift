@@ -27,6 +27,31 @@ final class SafetensorsTests: XCTestCase {
         }
     }
 
+    func testPackedTensorsKeepTheirStorageType() throws {
+        let weights = Tensor([1, -2.5, 3.140625, 65504], shape: [2, 2])
+        let ids = Tensor([0, 7, 49_151, 3], shape: [4])
+        let path = dir.appendingPathComponent("p.safetensors").path
+        try Safetensors.write(packed: [
+            "w16": try PackedTensor(weights, as: .f16), "wbf": try PackedTensor(weights, as: .bf16),
+            "ids": try PackedTensor(ids, as: .i32), "mask": try PackedTensor(Tensor([1, 0, 1], shape: [3]), as: .bool),
+        ], to: path)
+        let (packed, _) = try Safetensors.readPacked(path: path)
+        XCTAssertEqual(packed["w16"]?.dtype, .f16)
+        XCTAssertEqual(packed["w16"]?.bytes.count, 8, "two bytes per element at rest")
+        XCTAssertEqual(packed["w16"]?.unpacked().scalars, [1, -2.5, 3.140625, 65504])
+        XCTAssertEqual(packed["wbf"]?.unpacked().scalars, [1, -2.5, 3.140625, 65536], "bf16 keeps 8 mantissa bits")
+        XCTAssertEqual(packed["ids"]?.integers(), [0, 7, 49_151, 3])
+        XCTAssertEqual(packed["mask"]?.integers(), [1, 0, 1])
+        XCTAssertNil(packed["w16"]?.integers())
+        XCTAssertThrowsError(try PackedTensor(Tensor([1.5], shape: [1]), as: .i32)) {
+            XCTAssertTrue("\($0)".contains("not a valid I32"))
+        }
+        XCTAssertThrowsError(try PackedTensor(Tensor([300], shape: [1]), as: .u8))
+        // BF16 rounds to nearest even: 1 + 2⁻⁸ (a tie) rounds down to 1, 1 + 3·2⁻⁸ up to 1 + 2⁻⁶.
+        XCTAssertEqual(try PackedTensor(Tensor([1 + 1.0 / 256, 1 + 3.0 / 256], shape: [2]), as: .bf16).unpacked().scalars,
+                       [1, 1 + 1.0 / 64])
+    }
+
     func testMalformedFilesGetClearErrors() throws {
         let good = dir.appendingPathComponent("g.safetensors").path
         try Safetensors.write(["w": Tensor([1, 2, 3, 4], shape: [4])], to: good)
