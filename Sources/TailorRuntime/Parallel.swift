@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// Data-parallel loops over a fixed partition. Work is cut into chunks whose bounds
@@ -14,28 +13,18 @@ public enum Parallel {
 
     /// Runs `body(range)` over `0..<count` in chunks of at least `grain` items.
     /// Below about 64K elements of work threading costs more than it saves.
-    public static func forEach(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    public static func forEach(_ count: Int, grain: Int, _ body: @escaping (Range<Int>) -> Void) {
         forEachChunk(count, grain: grain) { _, r in body(r) }
     }
 
     /// Like `forEach`, also passing the chunk's index (for per-chunk partial results).
-    public static func forEachChunk(_ count: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
+    public static func forEachChunk(_ count: Int, grain: Int, _ body: @escaping (Int, Range<Int>) -> Void) {
         let chunks = chunkCount(count, grain: grain)
         if chunks <= 1 || threads == 1 {
             for c in 0..<chunks { body(c, range(c, chunks, count)) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let box = UnsafeSendable(body)
-            let workers = Swift.min(threads, chunks)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var c = worker
-                while c < chunks {
-                    box.value(c, range(c, chunks, count))
-                    c += workers
-                }
-            }
-        }
+        WorkerPool.shared.run(chunks, helpers: Swift.min(threads, chunks) - 1) { c in body(c, range(c, chunks, count)) }
     }
 
     /// Number of chunks for `count` items: a function of the size only.
@@ -48,8 +37,8 @@ public enum Parallel {
     }
 }
 
-/// Lets a non-Sendable closure or pointer cross into `concurrentPerform`; callers
-/// guarantee that chunks touch disjoint memory.
+/// Lets a non-Sendable closure or pointer cross to worker threads; callers guarantee
+/// that chunks touch disjoint memory.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

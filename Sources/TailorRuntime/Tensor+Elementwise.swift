@@ -15,7 +15,7 @@ extension Tensor {
 
     /// Applies `f` elementwise over the broadcast of `a` and `b` into a new contiguous tensor.
     @inline(__always)
-    static func zipMap(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    static func zipMap(_ a: Tensor, _ b: Tensor, _ f: @escaping (Float, Float) -> Float) -> Tensor {
         let shape = broadcastShape(a.shape, b.shape)
         let out = Tensor(uninitialized: shape)
         let o = out.pointer

@@ -4,7 +4,7 @@ import Foundation
 extension Tensor {
     /// Applies `f` to every element; `derivative(g, x, y)` gives the input gradient.
     func map(
-        _ name: String, _ f: (Float) -> Float, derivative: @escaping (_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
+        _ name: String, _ f: @escaping (Float) -> Float, derivative: @escaping (_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
     ) -> Tensor {
         let src = Tensor.noGrad { contiguous() }
         let out = Tensor(uninitialized: shape)
@@ -15,7 +15,7 @@ extension Tensor {
     }
 
     /// Elementwise product of a gradient with a function of x and y, in one pass.
-    static func chain(_ g: Tensor, _ x: Tensor, _ y: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
+    static func chain(_ g: Tensor, _ x: Tensor, _ y: Tensor, _ f: @escaping (Float, Float, Float) -> Float) -> Tensor {
         let gc = g.contiguous()
         let out = Tensor(uninitialized: x.shape)
         let pg = gc.pointer, px = x.pointer, py = y.pointer, o = out.pointer

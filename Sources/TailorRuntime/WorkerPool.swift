@@ -1,0 +1,96 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Persistent worker threads for `Parallel`. A training step runs hundreds of short
+/// parallel regions back to back; Dispatch parked its threads between them (about 6% of
+/// a step went to the kernel scheduler). These workers spin for about 100 µs before
+/// sleeping, so the next region usually finds them awake.
+///
+/// One job runs at a time. Chunks are claimed by compare-and-swap on a counter that holds
+/// the job's generation in its high bits, so a worker still leaving an old job can never
+/// claim a chunk of a newer one. A call made while a job runs (nested, or from another
+/// thread) runs its chunks inline. Which thread runs a chunk never changes a result:
+/// chunks are fixed by the problem size and write disjoint memory.
+final class WorkerPool: @unchecked Sendable {
+    /// (generation << 32) | index of the next unclaimed chunk.
+    private let cursor = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    /// The current job, with the generation it belongs to.
+    private var job: (generation: Int, count: Int, body: (Int) -> Void)?
+    private var workers = 0
+
+    static let shared = WorkerPool()
+
+    /// Runs `body(chunk)` for every chunk in `0..<count`, on the caller and up to `helpers` workers.
+    /// The closure is escaping because workers may still hold it briefly after the last chunk.
+    func run(_ count: Int, helpers: Int, _ body: @escaping (Int) -> Void) {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for c in 0..<count { body(c) }
+            return
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        ensureWorkers(helpers)
+        let generation = (cursor.load(ordering: .sequentiallyConsistent) >> 32) + 1
+        finished.store(0, ordering: .sequentiallyConsistent)
+        lock.withLock { job = (generation, count, body) }
+        cursor.store(generation << 32, ordering: .sequentiallyConsistent)
+        let sleeping = sleepers.exchange(0, ordering: .sequentiallyConsistent)
+        for _ in 0..<sleeping { wake.signal() }
+        work(generation: generation, count: count, body: body)
+        var spins = 0
+        while finished.load(ordering: .acquiring) < count {
+            spins += 1
+            if spins & 63 == 0 { sched_yield() }  // a descheduled worker may be holding the last chunk
+        }
+        lock.withLock { job = nil }
+    }
+
+    /// Claims and runs chunks of `generation` until none are left.
+    private func work(generation: Int, count: Int, body: (Int) -> Void) {
+        while true {
+            let value = cursor.load(ordering: .acquiring)
+            guard value >> 32 == generation, value & 0xFFFF_FFFF < count else { return }
+            guard cursor.compareExchange(expected: value, desired: value + 1, ordering: .acquiringAndReleasing).exchanged
+            else { continue }
+            body(value & 0xFFFF_FFFF)
+            finished.add(1, ordering: .releasing)
+        }
+    }
+
+    private func ensureWorkers(_ n: Int) {
+        lock.withLock {
+            while workers < n {
+                workers += 1
+                let thread = Thread { [unowned self] in self.loop() }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+        }
+    }
+
+    /// A worker: wait for a new generation (spinning, then sleeping), then run its chunks.
+    private func loop() {
+        var seen = cursor.load(ordering: .acquiring) >> 32
+        while true {
+            var spins = 0
+            while cursor.load(ordering: .acquiring) >> 32 == seen {
+                spins += 1
+                if spins < 20_000 {
+                    if spins & 63 == 0 { sched_yield() }
+                    continue
+                }
+                sleepers.add(1, ordering: .sequentiallyConsistent)
+                if cursor.load(ordering: .sequentiallyConsistent) >> 32 == seen { wake.wait() }
+                spins = 0
+            }
+            seen = cursor.load(ordering: .acquiring) >> 32
+            guard let current = lock.withLock({ job }), current.generation == seen else { continue }
+            work(generation: seen, count: current.count, body: current.body)
+        }
+    }
+}
