@@ -66,11 +66,22 @@ final class WorkerPool: @unchecked Sendable {
         lock.withLock {
             while workers < n {
                 workers += 1
-                let thread = Thread { [unowned self] in self.loop() }
+                let cpu = workers % Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+                let thread = Thread { [unowned self] in
+                    WorkerPool.pin(to: cpu)
+                    self.loop()
+                }
                 thread.stackSize = 1 << 20
                 thread.start()
             }
         }
+    }
+
+    /// Keeps worker k on CPU k (mod the CPU count), leaving CPU 0 to the caller's thread.
+    private static func pin(to cpu: Int) {
+        var mask = [UInt64](repeating: 0, count: 16)  // a 1024-bit cpu_set_t
+        mask[cpu / 64] |= 1 << UInt64(cpu % 64)
+        _ = mask.withUnsafeBytes { setAffinity(0, $0.count, $0.baseAddress!) }
     }
 
     /// A worker: wait for a new generation (spinning, then sleeping), then run its chunks.
@@ -94,3 +105,7 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 }
+
+/// glibc's `sched_setaffinity` (not exported by Swift's Glibc module without _GNU_SOURCE).
+@_silgen_name("sched_setaffinity")
+private func setAffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeRawPointer) -> Int32
