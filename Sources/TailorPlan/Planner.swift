@@ -86,7 +86,7 @@ struct Planner {
     /// Estimated records behind an input: a split part gets its fraction of the whole.
     func rows(of input: PlanInput) -> Int? {
         guard let rows = estimate(of: input.node).rows else { return nil }
-        guard let part = input.port, let info = spec.datasets[String(input.node.dropFirst("data.".count))],
+        guard let part = input.port, let info = spec.datasets[Self.datasetName(input.node)],
             let fraction = info.value["split"]?[part]?.number
         else { return rows }
         return Int((Double(rows) * fraction).rounded(.down))
@@ -100,6 +100,9 @@ struct Planner {
     static func string(_ s: String) -> Value { Value(.string(s), at: nil) }
 
     // MARK: data
+
+    /// The dataset a `data.NAME` node id stands for.
+    static func datasetName(_ node: String) -> String { String(node.dropFirst("data.".count)) }
 
     mutating func dataInput(_ refValue: Value?) -> PlanInput? {
         guard let s = refValue?.string else { return nil }
@@ -189,12 +192,12 @@ struct Planner {
     /// Tokenized form of a dataset under a tokenizer; shared by every consumer.
     mutating func tokens(_ data: PlanInput, tokenizer: String) -> PlanInput {
         let label = tokenizer.hasPrefix("tokenizer.") ? String(tokenizer.dropFirst(10)) : tokenizer
-        let dataLabel = String(data.node.dropFirst(5)) + (data.port.map { ".\($0)" } ?? "")
+        let dataLabel = Self.datasetName(data.node) + (data.port.map { ".\($0)" } ?? "")
         let id = "tokens.\(dataLabel)@\(label)"
         var e = Estimate()
         e.rows = rows(of: data)
         add(id, .dataTokenize, params: Self.object([]), inputs: [data, PlanInput(node: tokenizer)],
-            at: spec.datasets[String(data.node.dropFirst(5))]?.value.location, estimate: e)
+            at: spec.datasets[Self.datasetName(data.node)]?.value.location, estimate: e)
         return PlanInput(node: id)
     }
 

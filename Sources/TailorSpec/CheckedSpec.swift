@@ -87,7 +87,10 @@ public struct CheckedSpec: Sendable {
     public func section(_ name: String) -> [(String, Value)] { value[name]?.entries ?? [] }
 
     /// Resolves a path written in the spec against the spec's folder.
-    public func resolvePath(_ path: String) -> String {
+    public func resolvePath(_ path: String) -> String { CheckedSpec.resolve(path, in: directory) }
+
+    /// `path` as written in a spec whose folder is `directory`: absolute paths stay as they are.
+    static func resolve(_ path: String, in directory: String) -> String {
         path.hasPrefix("/") ? path : (directory == "." ? path : directory + "/" + path)
     }
 }

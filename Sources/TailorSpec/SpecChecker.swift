@@ -222,8 +222,7 @@ public struct SpecChecker {
 
     func exists(_ path: String) -> (exists: Bool, isFolder: Bool) {
         var isDir: ObjCBool = false
-        let full = path.hasPrefix("/") ? path : (directory == "." ? path : directory + "/" + path)
-        let e = FileManager.default.fileExists(atPath: full, isDirectory: &isDir)
+        let e = FileManager.default.fileExists(atPath: CheckedSpec.resolve(path, in: directory), isDirectory: &isDir)
         return (e, isDir.boolValue)
     }
 
