@@ -90,10 +90,13 @@ extension Tensor {
             }
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): Tensor(repeating: 1, shape: shape)]
-        // Gradient buffers this pass allocated itself, and so may update in place.
+        // Gradient buffers this pass allocated itself and that sit in exactly one `grads` slot,
+        // and so may be updated in place.
         var owned: Set<ObjectIdentifier> = []
         for t in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+            // Once handed on, a buffer may be shared (add returns g for both inputs): never update it in place again.
+            owned.remove(ObjectIdentifier(g))
             guard let node = t.node else {
                 if let previous = t.grad { t.grad = Tensor.noGrad { previous + g } } else { t.grad = g }
                 continue
@@ -121,7 +124,18 @@ extension Tensor {
                 // A view of the incoming gradient (add, reshape, permute) was checked when it was made.
                 if ig.storage !== g.storage, ig.hasNonFinite { throw NumericError.nonFiniteGradient(op: node.name) }
                 let id = ObjectIdentifier(input)
-                grads[id] = grads[id].map { prev in Tensor.noGrad { prev + ig } } ?? ig
+                guard let previous = grads[id] else {
+                    grads[id] = ig
+                    continue
+                }
+                // A second consumer's gradient: add into a buffer this pass owns, in place.
+                if owned.contains(ObjectIdentifier(previous)), previous.isContiguous {
+                    previous.addAssign(ig)
+                } else {
+                    let sum = Tensor.noGrad { previous + ig }
+                    owned.insert(ObjectIdentifier(sum))
+                    grads[id] = sum
+                }
             }
         }
     }

@@ -118,6 +118,24 @@ final class GradientTests: XCTestCase {
         XCTAssertFalse(y.requiresGrad)
     }
 
+    /// Gradient buffers shared between inputs (add hands the same gradient to both) must never
+    /// be updated in place: here `s` gets a summed buffer from two consumers, add passes it to
+    /// both `a` and `y`, and `a` then gets a further gradient from `r`. Both orders of the
+    /// consumers are tried, since the engine's traversal order decides which one runs first.
+    func testSharedGradientBuffersAreNotModifiedInPlace() {
+        let x = t([3, 4], 60, 0.5, 0), y = t([3, 4], 61, 0.5, 0)
+        GradCheck.check("fan-out", [x, y]) { i in
+            let a = i[0] * 1.5
+            let s = a + i[1]
+            return (s * 2 + s.exp()) + a.exp()
+        }
+        GradCheck.check("fan-out-reversed", [x, y]) { i in
+            let a = i[0] * 1.5
+            let s = a + i[1]
+            return a.exp() + (s.exp() + s * 2)
+        }
+    }
+
     func testGradientsAccumulateAcrossBackwardCalls() throws {
         let x = Tensor([1, 2, 3], shape: [3], requiresGrad: true)
         try (x * x).sum().backward()
