@@ -35,8 +35,22 @@ extension Tensor {
     /// Adds `source` (broadcast to this view's shape) into this view's elements in place. Not recorded.
     func addAssign(_ source: Tensor) {
         let src = source.shape == shape ? source : source.expandedView(shape)
-        let (p, sp) = (storage.pointer, src.storage.pointer)
-        Strided.forEach2(shape, (offset, strides), (src.offset, src.strides)) { o, s in p[o] += sp[s] }
+        if isContiguous, src.isContiguous {
+            // Gradient accumulation's common case: a flat vector add, in parallel.
+            let (p, sp) = (UnsafeSendable(pointer), UnsafeSendable(src.pointer))
+            Parallel.forEach(count, grain: 1 << 16) { r in
+                var i = r.lowerBound
+                while i + 16 <= r.upperBound {
+                    let sum = UnsafeRawPointer(p.value + i).loadUnaligned(as: SIMD16<Float>.self)
+                        + UnsafeRawPointer(sp.value + i).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(p.value + i).storeBytes(of: sum, as: SIMD16<Float>.self)
+                    i += 16
+                }
+                for i in i..<r.upperBound { p.value[i] += sp.value[i] }
+            }
+            return
+        }
+        Strided.parallelUpdate(shape, (storage.pointer, offset, strides), (src.storage.pointer, src.offset, src.strides), add: true)
     }
 
     /// The same values outside the graph (shares storage; never records).
@@ -143,21 +157,23 @@ extension Tensor {
     /// Whether any element is NaN or ±Inf.
     public var hasNonFinite: Bool {
         let c = contiguous()
-        let p = c.pointer
-        // x·0 is 0 for finite x and NaN for ±Inf or NaN: a branch-free SIMD sum.
-        let n = c.count, raw = UnsafeRawPointer(p)
-        var probe = SIMD16<Float>(repeating: 0)
-        var i = 0
-        while i + 16 <= n {
-            probe += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
-            i += 16
+        let p = UnsafeSendable(c.pointer)
+        let chunks = Parallel.chunkCount(c.count, grain: 1 << 16)
+        let found = UnsafeSendable(UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, chunks)))
+        defer { found.value.deallocate() }
+        Parallel.forEachChunk(c.count, grain: 1 << 16) { chunk, r in
+            // x·0 is 0 for finite x and NaN for ±Inf or NaN: a branch-free SIMD sum.
+            var probe = SIMD16<Float>(repeating: 0)
+            var i = r.lowerBound
+            while i + 16 <= r.upperBound {
+                probe += UnsafeRawPointer(p.value + i).loadUnaligned(as: SIMD16<Float>.self) * 0
+                i += 16
+            }
+            var tail: Float = 0
+            for i in i..<r.upperBound { tail += p.value[i] * 0 }
+            found.value[chunk] = (probe.sum() + tail).isNaN
         }
-        var tail: Float = 0
-        while i < n {
-            tail += p[i] * 0
-            i += 1
-        }
-        return (probe.sum() + tail).isNaN
+        return (0..<chunks).contains { found.value[$0] }
     }
 }
 

@@ -91,13 +91,41 @@ public struct AdamW: Optimizer {
         stepCount += 1
         let c1 = 1 - Float(Foundation.pow(Double(beta1), Double(stepCount)))
         let c2 = 1 - Float(Foundation.pow(Double(beta2), Double(stepCount)))
+        // One parallel loop over slices of every parameter: most parameters of a small model
+        // are below one thread's worth of work, and updated one by one they would run serially.
+        var work: [(param: Int, range: Range<Int>)] = []
+        var grads: [Tensor?] = []
         for (i, p) in parameters.enumerated() {
-            guard let g = p.grad?.contiguous() else { continue }
+            let g = p.grad?.contiguous()
+            grads.append(g)
+            guard g != nil else { continue }
             precondition(p.isContiguous, "parameters are contiguous")
-            let pp = p.pointer, pg = g.pointer, pm = m[i].pointer, pv = v[i].pointer
-            let (b1, b2, e, wd) = (beta1, beta2, eps, weightDecay)
-            Parallel.forEach(p.count, grain: 1 << 15) { r in
-                for j in r {
+            for start in stride(from: 0, to: p.count, by: 1 << 14) { work.append((i, start..<Swift.min(p.count, start + (1 << 14)))) }
+        }
+        let (b1, b2, e, wd) = (beta1, beta2, eps, weightDecay)
+        let pointers = UnsafeSendable(parameters.indices.map { i in
+            (p: parameters[i].pointer, g: grads[i]?.pointer, m: m[i].pointer, v: v[i].pointer)
+        })
+        let items = UnsafeSendable(work)
+        Parallel.forEach(work.count, grain: 1) { itemRange in
+            for (i, r) in items.value[itemRange] {
+                let (pp, pm, pv) = (pointers.value[i].p, pointers.value[i].m, pointers.value[i].v)
+                guard let pg = pointers.value[i].g else { continue }
+                // 16 lanes at a time: the same IEEE operations as the scalar tail (division and
+                // square root are exact in both), so the result does not depend on the split.
+                var j = r.lowerBound
+                while j + 16 <= r.upperBound {
+                    let g = UnsafeRawPointer(pg + j).loadUnaligned(as: SIMD16<Float>.self)
+                    let mj = b1 * UnsafeRawPointer(pm + j).loadUnaligned(as: SIMD16<Float>.self) + (1 - b1) * g
+                    let vj = b2 * UnsafeRawPointer(pv + j).loadUnaligned(as: SIMD16<Float>.self) + (1 - b2) * g * g
+                    let w = UnsafeRawPointer(pp + j).loadUnaligned(as: SIMD16<Float>.self)
+                    let update = (mj / c1) / ((vj / c2).squareRoot() + e)
+                    UnsafeMutableRawPointer(pm + j).storeBytes(of: mj, as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(pv + j).storeBytes(of: vj, as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(pp + j).storeBytes(of: w - lr * (update + wd * w), as: SIMD16<Float>.self)
+                    j += 16
+                }
+                for j in j..<r.upperBound {
                     pm[j] = b1 * pm[j] + (1 - b1) * pg[j]
                     pv[j] = b2 * pv[j] + (1 - b2) * pg[j] * pg[j]
                     let update = (pm[j] / c1) / ((pv[j] / c2).squareRoot() + e)
@@ -105,6 +133,7 @@ public struct AdamW: Optimizer {
                 }
             }
         }
+        withExtendedLifetime(grads) {}
     }
 
     public func state() -> [String: Tensor] {

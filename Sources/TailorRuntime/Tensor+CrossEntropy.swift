@@ -40,10 +40,14 @@ extension Tensor {
         let inputShape = shape
         return Tensor.record("cross_entropy", loss, [self]) { g in
             let scale = weightSum > 0 ? g.item / Float(weightSum) : 0
-            let grad = Tensor(zeros: inputShape)
+            let grad = Tensor(uninitialized: inputShape)
             Parallel.forEach(r, grain: grain) { rows in
-                for row in rows where targets[row] != ignoreIndex {
+                for row in rows {
                     let p = x.pointer + row * v, o = grad.pointer + row * v
+                    if targets[row] == ignoreIndex {
+                        o.update(repeating: 0, count: v)
+                        continue
+                    }
                     let w = (weights?[row] ?? 1) * scale
                     let l = lse.pointer[row]
                     for i in 0..<v { o[i] = w * FastMath.expNonPositive(p[i] - l) }

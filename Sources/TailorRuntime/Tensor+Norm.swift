@@ -5,19 +5,18 @@ extension Tensor {
     public func layerNorm(weight: Tensor, bias: Tensor, eps: Float = 1e-5) -> Tensor {
         let x = Tensor.noGrad { contiguous() }
         let (r, c) = x.rows
-        let norm = Tensor(zeros: shape)  // (…, C)
-        let rstd = Tensor(zeros: [r])
-        let y = Tensor(zeros: shape)
+        let norm = Tensor(uninitialized: shape)  // (…, C)
+        let rstd = Tensor(uninitialized: [r])
+        let y = Tensor(uninitialized: shape)
         let w = Tensor.noGrad { weight.contiguous() }, b = Tensor.noGrad { bias.contiguous() }
         let grain = Swift.max(1, 4096 / Swift.max(1, c))
         Parallel.forEach(r, grain: grain) { rows in for row in rows {
             let p = x.pointer + row * c, nrm = norm.pointer + row * c, o = y.pointer + row * c
-            var mean: Float = 0
-            for i in 0..<c { mean += p[i] }
-            mean /= Float(c)
-            var variance: Float = 0
-            for i in 0..<c { variance += (p[i] - mean) * (p[i] - mean) }
-            variance /= Float(c)
+            let mean = Lanes.sum(c, lanes: { Lanes.load(p, $0) }, scalar: { p[$0] }) / Float(c)
+            let variance = Lanes.sum(c, lanes: { i in
+                let d = Lanes.load(p, i) - mean
+                return d * d
+            }, scalar: { i in (p[i] - mean) * (p[i] - mean) }) / Float(c)
             let rs = 1 / (variance + eps).squareRoot()
             rstd.pointer[row] = rs
             for i in 0..<c {
@@ -33,18 +32,16 @@ extension Tensor {
             let partial = Tensor(zeros: [chunks, 2, c])
             Parallel.forEachChunk(r, grain: grain) { chunk, rows in
                 let pdw = partial.pointer + chunk * 2 * c, pdb = pdw + c
+                let pw = w.pointer
                 for row in rows {
                     let pg = gc.pointer + row * c, nrm = norm.pointer + row * c, o = dx.pointer + row * c
-                    var meanD: Float = 0, meanDN: Float = 0
                     for i in 0..<c {
-                        let d = pg[i] * w.pointer[i]
-                        meanD += d
-                        meanDN += d * nrm[i]
                         pdw[i] += pg[i] * nrm[i]
                         pdb[i] += pg[i]
                     }
-                    meanD /= Float(c)
-                    meanDN /= Float(c)
+                    let meanD = Lanes.sum(c, lanes: { Lanes.load(pg, $0) * Lanes.load(pw, $0) }, scalar: { pg[$0] * pw[$0] }) / Float(c)
+                    let meanDN = Lanes.sum(c, lanes: { i in Lanes.load(pg, i) * Lanes.load(pw, i) * Lanes.load(nrm, i) },
+                                           scalar: { i in pg[i] * pw[i] * nrm[i] }) / Float(c)
                     let rs = rstd.pointer[row]
                     for i in 0..<c { o[i] = rs * (pg[i] * w.pointer[i] - meanD - nrm[i] * meanDN) }
                 }
@@ -58,36 +55,38 @@ extension Tensor {
     public func rmsNorm(weight: Tensor, eps: Float = 1e-5) -> Tensor {
         let x = Tensor.noGrad { contiguous() }
         let (r, c) = x.rows
-        let norm = Tensor(zeros: shape)
-        let rinv = Tensor(zeros: [r])
-        let y = Tensor(zeros: shape)
+        let norm = Tensor(uninitialized: shape)  // (…, C)
+        let rinv = Tensor(uninitialized: [r])
+        let y = Tensor(uninitialized: shape)
         let w = Tensor.noGrad { weight.contiguous() }
-        for row in 0..<r {
+        let grain = Swift.max(1, 4096 / Swift.max(1, c))
+        Parallel.forEach(r, grain: grain) { rows in for row in rows {
             let p = x.pointer + row * c, nrm = norm.pointer + row * c, o = y.pointer + row * c
-            var ms: Float = 0
-            for i in 0..<c { ms += p[i] * p[i] }
+            let ms = Lanes.sum(c, lanes: { Lanes.load(p, $0) * Lanes.load(p, $0) }, scalar: { p[$0] * p[$0] })
             let ri = 1 / (ms / Float(c) + eps).squareRoot()
             rinv.pointer[row] = ri
             for i in 0..<c {
                 nrm[i] = p[i] * ri
                 o[i] = nrm[i] * w.pointer[i]
             }
-        }
+        } }
         return Tensor.record("rms_norm", y, [self, weight]) { [requiresGrad] g in
             let gc = g.contiguous()
-            let dx = Tensor(zeros: norm.shape), dw = Tensor(zeros: [c])
-            for row in 0..<r {
-                let pg = gc.pointer + row * c, nrm = norm.pointer + row * c, o = dx.pointer + row * c
-                var meanDN: Float = 0
-                for i in 0..<c {
-                    meanDN += pg[i] * w.pointer[i] * nrm[i]
-                    dw.pointer[i] += pg[i] * nrm[i]
+            let dx = Tensor(uninitialized: norm.shape)
+            // The weight gradient sums over rows: per-chunk partials, combined in chunk order.
+            let partial = Tensor(zeros: [Parallel.chunkCount(r, grain: grain), c])
+            Parallel.forEachChunk(r, grain: grain) { chunk, rows in
+                let pdw = partial.pointer + chunk * c, pw = w.pointer
+                for row in rows {
+                    let pg = gc.pointer + row * c, nrm = norm.pointer + row * c, o = dx.pointer + row * c
+                    for i in 0..<c { pdw[i] += pg[i] * nrm[i] }
+                    let meanDN = Lanes.sum(c, lanes: { i in Lanes.load(pg, i) * Lanes.load(pw, i) * Lanes.load(nrm, i) },
+                                           scalar: { i in pg[i] * pw[i] * nrm[i] }) / Float(c)
+                    let ri = rinv.pointer[row]
+                    for i in 0..<c { o[i] = ri * (pg[i] * pw[i] - nrm[i] * meanDN) }
                 }
-                meanDN /= Float(c)
-                let ri = rinv.pointer[row]
-                for i in 0..<c { o[i] = ri * (pg[i] * w.pointer[i] - nrm[i] * meanDN) }
             }
-            return [requiresGrad ? dx : nil, dw]
+            return [requiresGrad ? dx : nil, partial.sum(axes: [0])]
         }
     }
 }

@@ -104,7 +104,7 @@ extension Tensor {
     /// This tensor if its layout is contiguous, otherwise a contiguous copy (differentiable).
     public func contiguous() -> Tensor {
         if isContiguous { return self }
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         out.assign(self)
         return Tensor.record("contiguous", out, [self]) { g in [g] }
     }
@@ -112,9 +112,12 @@ extension Tensor {
     /// Copies `source` (broadcast to this shape) into this view's elements. Not recorded.
     public func assign(_ source: Tensor) {
         let src = source.shape == shape ? source : source.expanded(to: shape)
-        Strided.forEach2(shape, (offset, strides), (src.offset, src.strides)) { o, s in
-            storage.pointer[o] = src.storage.pointer[s]
+        if isContiguous, src.isContiguous {
+            let (p, sp) = (UnsafeSendable(pointer), UnsafeSendable(src.pointer))
+            Parallel.forEach(count, grain: 1 << 16) { r in (p.value + r.lowerBound).update(from: sp.value + r.lowerBound, count: r.count) }
+            return
         }
+        Strided.parallelUpdate(shape, (storage.pointer, offset, strides), (src.storage.pointer, src.offset, src.strides), add: false)
     }
 }
 
@@ -151,6 +154,30 @@ enum Strided {
                 d -= 1
             }
             if d < 0 { return }
+        }
+    }
+
+    /// Copies or adds element-wise from a strided B into a strided A (the destination, whose
+    /// elements are distinct), split over the leading dimension and run in parallel when there
+    /// is enough work. The per-element operation is a fixed choice rather than a closure, so
+    /// the inner loop stays a tight, inlined loop.
+    static func parallelUpdate(
+        _ shape: [Int], _ a: (UnsafeMutablePointer<Float>, Int, [Int]), _ b: (UnsafeMutablePointer<Float>, Int, [Int]), add: Bool
+    ) {
+        let (pa, pb) = (UnsafeSendable(a.0), UnsafeSendable(b.0))
+        guard shape.count >= 2 else {
+            if add { forEach2(shape, (a.1, a.2), (b.1, b.2)) { o, s in pa.value[o] += pb.value[s] } }
+            else { forEach2(shape, (a.1, a.2), (b.1, b.2)) { o, s in pa.value[o] = pb.value[s] } }
+            return
+        }
+        let inner = Array(shape.dropFirst()), (sa, sb) = (Array(a.2.dropFirst()), Array(b.2.dropFirst()))
+        let rowSize = Tensor.count(inner)
+        Parallel.forEach(shape[0], grain: Swift.max(1, (1 << 16) / Swift.max(1, rowSize))) { rows in
+            for r in rows {
+                let (oa, ob) = ((a.1 + r * a.2[0], sa), (b.1 + r * b.2[0], sb))
+                if add { forEach2(inner, oa, ob) { o, s in pa.value[o] += pb.value[s] } }
+                else { forEach2(inner, oa, ob) { o, s in pa.value[o] = pb.value[s] } }
+            }
         }
     }
 

@@ -19,7 +19,7 @@ final class DeterminismTests: XCTestCase {
         let targets = Philox(seed: 4).uniform(count: 4 * 128).map { Int32($0 * 64) }
         for _ in 0..<3 {
             opt.zeroGrad()
-            let h = x.layerNorm(weight: lnw, bias: lnb).matmul(w1).gelu().matmul(w2)  // (B, T, C)
+            let h = x.layerNorm(weight: lnw, bias: lnb).matmul(w1).gelu().matmul(w2).rmsNorm(weight: lnw)  // (B, T, C)
             let heads = h.reshaped([4, 128, 4, 16]).permuted([0, 2, 1, 3])
             let a = Tensor.attention(heads, heads, heads).permuted([0, 2, 1, 3]).reshaped([4, 128, 64])
             let loss = (a + h).reshaped([-1, 64]).crossEntropy(targets: targets)

@@ -79,6 +79,10 @@ final class GradientTests: XCTestCase {
         GradCheck.check("layer_norm", [x, w, b]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
         GradCheck.check("rms_norm", [x, w]) { $0[0].rmsNorm(weight: $0[1]) }
         GradCheck.check("layer_norm-view", [t([6, 3], 24, 1, 0), w, b]) { $0[0].transposed().layerNorm(weight: $0[1], bias: $0[2]) }
+        // 37 columns: two 16-lane blocks of the vector row sums and a scalar tail.
+        let wide = t([3, 37], 25, 1.5, 0), w37 = t([37], 26, 0.5, 1), b37 = t([37], 28, 0.5, 0)
+        GradCheck.check("layer_norm-wide", [wide, w37, b37]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
+        GradCheck.check("rms_norm-wide", [wide, w37]) { $0[0].rmsNorm(weight: $0[1]) }
     }
 
     func testFusedAttention() {

@@ -132,6 +132,26 @@ final class RuntimeTests: XCTestCase {
         XCTAssertThrowsError(try restored.load(state: [:]))
     }
 
+    func testAdamWVectorAndTailAgreeWithTheScalarFormula() {
+        // 37 elements: two 16-lane blocks and a scalar tail; two steps so m and v carry over.
+        let initial = (0..<37).map { Float($0) / 10 - 1.5 }
+        let grads = [(0..<37).map { sin(Float($0)) }, (0..<37).map { cos(Float($0)) / 2 }]
+        let p = Tensor(initial, shape: [37], requiresGrad: true)
+        var opt = AdamW([p], beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
+        var (w, m, v) = (initial, [Float](repeating: 0, count: 37), [Float](repeating: 0, count: 37))
+        for (step, g) in grads.enumerated() {
+            p.grad = Tensor(g, shape: [37])
+            opt.step(lr: 0.01)
+            let c1 = 1 - Float(pow(0.9, Double(step + 1))), c2 = 1 - Float(pow(0.95, Double(step + 1)))
+            for j in 0..<37 {
+                m[j] = 0.9 * m[j] + 0.1 * g[j]
+                v[j] = 0.95 * v[j] + 0.05 * g[j] * g[j]
+                w[j] -= 0.01 * ((m[j] / c1) / ((v[j] / c2).squareRoot() + 1e-8) + 0.1 * w[j])
+            }
+        }
+        for j in 0..<37 { XCTAssertEqual(p.scalars[j], w[j], accuracy: 1e-6, "element \(j)") }
+    }
+
     func testTrainingReducesLoss() throws {
         // A two-layer MLP learns XOR-like labels: the full loop (ops, backward, clip, AdamW).
         let rng = Philox(seed: 5)
