@@ -54,7 +54,10 @@ extension Tensor {
         let out = Tensor(uninitialized: Array(shape.dropLast()) + [n])
         let rows = a.shape[0]
         let b = Tensor.noGrad { bias.contiguous() }
-        for r in 0..<rows { (out.pointer + r * n).update(from: b.pointer, count: n) }
+        let (po, pb) = (UnsafeSendable(out.pointer), UnsafeSendable(b.pointer))
+        Parallel.forEach(rows, grain: Swift.max(1, (1 << 16) / Swift.max(1, n))) { range in
+            for r in range { (po.value + r * n).update(from: pb.value, count: n) }
+        }
         Tensor.gemm(a, weight, into: out.pointer, ldc: n, accumulate: true)
         return Tensor.record("linear", out, [self, weight, bias]) { [self] g in
             let g2 = g.reshaped([rows, n])
