@@ -91,6 +91,10 @@ final class GradientTests: XCTestCase {
         GradCheck.check("attention-full", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], causal: false) }
         let q6 = t([2, 6, 5, 3], 43, 1, 0), k2 = t([2, 2, 5, 3], 44, 1, 0), v2 = t([2, 2, 5, 3], 45, 1, 0)
         GradCheck.check("attention-grouped", [q6, k2, v2]) { Tensor.attention($0[0], $0[1], $0[2]) }
+        // Queries that are the last 2 of 5 positions (keys from a cache), and left padding.
+        let q2 = t([2, 2, 2, 3], 46, 1, 0)
+        GradCheck.check("attention-cached", [q2, k, v]) { Tensor.attention($0[0], $0[1], $0[2]) }
+        GradCheck.check("attention-padded", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], keyStart: [2, 0]) }
     }
 
     func testRotaryAndGather() {

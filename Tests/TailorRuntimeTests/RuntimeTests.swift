@@ -90,6 +90,19 @@ final class RuntimeTests: XCTestCase {
         for (a, b) in zip(grouped, plain) { XCTAssertEqual(a, b, accuracy: 1e-6) }
     }
 
+    func testCachedAndPaddedAttentionMatchFullAttention() {
+        let q = Tensor.randomNormal([1, 2, 5, 4], rng: Philox(seed: 4))
+        let k = Tensor.randomNormal([1, 2, 5, 4], rng: Philox(seed: 5)), v = Tensor.randomNormal([1, 2, 5, 4], rng: Philox(seed: 6))
+        let full = Tensor.attention(q, k, v)
+        // Decoding: the last 2 queries against all 5 cached keys give the last 2 rows.
+        let cached = Tensor.attention(q.slice(axis: 2, 3..<5), k, v)
+        for (a, b) in zip(cached.scalars, full.slice(axis: 2, 3..<5).scalars) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        // Left padding: with 2 pad positions masked, the rest equals attention over the 3 real ones.
+        let padded = Tensor.attention(q, k, v, keyStart: [2]).slice(axis: 2, 2..<5)
+        let real = Tensor.attention(q.slice(axis: 2, 2..<5), k.slice(axis: 2, 2..<5), v.slice(axis: 2, 2..<5))
+        for (a, b) in zip(padded.scalars, real.scalars) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
     func testTopK() {
         let (values, indices) = Tensor([3, 1, 4, 1, 5, 9, 2, 6], shape: [2, 4]).topK(2)
         XCTAssertEqual(indices, [2, 0, 1, 3])
