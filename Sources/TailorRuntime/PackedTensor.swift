@@ -33,15 +33,16 @@ public struct PackedTensor: Sendable {
             case .f16: append(Float16(v).bitPattern.littleEndian)
             case .bf16: append(Safetensors.bf16(v).littleEndian)
             case .i64, .i32, .i16, .i8, .u8, .bool:
+                // Bounds are powers of two, exact in Float: [lo, hi) converts without trapping.
                 let (lo, hi): (Float, Float) = switch dtype {
-                case .i64: (-9.2e18, 9.2e18)
-                case .i32: (-2_147_483_648, 2_147_483_647)
-                case .i16: (-32_768, 32_767)
-                case .i8: (-128, 127)
-                case .bool: (0, 1)
-                default: (0, 255)
+                case .i64: (-0x1p63, 0x1p63)
+                case .i32: (-0x1p31, 0x1p31)
+                case .i16: (-32_768, 32_768)
+                case .i8: (-128, 128)
+                case .bool: (0, 2)
+                default: (0, 256)
                 }
-                guard v == v.rounded(), v >= lo, v <= hi else {
+                guard v == v.rounded(), v >= lo, v < hi else {
                     throw SafetensorsError("element \(i) (\(v)) is not a valid \(dtype.rawValue)")
                 }
                 switch dtype {

@@ -101,6 +101,7 @@ extension Tensor {
     static func gemm(
         _ a: Tensor, _ b: Tensor, into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, parallel: Bool = true
     ) {
+        Runtime.configureBLAS
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
         if m == 0 || n == 0 { return }
         if k == 0 {
@@ -108,7 +109,9 @@ extension Tensor {
             return
         }
         let splitRows = m >= n
-        let blocks = !parallel || m * n * k < 1 << 21 ? 1 : Swift.min(2, Swift.max(1, (splitRows ? m : n) / 64))
+        // A matrix-vector product is bound by reading B: worth splitting from a smaller size.
+        let work = m == 1 ? 8 * n * k : m * n * k
+        let blocks = !parallel || work < 1 << 21 ? 1 : Swift.min(2, Swift.max(1, (splitRows ? m : n) / 64))
         if blocks == 1 {
             gemmBlock(a, b, into: c, ldc: ldc, accumulate: accumulate)
             return
@@ -131,10 +134,19 @@ extension Tensor {
     }
 
     /// One single-threaded `cblas_sgemm` call; `accumulate` adds to C (β = 1) instead of overwriting it.
+    /// A single row (decoding one token) goes to `cblas_sgemv`, which streams B once; sgemm
+    /// would first pack all of B, and that copy was three quarters of a decoding step.
     static func gemmBlock(_ a: Tensor, _ b: Tensor, into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
-        let (ta, transA, lda) = operand(a)
         let (tb, transB, ldb) = operand(b)
+        if m == 1, a.strides[1] > 0 {
+            // c = Bᵀ·a: B row-major (K, N) is read transposed; a transposed view is (N, K) storage.
+            let (rows, cols) = transB == CblasNoTrans ? (k, n) : (n, k)
+            cblas_sgemv(CblasRowMajor, transB == CblasNoTrans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols), 1,
+                        tb.pointer, Int32(ldb), a.pointer, Int32(a.strides[1]), accumulate ? 1 : 0, c, 1)
+            return
+        }
+        let (ta, transA, lda) = operand(a)
         cblas_sgemm(
             CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), 1, ta.pointer, Int32(lda), tb.pointer,
             Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))

@@ -47,6 +47,9 @@ final class SafetensorsTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("not a valid I32"))
         }
         XCTAssertThrowsError(try PackedTensor(Tensor([300], shape: [1]), as: .u8))
+        // 2³¹ is the first Float past Int32's range (2³¹ − 1 rounds up to it): refused, not a trap.
+        XCTAssertThrowsError(try PackedTensor(Tensor([2_147_483_648], shape: [1]), as: .i32))
+        XCTAssertEqual(try PackedTensor(Tensor([-2_147_483_648], shape: [1]), as: .i32).integers(), [-2_147_483_648])
         // BF16 rounds to nearest even: 1 + 2⁻⁸ (a tie) rounds down to 1, 1 + 3·2⁻⁸ up to 1 + 2⁻⁶.
         XCTAssertEqual(try PackedTensor(Tensor([1 + 1.0 / 256, 1 + 3.0 / 256], shape: [2]), as: .bf16).unpacked().scalars,
                        [1, 1 + 1.0 / 64])
