@@ -69,6 +69,26 @@ extension Tensor {
         }
     }
 
+    /// GELU, exact form (BERT's): x·Φ(x) = 0.5·x·(1 + erf(x/√2)), through libm's `erff`.
+    public func geluExact() -> Tensor {
+        let src = Tensor.noGrad { contiguous() }
+        let out = Tensor(uninitialized: shape)
+        let (px, po, n) = (src.pointer, out.pointer, count)
+        Parallel.forEach(n, grain: 1 << 14) { r in for i in r { po[i] = 0.5 * px[i] * (1 + Foundation.erf(px[i] * 0.707_106_78)) } }
+        return Tensor.record("gelu_exact", out, [self]) { g in
+            let gc = g.contiguous()
+            let dx = Tensor(uninitialized: src.shape)
+            let (pg, pd) = (gc.pointer, dx.pointer)
+            Parallel.forEach(n, grain: 1 << 14) { r in
+                for i in r {
+                    let x = px[i]  // Φ(x) + x·φ(x)
+                    pd[i] = pg[i] * (0.5 * (1 + Foundation.erf(x * 0.707_106_78)) + x * 0.398_942_28 * Foundation.exp(-0.5 * x * x))
+                }
+            }
+            return [dx]
+        }
+    }
+
     /// SiLU (swish): x·σ(x), Llama's MLP activation; plain loops over a branch-free
     /// sigmoid, which vectorise.
     public func silu() -> Tensor {

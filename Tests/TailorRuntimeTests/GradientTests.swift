@@ -26,6 +26,7 @@ final class GradientTests: XCTestCase {
         GradCheck.check("tanh", [x]) { $0[0].tanh() }
         GradCheck.check("sigmoid", [x]) { $0[0].sigmoid() }
         GradCheck.check("gelu", [x]) { $0[0].gelu() }
+        GradCheck.check("gelu_exact", [x]) { $0[0].geluExact() }
         GradCheck.check("silu", [x]) { $0[0].silu() }
         GradCheck.check("square", [x]) { $0[0].square() }
         GradCheck.check("relu", [positive]) { ($0[0] - 2).relu() }
@@ -95,6 +96,7 @@ final class GradientTests: XCTestCase {
         let q2 = t([2, 2, 2, 3], 46, 1, 0)
         GradCheck.check("attention-cached", [q2, k, v]) { Tensor.attention($0[0], $0[1], $0[2]) }
         GradCheck.check("attention-padded", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], keyStart: [2, 0]) }
+        GradCheck.check("attention-right-padded", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], causal: false, keyEnd: [5, 3]) }
     }
 
     func testRotaryAndGather() {

@@ -90,6 +90,12 @@ final class RuntimeTests: XCTestCase {
         for (a, b) in zip(grouped, plain) { XCTAssertEqual(a, b, accuracy: 1e-6) }
     }
 
+    func testExactGELUValues() {
+        // x·Φ(x) at −1, 0, 1, 3 (Φ from tables of the normal distribution).
+        let y = Tensor([-1, 0, 1, 3], shape: [4]).geluExact().scalars
+        for (a, b) in zip(y, [-0.158_655_25, 0, 0.841_344_75, 2.995_950_2] as [Float]) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
     func testCachedAndPaddedAttentionMatchFullAttention() {
         let q = Tensor.randomNormal([1, 2, 5, 4], rng: Philox(seed: 4))
         let k = Tensor.randomNormal([1, 2, 5, 4], rng: Philox(seed: 5)), v = Tensor.randomNormal([1, 2, 5, 4], rng: Philox(seed: 6))
