@@ -1,32 +1,56 @@
 import Foundation
 import TailorRuntime
 
-/// A model opened from a path for use outside a spec: today a GGUF file with a Llama
-/// model and its byte-level BPE tokenizer.
+/// A model opened from a path for use outside a spec: a GGUF file (a Llama decoder and
+/// its byte-level BPE tokenizer) or a Hugging Face folder (a BERT encoder and its
+/// WordPiece tokenizer).
 public struct LoadedModel {
+    public enum Network {
+        case llama(Llama, BPETokenizer)
+        case bert(Bert, WordPieceTokenizer)
+    }
+
     public let path: String
-    public let gguf: GGUFFile
-    public let model: Llama
-    public let tokenizer: BPETokenizer
+    public let network: Network
     public let chatTemplate: ChatTemplate
-    /// Seconds spent reading and dequantising the weights.
+    /// Seconds spent reading and dequantising the weights and the tokenizer.
     public let loadSeconds: Double
 
     public static func open(_ path: String) throws -> LoadedModel {
-        guard path.hasSuffix(".gguf") else {
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            throw ModelFileError(path, exists ? "is not a GGUF file (a .gguf path); Hugging Face folders are not supported yet" : "does not exist")
-        }
         let start = DispatchTime.now().uptimeNanoseconds
-        let gguf = try GGUFFile(path: path)
-        let model = try gguf.llama()
-        let tokenizer = try gguf.bpeTokenizer()
-        guard tokenizer.count == model.config.vocab else {
-            throw ModelFileError(path, "the tokenizer has \(tokenizer.count) tokens but the model's vocabulary is \(model.config.vocab)")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ModelFileError(path, "does not exist") }
+        let network: Network, template: ChatTemplate
+        if isDirectory.boolValue {
+            let folder = try HuggingFaceFolder(path: path)
+            guard folder.modelType == "bert" else {
+                throw ModelFileError(path, "holds a '\(folder.modelType ?? "unknown")' model; Tailor reads 'bert' from Hugging Face folders so far (Llama models from GGUF)")
+            }
+            network = .bert(try folder.bert(), try folder.wordPieceTokenizer())
+            template = .plain
+        } else {
+            let gguf = try GGUFFile(path: path)
+            let model = try gguf.llama()
+            let tokenizer = try gguf.bpeTokenizer()
+            guard tokenizer.count == model.config.vocab else {
+                throw ModelFileError(path, "the tokenizer has \(tokenizer.count) tokens but the model's vocabulary is \(model.config.vocab)")
+            }
+            network = .llama(model, tokenizer)
+            template = ChatTemplate(jinja: gguf.string("tokenizer.chat_template"))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer,
-                           chatTemplate: ChatTemplate(jinja: gguf.string("tokenizer.chat_template")), loadSeconds: seconds)
+        return LoadedModel(path: path, network: network, chatTemplate: template, loadSeconds: seconds)
+    }
+
+    /// The decoder and its tokenizer, or an error saying this model is not one.
+    public func decoder() throws -> (Llama, BPETokenizer) {
+        guard case .llama(let model, let tokenizer) = network else { throw ModelFileError(path, "is an encoder: it cannot generate or score text") }
+        return (model, tokenizer)
+    }
+
+    /// The encoder and its tokenizer, or an error saying this model is not one.
+    public func encoder() throws -> (Bert, WordPieceTokenizer) {
+        guard case .bert(let model, let tokenizer) = network else { throw ModelFileError(path, "is a decoder: `embed` needs a sentence encoder") }
+        return (model, tokenizer)
     }
 }

@@ -1,6 +1,16 @@
 import ArgumentParser
 import Foundation
 import TailorModels
+import TailorRuntime
+
+/// Runs `body`; a model of the wrong kind for the command is a usage error (exit 2).
+func usage<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ModelFileError {
+        throw ValidationError(error.description)
+    }
+}
 
 /// Opens MODEL or exits 1 with the file's problem in plain words.
 func openModel(_ path: String) throws -> LoadedModel {
@@ -17,13 +27,17 @@ struct Inspect: ParsableCommand {
         abstract: "Show a model file's architecture, parameter count, tensors and tokenizer.",
         discussion: "Example: tailor inspect models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
 
-    @Argument(help: "A GGUF file.")
+    @Argument(help: "A GGUF file or a Hugging Face model folder.")
     var model: String
 
     @Flag(help: "List every tensor.")
     var tensors = false
 
     func run() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try inspectFolder()
+        }
         let file: GGUFFile
         do {
             file = try GGUFFile(path: model)
@@ -57,6 +71,24 @@ struct Inspect: ParsableCommand {
             for t in file.tensors { print("  \(t.name) \(t.shape) \(t.type.name)") }
         }
     }
+
+    func inspectFolder() throws {
+        let loaded = try openModel(model)
+        print("folder: \(model) (Hugging Face)")
+        let (bert, tokenizer) = try loaded.encoder()
+        let c = bert.config
+        print("architecture: bert (encoder)")
+        print("config: \(c.layers) layers, width \(c.width), \(c.heads) heads, MLP \(c.ffn), vocab \(c.vocab), positions \(c.maxPositions)")
+        let params = [bert.wordEmbed, bert.positionEmbed, bert.typeEmbed].reduce(0) { $0 + $1.count }
+            + bert.layers.reduce(0) { total, l in
+                total + [l.q, l.k, l.v, l.o, l.up, l.down].reduce(0) { $0 + $1.weight.count + ($1.bias?.count ?? 0) } + 4 * c.width
+            } + 2 * c.width
+        print("parameters: \(params)")
+        print("tokenizer: WordPiece, \(tokenizer.count) tokens, " + (tokenizer.lowercase ? "lower case" : "cased"))
+        if tensors {
+            for name in try HuggingFaceFolder(path: model).weights().keys.sorted() { print("  \(name)") }
+        }
+    }
 }
 
 struct Generate: ParsableCommand {
@@ -67,7 +99,7 @@ struct Generate: ParsableCommand {
                        --prompt "What is the capital of France?"
             """)
 
-    @Argument(help: "A GGUF file.")
+    @Argument(help: "A GGUF file with a decoder model.")
     var model: String
 
     @Option(help: "The prompt (repeat for a batch).")
@@ -111,17 +143,18 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let loaded = try openModel(model)
+        let (network, tokenizer) = try usage { try loaded.decoder() }
         let texts = prompt.map { chat ? loaded.chatTemplate.render(prompt: $0, system: system) : $0 }
-        let ids = texts.map { loaded.tokenizer.encode($0) }
+        let ids = texts.map { tokenizer.encode($0) }
         if let empty = ids.firstIndex(where: \.isEmpty) {
             throw ValidationError("prompt \(empty + 1) is empty")
         }
         let longest = ids.map(\.count).max()!
-        if longest + maxTokens > loaded.model.config.context {
-            throw ValidationError("the prompt (\(longest) tokens) plus --max-tokens \(maxTokens) exceed the model's context of \(loaded.model.config.context)")
+        if longest + maxTokens > network.config.context {
+            throw ValidationError("the prompt (\(longest) tokens) plus --max-tokens \(maxTokens) exceed the model's context of \(network.config.context)")
         }
         let options = SamplingOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop)
-        let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
+        let generator = Generator(model: network, tokenizer: tokenizer)
         var clock = GenerationTimings()
         let results = generator.generate(ids: ids, options: options, timings: &clock)
         // Written unbuffered, so text and the timings on stderr come out in order.
@@ -135,4 +168,76 @@ struct Generate: ParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
     }
+}
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-token log-probabilities of a text under a model, and its mean loss, as JSON.",
+        discussion: "Example: tailor score models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --text \"Paris is the capital of France.\"")
+
+    @Argument(help: "A GGUF file with a decoder model.")
+    var model: String
+
+    @Option(help: "The text to score.")
+    var text: String
+
+    struct Token: Encodable {
+        var id: Int32, text: String, logprob: Float?
+    }
+
+    struct Report: Encodable {
+        var tokens: [Token], meanLoss: Float, perplexity: Float
+        enum CodingKeys: String, CodingKey { case tokens, meanLoss = "mean_loss", perplexity }
+    }
+
+    func run() throws {
+        let loaded = try openModel(model)
+        let (network, tokenizer) = try usage { try loaded.decoder() }
+        let ids = tokenizer.encode(text)
+        guard ids.count >= 2 else { throw ValidationError("the text must be at least 2 tokens long to score (it is \(ids.count))") }
+        guard ids.count <= network.config.context else { throw ValidationError("the text is \(ids.count) tokens, over the model's context of \(network.config.context)") }
+        let logprobs = Tensor.noGrad { network.logits(ids, batch: 1).reshaped([ids.count, -1]).logSoftmax() }.contiguous()
+        let v = network.config.vocab
+        var tokens: [Token] = [], total: Float = 0
+        for (i, id) in ids.enumerated() {
+            let lp: Float? = i == 0 ? nil : logprobs.pointer[(i - 1) * v + Int(id)]
+            total -= lp ?? 0
+            tokens.append(Token(id: id, text: tokenizer.decode([id]), logprob: lp))
+        }
+        let mean = total / Float(ids.count - 1)
+        try printJSON(Report(tokens: tokens, meanLoss: mean, perplexity: Foundation.exp(mean)))
+    }
+}
+
+struct Embed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sentence embeddings (mean-pooled, unit length) from an encoder, as JSON.",
+        discussion: "Example: tailor embed models/all-MiniLM-L6-v2 --text \"A man is playing a guitar.\"")
+
+    @Argument(help: "A Hugging Face folder with a BERT sentence encoder.")
+    var model: String
+
+    @Option(help: "A text to embed (repeat for several).")
+    var text: [String] = []
+
+    func validate() throws {
+        if text.isEmpty { throw ValidationError("give a text with --text") }
+    }
+
+    struct Item: Encodable {
+        var text: String, embedding: [Float]
+    }
+
+    func run() throws {
+        let loaded = try openModel(model)
+        let (network, tokenizer) = try usage { try loaded.encoder() }
+        let vectors = network.embeddings(text.map { tokenizer.encode($0, maxLength: 256) })
+        try printJSON(zip(text, vectors).map { Item(text: $0, embedding: $1) })
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
 }

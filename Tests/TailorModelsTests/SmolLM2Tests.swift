@@ -13,9 +13,13 @@ final class SmolLM2Tests: XCTestCase {
         let data = try! Data(contentsOf: root.appendingPathComponent("Fixtures/smollm2.json"))
         return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
     }()
-    nonisolated(unsafe) static var loaded: LoadedModel?
+    nonisolated(unsafe) static var loaded: Loaded?
 
-    func model() throws -> LoadedModel {
+    struct Loaded {
+        var model: Llama, tokenizer: BPETokenizer, chatTemplate: ChatTemplate, gguf: GGUFFile
+    }
+
+    func model() throws -> Loaded {
         if let loaded = Self.loaded { return loaded }
         let path = ProcessInfo.processInfo.environment["TAILOR_SMOLLM2"]
             ?? Self.root.appendingPathComponent("../../models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").standardized.path
@@ -23,7 +27,9 @@ final class SmolLM2Tests: XCTestCase {
             if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("\(path) is missing: CI must run `make models`") }
             throw XCTSkip("\(path) is missing: run `make models`")
         }
-        let loaded = try LoadedModel.open(path)
+        let opened = try LoadedModel.open(path)
+        let (model, tokenizer) = try opened.decoder()
+        let loaded = Loaded(model: model, tokenizer: tokenizer, chatTemplate: opened.chatTemplate, gguf: try GGUFFile(path: path))
         Self.loaded = loaded
         return loaded
     }

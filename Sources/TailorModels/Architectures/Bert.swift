@@ -1,0 +1,101 @@
+import Foundation
+import TailorRuntime
+
+/// Hyper-parameters of a BERT-style encoder (post-LayerNorm, learned positions, token types).
+public struct BertConfig: Sendable, Equatable, Codable {
+    public var vocab: Int
+    public var width: Int
+    public var layers: Int
+    public var heads: Int
+    public var ffn: Int
+    public var maxPositions: Int
+    public var typeVocab: Int
+    public var normEps: Float
+
+    public init(vocab: Int, width: Int, layers: Int, heads: Int, ffn: Int, maxPositions: Int, typeVocab: Int, normEps: Float) {
+        self.vocab = vocab
+        self.width = width
+        self.layers = layers
+        self.heads = heads
+        self.ffn = ffn
+        self.maxPositions = maxPositions
+        self.typeVocab = typeVocab
+        self.normEps = normEps
+    }
+}
+
+/// A BERT encoder, as sentence encoders (all-MiniLM-L6-v2) use it: token + position + type
+/// embeddings, then post-LN blocks of full self-attention and an exact-GELU MLP.
+///
+/// Module names: `embed`, `embed.position`, `embed.type`, `norm.embed`,
+/// `layers.N.attn.{q,k,v,o}`, `layers.N.norm.attn`, `layers.N.mlp.{up,down}`, `layers.N.norm.mlp`.
+public final class Bert: @unchecked Sendable {
+    public struct Layer: Sendable {
+        public var q: Linear, k: Linear, v: Linear, o: Linear
+        public var attnNorm: LayerNorm
+        public var up: Linear, down: Linear
+        public var mlpNorm: LayerNorm
+
+        public init(q: Linear, k: Linear, v: Linear, o: Linear, attnNorm: LayerNorm, up: Linear, down: Linear, mlpNorm: LayerNorm) {
+            self.q = q
+            self.k = k
+            self.v = v
+            self.o = o
+            self.attnNorm = attnNorm
+            self.up = up
+            self.down = down
+            self.mlpNorm = mlpNorm
+        }
+    }
+
+    public let config: BertConfig
+    public var wordEmbed: Tensor, positionEmbed: Tensor, typeEmbed: Tensor  // (V, C), (P, C), (types, C)
+    public var embedNorm: LayerNorm
+    public var layers: [Layer]
+
+    public init(config: BertConfig, wordEmbed: Tensor, positionEmbed: Tensor, typeEmbed: Tensor, embedNorm: LayerNorm, layers: [Layer]) {
+        self.config = config
+        self.wordEmbed = wordEmbed
+        self.positionEmbed = positionEmbed
+        self.typeEmbed = typeEmbed
+        self.embedNorm = embedNorm
+        self.layers = layers
+    }
+
+    /// Hidden states (B, T, C) of sequences right-padded to the longest; padding is masked.
+    public func hidden(_ sequences: [[Int32]], padID: Int32 = 0) -> Tensor {
+        let b = sequences.count, t = sequences.map(\.count).max() ?? 0
+        precondition(b > 0 && t > 0 && t <= config.maxPositions, "BERT takes 1 to \(config.maxPositions) tokens per sequence")
+        let lengths = sequences.map(\.count)
+        let ids = sequences.flatMap { $0 + Array(repeating: padID, count: t - $0.count) }
+        let (c, h) = (config.width, config.heads), d = c / h
+        var x = wordEmbed.embedding(ids, shape: [b, t]) + positionEmbed.slice(axis: 0, 0..<t)
+            + typeEmbed.slice(axis: 0, 0..<1)  // (B, T, C)
+        x = embedNorm(x)
+        for l in layers {
+            func heads(_ y: Tensor) -> Tensor { y.reshaped([b, t, h, d]).permuted([0, 2, 1, 3]) }  // (B, H, T, D)
+            let attended = Tensor.attention(heads(l.q(x)), heads(l.k(x)), heads(l.v(x)), causal: false, keyEnd: lengths)
+            x = l.attnNorm(x + l.o(attended.permuted([0, 2, 1, 3]).reshaped([b, t, c])))
+            x = l.mlpNorm(x + l.down(l.up(x).geluExact()))
+        }
+        return x
+    }
+
+    /// Sentence embeddings: the mean of each sequence's hidden states over its real tokens,
+    /// scaled to unit length (sentence-transformers' mean pooling + normalisation).
+    public func embeddings(_ sequences: [[Int32]], normalize: Bool = true) -> [[Float]] {
+        let states = Tensor.noGrad { hidden(sequences).contiguous() }  // (B, T, C)
+        let (t, c) = (states.shape[1], states.shape[2])
+        return sequences.enumerated().map { bi, sequence in
+            var mean = [Double](repeating: 0, count: c)
+            for ti in 0..<sequence.count {
+                let row = states.pointer + (bi * t + ti) * c
+                for j in 0..<c { mean[j] += Double(row[j]) }
+            }
+            let n = Double(Swift.max(1, sequence.count))
+            for j in 0..<c { mean[j] /= n }
+            let norm = normalize ? Swift.max(mean.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12) : 1
+            return mean.map { Float($0 / norm) }
+        }
+    }
+}

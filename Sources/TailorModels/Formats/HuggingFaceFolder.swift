@@ -1,0 +1,115 @@
+import Foundation
+import TailorRuntime
+
+/// A Hugging Face model folder: `config.json`, weights in `model.safetensors` (or shards
+/// listed by `model.safetensors.index.json`), and `tokenizer.json` / `vocab.txt`.
+public struct HuggingFaceFolder {
+    public let path: String
+    public let config: [String: Any]
+
+    public init(path: String) throws {
+        self.path = path
+        let configPath = (path as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw ModelFileError(path, "is not a Hugging Face model folder (it has no config.json)")
+        }
+        guard let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ModelFileError(configPath, "is not a JSON object")
+        }
+        self.config = config
+    }
+
+    public var modelType: String? { config["model_type"] as? String }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    func int(_ key: String) throws -> Int {
+        guard let v = config[key] as? Int, v > 0 else { throw ModelFileError(file("config.json"), "lacks \(key) (or it is not a positive integer)") }
+        return v
+    }
+
+    /// Every weight, by its Hugging Face name (a leading `bert.` or `model.` prefix kept).
+    public func weights() throws -> [String: Tensor] {
+        let single = file("model.safetensors"), index = file("model.safetensors.index.json")
+        if FileManager.default.fileExists(atPath: single) { return try readSafetensors(single) }
+        guard let data = FileManager.default.contents(atPath: index) else {
+            throw ModelFileError(path, "has neither model.safetensors nor model.safetensors.index.json")
+        }
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let map = json["weight_map"] as? [String: String] else {
+            throw ModelFileError(index, "has no weight_map")
+        }
+        var all: [String: Tensor] = [:]
+        for shard in Set(map.values).sorted() {
+            guard !shard.contains("/") else { throw ModelFileError(index, "names a shard outside the folder: \(shard)") }
+            for (name, t) in try readSafetensors(file(shard)) { all[name] = t }
+        }
+        for name in map.keys where all[name] == nil { throw ModelFileError(index, "lists '\(name)' but no shard holds it") }
+        return all
+    }
+
+    func readSafetensors(_ file: String) throws -> [String: Tensor] {
+        do {
+            return try Safetensors.read(path: file).tensors
+        } catch let error as SafetensorsError {
+            throw ModelFileError(file, error.description)
+        }
+    }
+
+    /// A BERT encoder (`model_type: bert`), with or without the `bert.` name prefix.
+    public func bert() throws -> Bert {
+        let config = BertConfig(
+            vocab: try int("vocab_size"), width: try int("hidden_size"), layers: try int("num_hidden_layers"),
+            heads: try int("num_attention_heads"), ffn: try int("intermediate_size"),
+            maxPositions: try int("max_position_embeddings"), typeVocab: (self.config["type_vocab_size"] as? Int) ?? 2,
+            normEps: Float((self.config["layer_norm_eps"] as? Double) ?? 1e-12))
+        guard config.width % config.heads == 0 else { throw ModelFileError(file("config.json"), "hidden_size is not a multiple of the heads") }
+        if let act = self.config["hidden_act"] as? String, act != "gelu" {
+            throw ModelFileError(file("config.json"), "hidden_act '\(act)' is not supported for BERT (gelu is)")
+        }
+        let w = try weights()
+        let prefix = w["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        func load(_ name: String, _ shape: [Int]) throws -> Tensor {
+            guard let t = w[prefix + name] else { throw ModelFileError(path, "has no weight '\(prefix + name)'") }
+            guard t.shape == shape else { throw ModelFileError(path, "weight '\(prefix + name)' has shape \(t.shape), expected \(shape)") }
+            return t
+        }
+        func linear(_ name: String, in i: Int, out o: Int) throws -> Linear {
+            Linear(weight: try load(name + ".weight", [o, i]).transposed(), bias: try load(name + ".bias", [o]))
+        }
+        func norm(_ name: String) throws -> LayerNorm {
+            LayerNorm(weight: try load(name + ".weight", [config.width]), bias: try load(name + ".bias", [config.width]), eps: config.normEps)
+        }
+        let (c, f) = (config.width, config.ffn)
+        let layers = try (0..<config.layers).map { i in
+            let p = "encoder.layer.\(i)."
+            return Bert.Layer(
+                q: try linear(p + "attention.self.query", in: c, out: c), k: try linear(p + "attention.self.key", in: c, out: c),
+                v: try linear(p + "attention.self.value", in: c, out: c), o: try linear(p + "attention.output.dense", in: c, out: c),
+                attnNorm: try norm(p + "attention.output.LayerNorm"),
+                up: try linear(p + "intermediate.dense", in: c, out: f), down: try linear(p + "output.dense", in: f, out: c),
+                mlpNorm: try norm(p + "output.LayerNorm"))
+        }
+        return Bert(config: config, wordEmbed: try load("embeddings.word_embeddings.weight", [config.vocab, c]),
+                    positionEmbed: try load("embeddings.position_embeddings.weight", [config.maxPositions, c]),
+                    typeEmbed: try load("embeddings.token_type_embeddings.weight", [config.typeVocab, c]),
+                    embedNorm: try norm("embeddings.LayerNorm"), layers: layers)
+    }
+
+    /// The WordPiece tokenizer of `tokenizer.json` (or `vocab.txt` when there is none).
+    public func wordPieceTokenizer() throws -> WordPieceTokenizer {
+        let json = file("tokenizer.json")
+        guard let data = FileManager.default.contents(atPath: json) else { return try WordPieceTokenizer(vocabFile: file("vocab.txt")) }
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let model = root["model"] as? [String: Any] else { throw ModelFileError(json, "is not a tokenizer.json (no model)") }
+        guard model["type"] as? String == "WordPiece", let vocab = model["vocab"] as? [String: Int] else {
+            throw ModelFileError(json, "holds a '\(model["type"] ?? "?")' model, not WordPiece")
+        }
+        var tokens = [String](repeating: "", count: (vocab.values.max() ?? -1) + 1)
+        for (token, id) in vocab where id >= 0 { tokens[id] = token }
+        let normalizer = root["normalizer"] as? [String: Any]
+        return try WordPieceTokenizer(
+            vocabulary: tokens, lowercase: normalizer?["lowercase"] as? Bool ?? true, stripAccents: normalizer?["strip_accents"] as? Bool,
+            maxWordLength: model["max_input_chars_per_word"] as? Int ?? 100,
+            continuationPrefix: model["continuing_subword_prefix"] as? String ?? "##", source: json)
+    }
+}
