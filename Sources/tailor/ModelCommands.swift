@@ -132,6 +132,9 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print timings (prompt and decode tokens/s, load time) to stderr.")
     var timings = false
 
+    @Flag(help: "Keep generating past the end-of-text token (for benchmarks).")
+    var ignoreEOS = false
+
     func validate() throws {
         if prompt.isEmpty { throw ValidationError("give a prompt with --prompt") }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
@@ -153,7 +156,8 @@ struct Generate: ParsableCommand {
         if longest + maxTokens > network.config.context {
             throw ValidationError("the prompt (\(longest) tokens) plus --max-tokens \(maxTokens) exceed the model's context of \(network.config.context)")
         }
-        let options = SamplingOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop)
+        let options = SamplingOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop,
+                                      ignoreEndOfText: ignoreEOS)
         let generator = Generator(model: network, tokenizer: tokenizer)
         var clock = GenerationTimings()
         let results = generator.generate(ids: ids, options: options, timings: &clock)

@@ -14,6 +14,7 @@ steps. EOS does not stop the loop, so the step count is fixed.
         docs/bench/decode_transformers.py models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 """
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -43,35 +44,39 @@ args = p.parse_args()
 torch.set_num_threads(args.threads)
 folder, name = os.path.split(os.path.abspath(args.gguf))
 
-# (a) Load: tokenizer and model, both read from the GGUF; weights end up float32.
+# (a) Load, both read from the GGUF: the tokenizer, then the model (weights
+# dequantised to float32 by transformers/gguf-py).
 t0 = time.perf_counter()
 tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+t1 = time.perf_counter()
 model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
 model.eval()
-load_s = time.perf_counter() - t0
+load_s, tokenizer_load_s = time.perf_counter() - t1, t1 - t0
 
 # The template adds the model's default system prompt and the assistant header.
 text = tok.apply_chat_template([{"role": "user", "content": args.prompt}],
                                tokenize=False, add_generation_prompt=True)
 ids = tok(text, return_tensors="pt", add_special_tokens=False).input_ids  # [1, n]
 
+# The KV-cache argument/output is `cache` in recent transformers 5.x, `past_key_values` before.
+CACHE = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
 prompt_tps, decode_tps, first_run = [], [], None
 decode_steps = args.max_new_tokens - 1
 with torch.inference_mode():
-    for r in range(args.repeat):
+    for _ in range(args.repeat):
         # (b) Prefill: one forward pass over the prompt, filling a fresh KV cache.
         t0 = time.perf_counter()
         out = model(input_ids=ids, use_cache=True)
         prompt_tps.append(ids.shape[1] / (time.perf_counter() - t0))
-        past = out.past_key_values
+        kv = out[CACHE]  # a DynamicCache; each later call appends to it in place
         nxt = out.logits[:, -1].argmax(-1, keepdim=True)  # [1, 1]
         gen = [nxt.item()]
 
         # (c) Greedy decode: one token per step through the KV cache, no EOS stop.
         t0 = time.perf_counter()
         for _ in range(decode_steps):
-            out = model(input_ids=nxt, past_key_values=past, use_cache=True)
-            past = out.past_key_values
+            out = model(input_ids=nxt, use_cache=True, **{CACHE: kv})
             nxt = out.logits[:, -1].argmax(-1, keepdim=True)
             gen.append(nxt.item())
         decode_tps.append(decode_steps / (time.perf_counter() - t0))
@@ -79,7 +84,8 @@ with torch.inference_mode():
             first_run = gen
 
 print(json.dumps({
-    "load_s": round(load_s, 3),
+    "load_s": round(load_s, 3),  # model only
+    "tokenizer_load_s": round(tokenizer_load_s, 3),
     "prompt_tokens": ids.shape[1],
     "prompt_tok_s": round(statistics.median(prompt_tps), 1),
     "decode_steps": decode_steps,

@@ -73,7 +73,7 @@ public struct Generator {
                     let token = Sampler.pick(logits.pointer + b * v, v, options, sequence: b, step: step)
                     next[b] = token
                     results[b].ids.append(token)
-                    if tokenizer.endOfGeneration.contains(token) {
+                    if !options.ignoreEndOfText, tokenizer.endOfGeneration.contains(token) {
                         running[b] = false
                         results[b].finish = .endOfText
                         results[b].text = tokenizer.decode(results[b].ids.dropLast())

@@ -14,14 +14,18 @@ public struct SamplingOptions: Sendable, Equatable {
     public var seed: UInt64
     /// Generation stops before the first of these strings (which is not returned).
     public var stop: [String]
+    /// Keep generating past end-of-text tokens (benchmarks with a fixed step count).
+    public var ignoreEndOfText: Bool
 
-    public init(maxTokens: Int = 128, temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0, stop: [String] = []) {
+    public init(maxTokens: Int = 128, temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0, stop: [String] = [],
+                ignoreEndOfText: Bool = false) {
         self.maxTokens = maxTokens
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
         self.stop = stop
+        self.ignoreEndOfText = ignoreEndOfText
     }
 }
 

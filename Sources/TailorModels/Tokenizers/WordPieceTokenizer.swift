@@ -13,6 +13,8 @@ public final class WordPieceTokenizer: @unchecked Sendable {
     public let continuationPrefix: String
     public let unknown: Int32, cls: Int32, sep: Int32, pad: Int32
     let ids: [String: Int32]
+    /// BERT's special tokens, matched whole in the text before normalisation.
+    let specials: [(String, Int32)]
 
     public init(vocabulary: [String], lowercase: Bool = true, stripAccents: Bool? = nil, maxWordLength: Int = 100,
                 continuationPrefix: String = "##", source: String) throws {
@@ -33,6 +35,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         cls = try special("[CLS]")
         sep = try special("[SEP]")
         pad = ids["[PAD]"] ?? 0
+        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { name in ids[name].map { (name, $0) } }
     }
 
     /// A `vocab.txt`: one token per line, the line number is the id.
@@ -45,12 +48,23 @@ public final class WordPieceTokenizer: @unchecked Sendable {
 
     public var count: Int { vocabulary.count }
 
-    /// `[CLS] text [SEP]`, truncated to `maxLength` ids (the `[SEP]` kept).
+    /// `[CLS] text [SEP]`, truncated to `maxLength` ids (the `[SEP]` kept). Special tokens
+    /// written in the text (`[MASK]`, exact case) become their ids.
     public func encode(_ text: String, maxLength: Int = 512) -> [Int32] {
         var out: [Int32] = [cls]
-        for word in words(text) {
-            out += pieces(word)
-            if out.count >= maxLength - 1 { break }
+        var rest = Substring(text)
+        while !rest.isEmpty, out.count < maxLength - 1 {
+            // The earliest special token in what is left (the longest at a tie).
+            let next = specials.compactMap { token, id in rest.range(of: token).map { ($0, id) } }
+                .min { $0.0.lowerBound != $1.0.lowerBound ? $0.0.lowerBound < $1.0.lowerBound : $0.0.upperBound > $1.0.upperBound }
+            let plain = next.map { rest[..<$0.0.lowerBound] } ?? rest
+            for word in words(String(plain)) {
+                out += pieces(word)
+                if out.count >= maxLength - 1 { break }
+            }
+            guard let (range, id) = next else { break }
+            out.append(id)
+            rest = rest[range.upperBound...]
         }
         if out.count > maxLength - 1 { out.removeLast(out.count - (maxLength - 1)) }
         return out + [sep]
