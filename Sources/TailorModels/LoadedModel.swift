@@ -2,11 +2,12 @@ import Foundation
 import TailorRuntime
 
 /// A model opened from a path for use outside a spec: a GGUF file (a Llama decoder and
-/// its byte-level BPE tokenizer) or a Hugging Face folder (a BERT encoder and its
-/// WordPiece tokenizer).
+/// its byte-level BPE tokenizer) or a Hugging Face folder (a GPT-2 or Llama decoder with its
+/// `tokenizer.json`, or a BERT encoder with its WordPiece tokenizer).
 public struct LoadedModel {
     public enum Network {
-        case llama(Llama, BPETokenizer)
+        /// A decoder; its tokenizer is nil when the folder has none.
+        case decoder(any CausalLM, BPETokenizer?)
         case bert(Bert, WordPieceTokenizer)
     }
 
@@ -23,11 +24,19 @@ public struct LoadedModel {
         let network: Network, template: ChatTemplate
         if isDirectory.boolValue {
             let folder = try HuggingFaceFolder(path: path)
-            guard folder.modelType == "bert" else {
-                throw ModelFileError(path, "holds a '\(folder.modelType ?? "unknown")' model; Tailor reads 'bert' from Hugging Face folders so far (Llama models from GGUF)")
+            switch folder.modelType {
+            case "bert":
+                network = .bert(try folder.bert(), try folder.wordPieceTokenizer())
+                template = .plain
+            default:
+                let model = try folder.causalLM()
+                let tokenizer = try folder.bpeTokenizer()
+                if let tokenizer, tokenizer.count > model.vocab {
+                    throw ModelFileError(path, "the tokenizer has \(tokenizer.count) tokens but the model's vocabulary is \(model.vocab)")
+                }
+                network = .decoder(model, tokenizer)
+                template = ChatTemplate(jinja: folder.chatTemplate)
             }
-            network = .bert(try folder.bert(), try folder.wordPieceTokenizer())
-            template = .plain
         } else {
             let gguf = try GGUFFile(path: path)
             let model = try gguf.llama()
@@ -35,16 +44,17 @@ public struct LoadedModel {
             guard tokenizer.count == model.config.vocab else {
                 throw ModelFileError(path, "the tokenizer has \(tokenizer.count) tokens but the model's vocabulary is \(model.config.vocab)")
             }
-            network = .llama(model, tokenizer)
+            network = .decoder(model, tokenizer)
             template = ChatTemplate(jinja: gguf.string("tokenizer.chat_template"))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return LoadedModel(path: path, network: network, chatTemplate: template, loadSeconds: seconds)
     }
 
-    /// The decoder and its tokenizer, or an error saying this model is not one.
-    public func decoder() throws -> (Llama, BPETokenizer) {
-        guard case .llama(let model, let tokenizer) = network else { throw ModelFileError(path, "is an encoder: it cannot generate or score text") }
+    /// The decoder and its tokenizer, or an error saying this model is not one or has none.
+    public func decoder() throws -> (any CausalLM, BPETokenizer) {
+        guard case .decoder(let model, let tokenizer) = network else { throw ModelFileError(path, "is an encoder: it cannot generate or score text") }
+        guard let tokenizer else { throw ModelFileError(path, "has no tokenizer.json: it cannot turn text into tokens") }
         return (model, tokenizer)
     }
 

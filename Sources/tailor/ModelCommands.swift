@@ -75,6 +75,25 @@ struct Inspect: ParsableCommand {
     func inspectFolder() throws {
         let loaded = try openModel(model)
         print("folder: \(model) (Hugging Face)")
+        if case .decoder(let network, let tokenizer) = loaded.network {
+            switch network {
+            case let gpt2 as GPT2:
+                let c = gpt2.config
+                print("architecture: gpt2 (decoder)")
+                print("config: \(c.layers) layers, width \(c.width), \(c.heads) heads, vocab \(c.vocab), context \(c.context), tied head")
+                print("parameters: \(gpt2.namedParameters.reduce(0) { $0 + $1.1.count })")
+            case let llama as Llama:
+                let c = llama.config
+                print("architecture: llama (decoder)")
+                print("config: \(c.layers) layers, width \(c.width), \(c.heads) heads (\(c.kvHeads) key/value), MLP \(c.ffn), "
+                      + "vocab \(c.vocab), context \(c.context), RoPE base \(c.ropeBase), " + (c.tiedHead ? "tied head" : "untied head"))
+                print("parameters: \(llama.namedParameters.reduce(0) { $0 + $1.1.count })")
+            default:
+                print("architecture: decoder")
+            }
+            print("tokenizer: " + (tokenizer.map { "byte-level BPE, \($0.count) tokens, pre-tokenizer \($0.preTokenizer.rawValue)" } ?? "none (no tokenizer.json)"))
+            return
+        }
         let (bert, tokenizer) = try loaded.encoder()
         let c = bert.config
         print("architecture: bert (encoder)")
@@ -153,8 +172,8 @@ struct Generate: ParsableCommand {
             throw ValidationError("prompt \(empty + 1) is empty")
         }
         let longest = ids.map(\.count).max()!
-        if longest + maxTokens > network.config.context {
-            throw ValidationError("the prompt (\(longest) tokens) plus --max-tokens \(maxTokens) exceed the model's context of \(network.config.context)")
+        if longest + maxTokens > network.context {
+            throw ValidationError("the prompt (\(longest) tokens) plus --max-tokens \(maxTokens) exceed the model's context of \(network.context)")
         }
         let options = SamplingOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop,
                                       ignoreEndOfText: ignoreEOS)
@@ -199,9 +218,9 @@ struct Score: ParsableCommand {
         let (network, tokenizer) = try usage { try loaded.decoder() }
         let ids = tokenizer.encode(text)
         guard ids.count >= 2 else { throw ValidationError("the text must be at least 2 tokens long to score (it is \(ids.count))") }
-        guard ids.count <= network.config.context else { throw ValidationError("the text is \(ids.count) tokens, over the model's context of \(network.config.context)") }
-        let logprobs = Tensor.noGrad { network.logits(ids, batch: 1).reshaped([ids.count, -1]).logSoftmax() }.contiguous()
-        let v = network.config.vocab
+        guard ids.count <= network.context else { throw ValidationError("the text is \(ids.count) tokens, over the model's context of \(network.context)") }
+        let logprobs = Tensor.noGrad { network.logits(ids, batch: 1, cache: nil, keyStart: nil, lastOnly: false).reshaped([ids.count, -1]).logSoftmax() }.contiguous()
+        let v = network.vocab
         var tokens: [Token] = [], total: Float = 0
         for (i, id) in ids.enumerated() {
             let lp: Float? = i == 0 ? nil : logprobs.pointer[(i - 1) * v + Int(id)]

@@ -95,6 +95,23 @@ public struct HuggingFaceFolder {
                     embedNorm: try norm("embeddings.LayerNorm"), layers: layers)
     }
 
+    /// The byte-level BPE tokenizer of `tokenizer.json`, nil when the folder has none. BOS and
+    /// EOS come from `tokenizer_config.json` (as strings or `{"content": …}`).
+    public func bpeTokenizer() throws -> BPETokenizer? {
+        let json = file("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: json) else { return nil }
+        let settings = FileManager.default.contents(atPath: file("tokenizer_config.json"))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+        func token(_ key: String) -> String? { settings[key] as? String ?? (settings[key] as? [String: Any])?["content"] as? String }
+        return try TokenizerJSON.bpe(path: json, bos: token("bos_token"), eos: token("eos_token"))
+    }
+
+    /// The Jinja chat template of `tokenizer_config.json`, if any.
+    public var chatTemplate: String? {
+        FileManager.default.contents(atPath: file("tokenizer_config.json"))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["chat_template"] as? String
+    }
+
     /// The WordPiece tokenizer of `tokenizer.json` (or `vocab.txt` when there is none).
     public func wordPieceTokenizer() throws -> WordPieceTokenizer {
         let json = file("tokenizer.json")

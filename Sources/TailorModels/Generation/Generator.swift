@@ -29,10 +29,10 @@ public struct GenerationTimings: Sendable {
 /// (left-padded to the longest, the padding masked), then one token per step for every
 /// sequence still running.
 public struct Generator {
-    public let model: Llama
+    public let model: any CausalLM
     public let tokenizer: BPETokenizer
 
-    public init(model: Llama, tokenizer: BPETokenizer) {
+    public init(model: any CausalLM, tokenizer: BPETokenizer) {
         self.model = model
         self.tokenizer = tokenizer
     }
@@ -60,13 +60,13 @@ public struct Generator {
         var t0 = clock()
         timings.promptTokens += prompts.reduce(0) { $0 + $1.count }
         return Tensor.noGrad {
-            let cache = KVCache(for: model.config, batch: batch, capacity: capacity)
+            let cache = model.makeCache(batch: batch, capacity: capacity)
             let padded = zip(prompts, keyStart).flatMap { Array(repeating: pad, count: $1) + $0 }
             var logits = model.logits(padded, batch: batch, cache: cache, keyStart: keyStart, lastOnly: true)  // (B, 1, V)
             timings.promptSeconds += clock() - t0
             t0 = clock()
             defer { timings.decodeSeconds += clock() - t0 }
-            let v = model.config.vocab
+            let v = model.vocab
             for step in 0..<options.maxTokens {
                 var next = [Int32](repeating: pad, count: batch)
                 for b in 0..<batch where running[b] {

@@ -15,6 +15,8 @@ public final class BPETokenizer: @unchecked Sendable {
     let ids: [String: Int32]
     /// (left id << 32 | right id) → (rank, merged id).
     let merges: [UInt64: (rank: Int32, id: Int32)]
+    /// The merges in rank order, as given (for writing the tokenizer back out).
+    public let mergeList: [(String, String)]
     /// The id of each byte's single-symbol token (−1: none, the byte is dropped).
     let byteIDs: [Int32]
     /// Special tokens by first scalar, longest first.
@@ -48,6 +50,7 @@ public final class BPETokenizer: @unchecked Sendable {
             if table[key] == nil { table[key] = (Int32(rank), merged) }
         }
         self.merges = table
+        mergeList = merges
         var byFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int32)]] = [:]
         for (text, id) in specialTokens {
             let scalars = Array(text.unicodeScalars)

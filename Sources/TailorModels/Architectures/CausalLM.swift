@@ -1,0 +1,20 @@
+import TailorRuntime
+
+/// A decoder that predicts the next token: what generation, scoring and (later) training
+/// need from an architecture.
+public protocol CausalLM: AnyObject {
+    var vocab: Int { get }
+    /// Most positions the model can attend over.
+    var context: Int { get }
+    /// An empty key/value cache for `batch` sequences of up to `capacity` positions.
+    func makeCache(batch: Int, capacity: Int) -> KVCache
+    /// Logits (B, T, V) for a (B, T) batch of ids, or (B, 1, V) with `lastOnly`; with a cache the
+    /// ids continue the cached sequences. `keyStart[b]`: left padding of sequence b.
+    func logits(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?, lastOnly: Bool) -> Tensor
+}
+
+extension Llama: CausalLM {
+    public var vocab: Int { config.vocab }
+    public var context: Int { config.context }
+    public func makeCache(batch: Int, capacity: Int) -> KVCache { KVCache(for: config, batch: batch, capacity: capacity) }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Hugging Face `tokenizer.json` for byte-level BPE: the `BPE` model (vocab and merges,
+/// merges as "a b" strings or [a, b] pairs), a `ByteLevel` pre-tokenizer (optionally after
+/// `Digits`), and added tokens, which are matched whole.
+public enum TokenizerJSON {
+    public static func bpe(path: String, bos: String? = nil, eos: String? = nil) throws -> BPETokenizer {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ModelFileError(path, "cannot be read") }
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let model = root["model"] as? [String: Any] else {
+            throw ModelFileError(path, "is not a tokenizer.json (no model)")
+        }
+        guard model["type"] as? String == "BPE", let vocab = model["vocab"] as? [String: Int] else {
+            throw ModelFileError(path, "holds a '\(model["type"] ?? "?")' model; byte-level BPE is expected here")
+        }
+        var merges: [(String, String)] = []
+        for (n, item) in (model["merges"] as? [Any] ?? []).enumerated() {
+            if let line = item as? String, let space = line.firstIndex(of: " ") {
+                merges.append((String(line[..<space]), String(line[line.index(after: space)...])))
+            } else if let pair = item as? [String], pair.count == 2 {
+                merges.append((pair[0], pair[1]))
+            } else {
+                throw ModelFileError(path, "merge \(n + 1) is neither \"a b\" nor [a, b]")
+            }
+        }
+        var specials: [String: Int32] = [:]
+        for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
+            if let content = added["content"] as? String, let id = added["id"] as? Int { specials[content] = Int32(id) }
+        }
+        var tokens = [String](repeating: "", count: Swift.max((vocab.values.max() ?? -1), (specials.values.map { Int($0) }.max() ?? -1)) + 1)
+        for (token, id) in vocab where id >= 0 { tokens[id] = token }
+        for (token, id) in specials { tokens[Int(id)] = token }
+        let pre = try preTokenizer(root["pre_tokenizer"] as? [String: Any], path: path)
+        let lookup = { (name: String?) -> Int32? in name.flatMap { specials[$0] ?? vocab[$0].map(Int32.init) } }
+        return try BPETokenizer(vocabulary: tokens, merges: merges, specialTokens: specials, preTokenizer: pre,
+                                bos: lookup(bos), eos: lookup(eos ?? (specials["<|endoftext|>"] != nil ? "<|endoftext|>" : nil)),
+                                unknown: lookup(model["unk_token"] as? String), source: path)
+    }
+
+    static func preTokenizer(_ json: [String: Any]?, path: String) throws -> PreTokenizer {
+        let type = json?["type"] as? String
+        if type == "ByteLevel" { return .gpt2 }
+        if type == "Sequence", let steps = json?["pretokenizers"] as? [[String: Any]] {
+            let kinds = steps.compactMap { $0["type"] as? String }
+            if kinds == ["ByteLevel"] { return .gpt2 }
+            if kinds == ["Digits", "ByteLevel"], steps[0]["individual_digits"] as? Bool == true { return .digitsThenGPT2 }
+        }
+        throw ModelFileError(path, "has a pre-tokenizer Tailor does not know (\(type ?? "none")); known: ByteLevel, and Digits then ByteLevel")
+    }
+
+    /// The tokenizer as a `tokenizer.json` that the `tokenizers` library reads.
+    public static func data(_ t: BPETokenizer) throws -> Data {
+        var vocab: [String: Int] = [:]
+        for (i, token) in t.vocabulary.enumerated() where t.specialTokens[token] == nil { vocab[token] = i }
+        let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        let pre: [String: Any] = t.preTokenizer == .gpt2 ? byteLevel : [
+            "type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel],
+        ]
+        let added = t.specialTokens.sorted { $0.value < $1.value }.map { content, id -> [String: Any] in
+            ["id": Int(id), "content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true]
+        }
+        let json: [String: Any] = [
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added, "normalizer": NSNull(),
+            "pre_tokenizer": pre, "post_processor": byteLevel, "decoder": byteLevel,
+            "model": ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
+                      "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                      "vocab": vocab, "merges": t.mergeList.map { [$0.0, $0.1] }] as [String: Any],
+        ]
+        return try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+    }
+}
