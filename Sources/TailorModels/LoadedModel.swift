@@ -14,6 +14,8 @@ public struct LoadedModel {
     public let path: String
     public let network: Network
     public let chatTemplate: ChatTemplate
+    /// The model's own (Jinja) chat template text, kept for writing the model back out.
+    public let chatTemplateSource: String?
     /// Seconds spent reading and dequantising the weights and the tokenizer.
     public let loadSeconds: Double
 
@@ -22,6 +24,7 @@ public struct LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ModelFileError(path, "does not exist") }
         let network: Network, template: ChatTemplate
+        var jinja: String?
         if isDirectory.boolValue {
             let folder = try HuggingFaceFolder(path: path)
             switch folder.modelType {
@@ -35,7 +38,8 @@ public struct LoadedModel {
                     throw ModelFileError(path, "the tokenizer has \(tokenizer.count) tokens but the model's vocabulary is \(model.vocab)")
                 }
                 network = .decoder(model, tokenizer)
-                template = ChatTemplate(jinja: folder.chatTemplate)
+                jinja = folder.chatTemplate
+                template = ChatTemplate(jinja: jinja)
             }
         } else {
             let gguf = try GGUFFile(path: path)
@@ -45,10 +49,11 @@ public struct LoadedModel {
                 throw ModelFileError(path, "the tokenizer has \(tokenizer.count) tokens but the model's vocabulary is \(model.config.vocab)")
             }
             network = .decoder(model, tokenizer)
-            template = ChatTemplate(jinja: gguf.string("tokenizer.chat_template"))
+            jinja = gguf.string("tokenizer.chat_template")
+            template = ChatTemplate(jinja: jinja)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return LoadedModel(path: path, network: network, chatTemplate: template, loadSeconds: seconds)
+        return LoadedModel(path: path, network: network, chatTemplate: template, chatTemplateSource: jinja, loadSeconds: seconds)
     }
 
     /// The decoder and its tokenizer, or an error saying this model is not one or has none.

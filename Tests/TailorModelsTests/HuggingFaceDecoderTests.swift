@@ -90,3 +90,37 @@ final class HuggingFaceDecoderTests: XCTestCase {
         }
     }
 }
+
+extension HuggingFaceDecoderTests {
+    /// GGUF keeps Q and K permuted for neighbouring-pair rotation; a model in that layout gives
+    /// the same logits, and saving it permutes back to Hugging Face's halves layout.
+    func testInterleavedRotaryLayoutRoundTripsThroughTheHalvesLayout() throws {
+        let hf = try HuggingFaceFolder(path: Self.fixtures.appendingPathComponent("tiny-llama").path).llama()
+        let c = hf.config, d = c.headDim
+        /// (In, Out) → the same weight with each head's output rows in GGUF's pair order.
+        func interleave(_ w: Tensor, heads: Int) -> Tensor {
+            let rows = w.transposed()  // (Out, In)
+            let gguf = rows.reshaped([heads, 2, d / 2, rows.shape[1]]).permuted([0, 2, 1, 3]).contiguous().reshaped(rows.shape)
+            return gguf.transposed()
+        }
+        var config = c
+        config.interleavedRotary = true
+        let layers = hf.layers.map { l -> Llama.Layer in
+            var l = l
+            l.q = interleave(l.q, heads: c.heads)
+            l.k = interleave(l.k, heads: c.kvHeads)
+            return l
+        }
+        let gguf = Llama(config: config, embed: hf.embed, layers: layers, finalNorm: hf.finalNorm, head: hf.head)
+        let ids: [Int32] = [3, 14, 15, 9, 26, 5]
+        let reference = Tensor.noGrad { hf.logits(ids, batch: 1) }.scalars
+        for (a, b) in zip(Tensor.noGrad { gguf.logits(ids, batch: 1) }.scalars, reference) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-hf-rope-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try HuggingFaceFolder.save(gguf, to: dir)
+        let reloaded = try HuggingFaceFolder(path: dir).llama()
+        XCTAssertFalse(reloaded.config.interleavedRotary)
+        XCTAssertEqual(reloaded.layers[0].q.transposed().contiguous().scalars, hf.layers[0].q.transposed().contiguous().scalars)
+        for (a, b) in zip(Tensor.noGrad { reloaded.logits(ids, batch: 1) }.scalars, reference) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+}

@@ -68,6 +68,20 @@ final class SmolLM2Tests: XCTestCase {
         }
     }
 
+    func testTokenizerJSONRoundTripsTheTokenizer() throws {
+        let tokenizer = try model().tokenizer
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-tokenizer-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try TokenizerJSON.data(tokenizer).write(to: URL(fileURLWithPath: path))
+        let reread = try TokenizerJSON.bpe(path: path, eos: "<|im_end|>")
+        XCTAssertEqual(reread.vocabulary, tokenizer.vocabulary)
+        XCTAssertEqual(reread.preTokenizer, .digitsThenGPT2)
+        for case let entry as [String: Any] in Self.fixture["tokenizer"] as! [Any] {
+            let text = entry["text"] as! String
+            XCTAssertEqual(reread.encode(text), tokenizer.encode(text), text.debugDescription)
+        }
+    }
+
     func testLastPromptLogitsMatchTheReference() throws {
         let m = try model()
         for case let chat as [String: Any] in Self.fixture["chat"] as! [Any] {

@@ -56,4 +56,35 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(diag.code, 1)
         XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(diag.err.utf8)))
     }
+
+    /// The model commands on the tiny checkpoints kept with the model tests (no download needed).
+    func testModelCommands() throws {
+        let tiny = "Tests/TailorModelsTests/Fixtures/tiny-llama"
+        let inspect = try run(["inspect", tiny])
+        XCTAssertEqual(inspect.code, 0, inspect.err)
+        XCTAssertTrue(inspect.out.contains("architecture: llama (decoder)"), inspect.out)
+        XCTAssertTrue(inspect.out.contains("parameters: 19616"), inspect.out)
+        // The folder has no tokenizer: generating is a usage error, named.
+        let noTokenizer = try run(["generate", tiny, "--prompt", "hi"])
+        XCTAssertEqual(noTokenizer.code, 2)
+        XCTAssertTrue(noTokenizer.err.contains("has no tokenizer.json"), noTokenizer.err)
+        let missing = try run(["generate", "models/none.gguf", "--prompt", "hi"])
+        XCTAssertEqual(missing.code, 1)
+        XCTAssertEqual(missing.err, "error: models/none.gguf: does not exist\n")
+        let badOption = try run(["generate", tiny, "--prompt", "hi", "--top-p", "0"])
+        XCTAssertEqual(badOption.code, 2)
+        // A truncated GGUF is a plain error with exit 1, not a crash.
+        let cut = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-cut-\(getpid()).gguf")
+        defer { try? FileManager.default.removeItem(at: cut) }
+        try Data("GGUF".utf8 + [3, 0, 0, 0, 1, 0]).write(to: cut)
+        let truncated = try run(["inspect", cut.path])
+        XCTAssertEqual(truncated.code, 1)
+        XCTAssertTrue(truncated.err.contains("it is truncated"), truncated.err)
+        // convert writes a folder that reads back.
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-convert-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let convert = try run(["convert", tiny, out.path])
+        XCTAssertEqual(convert.code, 0, convert.err)
+        XCTAssertEqual(try run(["inspect", out.path]).out.replacingOccurrences(of: out.path, with: tiny), inspect.out)
+    }
 }

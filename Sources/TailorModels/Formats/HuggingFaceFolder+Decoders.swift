@@ -85,7 +85,7 @@ extension HuggingFaceFolder {
 
     /// Writes `model` as a Hugging Face folder (config.json + model.safetensors), replacing
     /// `path` only once both files are complete.
-    public static func save(_ model: GPT2, to path: String) throws {
+    public static func save(_ model: GPT2, to path: String, tokenizer: BPETokenizer? = nil) throws {
         let c = model.config
         var tensors: [String: Tensor] = ["transformer.wte.weight": model.embed, "transformer.wpe.weight": model.positions,
                                          "transformer.ln_f.weight": model.finalNorm.weight, "transformer.ln_f.bias": model.finalNorm.bias]
@@ -105,13 +105,19 @@ extension HuggingFaceFolder {
             "n_ctx": c.context, "n_embd": c.width, "n_layer": c.layers, "n_head": c.heads, "layer_norm_epsilon": Double(c.normEps),
             "activation_function": "gelu_new", "tie_word_embeddings": true, "torch_dtype": "float32",
         ]
-        try write(config: config, tensors: tensors, to: path)
+        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer)
     }
 
-    public static func save(_ model: Llama, to path: String) throws {
+    /// Writes a Llama; Q and K weights in GGUF's interleaved rotary layout are permuted back
+    /// to Hugging Face's halves layout on the way.
+    public static func save(_ model: Llama, to path: String, tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil) throws {
         let c = model.config
-        guard !c.interleavedRotary else {
-            throw ModelFileError(path, "this model's Q/K weights use GGUF's interleaved rotary layout; writing it in Hugging Face's layout is not supported yet")
+        let d = c.headDim
+        /// (Out, In) rows of each head from pairs (2i, 2i + 1) to halves (i, i + D/2).
+        func halves(_ w: Tensor, heads: Int) -> Tensor {
+            guard c.interleavedRotary else { return w }
+            let inputs = w.shape[1]
+            return Tensor.noGrad { w.reshaped([heads, d / 2, 2, inputs]).permuted([0, 2, 1, 3]).contiguous().reshaped([heads * d, inputs]) }
         }
         // Back to PyTorch's (Out, In) layout: the transposed view of an (In, Out) weight.
         var tensors: [String: Tensor] = ["model.embed_tokens.weight": model.embed, "model.norm.weight": model.finalNorm]
@@ -120,10 +126,12 @@ extension HuggingFaceFolder {
             let p = "model.layers.\(i)."
             tensors[p + "input_layernorm.weight"] = l.attnNorm
             tensors[p + "post_attention_layernorm.weight"] = l.mlpNorm
-            for (name, m) in [("self_attn.q_proj", l.q), ("self_attn.k_proj", l.k), ("self_attn.v_proj", l.v), ("self_attn.o_proj", l.o),
+            for (name, m) in [("self_attn.v_proj", l.v), ("self_attn.o_proj", l.o),
                               ("mlp.gate_proj", l.gate), ("mlp.up_proj", l.up), ("mlp.down_proj", l.down)] {
                 tensors[p + name + ".weight"] = m.transposed()
             }
+            tensors[p + "self_attn.q_proj.weight"] = halves(Tensor.noGrad { l.q.transposed().contiguous() }, heads: c.heads)
+            tensors[p + "self_attn.k_proj.weight"] = halves(Tensor.noGrad { l.k.transposed().contiguous() }, heads: c.kvHeads)
         }
         let config: [String: Any] = [
             "model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": c.vocab, "hidden_size": c.width,
@@ -132,11 +140,16 @@ extension HuggingFaceFolder {
             "rope_theta": Double(c.ropeBase), "tie_word_embeddings": c.tiedHead, "hidden_act": "silu",
             "attention_bias": false, "mlp_bias": false, "torch_dtype": "float32",
         ]
-        try write(config: config, tensors: tensors, to: path)
+        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer, chatTemplate: chatTemplate)
     }
 
     /// Both files into a sibling temporary folder, then one rename: never a half-written model.
-    static func write(config: [String: Any], tensors: [String: Tensor], to path: String) throws {
+    static func write(config: [String: Any], tensors: [String: Tensor], to path: String,
+                      tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil) throws {
+        var config = config
+        // Without these, transformers assumes GPT-2's 50256 and never stops generating.
+        if let bos = tokenizer?.bos { config["bos_token_id"] = Int(bos) }
+        if let eos = tokenizer?.eos { config["eos_token_id"] = Int(eos) }
         let fm = FileManager.default
         let staging = path.hasSuffix("/") ? String(path.dropLast()) + ".tmp" : path + ".tmp"
         try? fm.removeItem(atPath: staging)
@@ -146,6 +159,15 @@ extension HuggingFaceFolder {
             try AtomicFile.write(json, to: (staging as NSString).appendingPathComponent("config.json"))
             try Safetensors.write(tensors.mapValues { t in Tensor.noGrad { t.contiguous() } }, metadata: ["format": "pt"],
                                   to: (staging as NSString).appendingPathComponent("model.safetensors"))
+            if let tokenizer {
+                try AtomicFile.write(try TokenizerJSON.data(tokenizer), to: (staging as NSString).appendingPathComponent("tokenizer.json"))
+                var settings: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": false]
+                if let bos = tokenizer.bos { settings["bos_token"] = tokenizer.vocabulary[Int(bos)] }
+                if let eos = tokenizer.eos { settings["eos_token"] = tokenizer.vocabulary[Int(eos)] }
+                if let chatTemplate { settings["chat_template"] = chatTemplate }
+                let data = try JSONSerialization.data(withJSONObject: settings, options: [.prettyPrinted, .sortedKeys])
+                try AtomicFile.write(data, to: (staging as NSString).appendingPathComponent("tokenizer_config.json"))
+            }
             if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
             try fm.moveItem(atPath: staging, toPath: path)
         } catch {

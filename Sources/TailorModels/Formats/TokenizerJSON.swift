@@ -49,8 +49,10 @@ public enum TokenizerJSON {
 
     /// The tokenizer as a `tokenizer.json` that the `tokenizers` library reads.
     public static func data(_ t: BPETokenizer) throws -> Data {
+        // Added tokens stay in the vocabulary too, as the tokenizers library writes them:
+        // transformers otherwise appends them again under new ids.
         var vocab: [String: Int] = [:]
-        for (i, token) in t.vocabulary.enumerated() where t.specialTokens[token] == nil { vocab[token] = i }
+        for (i, token) in t.vocabulary.enumerated() where vocab[token] == nil { vocab[token] = i }
         let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
         let pre: [String: Any] = t.preTokenizer == .gpt2 ? byteLevel : [
             "type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel],
