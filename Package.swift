@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +36,7 @@ let package = Package(
         ),
         .target(
             name: "TailorModels",
-            dependencies: ["TailorRuntime"],
+            dependencies: ["TailorRuntime", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .target(name: "TailorDiagnostics"),
@@ -60,7 +61,7 @@ let package = Package(
         .executableTarget(name: "TailorFuzz", dependencies: ["TailorPlan"]),
         .executableTarget(
             name: "TailorBench",
-            dependencies: ["TailorRuntime", "COpenBLAS"],
+            dependencies: ["TailorRuntime", "TailorModels", "COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),

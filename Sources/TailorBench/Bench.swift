@@ -18,6 +18,7 @@ enum Bench {
             case "s": train(.s, name: "S", lora: false)
             case "m": train(.m, name: "M", lora: false)
             case "m-lora": train(.m, name: "M LoRA r8 q,v", lora: true)
+            case "bpe": BPEBench.run()
             default: print("unknown case \(c)")
             }
         }
