@@ -11,9 +11,14 @@ public protocol CausalLM: AnyObject {
     /// Logits (B, T, V) for a (B, T) batch of ids, or (B, 1, V) with `lastOnly`; with a cache the
     /// ids continue the cached sequences. `keyStart[b]`: left padding of sequence b.
     func logits(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?, lastOnly: Bool) -> Tensor
+    /// Width of the hidden states.
+    var width: Int { get }
+    /// Final-normalised hidden states (B, T, C) before the LM head, for task heads.
+    func hidden(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?) -> Tensor
 }
 
 extension Llama: CausalLM {
+    public var width: Int { config.width }
     public var vocab: Int { config.vocab }
     public var context: Int { config.context }
     public func makeCache(batch: Int, capacity: Int) -> KVCache { KVCache(for: config, batch: batch, capacity: capacity) }

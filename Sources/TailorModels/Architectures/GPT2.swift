@@ -84,6 +84,7 @@ public final class GPT2: CausalLM, @unchecked Sendable {
 
     public var vocab: Int { config.vocab }
     public var context: Int { config.context }
+    public var width: Int { config.width }
 
     public func makeCache(batch: Int, capacity: Int) -> KVCache {
         KVCache(layers: config.layers, batch: batch, kvHeads: config.heads, headDim: config.width / config.heads, capacity: capacity)
@@ -105,6 +106,13 @@ public final class GPT2: CausalLM, @unchecked Sendable {
     }
 
     public func logits(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil, lastOnly: Bool = false) -> Tensor {
+        var x = hidden(ids, batch: batch, cache: cache, keyStart: keyStart)  // (B, T, C)
+        if lastOnly { x = x.slice(axis: 1, (x.shape[1] - 1)..<x.shape[1]) }
+        return x.matmul(embed.transposed())  // (B, T, V)
+    }
+
+    /// Final-normalised hidden states (B, T, C): what the LM head and task heads read.
+    public func hidden(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor {
         let t = ids.count / batch
         precondition(t * batch == ids.count && t > 0, "logits: \(ids.count) ids do not fill a batch of \(batch)")
         let past = cache?.length ?? 0
@@ -114,8 +122,7 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         var x = embed.embedding(ids, shape: [batch, t]) + positions.embedding(rowPositions, shape: [batch, t])  // (B, T, C)
         for (i, layer) in layers.enumerated() { x = block(x, layer, index: i, cache: cache, keyStart: keyStart) }
         cache?.length = past + t
-        if lastOnly { x = x.slice(axis: 1, (t - 1)..<t) }
-        return finalNorm(x).matmul(embed.transposed())  // (B, T, V)
+        return finalNorm(x)
     }
 
     func block(_ x: Tensor, _ l: Layer, index: Int, cache: KVCache?, keyStart: [Int]?) -> Tensor {

@@ -59,6 +59,13 @@ public final class Llama: @unchecked Sendable {
     /// only (`lastOnly`, the decoding case). With a cache, the T tokens continue the cached
     /// sequences and their keys and values are appended. `keyStart[b]` masks left padding.
     public func logits(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil, lastOnly: Bool = false) -> Tensor {
+        var x = hidden(ids, batch: batch, cache: cache, keyStart: keyStart)  // (B, T, C)
+        if lastOnly { x = x.slice(axis: 1, (x.shape[1] - 1)..<x.shape[1]) }
+        return x.matmul(head ?? embed.transposed())  // (B, T, V)
+    }
+
+    /// Final-normalised hidden states (B, T, C): what the LM head and task heads read.
+    public func hidden(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor {
         let t = ids.count / batch
         precondition(t * batch == ids.count && t > 0, "logits: \(ids.count) ids do not fill a batch of \(batch)")
         let past = cache?.length ?? 0
@@ -68,9 +75,7 @@ public final class Llama: @unchecked Sendable {
             x = block(x, layer, index: i, positions: positions, cache: cache, keyStart: keyStart)
         }
         cache?.length = past + t
-        if lastOnly { x = x.slice(axis: 1, (t - 1)..<t) }  // (B, 1, C)
-        let normed = x.rmsNorm(weight: finalNorm, eps: config.normEps)
-        return normed.matmul(head ?? embed.transposed())  // (B, T, V)
+        return x.rmsNorm(weight: finalNorm, eps: config.normEps)
     }
 
     func block(_ x: Tensor, _ l: Layer, index: Int, positions: [Int], cache: KVCache?, keyStart: [Int]?) -> Tensor {
