@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TailorTests",
-            dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics"]
+            dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]
         ),
     ]
 )

@@ -30,6 +30,9 @@ public struct BertConfig: Sendable, Equatable, Codable {
 /// Module names: `embed`, `embed.position`, `embed.type`, `norm.embed`,
 /// `layers.N.attn.{q,k,v,o}`, `layers.N.norm.attn`, `layers.N.mlp.{up,down}`, `layers.N.norm.mlp`.
 public final class Bert: @unchecked Sendable {
+    /// The linear modules adapters and freezing can name (the spec checker's list for bert).
+    public static let adaptableModules = ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.up", "mlp.down"]
+
     public struct Layer: Sendable {
         public var q: Linear, k: Linear, v: Linear, o: Linear
         public var attnNorm: LayerNorm

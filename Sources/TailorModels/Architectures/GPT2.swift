@@ -30,7 +30,12 @@ public struct GPT2Config: Sendable, Equatable, Codable {
 ///
 /// Module names: `embed`, `embed.position`, `layers.N.norm.attn`, `layers.N.attn.qkv`,
 /// `layers.N.attn.o`, `layers.N.norm.mlp`, `layers.N.mlp.up`, `layers.N.mlp.down`, `norm.final`.
+/// The fused `attn.qkv` holds `attn.q`, `attn.k` and `attn.v` as its three column blocks, so
+/// adapters name them as in the other architectures.
 public final class GPT2: CausalLM, @unchecked Sendable {
+    /// The linear modules adapters and freezing can name (the spec checker's list for gpt2).
+    public static let adaptableModules = ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.up", "mlp.down"]
+
     public struct Layer: Sendable {
         public var attnNorm: LayerNorm
         public var qkv: Linear, o: Linear  // (C, 3C), (C, C)

@@ -8,6 +8,9 @@ import TailorRuntime
 /// `embed`, `layers.N.norm.attn`, `layers.N.attn.{q,k,v,o}`, `layers.N.norm.mlp`,
 /// `layers.N.mlp.{gate,up,down}`, `norm.final`, `lm_head` (absent when tied to `embed`).
 public final class Llama: @unchecked Sendable {
+    /// The linear modules adapters and freezing can name (the spec checker's list for llama).
+    public static let adaptableModules = ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.gate", "mlp.up", "mlp.down"]
+
     public struct Layer {
         public var attnNorm: Tensor  // (C)
         public var q: Tensor, k: Tensor, v: Tensor, o: Tensor  // (C, H·D), (C, Hkv·D), (C, Hkv·D), (H·D, C)
