@@ -51,11 +51,11 @@ $(MINILM): | pip
 build: deps
 	$(SWIFT) build --product tailor
 
-## The main job: the quickstart spec end to end on the embedded defaults.
-## Until the executor lands this is its dry run: check, then the plan with estimates.
-demo: build
-	$(TAILOR) check specs/quickstart.yaml
-	$(TAILOR) plan specs/quickstart.yaml
+## The main job: the quickstart spec end to end on the embedded defaults: its plan, then
+## the run (data, tokenizer, pretraining, evaluation; a rerun comes from the cache).
+demo: release
+	$(RELEASE_TAILOR) plan specs/quickstart.yaml
+	$(RELEASE_TAILOR) run specs/quickstart.yaml
 
 ## Our tests are XCTest; without Swift Testing's empty run the last line is XCTest's summary.
 test: deps models

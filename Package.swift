@@ -49,11 +49,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "TailorExecutor",
+            dependencies: ["TailorPlan", "TailorModels", "TailorRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "tailor",
             dependencies: [
                 "TailorPlan",
                 "TailorModels",
+                "TailorExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
@@ -66,6 +72,7 @@ let package = Package(
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels"], exclude: ["Fixtures"]),
+        .testTarget(name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorRuntime", "TailorDiagnostics"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]

@@ -30,10 +30,12 @@ public enum ContentKey {
 
 /// Digests of the user's files, each read once per plan. A folder's digest covers
 /// its files' names and contents in sorted order.
-final class FileDigests {
+public final class FileDigests {
     private var memo: [String: String] = [:]
 
-    func digest(_ path: String) -> String {
+    public init() {}
+
+    public func digest(_ path: String) -> String {
         if let d = memo[path] { return d }
         var isDir: ObjCBool = false
         var result = "missing"

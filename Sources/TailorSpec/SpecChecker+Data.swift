@@ -52,7 +52,7 @@ extension SpecChecker {
         if let split = v["split"]?.entries {
             let sum = split.reduce(0.0) { $0 + ($1.1.number ?? 0) }
             if abs(sum - 1) > 1e-9 {
-                diagnostics.error(.splitSum(String(format: "%g", sum)), at: v["split"]?.location)
+                diagnostics.error(.splitSum(String(format: "%.10g", sum)), at: v["split"]?.location)  // 1.0000001 must not print as 1
             }
         }
         if let fields = v["fields"]?.entries, let format {

@@ -87,4 +87,56 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(convert.code, 0, convert.err)
         XCTAssertEqual(try run(["inspect", out.path]).out.replacingOccurrences(of: out.path, with: tiny), inspect.out)
     }
+
+    /// `tailor run` as a user meets it: a first run, a cached rerun, --only, and a refusal
+    /// that names the node a later version executes, at its place in the spec.
+    func testRunCommand() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-run-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = dir.appendingPathComponent("tiny.yaml").path
+        try """
+            tailor: 1
+            name: tiny
+            data:
+              words: { generate: reverse, count: 200 }
+              split: { from: words, split: { train: 0.9, test: 0.1 } }
+            tokenizers:
+              bpe: { train: { from: split.train, vocab: 300 } }
+            models:
+              base:
+                arch: gpt2
+                size: { layers: 1, width: 32, heads: 2, context: 32 }
+                tokenizer: bpe
+                pretrain: { data: split.train, steps: 3, batch: 4 }
+            evals:
+              check: { models: [base], data: split.test, metrics: [loss] }
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let first = try run(["run", spec, "--lock"])
+        XCTAssertEqual(first.code, 0, first.err)
+        XCTAssertTrue(first.out.contains("tiny: 8 nodes, 8 ran, 0 cached"), first.out)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("tiny.lock").path))
+        let runs = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("runs/tiny").path)
+        XCTAssertEqual(runs.count, 1)
+        let record = dir.appendingPathComponent("runs/tiny/\(runs[0])")
+        for file in ["lock.json", "plan.json", "spec.yaml", "run.json", "metrics.json", "report.md"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: record.appendingPathComponent(file).path), file)
+        }
+        let second = try run(["run", spec, "--quiet"])
+        XCTAssertTrue(second.out.contains("0 ran, 8 cached"), second.out)
+        let only = try run(["run", spec, "--only", "tokenizer.bpe", "--quiet"])
+        XCTAssertTrue(only.out.contains("tiny: 3 nodes, 0 ran, 3 cached"), only.out)
+        let unknown = try run(["run", spec, "--only", "model.nope"])
+        XCTAssertEqual(unknown.code, 2)
+
+        try (try String(contentsOfFile: spec, encoding: .utf8)).replacingOccurrences(of: "evals:", with: """
+              tuned: { from: base, lora: { rank: 4 }, train: { data: split.train, steps: 2 } }
+            evals:
+            """).write(toFile: spec, atomically: true, encoding: .utf8)
+        let refused = try run(["run", spec])
+        XCTAssertEqual(refused.code, 1)
+        XCTAssertTrue(refused.err.contains("tiny.yaml:14:"), refused.err)
+        XCTAssertTrue(refused.err.contains("'model.tuned' cannot run yet: 'train.lora' nodes are not yet executable"), refused.err)
+        XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
+    }
 }

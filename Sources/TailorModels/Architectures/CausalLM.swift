@@ -13,6 +13,8 @@ public protocol CausalLM: AnyObject {
     func logits(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?, lastOnly: Bool) -> Tensor
     /// Width of the hidden states.
     var width: Int { get }
+    /// Every parameter under its stable name (training and checkpoints).
+    var namedParameters: [(String, Tensor)] { get }
     /// Final-normalised hidden states (B, T, C) before the LM head, for task heads.
     func hidden(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?) -> Tensor
 }

@@ -65,10 +65,10 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         self.finalNorm = finalNorm
     }
 
-    /// A freshly initialised model (GPT-2's scheme: normal(0, 0.02) weights, output
+    /// A freshly initialised model (GPT-2's scheme: normal(0, std) weights, output
     /// projections scaled by 1/√(2·layers), zero biases, unit norms), trainable.
-    public convenience init(config c: GPT2Config, seed: UInt64) {
-        let residualStd = 0.02 / Float(2 * c.layers).squareRoot()
+    public convenience init(config c: GPT2Config, seed: UInt64, std: Float = 0.02) {
+        let residualStd = std / Float(2 * c.layers).squareRoot()
         func normal(_ shape: [Int], _ std: Float, _ stream: UInt64) -> Tensor {
             Tensor.randomNormal(shape, std: std, rng: Philox(seed: seed, stream: stream)).requiringGrad()
         }
@@ -80,10 +80,10 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         }
         let layers = (0..<c.layers).map { i -> Layer in
             let s = UInt64(i) * 8 + 2
-            return Layer(attnNorm: norm(), qkv: linear(c.width, 3 * c.width, 0.02, s), o: linear(c.width, c.width, residualStd, s + 1),
-                         mlpNorm: norm(), up: linear(c.width, 4 * c.width, 0.02, s + 2), down: linear(4 * c.width, c.width, residualStd, s + 3))
+            return Layer(attnNorm: norm(), qkv: linear(c.width, 3 * c.width, std, s), o: linear(c.width, c.width, residualStd, s + 1),
+                         mlpNorm: norm(), up: linear(c.width, 4 * c.width, std, s + 2), down: linear(4 * c.width, c.width, residualStd, s + 3))
         }
-        self.init(config: c, embed: normal([c.vocab, c.width], 0.02, 0), positions: normal([c.context, c.width], 0.01, 1),
+        self.init(config: c, embed: normal([c.vocab, c.width], std, 0), positions: normal([c.context, c.width], std / 2, 1),
                   layers: layers, finalNorm: norm())
     }
 

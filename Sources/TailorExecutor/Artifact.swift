@@ -1,0 +1,43 @@
+import Foundation
+
+/// A node's outputs in the cache: a folder of files in open formats, with `artifact.json`
+/// recording each file's digest. The artifact's own digest covers the names and digests of
+/// its files, so two runs that produce the same bytes produce the same digest.
+public struct Artifact: Sendable {
+    public let key: String
+    public let folder: String
+    /// File name → `sha256:…`.
+    public let files: [String: String]
+    /// What node kind produced it (for `tailor cache ls`).
+    public let kind: String
+
+    public var digest: String { Digest.of(text: files.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "\n")) }
+
+    /// The digest an input reference sees: a port reads `<port>.jsonl` (or the file the port
+    /// names), no port reads the whole artifact. Dependants of an unchanged port stay cached
+    /// even when another port of the same node changed.
+    public func digest(port: String?) -> String {
+        guard let port else { return digest }
+        return files.first { $0.key.hasPrefix(port + ".") }?.value ?? digest
+    }
+
+    public func path(_ file: String) -> String { (folder as NSString).appendingPathComponent(file) }
+
+    static let metaName = "artifact.json"
+
+    /// Reads the record and checks every file against it; nil with a reason when anything
+    /// is missing or differs (the caller recomputes).
+    static func verified(key: String, folder: String) -> (Artifact?, problem: String?) {
+        let meta = (folder as NSString).appendingPathComponent(metaName)
+        guard let data = FileManager.default.contents(atPath: meta) else { return (nil, "missing") }
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let files = json["files"] as? [String: String], json["key"] as? String == key
+        else { return (nil, "its record is unreadable") }
+        for (name, digest) in files {
+            let path = (folder as NSString).appendingPathComponent(name)
+            guard let actual = try? Digest.of(file: path) else { return (nil, "'\(name)' is missing") }
+            if actual != digest { return (nil, "'\(name)' does not match its digest (corrupt)") }
+        }
+        return (Artifact(key: key, folder: folder, files: files, kind: json["kind"] as? String ?? "?"), nil)
+    }
+}

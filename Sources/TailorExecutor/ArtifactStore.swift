@@ -1,0 +1,73 @@
+import Foundation
+
+/// The content-addressed cache: `<root>/artifacts/<key[0..2]>/<key>/`. An artifact is built
+/// in `<root>/tmp/`, its files digested and recorded, fsynced, and renamed into place in one
+/// step, so a crash never leaves a half-written artifact where a reader would find it. A lock
+/// file per key (flock) keeps two processes from computing the same node at once.
+public final class ArtifactStore: @unchecked Sendable {
+    public let root: String
+
+    public init(root: String) throws {
+        self.root = root
+        for sub in ["artifacts", "tmp", "locks"] {
+            do {
+                try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
+            } catch {
+                throw ExecutionError("cannot create the cache folder '\(root)/\(sub)' (\(error.localizedDescription))")
+            }
+        }
+    }
+
+    func folder(_ key: String) -> String { "\(root)/artifacts/\(key.prefix(2))/\(key)" }
+
+    /// The verified artifact for `key`, or nil with why it cannot be used ("missing", corrupt …).
+    public func lookup(_ key: String) -> (Artifact?, problem: String?) { Artifact.verified(key: key, folder: folder(key)) }
+
+    /// Runs `body` with the key's lock held (waiting for another process that holds it).
+    public func withLock<T>(_ key: String, _ body: () throws -> T) throws -> T {
+        let path = "\(root)/locks/\(key).lock"
+        let fd = open(path, O_CREAT | O_RDWR, 0o644)
+        guard fd >= 0 else { throw ExecutionError("cannot open the lock '\(path)'") }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw ExecutionError("cannot lock '\(path)'") }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    /// Builds an artifact: `produce` writes files into a fresh folder; they are digested,
+    /// recorded and moved into place. A failure leaves nothing behind.
+    public func store(_ key: String, kind: String, produce: (String) throws -> Void) throws -> Artifact {
+        let staging = "\(root)/tmp/\(key).\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: staging) }
+        try produce(staging)
+        var files: [String: String] = [:]
+        for name in try fm.contentsOfDirectory(atPath: staging) where name != Artifact.metaName {
+            let path = staging + "/" + name
+            try sync(path)
+            files[name] = try Digest.of(file: path)
+        }
+        let meta: [String: Any] = ["key": key, "kind": kind, "files": files, "tailor": TailorVersion.current]
+        let metaPath = staging + "/" + Artifact.metaName
+        try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: metaPath))
+        try sync(metaPath)
+        let final = folder(key)
+        try fm.createDirectory(atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }  // a corrupt one being replaced
+        guard rename(staging, final) == 0 else { throw ExecutionError("cannot move the artifact into '\(final)'") }
+        return Artifact(key: key, folder: final, files: files, kind: kind)
+    }
+
+    private func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ExecutionError("cannot open '\(path)'") }
+        fsync(fd)
+        close(fd)
+    }
+}
+
+/// Tailor's version, recorded in artifacts and lock files.
+public enum TailorVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,25 @@
+import Crypto
+import Foundation
+
+/// SHA-256 digests written `sha256:<hex>`, of files (streamed) and of text.
+enum Digest {
+    static func of(file path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ExecutionError("cannot read '\(path)'") }
+        defer { try? handle.close() }
+        var h = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(data: chunk) }
+        return "sha256:" + hex(h.finalize())
+    }
+
+    static func of(text: String) -> String { "sha256:" + hex(SHA256.hash(data: Data(text.utf8))) }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A failure while executing a node, in plain words.
+public struct ExecutionError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

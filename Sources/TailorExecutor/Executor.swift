@@ -1,0 +1,128 @@
+import Foundation
+import TailorPlan
+import TailorSpec
+
+/// Runs a plan: nodes in dependency order, each looked up in the artifact cache by its
+/// execution key and computed only when missing (or corrupt). The execution key hashes the
+/// node's kind, version, parameters and file digests with the digests of the input artifacts
+/// it reads — not the inputs' keys — so when a re-executed node reproduces its previous
+/// output, everything downstream is found in the cache (early cutoff).
+public final class Executor {
+    public enum Status: String, Sendable { case ran, cached, recomputed }
+
+    public struct Outcome: Sendable {
+        public var node: PlanNode
+        public var status: Status
+        /// Why it ran: "new", "corrupt: …".
+        public var reason: String?
+        public var seconds: Double
+        public var artifact: Artifact
+        public var inputs: [(input: PlanInput, digest: String)]
+    }
+
+    public enum Event {
+        case started(PlanNode, index: Int, total: Int)
+        case progress(PlanNode, String)
+        case finished(Outcome, index: Int, total: Int)
+    }
+
+    public let plan: Plan
+    public let store: ArtifactStore
+    let specDirectory: String
+    let digests = FileDigests()
+
+    static let runners: [NodeKind: @Sendable (NodeContext) throws -> Void] = [
+        .dataGenerate: DataRunners.generate, .dataSplit: DataRunners.split,
+        .tokenizerTrain: TokenizerRunners.train, .dataTokenize: TokenizerRunners.tokenize,
+        .modelInit: ModelRunners.initialise, .trainPretrain: TrainRunners.pretrain,
+        .evalLM: EvalRunners.languageModel, .evalReport: EvalRunners.report,
+    ]
+
+    public init(plan: Plan, store: ArtifactStore) {
+        self.plan = plan
+        self.store = store
+        let dir = (plan.file as NSString).deletingLastPathComponent
+        specDirectory = dir.isEmpty ? "." : dir
+    }
+
+    /// Nodes `run` cannot execute yet, each with why (a later issue implements them).
+    public func notExecutable(_ nodes: [PlanNode]) -> [(PlanNode, String)] {
+        nodes.compactMap { node in
+            guard Self.runners[node.kind] != nil else { return (node, "'\(node.kind.rawValue)' nodes are not yet executable") }
+            if node.kind == .dataGenerate, let g = node.params["generator"]?.string, !Generators.implemented.contains(g) {
+                return (node, "the '\(g)' generator is not yet executable")
+            }
+            if node.kind == .modelInit, let arch = node.params["arch"]?.string, arch != "gpt2" {
+                return (node, "initialising a '\(arch)' model is not yet executable (gpt2 is)")
+            }
+            return nil
+        }
+    }
+
+    /// The nodes to run: all, or those named and everything they need.
+    public func selection(_ only: [String]) throws -> [PlanNode] {
+        guard !only.isEmpty else { return plan.nodes }
+        var wanted = Set<String>()
+        var stack = only
+        while let id = stack.popLast() {
+            guard let node = plan.node(id) else {
+                throw ExecutionError("there is no node '\(id)' in the plan (see `tailor plan`)")
+            }
+            if wanted.insert(id).inserted { stack += node.inputs.map(\.node) }
+        }
+        return plan.nodes.filter { wanted.contains($0.id) }
+    }
+
+    /// Executes `nodes` (in plan order) and returns what happened to each.
+    public func run(_ nodes: [PlanNode], events: @escaping (Event) -> Void = { _ in }) throws -> [Outcome] {
+        var done: [String: Artifact] = [:]
+        var outcomes: [Outcome] = []
+        for (index, node) in nodes.enumerated() {
+            let inputs = try node.inputs.map { input -> (PlanInput, Artifact) in
+                guard let a = done[input.node] else { throw ExecutionError("'\(node.id)' runs before its input '\(input.node)'") }
+                return (input, a)
+            }
+            let key = executionKey(node, inputs)
+            let start = Date()
+            events(.started(node, index: index, total: nodes.count))
+            var (artifact, problem) = store.lookup(key)
+            var status = Status.cached
+            if artifact == nil {
+                (artifact, status) = try store.withLock(key) {
+                    // Another process may have built it while this one waited for the lock.
+                    if case (let built?, _) = store.lookup(key) { return (built, .cached) }
+                    guard let runner = Self.runners[node.kind] else { throw ExecutionError("'\(node.id)': '\(node.kind.rawValue)' nodes are not yet executable") }
+                    let made = try store.store(key, kind: node.kind.rawValue) { folder in
+                        let ctx = NodeContext(node: node, inputs: inputs, output: folder, specDirectory: specDirectory,
+                                              progress: { events(.progress(node, $0)) })
+                        do {
+                            try runner(ctx)
+                        } catch let error as ExecutionError {
+                            throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error.description)")
+                        }
+                    }
+                    return (made, problem == "missing" ? .ran : .recomputed)
+                }
+            }
+            let outcome = Outcome(node: node, status: status, reason: status == .cached ? nil : (problem == "missing" ? "new" : problem),
+                                  seconds: Date().timeIntervalSince(start), artifact: artifact!,
+                                  inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) })
+            done[node.id] = artifact!
+            outcomes.append(outcome)
+            events(.finished(outcome, index: index, total: nodes.count))
+        }
+        return outcomes
+    }
+
+    /// SHA-256 over what determines the node's output: kind and version, canonical
+    /// parameters, the user's files, and the digests of the exact input artifacts it reads.
+    func executionKey(_ node: PlanNode, _ inputs: [(PlanInput, Artifact)]) -> String {
+        var text = "tailor-exec/1\n\(node.kind.rawValue)@\(node.kind.version)\n\(node.params.canonicalJSON)"
+        for file in node.files {
+            let path = file.hasPrefix("/") ? file : (specDirectory == "." ? file : specDirectory + "/" + file)
+            text += "\nfile \(digests.digest(path))"
+        }
+        for (input, artifact) in inputs { text += "\nin \(input.port ?? "-") \(artifact.digest(port: input.port))" }
+        return String(Digest.of(text: text).dropFirst("sha256:".count))
+    }
+}

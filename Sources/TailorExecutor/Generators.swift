@@ -1,0 +1,72 @@
+import TailorRuntime
+
+/// The built-in data generators: deterministic, offline. Record i draws from its own block of
+/// a Philox stream, so the first records do not change when `count` grows.
+enum Generators {
+    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment"]
+
+    static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) throws -> Dataset {
+        let rng = Philox(seed: seed, stream: 0x6765_6e)  // "gen"
+        /// `n` uniform numbers in [0, 1) for record i.
+        func draws(_ i: Int, _ n: Int) -> [Float] { rng.uniform(count: n, start: UInt64(i) * 64) }
+        func int(_ u: Float, below n: Int) -> Int { Swift.min(n - 1, Int(u * Float(n))) }
+        func word(_ u: ArraySlice<Float>, length: Int) -> String {
+            String(u.prefix(length).map { Character(Unicode.Scalar(UInt8(97 + int($0, below: 26)))) })
+        }
+        let records: [[String: Any]] = (0..<count).map { i in
+            switch name {
+            case "addition":
+                let limit = Int(pow10(options["digits"] ?? 3))
+                let u = draws(i, 2)
+                let (a, b) = (int(u[0], below: limit), int(u[1], below: limit))
+                return ["prompt": "\(a)+\(b)=", "response": "\(a + b)"]
+            case "reverse", "uppercase":
+                let (lo, hi) = (options["min_length"] ?? 3, Swift.max(options["min_length"] ?? 3, options["max_length"] ?? 8))
+                let u = draws(i, 1 + hi)
+                let w = word(u[1...], length: lo + int(u[0], below: hi - lo + 1))
+                return name == "reverse" ? ["prompt": "reverse \(w):", "response": String(w.reversed())]
+                    : ["prompt": "uppercase \(w):", "response": w.uppercased()]
+            case "sorting":
+                let u = draws(i, options["items"] ?? 5)
+                let items = u.map { int($0, below: 100) }
+                return ["prompt": "sort \(items.map(String.init).joined(separator: " ")):",
+                        "response": items.sorted().map(String.init).joined(separator: " ")]
+            case "kv_recall":
+                let pairs = options["pairs"] ?? 4
+                let u = draws(i, 3 * pairs + 1)
+                let keys = (0..<pairs).map { "k\($0 * 7 + int(u[$0], below: 7))" }
+                let values = (0..<pairs).map { String(int(u[pairs + $0], below: 1000)) }
+                let ask = int(u[3 * pairs], below: pairs)
+                return ["prompt": zip(keys, values).map { "\($0)=\($1)" }.joined(separator: " ") + " ? \(keys[ask]):", "response": values[ask]]
+            case "stories":
+                let sentences = options["sentences"] ?? 4
+                let u = draws(i, 4 * sentences)
+                let names = ["Ada", "Ben", "Cleo", "Dan", "Eve", "Finn", "Gus", "Hana"]
+                let verbs = ["found", "lost", "painted", "carried", "opened", "hid", "fixed", "sold"]
+                let things = ["a red box", "the old map", "a small boat", "two apples", "the blue door", "a letter", "the lamp", "a kite"]
+                let places = ["in the garden", "at the market", "by the river", "on the hill", "at home", "near the school"]
+                let text = (0..<sentences).map { s in
+                    "\(names[int(u[4 * s], below: 8)]) \(verbs[int(u[4 * s + 1], below: 8)]) \(things[int(u[4 * s + 2], below: 8)]) \(places[int(u[4 * s + 3], below: 6)])."
+                }.joined(separator: " ")
+                return ["text": text]
+            case "preferences":
+                let limit = Int(pow10(options["digits"] ?? 2))
+                let u = draws(i, 3)
+                let (a, b) = (int(u[0], below: limit), int(u[1], below: limit))
+                let wrong = a + b + 1 + int(u[2], below: 9)
+                return ["prompt": "\(a)+\(b)=", "chosen": "\(a + b)", "rejected": "\(wrong)"]
+            default:  // sentiment
+                let classes = options["classes"] ?? 2
+                let u = draws(i, 4)
+                let label = int(u[0], below: classes)
+                let words = [["awful", "terrible", "broken"], ["great", "lovely", "excellent"], ["fine", "okay", "average"],
+                             ["bad", "poor", "dull"], ["superb", "perfect", "brilliant"]]
+                let things = ["film", "meal", "book", "phone", "hotel"]
+                return ["text": "The \(things[int(u[1], below: 5)]) was \(words[label][int(u[2], below: 3)]).", "label": label]
+            }
+        }
+        return Dataset(records: records)
+    }
+
+    static func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { acc, _ in acc * 10 } }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import TailorPlan
+import TailorSpec
+
+/// What a node runner is given: the node, its inputs' artifacts, a staging folder for its
+/// outputs and a way to report progress.
+struct NodeContext {
+    let node: PlanNode
+    let inputs: [(input: PlanInput, artifact: Artifact)]
+    /// Where the runner writes its output files (flat: one folder).
+    let output: String
+    let specDirectory: String
+    let progress: (String) -> Void
+
+    var params: Value { node.params }
+    var seed: UInt64 { UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0) }
+
+    func out(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
+
+    /// The dataset an input refers to: its port's file, or `data.jsonl`.
+    func dataset(_ i: Int) throws -> Dataset {
+        let (input, artifact) = inputs[i]
+        return try Dataset.read(artifact.path((input.port ?? "data") + ".jsonl"))
+    }
+
+    /// The first input artifact produced by a node of `kind` (or holding `file`).
+    func artifact(holding file: String) throws -> Artifact {
+        guard let a = inputs.first(where: { $0.artifact.files[file] != nil })?.artifact else {
+            throw ExecutionError("'\(node.id)' has no input with a \(file)")
+        }
+        return a
+    }
+}

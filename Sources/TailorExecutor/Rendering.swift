@@ -1,0 +1,27 @@
+/// How a record becomes text for tokenizers and language models: a context part (the
+/// prompt, never a training target unless asked) and the part the model learns to write.
+enum Rendering {
+    static let endOfText = "<|endoftext|>"
+
+    static func parts(_ record: [String: Any]) -> (context: String, answer: String)? {
+        if let prompt = record["prompt"] as? String, let response = record["response"] as? String { return (prompt, response) }
+        if let prompt = record["prompt"] as? String, let chosen = record["chosen"] as? String { return (prompt, chosen) }
+        if let messages = record["messages"] as? [[String: Any]] {
+            let turns = messages.compactMap { m -> String? in
+                guard let role = m["role"] as? String, let content = m["content"] as? String else { return nil }
+                return "\(role): \(content)\n"
+            }
+            return ("", turns.joined())
+        }
+        if let text = record["text"] as? String { return ("", text) }
+        return nil
+    }
+
+    /// Every record's full text (for tokenizer training).
+    static func texts(_ data: Dataset, source: String) throws -> [String] {
+        try data.records.enumerated().map { i, r in
+            guard let (context, answer) = parts(r) else { throw ExecutionError("\(source): record \(i + 1) has no text fields") }
+            return context + answer
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import TailorPlan
+
+/// What a run leaves beside the spec: `runs/NAME/RUN-ID/` with the spec as given, the plan
+/// (every node's resolved parameters), the lock, per-node timings, the metrics and a report.
+public struct RunRecord {
+    public let folder: String
+    public let lock: [String: Any]
+
+    /// The lock: for every node its plan key, execution key, input digests, file digests and
+    /// output digests, with Tailor's version and the machine. Committed beside the spec
+    /// (`--lock`), it names every artifact a reproduction must produce bit for bit.
+    public static func lock(plan: Plan, outcomes: [Executor.Outcome]) -> [String: Any] {
+        let digests = FileDigests()
+        let dir = (plan.file as NSString).deletingLastPathComponent
+        let nodes: [[String: Any]] = outcomes.map { o in
+            var entry: [String: Any] = [
+                "id": o.node.id, "kind": o.node.kind.rawValue, "key": o.node.key, "artifact": o.artifact.key,
+                "digest": o.artifact.digest, "outputs": o.artifact.files,
+                "inputs": o.inputs.map { ["node": $0.input.node, "port": $0.input.port ?? NSNull(), "digest": $0.digest] as [String: Any] },
+            ]
+            if !o.node.files.isEmpty {
+                entry["files"] = Dictionary(o.node.files.map { ($0, digests.digest($0.hasPrefix("/") || dir.isEmpty ? $0 : dir + "/" + $0)) },
+                                            uniquingKeysWith: { a, _ in a })
+            }
+            if let seed = o.node.params["seed"]?.int { entry["seed"] = seed }
+            return entry
+        }
+        return ["tailor": TailorVersion.current, "spec": plan.name, "lock_version": 1, "nodes": nodes,
+                "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_bytes": ProcessInfo.processInfo.physicalMemory,
+                            "os": ProcessInfo.processInfo.operatingSystemVersionString]]
+    }
+
+    /// Writes the record; returns its folder.
+    public static func write(plan: Plan, sets: [String], outcomes: [Executor.Outcome], seconds: Double, root: String) throws -> RunRecord {
+        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
+            .replacingOccurrences(of: ":", with: "")
+        var folder = "\(root)/\(plan.name)/\(stamp)"
+        var n = 1
+        while FileManager.default.fileExists(atPath: folder) {
+            n += 1
+            folder = "\(root)/\(plan.name)/\(stamp)-\(n)"
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let lock = lock(plan: plan, outcomes: outcomes)
+        func json(_ object: Any, _ name: String) throws {
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                .write(to: URL(fileURLWithPath: folder + "/" + name))
+        }
+        try json(lock, "lock.json")
+        try PlanRenderer.json(plan).write(toFile: folder + "/plan.json", atomically: true, encoding: .utf8)
+        if let spec = FileManager.default.contents(atPath: plan.file) { try spec.write(to: URL(fileURLWithPath: folder + "/spec.yaml")) }
+        let nodes = outcomes.map { ["id": $0.node.id, "status": $0.status.rawValue, "seconds": $0.seconds, "reason": $0.reason ?? NSNull()] as [String: Any] }
+        try json(["spec": plan.file, "sets": sets, "seconds": seconds, "nodes": nodes], "run.json")
+        var metrics: [String: Any] = [:]
+        var report = "# \(plan.name)\n\n| node | kind | status | seconds |\n|---|---|---|---|\n"
+        for o in outcomes {
+            report += "| \(o.node.id) | \(o.node.kind.rawValue) | \(o.status.rawValue) | \(String(format: "%.2f", o.seconds)) |\n"
+            if o.artifact.files["metrics.json"] != nil, let data = FileManager.default.contents(atPath: o.artifact.path("metrics.json")) {
+                metrics[o.node.id] = try? JSONSerialization.jsonObject(with: data)
+            }
+        }
+        for o in outcomes where o.artifact.files["report.md"] != nil {
+            report += "\n## \(o.node.id)\n\n" + ((try? String(contentsOfFile: o.artifact.path("report.md"), encoding: .utf8)) ?? "")
+        }
+        try json(metrics, "metrics.json")
+        try report.write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
+        return RunRecord(folder: folder, lock: lock)
+    }
+}

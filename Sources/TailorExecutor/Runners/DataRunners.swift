@@ -1,0 +1,45 @@
+import Foundation
+import TailorRuntime
+
+/// data.generate and data.split.
+enum DataRunners {
+    static func generate(_ ctx: NodeContext) throws {
+        let name = ctx.params["generator"]?.string ?? ""
+        guard Generators.implemented.contains(name) else { throw ExecutionError("the '\(name)' generator is not yet executable") }
+        var options: [String: Int] = [:]
+        for (key, value) in ctx.params["options"]?.entries ?? [] { if let v = value.int { options[key] = v } }
+        let data = try Generators.make(name, count: ctx.params["count"]?.int ?? 0, options: options, seed: ctx.seed)
+        try data.write(ctx.out("data.jsonl"))
+    }
+
+    /// Shuffles with the seed, then cuts at the cumulative fractions, in port-name order (so
+    /// reordering the keys in the spec, which changes no content key, changes no output).
+    static func split(_ ctx: NodeContext) throws {
+        let data = try ctx.dataset(0)
+        let n = data.count
+        let order = permutation(n, seed: ctx.seed)
+        let parts = (ctx.params["split"]?.entries ?? []).sorted { $0.0 < $1.0 }
+        let total = parts.reduce(0.0) { $0 + ($1.1.number ?? 0) }
+        var start = 0, cumulative = 0.0
+        for (i, (port, fraction)) in parts.enumerated() {
+            cumulative += fraction.number ?? 0
+            let end = i == parts.count - 1 ? n : Int((cumulative / total * Double(n)).rounded())
+            let rows = order[start..<Swift.max(start, end)].map { data.records[$0] }
+            if rows.isEmpty { throw ExecutionError("split '\(port)' of '\(ctx.node.id)' would be empty (\(n) records)") }
+            try Dataset(records: Array(rows)).write(ctx.out(port + ".jsonl"))
+            start = Swift.max(start, end)
+        }
+    }
+
+    /// A seeded Fisher–Yates permutation of 0..<n.
+    static func permutation(_ n: Int, seed: UInt64, stream: UInt64 = 0x73706c) -> [Int] {
+        var order = Array(0..<n)
+        guard n > 1 else { return order }
+        let u = Philox(seed: seed, stream: stream).uniform(count: n)
+        for i in stride(from: n - 1, to: 0, by: -1) {
+            let j = Swift.min(i, Int(u[i] * Float(i + 1)))
+            order.swapAt(i, j)
+        }
+        return order
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import TailorModels
+import TailorRuntime
+
+/// eval.lm (loss, perplexity, exact match by greedy generation) and eval.report.
+enum EvalRunners {
+    static func languageModel(_ ctx: NodeContext) throws {
+        guard let modelIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] != nil }),
+              let dataIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] == nil })
+        else { throw ExecutionError("'\(ctx.node.id)' needs a model and a dataset") }
+        let (model, tokenizer) = try ModelRunners.load(ctx.inputs[modelIndex].artifact)
+        let data = try ctx.dataset(dataIndex)
+        let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
+        guard let eos = tokenizer.eos else { throw ExecutionError("the model's tokenizer has no end-of-text token") }
+        // Each record: context ids and answer ids (+ end of text), cut to the context window.
+        var examples: [(context: [Int32], answer: [Int32], text: String)] = []
+        for (i, record) in data.records.enumerated() {
+            guard let (context, answer) = Rendering.parts(record) else { throw ExecutionError("\(ctx.inputs[dataIndex].input.display): record \(i + 1) has no text fields") }
+            let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: false)
+            examples.append((c, Array((tokenizer.encode(answer, specials: false) + [eos]).prefix(Swift.max(1, model.context - c.count))), answer))
+        }
+        var result: [String: Any] = ["model": ctx.inputs[modelIndex].input.node, "data": ctx.inputs[dataIndex].input.display,
+                                     "examples": examples.count]
+        try Tensor.noGrad {
+            if metrics.contains("loss") || metrics.contains("perplexity") {
+                // Teacher-forced cross-entropy over answer tokens, in batches of 16.
+                var total = 0.0, count = 0
+                for start in stride(from: 0, to: examples.count, by: 16) {
+                    let rows = examples[start..<Swift.min(examples.count, start + 16)]
+                    let width = rows.map { $0.context.count + $0.answer.count - 1 }.max()!
+                    var ids: [Int32] = [], targets: [Int32] = []
+                    for e in rows {
+                        let s = e.context + e.answer
+                        for j in 0..<width {
+                            ids.append(j < s.count - 1 ? s[j] : 0)
+                            targets.append(j < s.count - 1 && j + 1 >= e.context.count ? s[j + 1] : -1)
+                        }
+                    }
+                    let n = targets.filter { $0 >= 0 }.count
+                    let loss = model.logits(ids, batch: rows.count, cache: nil, keyStart: nil, lastOnly: false)
+                        .reshaped([rows.count * width, model.vocab]).crossEntropy(targets: targets, ignoreIndex: -1)
+                    total += Double(loss.item) * Double(n)
+                    count += n
+                }
+                let mean = count > 0 ? total / Double(count) : 0
+                if metrics.contains("loss") { result["loss"] = mean }
+                if metrics.contains("perplexity") { result["perplexity"] = Foundation.exp(mean) }
+            }
+            if metrics.contains("exact_match") {
+                let generator = Generator(model: model, tokenizer: tokenizer)
+                let maxTokens = ctx.params["max_tokens"]?.int ?? 32
+                var correct = 0
+                for start in stride(from: 0, to: examples.count, by: 16) {
+                    let rows = Array(examples[start..<Swift.min(examples.count, start + 16)])
+                    let budget = Swift.min(maxTokens, model.context - rows.map(\.context.count).max()!)
+                    guard budget > 0 else { throw ExecutionError("'\(ctx.node.id)': a prompt fills the model's whole context") }
+                    let answers = generator.generate(ids: rows.map(\.context), options: SamplingOptions(maxTokens: budget))
+                    for (row, answer) in zip(rows, answers) where answer.text.trimmingCharacters(in: .whitespaces) == row.text.trimmingCharacters(in: .whitespaces) {
+                        correct += 1
+                    }
+                    ctx.progress("exact match: \(Swift.min(examples.count, start + 16))/\(examples.count)")
+                }
+                result["exact_match"] = examples.isEmpty ? 0 : Double(correct) / Double(examples.count)
+            }
+        }
+        try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: ctx.out("metrics.json")))
+    }
+
+    /// One table of every evaluated model's metrics (report.json and report.md).
+    static func report(_ ctx: NodeContext) throws {
+        let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
+        var rows: [[String: Any]] = []
+        for (_, artifact) in ctx.inputs {
+            guard let data = FileManager.default.contents(atPath: artifact.path("metrics.json")),
+                  let row = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            else { throw ExecutionError("'\(ctx.node.id)': an input has no metrics.json") }
+            rows.append(row)
+        }
+        try JSONSerialization.data(withJSONObject: ["metrics": metrics, "rows": rows], options: [.sortedKeys, .prettyPrinted])
+            .write(to: URL(fileURLWithPath: ctx.out("report.json")))
+        var md = "| model | examples | " + metrics.joined(separator: " | ") + " |\n|---|---|" + metrics.map { _ in "---|" }.joined() + "\n"
+        for row in rows {
+            md += "| \(row["model"] ?? "?") | \(row["examples"] ?? "?") | "
+                + metrics.map { m in (row[m] as? Double).map { String(format: "%.4f", $0) } ?? "–" }.joined(separator: " | ") + " |\n"
+        }
+        try md.write(toFile: ctx.out("report.md"), atomically: false, encoding: .utf8)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import TailorModels
+
+/// tokenizer.train and data.tokenize.
+enum TokenizerRunners {
+    static func train(_ ctx: NodeContext) throws {
+        var texts: [String] = []
+        for i in ctx.inputs.indices { texts += try Rendering.texts(try ctx.dataset(i), source: ctx.inputs[i].input.display) }
+        let special = (ctx.params["special"]?.list ?? []).compactMap(\.string)
+        let trainer = BPETrainer(vocabSize: ctx.params["vocab"]?.int ?? 1024, specialTokens: [Rendering.endOfText] + special.filter { $0 != Rendering.endOfText },
+                                 minFrequency: ctx.params["min_frequency"]?.int ?? 2)
+        ctx.progress("training BPE on \(texts.count) texts")
+        let tokenizer = try trainer.train(texts)
+        try TokenizerJSON.data(tokenizer).write(to: URL(fileURLWithPath: ctx.out("tokenizer.json")))
+    }
+
+    /// Reads a tokenizer artifact's tokenizer.json.
+    static func load(_ artifact: Artifact) throws -> BPETokenizer {
+        do {
+            return try TokenizerJSON.bpe(path: artifact.path("tokenizer.json"), eos: Rendering.endOfText)
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
+        }
+    }
+
+    /// Each record as ids: context tokens (mask 0), answer tokens and end-of-text (mask 1).
+    static func tokenize(_ ctx: NodeContext) throws {
+        let data = try ctx.dataset(0)
+        let tokenizer = try load(try ctx.artifact(holding: "tokenizer.json"))
+        guard let eos = tokenizer.eos else { throw ExecutionError("the tokenizer has no \(Rendering.endOfText) token") }
+        var arrays = TokenArrays()
+        for (i, record) in data.records.enumerated() {
+            guard let (context, answer) = Rendering.parts(record) else {
+                throw ExecutionError("\(ctx.inputs[0].input.display): record \(i + 1) has no text fields")
+            }
+            let c = context.isEmpty ? [] : tokenizer.encode(context, specials: false)
+            let a = tokenizer.encode(answer, specials: false) + [eos]
+            arrays.append(c + a, mask: [UInt8](repeating: 0, count: c.count) + [UInt8](repeating: 1, count: a.count))
+        }
+        try arrays.write(ctx.out("tokens.bin"))
+    }
+}

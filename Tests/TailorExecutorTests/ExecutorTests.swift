@@ -1,0 +1,130 @@
+import Foundation
+import TailorDiagnostics
+import TailorExecutor
+import TailorPlan
+import TailorRuntime
+import XCTest
+
+/// `tailor run`'s engine on a small quickstart-like spec: everything runs once, reruns come
+/// from the cache, a changed parameter reruns only what it touches, corrupt artifacts are
+/// recomputed, and results are bit-identical across thread counts and caches.
+final class ExecutorTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-exec-\(getpid())-\(name.hashValue)").path
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try spec.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    let spec = """
+        tailor: 1
+        name: tiny
+        seed: 3
+        data:
+          sums: { generate: addition, count: 300, options: { digits: 2 } }
+          split: { from: sums, split: { train: 0.9, test: 0.1 } }
+        tokenizers:
+          bpe: { train: { from: split.train, vocab: 280 } }
+        models:
+          base:
+            arch: gpt2
+            size: { layers: 1, width: 32, heads: 2, context: 16 }
+            tokenizer: bpe
+            pretrain: { data: split.train, steps: 6, batch: 8, lr: 3e-3 }
+        evals:
+          accuracy: { models: [base], data: split.test, metrics: [loss, exact_match] }
+        """
+
+    func plan(_ sets: [String] = []) throws -> Plan {
+        var diagnostics = DiagnosticBag()
+        let plan = Compiler().plan(file: dir + "/tiny.yaml", sets: sets, diagnostics: &diagnostics)
+        XCTAssertFalse(diagnostics.hasErrors, "\(diagnostics.items)")
+        return try XCTUnwrap(plan)
+    }
+
+    func execute(_ sets: [String] = [], cache: String? = nil) throws -> [Executor.Outcome] {
+        let plan = try plan(sets)
+        let executor = Executor(plan: plan, store: try ArtifactStore(root: cache ?? dir + "/.tailor"))
+        return try executor.run(plan.nodes)
+    }
+
+    func statuses(_ outcomes: [Executor.Outcome]) -> [String: Executor.Status] {
+        Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0.status) })
+    }
+
+    func testRunsOnceThenFromTheCacheThenOnlyWhatAChangeTouches() throws {
+        let first = try execute()
+        XCTAssertEqual(first.count, 8)
+        XCTAssertTrue(first.allSatisfy { $0.status == .ran })
+        let metrics = try XCTUnwrap(first.first { $0.node.kind == .evalLM }?.artifact)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: metrics.path("metrics.json")))) as! [String: Any]
+        XCTAssertEqual(json["examples"] as? Int, 30)
+        XCTAssertNotNil(json["loss"] as? Double)
+        XCTAssertNotNil(json["exact_match"] as? Double)
+
+        let again = try execute()
+        XCTAssertTrue(again.allSatisfy { $0.status == .cached })
+        XCTAssertEqual(again.map(\.artifact.digest), first.map(\.artifact.digest))
+
+        let changed = statuses(try execute(["models.base.pretrain.steps=7"]))
+        XCTAssertEqual(changed["data.sums"], .cached)
+        XCTAssertEqual(changed["tokenizer.bpe"], .cached)
+        XCTAssertEqual(changed["model.base.init"], .cached)
+        XCTAssertEqual(changed["model.base"], .ran)
+        XCTAssertEqual(changed["eval.accuracy.base"], .ran)
+    }
+
+    func testEarlyCutoffWhenARerunReproducesItsOutput() throws {
+        _ = try execute()
+        // Every merge of this small vocabulary is far above any minimum frequency: the tokenizer
+        // re-executes and writes the same file, so everything after it comes from the cache.
+        let outcomes = statuses(try execute(["tokenizers.bpe.train.min_frequency=1"]))
+        XCTAssertEqual(outcomes["tokenizer.bpe"], .ran)
+        XCTAssertEqual(outcomes["model.base.init"], .cached)
+        XCTAssertEqual(outcomes["model.base"], .cached)
+        XCTAssertEqual(outcomes["eval.accuracy"], .cached)
+    }
+
+    func testCorruptArtifactsAreRecomputedNotUsed() throws {
+        let first = try execute()
+        let model = try XCTUnwrap(first.first { $0.node.id == "model.base" }).artifact
+        let weights = model.path("model.safetensors")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+        bytes[bytes.count - 1] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: weights))
+        let second = try execute()
+        let rerun = try XCTUnwrap(second.first { $0.node.id == "model.base" })
+        XCTAssertEqual(rerun.status, .recomputed)
+        XCTAssertTrue(rerun.reason?.contains("corrupt") ?? false, rerun.reason ?? "")
+        XCTAssertEqual(rerun.artifact.digest, model.digest, "recomputed bit for bit")
+        XCTAssertEqual(statuses(second)["eval.accuracy.base"], .cached)
+    }
+
+    func testBitIdenticalAcrossThreadCountsAndCaches() throws {
+        defer { Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
+        Runtime.setThreads(1)
+        let one = try execute(cache: dir + "/cache-1")
+        Runtime.setThreads(2)
+        let two = try execute(cache: dir + "/cache-2")
+        XCTAssertEqual(one.map(\.artifact.digest), two.map(\.artifact.digest))
+        XCTAssertTrue(two.allSatisfy { $0.status == .ran })
+    }
+
+    func testNodesOfLaterIssuesAreRefusedByNameAndSelectionFollowsInputs() throws {
+        let withLoRA = spec.replacingOccurrences(of: "evals:", with: """
+              tuned: { from: base, lora: { rank: 4 }, train: { data: split.train, steps: 2 } }
+            evals:
+            """)
+        try withLoRA.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let plan = try plan()
+        let executor = Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor"))
+        XCTAssertEqual(executor.notExecutable(plan.nodes).map(\.0.id), ["model.tuned"])
+        XCTAssertTrue(executor.notExecutable(plan.nodes)[0].1.contains("'train.lora' nodes are not yet executable"))
+        XCTAssertThrowsError(try executor.selection(["model.nope"]))
+        XCTAssertEqual(try executor.selection(["tokenizer.bpe"]).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
+    }
+}
