@@ -46,7 +46,7 @@ public final class Executor {
     }
 
     /// Nodes `run` cannot execute yet, each with why (a later issue implements them).
-    public func notExecutable(_ nodes: [PlanNode]) -> [(PlanNode, String)] {
+    public static func notExecutable(_ nodes: [PlanNode]) -> [(PlanNode, String)] {
         nodes.compactMap { node in
             guard Self.runners[node.kind] != nil else { return (node, "'\(node.kind.rawValue)' nodes are not yet executable") }
             if node.kind == .dataGenerate, let g = node.params["generator"]?.string, !Generators.implemented.contains(g) {
@@ -60,7 +60,7 @@ public final class Executor {
     }
 
     /// The nodes to run: all, or those named and everything they need.
-    public func selection(_ only: [String]) throws -> [PlanNode] {
+    public static func selection(_ only: [String], in plan: Plan) throws -> [PlanNode] {
         guard !only.isEmpty else { return plan.nodes }
         var wanted = Set<String>()
         var stack = only

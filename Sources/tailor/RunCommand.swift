@@ -39,22 +39,28 @@ struct Run: ParsableCommand {
         report(diagnostics, sources: compiler.sources, options: options)
         guard let plan else { throw ExitCode(1) }
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
-        let store = try ArtifactStore(root: cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor")
-        let executor = Executor(plan: plan, store: store)
         let nodes: [PlanNode]
         do {
-            nodes = try executor.selection(only)
+            nodes = try Executor.selection(only, in: plan)
         } catch let error as ExecutionError {
             throw ValidationError(error.description)
         }
         // Refuse up front, naming every node a later version will run: never a silent skip.
         var refusals = DiagnosticBag()
-        for (node, why) in executor.notExecutable(nodes) {
+        for (node, why) in Executor.notExecutable(nodes) {
             refusals.append(Diagnostic(.error, Message("'\(node.id)' cannot run yet: \(why)"), at: node.location,
                                        notes: [Note("`tailor plan` plans it; run the nodes before it with --only")]))
         }
         report(refusals, sources: compiler.sources, options: options)
         if refusals.hasErrors { throw ExitCode(1) }
+        let store: ArtifactStore
+        do {
+            store = try ArtifactStore(root: cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor")
+        } catch let error as ExecutionError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        let executor = Executor(plan: plan, store: store)
         let start = Date()
         let outcomes: [Executor.Outcome]
         do {

@@ -121,10 +121,9 @@ final class ExecutorTests: XCTestCase {
             """)
         try withLoRA.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let plan = try plan()
-        let executor = Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor"))
-        XCTAssertEqual(executor.notExecutable(plan.nodes).map(\.0.id), ["model.tuned"])
-        XCTAssertTrue(executor.notExecutable(plan.nodes)[0].1.contains("'train.lora' nodes are not yet executable"))
-        XCTAssertThrowsError(try executor.selection(["model.nope"]))
-        XCTAssertEqual(try executor.selection(["tokenizer.bpe"]).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
+        XCTAssertEqual(Executor.notExecutable(plan.nodes).map(\.0.id), ["model.tuned"])
+        XCTAssertTrue(Executor.notExecutable(plan.nodes)[0].1.contains("'train.lora' nodes are not yet executable"))
+        XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
+        XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }
 }
