@@ -108,6 +108,7 @@ public final class Executor {
                                   seconds: Date().timeIntervalSince(start), artifact: artifact!,
                                   inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) })
             done[node.id] = artifact!
+            writeIndex(node, key: key, inputs: inputs)
             outcomes.append(outcome)
             events(.finished(outcome, index: index, total: nodes.count))
         }
@@ -118,10 +119,7 @@ public final class Executor {
     /// parameters, the user's files, and the digests of the exact input artifacts it reads.
     func executionKey(_ node: PlanNode, _ inputs: [(PlanInput, Artifact)]) -> String {
         var text = "tailor-exec/1\n\(node.kind.rawValue)@\(node.kind.version)\n\(node.params.canonicalJSON)"
-        for file in node.files {
-            let path = file.hasPrefix("/") ? file : (specDirectory == "." ? file : specDirectory + "/" + file)
-            text += "\nfile \(digests.digest(path))"
-        }
+        for file in node.files { text += "\nfile \(digests.digest(resolve(file)))" }
         for (input, artifact) in inputs { text += "\nin \(input.port ?? "-") \(artifact.digest(port: input.port))" }
         return String(Digest.of(text: text).dropFirst("sha256:".count))
     }

@@ -4,9 +4,14 @@ import TailorSpec
 /// Renders a plan for people (`tailor plan`) or tools (`--json`). Both are
 /// deterministic for a given spec and machine profile, which the golden tests rely on.
 public enum PlanRenderer {
-    public static func text(_ plan: Plan) -> String {
+    /// `status` (from the executor's cache) adds what a run would do with each node.
+    public static func text(_ plan: Plan, status: [String: String]? = nil) -> String {
         var out = "plan \(plan.name) (\(plan.file)): \(plan.nodes.count) node\(plan.nodes.count == 1 ? "" : "s")"
         if !plan.variants.isEmpty { out += ", \(plan.variants.count) sweep variants" }
+        if let status {
+            let cached = status.values.filter { $0 == "cached" }.count
+            out += "; \(cached) cached, \(plan.nodes.count - cached) to run or check"
+        }
         out += "\nmachine: \(Format.bytes(plan.machine.memoryBytes)) memory, \(Format.flops(plan.machine.flops))/s training rate\n\n"
         let width = min(44, plan.nodes.map(\.id.count).max() ?? 10)
         let kindWidth = NodeKind.allCases.map(\.rawValue.count).max() ?? 14
@@ -16,6 +21,7 @@ public enum PlanRenderer {
             let indent = String(repeating: " ", count: number.count + 2) + "    "
             if !node.inputs.isEmpty { out += indent + "← " + node.inputs.map(\.display).joined(separator: ", ") + "\n" }
             if let variants = node.variants, variants.count > 1 { out += indent + "variants: " + variants.joined(separator: "; ") + "\n" }
+            if let s = status?[node.id] { out += indent + s + "\n" }
             let estimate = describe(node.estimate, plan.machine)
             if !estimate.isEmpty { out += indent + estimate + "\n" }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TailorDiagnostics
+import TailorExecutor
 import TailorPlan
 
 struct PlanCommand: ParsableCommand {
@@ -23,13 +24,26 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print the plan as JSON (full content keys, resolved parameters).")
     var json = false
 
+    @Option(help: "The artifact cache to report cached nodes from (default: .tailor beside the spec, or TAILOR_CACHE).")
+    var cache: String?
+
     func run() throws {
         let compiler = makeCompiler()
         var diagnostics = DiagnosticBag()
         let plan = compiler.plan(file: spec, sets: options.sets, diagnostics: &diagnostics)
         report(diagnostics, sources: compiler.sources, options: options)
         guard let plan else { throw ExitCode(1) }
-        print(json ? PlanRenderer.json(plan) : PlanRenderer.text(plan), terminator: "")
+        if json { return print(PlanRenderer.json(plan), terminator: "") }
+        // What a run would do: from the cache when there is one (never created by planning).
+        let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
+        let root = cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor"
+        var status: [String: String]?
+        if FileManager.default.fileExists(atPath: root), let store = try? ArtifactStore(root: root) {
+            status = Executor(plan: plan, store: store).status().mapValues(\.display)
+        } else {
+            status = Dictionary(uniqueKeysWithValues: plan.nodes.map { ($0.id, "run: new node") })
+        }
+        print(PlanRenderer.text(plan, status: status), terminator: "")
     }
 }
 

@@ -78,6 +78,28 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(changed["eval.accuracy.base"], .ran)
     }
 
+    func testPlanStatusSaysWhatARunWouldDoAndWhy() throws {
+        func status(_ sets: [String] = []) throws -> [String: String] {
+            let plan = try plan(sets)
+            return Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).status().mapValues(\.display)
+        }
+        XCTAssertEqual(try status()["model.base"], "run: new node")
+        _ = try execute()
+        XCTAssertTrue(try status().values.allSatisfy { $0 == "cached" })
+        let changed = try status(["models.base.pretrain.lr=0.001"])
+        XCTAssertEqual(changed["model.base.init"], "cached")
+        XCTAssertEqual(changed["model.base"], "run: changed train.lr 0.003 → 0.001")
+        XCTAssertEqual(changed["eval.accuracy.base"], "may run: if model.base changes its output")
+        let data = try status(["data.sums.count=301"])
+        XCTAssertEqual(data["data.sums"], "run: changed count 300 → 301")
+        XCTAssertEqual(data["data.split"], "may run: if data.sums changes its output")
+        // A deleted artifact is named as such.
+        let current = try plan()
+        let outcomes = try Executor(plan: current, store: try ArtifactStore(root: dir + "/.tailor")).run(current.nodes)
+        try FileManager.default.removeItem(atPath: outcomes.first { $0.node.id == "tokenizer.bpe" }!.artifact.folder)
+        XCTAssertEqual(try status()["tokenizer.bpe"], "run: artifact missing")
+    }
+
     func testEarlyCutoffWhenARerunReproducesItsOutput() throws {
         _ = try execute()
         // Every merge of this small vocabulary is far above any minimum frequency: the tokenizer
