@@ -122,6 +122,22 @@ final class CommandLineTests: XCTestCase {
         for file in ["lock.json", "plan.json", "spec.yaml", "run.json", "metrics.json", "report.md"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: record.appendingPathComponent(file).path), file)
         }
+        // The lock reproduces in a fresh cache; a lock that disagrees fails, naming the node.
+        let repro = try run(["repro", spec])
+        XCTAssertEqual(repro.code, 0, repro.err + repro.out)
+        XCTAssertTrue(repro.out.contains("reproduced: all 8 artifacts match the lock"), repro.out)
+        let lockPath = dir.appendingPathComponent("tiny.lock").path
+        let lockText = try String(contentsOfFile: lockPath, encoding: .utf8)
+        var lock = try JSONSerialization.jsonObject(with: Data(lockText.utf8)) as! [String: Any]
+        var nodes = lock["nodes"] as! [[String: Any]]
+        nodes[2]["digest"] = "sha256:" + String(repeating: "0", count: 64)
+        lock["nodes"] = nodes
+        try JSONSerialization.data(withJSONObject: lock).write(to: URL(fileURLWithPath: lockPath))
+        let mismatch = try run(["repro", spec])
+        XCTAssertEqual(mismatch.code, 1)
+        XCTAssertTrue(mismatch.out.contains("tokenizer.bpe") && mismatch.out.contains("NO"), mismatch.out)
+        XCTAssertTrue(mismatch.out.contains("1 of 8 artifacts differ from the lock"), mismatch.out)
+
         let second = try run(["run", spec, "--quiet"])
         XCTAssertTrue(second.out.contains("0 ran, 8 cached"), second.out)
         let only = try run(["run", spec, "--only", "tokenizer.bpe", "--quiet"])
