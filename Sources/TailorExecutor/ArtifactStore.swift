@@ -18,7 +18,7 @@ public final class ArtifactStore: @unchecked Sendable {
         }
     }
 
-    func folder(_ key: String) -> String { "\(root)/artifacts/\(key.prefix(2))/\(key)" }
+    public func folder(_ key: String) -> String { "\(root)/artifacts/\(key.prefix(2))/\(key)" }
 
     /// The verified artifact for `key`, or nil with why it cannot be used ("missing", corrupt …).
     public func lookup(_ key: String) -> (Artifact?, problem: String?) { Artifact.verified(key: key, folder: folder(key)) }

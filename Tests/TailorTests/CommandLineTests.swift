@@ -94,24 +94,7 @@ final class CommandLineTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-run-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let spec = dir.appendingPathComponent("tiny.yaml").path
-        try """
-            tailor: 1
-            name: tiny
-            data:
-              words: { generate: reverse, count: 200 }
-              split: { from: words, split: { train: 0.9, test: 0.1 } }
-            tokenizers:
-              bpe: { train: { from: split.train, vocab: 300 } }
-            models:
-              base:
-                arch: gpt2
-                size: { layers: 1, width: 32, heads: 2, context: 32 }
-                tokenizer: bpe
-                pretrain: { data: split.train, steps: 3, batch: 4 }
-            evals:
-              check: { models: [base], data: split.test, metrics: [loss] }
-            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let spec = try writeTinySpec(in: dir)
         let first = try run(["run", spec, "--lock"])
         XCTAssertEqual(first.code, 0, first.err)
         XCTAssertTrue(first.out.contains("tiny: 8 nodes, 8 ran, 0 cached"), first.out)
@@ -154,5 +137,54 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(refused.err.contains("tiny.yaml:14:"), refused.err)
         XCTAssertTrue(refused.err.contains("'model.tuned' cannot run yet: 'train.lora' nodes are not yet executable"), refused.err)
         XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
+    }
+
+    /// A small runnable spec (reversed words, BPE, a one-layer GPT-2, a loss eval) in `dir`.
+    func writeTinySpec(in dir: URL) throws -> String {
+        let spec = dir.appendingPathComponent("tiny.yaml").path
+        try """
+            tailor: 1
+            name: tiny
+            data:
+              words: { generate: reverse, count: 200 }
+              split: { from: words, split: { train: 0.9, test: 0.1 } }
+            tokenizers:
+              bpe: { train: { from: split.train, vocab: 300 } }
+            models:
+              base:
+                arch: gpt2
+                size: { layers: 1, width: 32, heads: 2, context: 32 }
+                tokenizer: bpe
+                pretrain: { data: split.train, steps: 3, batch: 4 }
+            evals:
+              check: { models: [base], data: split.test, metrics: [loss] }
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        return spec
+    }
+
+    func testCacheCommands() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-cache-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = try writeTinySpec(in: dir)
+        XCTAssertEqual(try run(["run", spec, "--quiet"]).code, 0)
+        let cache = dir.appendingPathComponent(".tailor").path
+        let ls = try run(["cache", "ls", "--cache", cache])
+        XCTAssertEqual(ls.out.split(separator: "\n").count, 8, ls.out)
+        XCTAssertTrue(ls.out.contains("train.pretrain") && ls.out.contains("used by 1"), ls.out)
+        XCTAssertTrue(try run(["cache", "verify", "--cache", cache]).out.contains("all 8 artifacts match"))
+        // Damage one file: verify names it and fails; the next run recomputes it.
+        let tokenizer = try FileManager.default.subpathsOfDirectory(atPath: cache + "/artifacts").first { $0.hasSuffix("tokenizer.json") }!
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: cache + "/artifacts/" + tokenizer))
+        let verify = try run(["cache", "verify", "--cache", cache])
+        XCTAssertEqual(verify.code, 1)
+        XCTAssertTrue(verify.out.contains("'tokenizer.json' does not match its digest"), verify.out)
+        let rerun = try run(["run", spec])
+        XCTAssertTrue(rerun.out.contains("recomputed") && rerun.out.contains("1 ran, 7 cached"), rerun.out)
+        // Without run records nothing is referenced: gc removes everything (dry run first).
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("runs"))
+        XCTAssertTrue(try run(["cache", "gc", "--cache", cache, "--dry-run"]).out.contains("would remove 8 artifacts"))
+        XCTAssertTrue(try run(["cache", "gc", "--cache", cache]).out.contains("removed 8 artifacts"))
+        XCTAssertTrue(try run(["cache", "ls", "--cache", cache]).out.isEmpty)
     }
 }
