@@ -9,7 +9,7 @@ public final class ArtifactStore: @unchecked Sendable {
 
     public init(root: String) throws {
         self.root = root
-        for sub in ["artifacts", "tmp", "locks"] {
+        for sub in ["artifacts", "tmp", "locks", "scratch"] {
             do {
                 try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
             } catch {
@@ -19,6 +19,13 @@ public final class ArtifactStore: @unchecked Sendable {
     }
 
     public func folder(_ key: String) -> String { "\(root)/artifacts/\(key.prefix(2))/\(key)" }
+
+    /// A node's scratch folder (checkpoints), kept until its artifact is stored.
+    func scratch(_ key: String) throws -> String {
+        let path = "\(root)/scratch/\(key)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
 
     /// The verified artifact for `key`, or nil with why it cannot be used ("missing", corrupt …).
     public func lookup(_ key: String) -> (Artifact?, problem: String?) { Artifact.verified(key: key, folder: folder(key)) }

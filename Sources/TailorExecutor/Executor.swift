@@ -92,8 +92,9 @@ public final class Executor {
                     // Another process may have built it while this one waited for the lock.
                     if case (let built?, _) = store.lookup(key) { return (built, .cached) }
                     guard let runner = Self.runners[node.kind] else { throw ExecutionError("'\(node.id)': '\(node.kind.rawValue)' nodes are not yet executable") }
+                    let scratch = try store.scratch(key)
                     let made = try store.store(key, kind: node.kind.rawValue) { folder in
-                        let ctx = NodeContext(node: node, inputs: inputs, output: folder, specDirectory: specDirectory,
+                        let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
                                               progress: { events(.progress(node, $0)) })
                         do {
                             try runner(ctx)
@@ -101,6 +102,7 @@ public final class Executor {
                             throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error.description)")
                         }
                     }
+                    try? FileManager.default.removeItem(atPath: scratch)
                     return (made, problem == "missing" ? .ran : .recomputed)
                 }
             }

@@ -9,6 +9,8 @@ struct NodeContext {
     let inputs: [(input: PlanInput, artifact: Artifact)]
     /// Where the runner writes its output files (flat: one folder).
     let output: String
+    /// Kept across attempts at the same key until the artifact is stored (checkpoints).
+    let scratch: String
     let specDirectory: String
     let progress: (String) -> Void
 

@@ -187,4 +187,45 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try run(["cache", "gc", "--cache", cache]).out.contains("removed 8 artifacts"))
         XCTAssertTrue(try run(["cache", "ls", "--cache", cache]).out.isEmpty)
     }
+
+    /// A training run killed with SIGKILL resumes from its last checkpoint, and its model is
+    /// bit-identical to a run that was never interrupted.
+    func testKilledTrainingResumesBitIdentical() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-kill-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = try writeTinySpec(in: dir)
+        let long = ["--set", "models.base.pretrain.steps=400", "--set", "models.base.pretrain.checkpoint_every=25", "--quiet"]
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["run", spec] + long
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let scratch = dir.appendingPathComponent(".tailor/scratch").path
+        let deadline = Date().addingTimeInterval(120)
+        var checkpointed = false
+        while Date() < deadline, p.isRunning, !checkpointed {
+            checkpointed = ((try? FileManager.default.subpathsOfDirectory(atPath: scratch)) ?? []).contains { $0.hasSuffix("checkpoint.safetensors") }
+            usleep(20_000)
+        }
+        XCTAssertTrue(checkpointed, "a checkpoint was written before the run ended")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+
+        let resumed = try run(["run", spec] + long.dropLast())
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        XCTAssertTrue(resumed.out.contains("resumed from the checkpoint at step"), resumed.out)
+        let fresh = try run(["run", spec, "--cache", dir.appendingPathComponent("fresh").path] + long)
+        XCTAssertEqual(fresh.code, 0, fresh.err)
+        func modelDigest(_ output: String) throws -> String {
+            let record = String(output.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))
+            let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
+            return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == "model.base" }!["digest"] as! String
+        }
+        XCTAssertEqual(try modelDigest(resumed.out), try modelDigest(fresh.out))
+        XCTAssertFalse(((try? FileManager.default.subpathsOfDirectory(atPath: scratch)) ?? []).contains { $0.hasSuffix(".safetensors") },
+                       "the scratch space is cleared once the artifact is stored")
+    }
 }

@@ -8,7 +8,7 @@ enum TrainRunners {
     /// Training settings from a node's `train` parameters.
     struct Settings {
         var steps: Int, batch: Int, accumulate: Int, lr: Float, warmup: Int, schedule: LearningRateSchedule.Shape
-        var weightDecay: Float, gradClip: Float, trainOnInputs: Bool, optimizer: String
+        var weightDecay: Float, gradClip: Float, trainOnInputs: Bool, optimizer: String, checkpointEvery: Int
 
         init(_ v: Value?) {
             steps = v?["steps"]?.int ?? 100
@@ -21,6 +21,7 @@ enum TrainRunners {
             gradClip = Float(v?["grad_clip"]?.number ?? 1)
             trainOnInputs = v?["train_on_inputs"]?.bool ?? false
             optimizer = v?["optimizer"]?.string ?? "adamw"
+            checkpointEvery = v?["checkpoint_every"]?.int ?? 100
         }
     }
 
@@ -33,7 +34,8 @@ enum TrainRunners {
             throw ExecutionError("'\(ctx.node.id)': example \(i + 1) is \(tokens.offsets[i + 1] - tokens.offsets[i]) tokens, "
                                  + "longer than the model's context of \(model.context) (+1 for the last target)")
         }
-        let parameters = model.namedParameters.map { $0.1.requiringGrad() }
+        let named = model.namedParameters
+        let parameters = named.map { $0.1.requiringGrad() }
         var optimizer: any Optimizer = s.optimizer == "sgd"
             ? SGD(parameters, momentum: 0.9, weightDecay: s.weightDecay)
             : AdamW(parameters, beta1: 0.9, beta2: 0.95, weightDecay: s.weightDecay)
@@ -41,8 +43,16 @@ enum TrainRunners {
         var sampler = Sampler(count: tokens.count, seed: ctx.seed)
         var losses: [Float] = []
         var trainedTokens = 0
+        var firstStep = 0
+        if let resumed = Checkpoint.restore(parameters: named, optimizer: &optimizer, scratch: ctx.scratch) {
+            firstStep = resumed.step
+            sampler.restore(epoch: resumed.epoch, position: resumed.position)
+            losses = resumed.losses
+            trainedTokens = resumed.targetTokens
+            ctx.progress("resumed from the checkpoint at step \(firstStep)")
+        }
         let start = Date()
-        for step in 0..<s.steps {
+        for step in firstStep..<s.steps {
             optimizer.zeroGrad()
             var stepLoss: Float = 0
             for _ in 0..<s.accumulate {
@@ -60,6 +70,10 @@ enum TrainRunners {
             if s.gradClip > 0 { clipGradientNorm(parameters, maxNorm: s.gradClip) }
             optimizer.step(lr: schedule.rate(at: step))
             losses.append(stepLoss)
+            if s.checkpointEvery > 0, (step + 1) % s.checkpointEvery == 0, step + 1 < s.steps {
+                try Checkpoint.save(Checkpoint(step: step + 1, epoch: sampler.epoch, position: sampler.position, losses: losses,
+                                               targetTokens: trainedTokens), parameters: named, optimizer: optimizer, scratch: ctx.scratch)
+            }
             if step % 10 == 9 || step == s.steps - 1 {
                 let rate = Double(trainedTokens) / Swift.max(1e-9, Date().timeIntervalSince(start))
                 ctx.progress(String(format: "step %d/%d loss %.4f %.0f tokens/s", step + 1, s.steps, stepLoss, rate))
@@ -97,6 +111,13 @@ enum TrainRunners {
             self.count = count
             self.seed = seed
             order = DataRunners.permutation(count, seed: seed, stream: 0x7472_6169_6e00)
+        }
+
+        /// Continues a checkpointed order: the same epoch's permutation, the same position.
+        mutating func restore(epoch: Int, position: Int) {
+            self.epoch = epoch
+            self.position = position
+            order = DataRunners.permutation(count, seed: seed, stream: 0x7472_6169_6e00 + UInt64(epoch))
         }
 
         mutating func next(_ n: Int) -> [Int] {
