@@ -36,6 +36,9 @@ public final class Executor {
         .tokenizerTrain: TokenizerRunners.train, .dataTokenize: TokenizerRunners.tokenize,
         .modelInit: ModelRunners.initialise, .trainPretrain: TrainRunners.pretrain,
         .evalLM: EvalRunners.languageModel, .evalReport: EvalRunners.report,
+        .dataLoad: DataFileRunners.load, .dataFolder: DataFileRunners.folder, .dataCommand: DataFileRunners.command,
+        .dataFilter: DataFileRunners.filter, .dataTake: DataFileRunners.take, .dataMix: DataFileRunners.mix,
+        .tokenizerBytes: TokenizerRunners.bytes, .tokenizerLoad: TokenizerRunners.loadFile,
     ]
 
     public init(plan: Plan, store: ArtifactStore) {

@@ -19,6 +19,9 @@ struct NodeContext {
 
     func out(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
 
+    /// A path from the spec, relative to the spec's folder.
+    func resolve(_ path: String) -> String { path.hasPrefix("/") || specDirectory == "." ? path : specDirectory + "/" + path }
+
     /// The dataset an input refers to: its port's file, or `data.jsonl`.
     func dataset(_ i: Int) throws -> Dataset {
         let (input, artifact) = inputs[i]

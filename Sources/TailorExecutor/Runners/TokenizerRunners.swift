@@ -11,13 +11,44 @@ enum TokenizerRunners {
                                  minFrequency: ctx.params["min_frequency"]?.int ?? 2)
         ctx.progress("training BPE on \(texts.count) texts")
         let tokenizer = try trainer.train(texts)
+        try write(tokenizer, ctx)
+    }
+
+    /// A tokenizer artifact: `tokenizer.json` and a `tokenizer_config.json` naming its BOS and
+    /// EOS, as in a Hugging Face folder.
+    static func write(_ tokenizer: BPETokenizer, _ ctx: NodeContext) throws {
         try TokenizerJSON.data(tokenizer).write(to: URL(fileURLWithPath: ctx.out("tokenizer.json")))
+        var settings: [String: Any] = [:]
+        if let bos = tokenizer.bos { settings["bos_token"] = tokenizer.vocabulary[Int(bos)] }
+        if let eos = tokenizer.eos { settings["eos_token"] = tokenizer.vocabulary[Int(eos)] }
+        try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys]).write(to: URL(fileURLWithPath: ctx.out("tokenizer_config.json")))
+    }
+
+    /// A byte tokenizer: the 256 byte symbols, no merges, end of text and the spec's specials.
+    static func bytes(_ ctx: NodeContext) throws {
+        let special = (ctx.params["special"]?.list ?? []).compactMap(\.string).filter { $0 != Rendering.endOfText }
+        try write(try BPETrainer(vocabSize: 0, specialTokens: [Rendering.endOfText] + special).train([String]()), ctx)
+    }
+
+    /// A tokenizer file from the user: a `tokenizer.json` (byte-level BPE) or a GGUF model's tokenizer.
+    static func loadFile(_ ctx: NodeContext) throws {
+        let file = ctx.node.files.first ?? ""
+        let path = ctx.resolve(file)
+        do {
+            let tokenizer = path.hasSuffix(".gguf") ? try GGUFFile(path: path).bpeTokenizer() : try TokenizerJSON.bpe(path: path, eos: Rendering.endOfText)
+            try write(tokenizer, ctx)
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
+        }
     }
 
     /// Reads a tokenizer artifact's tokenizer.json.
     static func load(_ artifact: Artifact) throws -> BPETokenizer {
+        let settings = FileManager.default.contents(atPath: artifact.path("tokenizer_config.json"))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
         do {
-            return try TokenizerJSON.bpe(path: artifact.path("tokenizer.json"), eos: Rendering.endOfText)
+            return try TokenizerJSON.bpe(path: artifact.path("tokenizer.json"), bos: settings["bos_token"] as? String,
+                                         eos: settings["eos_token"] as? String ?? Rendering.endOfText)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }

@@ -1,0 +1,128 @@
+import Foundation
+import TailorRuntime
+
+/// data.load, data.folder, data.command, data.filter, data.take and data.mix.
+enum DataFileRunners {
+    static func fields(_ ctx: NodeContext) -> [String: String] {
+        Dictionary((ctx.params["fields"]?.entries ?? []).compactMap { k, v in v.string.map { (k, $0) } }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func load(_ ctx: NodeContext) throws {
+        let file = ctx.node.files.first ?? ""
+        let data = try DataFiles.load(ctx.resolve(file), shownAs: file, format: ctx.params["format"]?.string ?? "text", fields: fields(ctx))
+        try data.write(ctx.out("data.jsonl"))
+    }
+
+    /// Every file of a folder (sorted by name, hidden files skipped) as a document `{id, text}`.
+    static func folder(_ ctx: NodeContext) throws {
+        let folder = ctx.node.files.first ?? ""
+        let path = ctx.resolve(folder)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { throw ExecutionError("cannot read the folder '\(folder)'") }
+        var records: [[String: Any]] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            guard let text = try? String(contentsOfFile: path + "/" + name, encoding: .utf8) else {
+                throw ExecutionError("\(folder)/\(name): not UTF-8 text")
+            }
+            records.append(["id": name, "text": text])
+        }
+        if records.isEmpty { throw ExecutionError("\(folder): no documents (the folder is empty)") }
+        try Dataset(records: records).write(ctx.out("data.jsonl"))
+    }
+
+    /// The user's command, run without a shell (unless `shell: true`) in a working folder that
+    /// holds copies of its declared inputs at the same relative paths; its output file is then
+    /// read like a data file.
+    static func command(_ ctx: NodeContext) throws {
+        let work = ctx.scratch + "/work"
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: work)
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        for input in ctx.node.files {
+            guard !input.hasPrefix("/"), !input.split(separator: "/").contains("..") else {
+                throw ExecutionError("command input '\(input)' must be a path inside the spec's folder")
+            }
+            try fm.createDirectory(atPath: (work + "/" + input as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: ctx.resolve(input), toPath: work + "/" + input)
+        }
+        let args = (ctx.params["run"]?.list ?? []).compactMap(\.string)
+        guard !args.isEmpty, let output = ctx.params["output"]?.string else { throw ExecutionError("the command has no 'run' or 'output'") }
+        let process = Process()
+        if ctx.params["shell"]?.bool == true {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", args.joined(separator: " ")]
+        } else if args[0].contains("/") {
+            process.executableURL = URL(fileURLWithPath: args[0].hasPrefix("/") ? args[0] : work + "/" + args[0])
+            process.arguments = Array(args.dropFirst())
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = args
+        }
+        process.currentDirectoryURL = URL(fileURLWithPath: work)
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw ExecutionError("cannot start \(args[0]) (\(error.localizedDescription))")
+        }
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let tail = String(decoding: stderr, as: UTF8.self).split(separator: "\n").suffix(8).joined(separator: "\n")
+            throw ExecutionError("the command `\(args.joined(separator: " "))` failed with exit code \(process.terminationStatus)" + (tail.isEmpty ? "" : ":\n" + tail))
+        }
+        guard fm.fileExists(atPath: work + "/" + output) else {
+            throw ExecutionError("the command `\(args.joined(separator: " "))` succeeded but wrote no '\(output)'")
+        }
+        let data = try DataFiles.load(work + "/" + output, shownAs: output + " (the command's output)",
+                                      format: ctx.params["format"]?.string ?? "text", fields: fields(ctx))
+        try data.write(ctx.out("data.jsonl"))
+    }
+
+    static func filter(_ ctx: NodeContext) throws {
+        let data = try ctx.dataset(0)
+        let f = ctx.params["filter"]
+        let (minChars, maxChars, contains) = (f?["min_chars"]?.int, f?["max_chars"]?.int, f?["contains"]?.string)
+        var seen = Set<String>()
+        let kept = data.records.filter { record in
+            let text = Rendering.parts(record).map { $0.context + $0.answer } ?? ""
+            if let minChars, text.count < minChars { return false }
+            if let maxChars, text.count > maxChars { return false }
+            if let contains, !text.contains(contains) { return false }
+            if f?["dedupe"]?.bool == true {
+                let line = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? text
+                if !seen.insert(line).inserted { return false }
+            }
+            return true
+        }
+        if kept.isEmpty { throw ExecutionError("the filter keeps none of \(data.count) records") }
+        try Dataset(records: kept).write(ctx.out("data.jsonl"))
+    }
+
+    static func take(_ ctx: NodeContext) throws {
+        let data = try ctx.dataset(0)
+        try Dataset(records: Array(data.records.prefix(ctx.params["take"]?.int ?? data.count))).write(ctx.out("data.jsonl"))
+    }
+
+    /// `count` records: each source's share by weight (largest remainders), drawn in a seeded
+    /// order from that source (repeating it when the share is larger), then shuffled together.
+    static func mix(_ ctx: NodeContext) throws {
+        let sources = try ctx.inputs.indices.map { try ctx.dataset($0) }
+        let weights = (ctx.params["weights"]?.list ?? []).map { $0.number ?? 1 }
+        let count = ctx.params["count"]?.int ?? sources.reduce(0) { $0 + $1.count }
+        let total = weights.reduce(0, +)
+        let exact = weights.map { $0 / total * Double(count) }
+        var shares = exact.map { Int($0) }
+        for i in exact.indices.sorted(by: { exact[$0] - Double(shares[$0]) > exact[$1] - Double(shares[$1]) }).prefix(count - shares.reduce(0, +)) {
+            shares[i] += 1
+        }
+        var records: [[String: Any]] = []
+        for (j, source) in sources.enumerated() where shares[j] > 0 {
+            let order = DataRunners.permutation(source.count, seed: ctx.seed, stream: 0x6d69_7800 + UInt64(j))
+            records += (0..<shares[j]).map { source.records[order[$0 % source.count]] }
+        }
+        let shuffle = DataRunners.permutation(records.count, seed: ctx.seed, stream: 0x6d69_78ff)
+        try Dataset(records: shuffle.map { records[$0] }).write(ctx.out("data.jsonl"))
+    }
+}
