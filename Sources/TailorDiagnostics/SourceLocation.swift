@@ -1,6 +1,6 @@
 /// A position in a source file, 1-based, with the width of the span it covers
 /// so the renderer can underline the whole offending token.
-public struct SourceLocation: Hashable, Sendable, Comparable {
+public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int

@@ -75,6 +75,9 @@ enum DataFiles {
             if ok { records.append(record) }
         }
         if !problems.isEmpty {
+            // In file order, whatever check found them.
+            func line(_ p: String) -> Int { Int(p.dropFirst(display.count + 1).prefix { $0.isNumber }) ?? 0 }
+            problems.sort { line($0) < line($1) }
             let shown = problems.prefix(20).joined(separator: "\n")
             throw ExecutionError("bad data:\n" + shown + (problems.count > 20 ? "\n… and \(problems.count - 20) more problems" : ""))
         }
