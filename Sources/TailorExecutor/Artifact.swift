@@ -25,6 +25,32 @@ public struct Artifact: Sendable {
 
     static let metaName = "artifact.json"
 
+    /// A file's size and modification time, recorded so that an unchanged cache is confirmed
+    /// by `stat` alone; a file whose stamp differs is hashed.
+    static func stamp(_ path: String) -> [Int]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [Int(info.st_size), Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)]
+    }
+
+    /// The cheap check for a node that will not run: the record, every file present with its
+    /// recorded size and time (a file whose stamp differs is hashed against its digest). Nodes
+    /// that read an artifact verify every digest first (`verified`).
+    static func checked(key: String, folder: String) -> (Artifact?, problem: String?) {
+        let meta = (folder as NSString).appendingPathComponent(metaName)
+        guard let data = FileManager.default.contents(atPath: meta) else { return (nil, "missing") }
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let files = json["files"] as? [String: String], json["key"] as? String == key
+        else { return (nil, "its record is unreadable") }
+        let stamps = json["stamps"] as? [String: [Int]] ?? [:]
+        for (name, digest) in files {
+            let path = (folder as NSString).appendingPathComponent(name)
+            guard let now = stamp(path) else { return (nil, "'\(name)' is missing") }
+            if stamps[name] != now, (try? Digest.of(file: path)) != digest { return (nil, "'\(name)' does not match its digest (corrupt)") }
+        }
+        return (Artifact(key: key, folder: folder, files: files, kind: json["kind"] as? String ?? "?"), nil)
+    }
+
     /// Reads the record and checks every file against it; nil with a reason when anything
     /// is missing or differs (the caller recomputes).
     static func verified(key: String, folder: String) -> (Artifact?, problem: String?) {

@@ -27,8 +27,11 @@ public final class ArtifactStore: @unchecked Sendable {
         return path
     }
 
-    /// The verified artifact for `key`, or nil with why it cannot be used ("missing", corrupt …).
+    /// The verified artifact for `key` (every file hashed), or nil with why it cannot be used.
     public func lookup(_ key: String) -> (Artifact?, problem: String?) { Artifact.verified(key: key, folder: folder(key)) }
+
+    /// The artifact for `key` if its record and files' stamps hold (see `Artifact.checked`).
+    public func check(_ key: String) -> (Artifact?, problem: String?) { Artifact.checked(key: key, folder: folder(key)) }
 
     /// Runs `body` with the key's lock held (waiting for another process that holds it).
     public func withLock<T>(_ key: String, _ body: () throws -> T) throws -> T {
@@ -49,13 +52,14 @@ public final class ArtifactStore: @unchecked Sendable {
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: staging) }
         try produce(staging)
-        var files: [String: String] = [:]
+        var files: [String: String] = [:], stamps: [String: [Int]] = [:]
         for name in try fm.contentsOfDirectory(atPath: staging) where name != Artifact.metaName {
             let path = staging + "/" + name
             try sync(path)
             files[name] = try Digest.of(file: path)
+            stamps[name] = Artifact.stamp(path)  // rename keeps the times
         }
-        let meta: [String: Any] = ["key": key, "kind": kind, "files": files, "tailor": TailorVersion.current]
+        let meta: [String: Any] = ["key": key, "kind": kind, "files": files, "stamps": stamps, "tailor": TailorVersion.current]
         let metaPath = staging + "/" + Artifact.metaName
         try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: metaPath))
         try sync(metaPath)

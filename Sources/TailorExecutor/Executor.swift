@@ -76,37 +76,45 @@ public final class Executor {
         return plan.nodes.filter { wanted.contains($0.id) }
     }
 
-    /// Executes `nodes` (in plan order) and returns what happened to each.
+    /// Executes `nodes` (in plan order) and returns what happened to each. A node found in the
+    /// cache is confirmed cheaply (record and file stamps); a node that runs first verifies every
+    /// digest of the artifacts it reads, and rebuilds any that is damaged.
     public func run(_ nodes: [PlanNode], events: @escaping (Event) -> Void = { _ in }) throws -> [Outcome] {
         var done: [String: Artifact] = [:]
+        var verified = Set<String>()
         var outcomes: [Outcome] = []
+        var position: [String: Int] = [:]
         for (index, node) in nodes.enumerated() {
-            let inputs = try node.inputs.map { input -> (PlanInput, Artifact) in
+            var inputs = try node.inputs.map { input -> (PlanInput, Artifact) in
                 guard let a = done[input.node] else { throw ExecutionError("'\(node.id)' runs before its input '\(input.node)'") }
                 return (input, a)
             }
-            let key = executionKey(node, inputs)
             let start = Date()
             events(.started(node, index: index, total: nodes.count))
-            var (artifact, problem) = store.lookup(key)
+            var key = executionKey(node, inputs)
+            var (artifact, problem) = store.check(key)
             var status = Status.cached
             if artifact == nil {
-                (artifact, status) = try store.withLock(key) {
-                    // Another process may have built it while this one waited for the lock.
-                    if case (let built?, _) = store.lookup(key) { return (built, .cached) }
-                    guard let runner = Self.runners[node.kind] else { throw ExecutionError("'\(node.id)': '\(node.kind.rawValue)' nodes are not yet executable") }
-                    let scratch = try store.scratch(key)
-                    let made = try store.store(key, kind: node.kind.rawValue) { folder in
-                        let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
-                                              progress: { events(.progress(node, $0)) })
-                        do {
-                            try runner(ctx)
-                        } catch let error as ExecutionError {
-                            throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error.description)")
+                for i in inputs.indices where !verified.contains(inputs[i].1.key) {
+                    let (input, stored) = inputs[i]
+                    if case (nil, let why) = store.lookup(stored.key), let source = plan.node(input.node) {
+                        let rebuilt = try build(source, source.inputs.map { ($0, done[$0.node]!) }, key: stored.key, events: events)
+                        done[input.node] = rebuilt
+                        if let p = position[input.node] {
+                            outcomes[p].status = .recomputed
+                            outcomes[p].reason = why
+                            outcomes[p].artifact = rebuilt
                         }
+                        for j in inputs.indices where inputs[j].0.node == input.node { inputs[j].1 = rebuilt }
                     }
-                    try? FileManager.default.removeItem(atPath: scratch)
-                    return (made, problem == "missing" ? .ran : .recomputed)
+                    verified.insert(inputs[i].1.key)
+                }
+                key = executionKey(node, inputs)
+                (artifact, problem) = store.check(key)
+                if artifact == nil {
+                    artifact = try build(node, inputs, key: key, events: events)
+                    status = problem == "missing" ? .ran : .recomputed
+                    verified.insert(key)
                 }
             }
             let outcome = Outcome(node: node, status: status, reason: status == .cached ? nil : (problem == "missing" ? "new" : problem),
@@ -114,10 +122,32 @@ public final class Executor {
                                   inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) })
             done[node.id] = artifact!
             writeIndex(node, key: key, inputs: inputs)
+            position[node.id] = outcomes.count
             outcomes.append(outcome)
             events(.finished(outcome, index: index, total: nodes.count))
         }
         return outcomes
+    }
+
+    /// Computes a node's artifact under its key's lock (another process may have built it
+    /// meanwhile: then that one is used).
+    func build(_ node: PlanNode, _ inputs: [(PlanInput, Artifact)], key: String, events: @escaping (Event) -> Void) throws -> Artifact {
+        try store.withLock(key) {
+            if case (let built?, _) = store.lookup(key) { return built }
+            guard let runner = Self.runners[node.kind] else { throw ExecutionError("'\(node.id)': '\(node.kind.rawValue)' nodes are not yet executable") }
+            let scratch = try store.scratch(key)
+            let made = try store.store(key, kind: node.kind.rawValue) { folder in
+                let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
+                                      progress: { events(.progress(node, $0)) })
+                do {
+                    try runner(ctx)
+                } catch let error as ExecutionError {
+                    throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error.description)")
+                }
+            }
+            try? FileManager.default.removeItem(atPath: scratch)
+            return made
+        }
     }
 
     /// SHA-256 over what determines the node's output: kind and version, canonical

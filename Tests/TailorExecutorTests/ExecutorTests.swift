@@ -126,6 +126,26 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(statuses(second)["eval.accuracy.base"], .cached)
     }
 
+    func testSilentCorruptionIsCaughtWhenTheArtifactIsRead() throws {
+        let first = try execute()
+        // Flip a byte and put the file's times back: the cheap stamp check cannot see it.
+        let tokens = try XCTUnwrap(first.first { $0.node.kind == .dataTokenize }).artifact.path("tokens.bin")
+        var info = stat()
+        stat(tokens, &info)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: tokens))
+        bytes[30] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: tokens))
+        var times = [info.st_atim, info.st_mtim]
+        XCTAssertEqual(utimensat(AT_FDCWD, tokens, &times, 0), 0)
+        XCTAssertEqual(statuses(try execute())["tokens.split.train@bpe"], .cached, "not read by anything that runs: not used")
+        // Training reads it: the damage is found, the tokens rebuilt, and training uses good data.
+        let retrain = try execute(["models.base.pretrain.steps=5"])
+        let rebuilt = try XCTUnwrap(retrain.first { $0.node.kind == .dataTokenize })
+        XCTAssertEqual(rebuilt.status, .recomputed)
+        XCTAssertTrue(rebuilt.reason?.contains("corrupt") ?? false, rebuilt.reason ?? "")
+        XCTAssertEqual(statuses(retrain)["model.base"], .ran)
+    }
+
     func testBitIdenticalAcrossThreadCountsAndCaches() throws {
         defer { Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
         Runtime.setThreads(1)
