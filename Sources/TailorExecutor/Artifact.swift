@@ -10,8 +10,16 @@ public struct Artifact: Sendable {
     public let files: [String: String]
     /// What node kind produced it (for `tailor cache ls`).
     public let kind: String
+    /// Covers the names and digests of the files.
+    public let digest: String
 
-    public var digest: String { Digest.of(text: files.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "\n")) }
+    init(key: String, folder: String, files: [String: String], kind: String) {
+        self.key = key
+        self.folder = folder
+        self.files = files
+        self.kind = kind
+        digest = Digest.of(text: files.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "\n"))
+    }
 
     /// The digest an input reference sees: a port reads `<port>.jsonl` (or the file the port
     /// names), no port reads the whole artifact. Dependants of an unchanged port stay cached

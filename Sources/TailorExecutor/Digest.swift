@@ -14,7 +14,14 @@ enum Digest {
     static func of(text: String) -> String { "sha256:" + hex(SHA256.hash(data: Data(text.utf8))) }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        let chars = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for b in digest {
+            out.append(chars[Int(b >> 4)])
+            out.append(chars[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -29,10 +29,13 @@ extension Executor {
     }
 
     func writeIndex(_ node: PlanNode, key: String, inputs: [(PlanInput, Artifact)]) {
+        let path = indexPath(node)
+        // Unchanged since the last run (the common case on a rerun): nothing to write. The key
+        // covers parameters, files and inputs, so finding it in the entry is enough.
+        if let old = FileManager.default.contents(atPath: path), old.range(of: Data(key.utf8)) != nil { return }
         let entry = IndexEntry(key: key, params: node.params.canonicalJSON,
                                inputs: Dictionary(inputs.map { ($0.0.display, $0.1.digest(port: $0.0.port)) }, uniquingKeysWith: { a, _ in a }),
                                files: Dictionary(node.files.map { ($0, digests.digest(resolve($0))) }, uniquingKeysWith: { a, _ in a }))
-        let path = indexPath(node)
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if let data = try? JSONEncoder().encode(entry) { try? data.write(to: URL(fileURLWithPath: path), options: .atomic) }
     }

@@ -6,6 +6,8 @@ import TailorPlan
 public struct RunRecord {
     public let folder: String
     public let lock: [String: Any]
+    /// The lock as written (`lock.json`, and `SPEC.lock` with `--lock`).
+    public var lockText: String { JSONText.render(lock) }
 
     /// The lock: for every node its plan key, execution key, input digests, file digests and
     /// output digests, with Tailor's version and the machine. Committed beside the spec
@@ -17,7 +19,7 @@ public struct RunRecord {
             var entry: [String: Any] = [
                 "id": o.node.id, "kind": o.node.kind.rawValue, "key": o.node.key, "artifact": o.artifact.key,
                 "digest": o.artifact.digest, "outputs": o.artifact.files,
-                "inputs": o.inputs.map { ["node": $0.input.node, "port": $0.input.port ?? NSNull(), "digest": $0.digest] as [String: Any] },
+                "inputs": o.inputs.map { ["node": $0.input.node, "port": $0.input.port ?? NSNull(), "digest": $0.digest] as [String: Any] } as [Any],
             ]
             if !o.node.files.isEmpty {
                 entry["files"] = Dictionary(o.node.files.map { ($0, digests.digest($0.hasPrefix("/") || dir.isEmpty ? $0 : dir + "/" + $0)) },
@@ -26,13 +28,34 @@ public struct RunRecord {
             if let seed = o.node.params["seed"]?.int { entry["seed"] = seed }
             return entry
         }
-        return ["tailor": TailorVersion.current, "spec": plan.name, "lock_version": 1, "nodes": nodes,
-                "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_bytes": ProcessInfo.processInfo.physicalMemory,
+        return ["tailor": TailorVersion.current, "spec": plan.name, "lock_version": 1, "nodes": nodes as [Any],
+                "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_bytes": Int(ProcessInfo.processInfo.physicalMemory),
                             "os": ProcessInfo.processInfo.operatingSystemVersionString]]
     }
 
     /// Writes the record; returns its folder.
-    public static func write(plan: Plan, sets: [String], outcomes: [Executor.Outcome], seconds: Double, root: String) throws -> RunRecord {
+    /// Writes the record; returns its folder. When nothing ran and the lock equals the last
+    /// record's (a no-op rerun), no new record is written and the last one is returned: it
+    /// already describes exactly these artifacts.
+    public static func write(plan: Plan, sets: [String], outcomes: [Executor.Outcome], seconds: Double, root: String,
+                             store: ArtifactStore) throws -> (record: RunRecord, isNew: Bool) {
+        let lock = lock(plan: plan, outcomes: outcomes)
+        let lockText = JSONText.render(lock)
+        let marker = "\(store.root)/index/\(plan.name)/last-record"
+        let fingerprint = Digest.of(text: lockText + "\n" + sets.joined(separator: "\n"))
+        if outcomes.allSatisfy({ $0.status == .cached }),
+           let last = try? String(contentsOfFile: marker, encoding: .utf8), last.hasPrefix(fingerprint + " ") {
+            let folder = String(last.dropFirst(fingerprint.count + 1))
+            if FileManager.default.fileExists(atPath: folder + "/lock.json") { return (RunRecord(folder: folder, lock: lock), false) }
+        }
+        let record = try write(plan: plan, sets: sets, outcomes: outcomes, seconds: seconds, root: root, lock: lock, lockText: lockText)
+        try? FileManager.default.createDirectory(atPath: (marker as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? (fingerprint + " " + record.folder).write(toFile: marker, atomically: true, encoding: .utf8)
+        return (record, true)
+    }
+
+    static func write(plan: Plan, sets: [String], outcomes: [Executor.Outcome], seconds: Double, root: String,
+                      lock: [String: Any], lockText: String) throws -> RunRecord {
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
             .replacingOccurrences(of: ":", with: "")
         var folder = "\(root)/\(plan.name)/\(stamp)"
@@ -42,16 +65,12 @@ public struct RunRecord {
             folder = "\(root)/\(plan.name)/\(stamp)-\(n)"
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let lock = lock(plan: plan, outcomes: outcomes)
-        func json(_ object: Any, _ name: String) throws {
-            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                .write(to: URL(fileURLWithPath: folder + "/" + name))
-        }
-        try json(lock, "lock.json")
+        func json(_ object: Any, _ name: String) throws { try JSONText.render(object).write(toFile: folder + "/" + name, atomically: false, encoding: .utf8) }
+        try lockText.write(toFile: folder + "/lock.json", atomically: false, encoding: .utf8)
         try PlanRenderer.json(plan).write(toFile: folder + "/plan.json", atomically: true, encoding: .utf8)
         if let spec = FileManager.default.contents(atPath: plan.file) { try spec.write(to: URL(fileURLWithPath: folder + "/spec.yaml")) }
-        let nodes = outcomes.map { ["id": $0.node.id, "status": $0.status.rawValue, "seconds": $0.seconds, "reason": $0.reason ?? NSNull()] as [String: Any] }
-        try json(["spec": plan.file, "sets": sets, "seconds": seconds, "nodes": nodes], "run.json")
+        let nodes: [Any] = outcomes.map { ["id": $0.node.id, "status": $0.status.rawValue, "seconds": $0.seconds, "reason": $0.reason ?? NSNull()] as [String: Any] }
+        try json(["spec": plan.file, "sets": sets as [Any], "seconds": seconds, "nodes": nodes], "run.json")
         var metrics: [String: Any] = [:]
         var report = "# \(plan.name)\n\n| node | kind | status | seconds |\n|---|---|---|---|\n"
         for o in outcomes {

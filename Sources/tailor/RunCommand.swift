@@ -71,15 +71,15 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         let seconds = Date().timeIntervalSince(start)
-        let record = try RunRecord.write(plan: plan, sets: options.sets, outcomes: outcomes, seconds: seconds, root: directory + "/runs")
+        let (record, isNew) = try RunRecord.write(plan: plan, sets: options.sets, outcomes: outcomes, seconds: seconds,
+                                                  root: directory + "/runs", store: store)
         if lock {
             let path = (spec as NSString).deletingPathExtension + ".lock"
-            try JSONSerialization.data(withJSONObject: record.lock, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                .write(to: URL(fileURLWithPath: path), options: .atomic)
+            try record.lockText.write(toFile: path, atomically: true, encoding: .utf8)
         }
         let ran = outcomes.filter { $0.status != .cached }.count
-        print(String(format: "%@: %d nodes, %d ran, %d cached, %.2f s; record %@", plan.name, outcomes.count, ran,
-                     outcomes.count - ran, seconds, record.folder))
+        print(String(format: "%@: %d nodes, %d ran, %d cached, %.2f s; %@ %@", plan.name, outcomes.count, ran,
+                     outcomes.count - ran, seconds, isNew ? "record" : "unchanged since", record.folder))
     }
 
     /// One line per finished node; progress on a terminal as a line rewritten in place, in a

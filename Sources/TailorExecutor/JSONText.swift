@@ -1,0 +1,61 @@
+import Foundation
+
+/// JSON text for the records a run writes (locks, run summaries): keys sorted, two-space
+/// indentation. Written by hand because Foundation's writer sorts keys through dynamic casts,
+/// which made writing one 1,000-node lock cost more than the whole no-op run it records.
+enum JSONText {
+    static func render(_ value: Any) -> String {
+        var out = ""
+        write(value, indent: 0, into: &out)
+        return out + "\n"
+    }
+
+    static func write(_ value: Any, indent: Int, into out: inout String) {
+        let pad = String(repeating: "  ", count: indent + 1), close = String(repeating: "  ", count: indent)
+        switch value {
+        case let s as String: string(s, into: &out)
+        case let b as Bool: out += b ? "true" : "false"
+        case let i as Int: out += String(i)
+        case let u as UInt64: out += String(u)
+        case let d as Double: out += d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)") : "null"
+        case let f as Float: write(Double(f), indent: indent, into: &out)
+        case let dict as [String: Any]:
+            if dict.isEmpty { return out += "{}" }
+            out += "{\n"
+            for (n, key) in dict.keys.sorted().enumerated() {
+                out += pad
+                string(key, into: &out)
+                out += ": "
+                write(dict[key]!, indent: indent + 1, into: &out)
+                out += n == dict.count - 1 ? "\n" : ",\n"
+            }
+            out += close + "}"
+        case let list as [Any]:
+            if list.isEmpty { return out += "[]" }
+            out += "[\n"
+            for (n, item) in list.enumerated() {
+                out += pad
+                write(item, indent: indent + 1, into: &out)
+                out += n == list.count - 1 ? "\n" : ",\n"
+            }
+            out += close + "]"
+        default: out += "null"
+        }
+    }
+
+    static func string(_ s: String, into out: inout String) {
+        out += "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        out += "\""
+    }
+}
