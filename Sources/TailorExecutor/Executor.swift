@@ -34,7 +34,7 @@ public final class Executor {
     static let runners: [NodeKind: @Sendable (NodeContext) throws -> Void] = [
         .dataGenerate: DataRunners.generate, .dataSplit: DataRunners.split,
         .tokenizerTrain: TokenizerRunners.train, .dataTokenize: TokenizerRunners.tokenize,
-        .modelInit: ModelRunners.initialise, .trainPretrain: TrainRunners.pretrain,
+        .modelInit: ModelRunners.initialise, .modelLoad: ModelRunners.load, .trainPretrain: TrainRunners.pretrain,
         .evalLM: EvalRunners.languageModel, .evalReport: EvalRunners.report,
         .dataLoad: DataFileRunners.load, .dataFolder: DataFileRunners.folder, .dataCommand: DataFileRunners.command,
         .dataFilter: DataFileRunners.filter, .dataTake: DataFileRunners.take, .dataMix: DataFileRunners.mix,
@@ -55,8 +55,8 @@ public final class Executor {
             if node.kind == .dataGenerate, let g = node.params["generator"]?.string, !Generators.implemented.contains(g) {
                 return (node, "the '\(g)' generator is not yet executable")
             }
-            if node.kind == .modelInit, let arch = node.params["arch"]?.string, arch != "gpt2" {
-                return (node, "initialising a '\(arch)' model is not yet executable (gpt2 is)")
+            if node.kind == .modelInit, let arch = node.params["arch"]?.string, arch == "bert" {
+                return (node, "initialising a 'bert' model is not yet executable (gpt2 and llama are)")
             }
             return nil
         }

@@ -14,11 +14,16 @@ enum JSONText {
         let pad = String(repeating: "  ", count: indent + 1), close = String(repeating: "  ", count: indent)
         switch value {
         case let s as String: string(s, into: &out)
-        case let b as Bool: out += b ? "true" : "false"
-        case let i as Int: out += String(i)
-        case let u as UInt64: out += String(u)
-        case let d as Double: out += d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)") : "null"
-        case let f as Float: write(Double(f), indent: indent, into: &out)
+        case let n as NSNumber:
+            // Swift numbers and Bools and JSON-parsed values all arrive as NSNumber; its type
+            // code tells a Bool ("c") from a 0 or 1, and a float from an integer.
+            switch String(cString: n.objCType) {
+            case "c", "B": out += n.boolValue ? "true" : "false"
+            case "d", "f":
+                let d = n.doubleValue
+                out += d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)") : "null"
+            default: out += String(n.int64Value)
+            }
         case let dict as [String: Any]:
             if dict.isEmpty { return out += "{}" }
             out += "{\n"

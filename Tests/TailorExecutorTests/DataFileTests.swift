@@ -92,3 +92,25 @@ final class DataFileTests: XCTestCase {
         XCTAssertEqual(again[0].status, .ran)
     }
 }
+
+final class JSONTextTests: XCTestCase {
+    func testNumbersBoolsAndTextKeepTheirTypes() throws {
+        let parsed = try JSONSerialization.jsonObject(with: Data(#"{"zero": 0, "one": 1, "no": false, "half": 0.5, "big": 12345678901}"#.utf8))
+        let swift: [String: Any] = ["flag": true, "count": 3, "ratio": 0.25, "whole": 2.0, "text": "a \"q\"\n", "list": [1, "x"] as [Any]]
+        XCTAssertEqual(JSONText.render(parsed), """
+            {
+              "big": 12345678901,
+              "half": 0.5,
+              "no": false,
+              "one": 1,
+              "zero": 0
+            }
+
+            """)
+        let text = JSONText.render(swift)
+        for line in ["\"flag\": true", "\"count\": 3", "\"ratio\": 0.25", "\"whole\": 2", "\"text\": \"a \\\"q\\\"\\n\""] {
+            XCTAssertTrue(text.contains(line), text)
+        }
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(text.utf8)))
+    }
+}

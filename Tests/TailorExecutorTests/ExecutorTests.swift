@@ -146,6 +146,39 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(statuses(retrain)["model.base"], .ran)
     }
 
+    func testLlamaPretrainsAndLoadedModelsEvaluateLikeTheOriginal() throws {
+        // A Llama built, trained and evaluated; then its artifact loaded by another spec gives the same loss.
+        let llama = spec.replacingOccurrences(of: "arch: gpt2", with: "arch: llama")
+            .replacingOccurrences(of: "heads: 2,", with: "heads: 4, kv_heads: 2,")
+        try llama.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let first = try execute()
+        XCTAssertTrue(first.allSatisfy { $0.status == .ran })
+        let model = try XCTUnwrap(first.first { $0.node.id == "model.base" }).artifact
+        let config = try String(contentsOfFile: model.path("config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"num_key_value_heads\" : 2"), config)
+        func loss(_ outcomes: [Executor.Outcome]) throws -> Double {
+            let metrics = try XCTUnwrap(outcomes.first { $0.node.kind == .evalLM }).artifact.path("metrics.json")
+            return try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: metrics))) as? [String: Any])?["loss"] as? Double)
+        }
+        let reloading = """
+            tailor: 1
+            name: reload
+            seed: 3
+            data:
+              sums: { generate: addition, count: 300, options: { digits: 2 } }
+              split: { from: sums, split: { train: 0.9, test: 0.1 } }
+            models:
+              again: { load: \(model.folder) }
+            evals:
+              accuracy: { models: [again], data: split.test, metrics: [loss] }
+            """
+        try reloading.write(toFile: dir + "/reload.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/reload.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        let reloaded = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        XCTAssertEqual(try loss(reloaded), try loss(first), accuracy: 1e-9)
+    }
+
     func testBitIdenticalAcrossThreadCountsAndCaches() throws {
         defer { Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
         Runtime.setThreads(1)

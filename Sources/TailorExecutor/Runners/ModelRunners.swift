@@ -7,27 +7,50 @@ import TailorRuntime
 enum ModelRunners {
     static func initialise(_ ctx: NodeContext) throws {
         let arch = ctx.params["arch"]?.string ?? ""
-        guard arch == "gpt2" else { throw ExecutionError("initialising a '\(arch)' model is not yet executable (gpt2 is)") }
-        let tokenizerArtifact = try ctx.artifact(holding: "tokenizer.json")
-        let tokenizer = try TokenizerRunners.load(tokenizerArtifact)
+        let tokenizer = try TokenizerRunners.load(try ctx.artifact(holding: "tokenizer.json"))
         let size = ctx.params["size"]
         let width = size?["width"]?.int ?? 128, heads = size?["heads"]?.int ?? 4
-        if let mlp = size?["mlp"]?.int, mlp != 4 * width {
-            throw ExecutionError("'\(ctx.node.id)': a gpt2 MLP is 4 × width (\(4 * width)), not \(mlp)")
-        }
-        let config = GPT2Config(vocab: tokenizer.count, context: size?["context"]?.int ?? 256, width: width,
-                                layers: size?["layers"]?.int ?? 4, heads: heads)
+        let layers = size?["layers"]?.int ?? 4, context = size?["context"]?.int ?? 256
         let std = Float(ctx.params["init"]?["std"]?.number ?? 0.02)
-        try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
+        switch arch {
+        case "gpt2":
+            if let mlp = size?["mlp"]?.int, mlp != 4 * width {
+                throw ExecutionError("'\(ctx.node.id)': a gpt2 MLP is 4 × width (\(4 * width)), not \(mlp)")
+            }
+            let config = GPT2Config(vocab: tokenizer.count, context: context, width: width, layers: layers, heads: heads)
+            try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
+        case "llama":
+            let config = LlamaConfig(vocab: tokenizer.count, width: width, layers: layers, heads: heads,
+                                     kvHeads: size?["kv_heads"]?.int ?? heads, ffn: size?["mlp"]?.int ?? (8 * width / 3 + 63) / 64 * 64,
+                                     context: context)
+            try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
+        default:
+            throw ExecutionError("initialising a '\(arch)' model is not yet executable (gpt2 and llama are)")
+        }
+    }
+
+    /// model.load: a GGUF file or Hugging Face folder, stored as a float32 Hugging Face folder
+    /// artifact with its tokenizer (GGUF's Q/K layout permuted back on the way).
+    static func load(_ ctx: NodeContext) throws {
+        let path = ctx.resolve(ctx.node.files.first ?? "")
+        do {
+            let loaded = try LoadedModel.open(path)
+            guard case .decoder(let model, let tokenizer?) = loaded.network else {
+                throw ExecutionError("'\(ctx.node.files.first ?? "")' is not a decoder with a tokenizer; loading encoders into a run is not yet executable")
+            }
+            try save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: loaded.chatTemplateSource)
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
+        }
     }
 
     /// Writes a model and its tokenizer as flat files into `folder`.
-    static func save(_ model: any CausalLM, tokenizer: BPETokenizer, into folder: String) throws {
+    static func save(_ model: any CausalLM, tokenizer: BPETokenizer, into folder: String, chatTemplate: String? = nil) throws {
         let staging = folder + "/.model"
         do {
             switch model {
             case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer)
-            case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer)
+            case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, chatTemplate: chatTemplate)
             default: throw ExecutionError("this architecture cannot be saved yet")
             }
         } catch let error as ModelFileError {

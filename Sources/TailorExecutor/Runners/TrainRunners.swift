@@ -34,6 +34,7 @@ enum TrainRunners {
             throw ExecutionError("'\(ctx.node.id)': example \(i + 1) is \(tokens.offsets[i + 1] - tokens.offsets[i]) tokens, "
                                  + "longer than the model's context of \(model.context) (+1 for the last target)")
         }
+        model.makeTrainable()
         let named = model.namedParameters
         let parameters = named.map { $0.1.requiringGrad() }
         var optimizer: any Optimizer = s.optimizer == "sgd"

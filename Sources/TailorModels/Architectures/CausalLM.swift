@@ -15,6 +15,8 @@ public protocol CausalLM: AnyObject {
     var width: Int { get }
     /// Every parameter under its stable name (training and checkpoints).
     var namedParameters: [(String, Tensor)] { get }
+    /// Gives every weight contiguous storage of its own, before training updates it in place.
+    func makeTrainable()
     /// Final-normalised hidden states (B, T, C) before the LM head, for task heads.
     func hidden(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?) -> Tensor
 }

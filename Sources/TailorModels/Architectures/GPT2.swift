@@ -95,6 +95,18 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         KVCache(layers: config.layers, batch: batch, kvHeads: config.heads, headDim: config.width / config.heads, capacity: capacity)
     }
 
+    /// Makes every weight a contiguous tensor of its own, as optimizers update weights in place
+    /// (GPT-2 checkpoints already store (In, Out) matrices, so this copies only views).
+    public func makeTrainable() {
+        func own(_ t: Tensor) -> Tensor { t.isContiguous ? t : Tensor.noGrad { t.contiguous().detached() } }
+        func own(_ l: Linear) -> Linear { Linear(weight: own(l.weight), bias: l.bias.map(own)) }
+        func own(_ n: LayerNorm) -> LayerNorm { LayerNorm(weight: own(n.weight), bias: own(n.bias), eps: n.eps) }
+        embed = own(embed)
+        positions = own(positions)
+        finalNorm = own(finalNorm)
+        layers = layers.map { Layer(attnNorm: own($0.attnNorm), qkv: own($0.qkv), o: own($0.o), mlpNorm: own($0.mlpNorm), up: own($0.up), down: own($0.down)) }
+    }
+
     /// Every parameter under its stable name.
     public var namedParameters: [(String, Tensor)] {
         var out: [(String, Tensor)] = [("embed", embed), ("embed.position", positions)]

@@ -45,6 +45,42 @@ public final class Llama: @unchecked Sendable {
         self.head = head
     }
 
+    /// A freshly initialised model, trainable: normal(0, std) weights (output projections
+    /// scaled by 1/√(2·layers)), unit norms, Hugging Face's rotary layout.
+    public convenience init(config c: LlamaConfig, seed: UInt64, std: Float = 0.02) {
+        var config = c
+        config.interleavedRotary = false
+        let residualStd = std / Float(2 * c.layers).squareRoot()
+        let kv = c.kvHeads * c.headDim
+        func normal(_ shape: [Int], _ s: Float, _ stream: UInt64) -> Tensor {
+            Tensor.randomNormal(shape, std: s, rng: Philox(seed: seed, stream: stream)).requiringGrad()
+        }
+        func ones() -> Tensor { Tensor(repeating: 1, shape: [c.width], requiresGrad: true) }
+        let layers = (0..<c.layers).map { i -> Layer in
+            let s = UInt64(i) * 8 + 2
+            return Layer(attnNorm: ones(), q: normal([c.width, c.width], std, s), k: normal([c.width, kv], std, s + 1),
+                         v: normal([c.width, kv], std, s + 2), o: normal([c.width, c.width], residualStd, s + 3), mlpNorm: ones(),
+                         gate: normal([c.width, c.ffn], std, s + 4), up: normal([c.width, c.ffn], std, s + 5),
+                         down: normal([c.ffn, c.width], residualStd, s + 6))
+        }
+        self.init(config: config, embed: normal([c.vocab, c.width], std, 0), layers: layers, finalNorm: ones(),
+                  head: c.tiedHead ? nil : normal([c.width, c.vocab], std, 1))
+    }
+
+    /// Makes every weight a contiguous tensor of its own (loaded weights are often transposed
+    /// views of a checkpoint's storage), as optimizers update weights in place.
+    public func makeTrainable() {
+        func own(_ t: Tensor) -> Tensor { t.isContiguous ? t : Tensor.noGrad { t.contiguous().detached() } }
+        embed = own(embed)
+        finalNorm = own(finalNorm)
+        head = head.map(own)
+        for i in layers.indices {
+            let l = layers[i]
+            layers[i] = Layer(attnNorm: own(l.attnNorm), q: own(l.q), k: own(l.k), v: own(l.v), o: own(l.o), mlpNorm: own(l.mlpNorm),
+                              gate: own(l.gate), up: own(l.up), down: own(l.down))
+        }
+    }
+
     /// Every parameter under its stable name.
     public var namedParameters: [(String, Tensor)] {
         var out: [(String, Tensor)] = [("embed", embed)]
