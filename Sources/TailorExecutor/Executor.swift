@@ -20,9 +20,18 @@ public final class Executor {
         public var inputs: [(input: PlanInput, digest: String)]
     }
 
+    /// A running node's progress: a line of text, and how far along it is when it knows.
+    public struct Progress: Sendable {
+        public var text: String
+        public var done: Int?
+        public var total: Int?
+        /// Seconds since the node's work started (for a rate and an ETA).
+        public var elapsed: Double?
+    }
+
     public enum Event {
         case started(PlanNode, index: Int, total: Int)
-        case progress(PlanNode, String)
+        case progress(PlanNode, Progress)
         case finished(Outcome, index: Int, total: Int)
     }
 
@@ -138,7 +147,7 @@ public final class Executor {
             let scratch = try store.scratch(key)
             let made = try store.store(key, kind: node.kind.rawValue) { folder in
                 let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
-                                      progress: { events(.progress(node, $0)) })
+                                      report: { events(.progress(node, $0)) })
                 do {
                     try runner(ctx)
                 } catch let error as ExecutionError {

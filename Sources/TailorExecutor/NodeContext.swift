@@ -12,7 +12,12 @@ struct NodeContext {
     /// Kept across attempts at the same key until the artifact is stored (checkpoints).
     let scratch: String
     let specDirectory: String
-    let progress: (String) -> Void
+    let report: (Executor.Progress) -> Void
+
+    /// Reports a line of progress; `done`/`total` let displays draw a bar and an ETA.
+    func progress(_ text: String, done: Int? = nil, total: Int? = nil, since start: Date? = nil) {
+        report(Executor.Progress(text: text, done: done, total: total, elapsed: start.map { Date().timeIntervalSince($0) }))
+    }
 
     var params: Value { node.params }
     var seed: UInt64 { UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0) }

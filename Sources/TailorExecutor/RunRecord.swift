@@ -84,6 +84,7 @@ public struct RunRecord {
         }
         try json(metrics, "metrics.json")
         try report.write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
+        try ReportHTML.render(plan: plan, outcomes: outcomes, seconds: seconds).write(toFile: folder + "/report.html", atomically: true, encoding: .utf8)
         return RunRecord(folder: folder, lock: lock)
     }
 }

@@ -32,6 +32,11 @@ struct Run: ParsableCommand {
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
 
+    enum Events: String, ExpressibleByArgument { case text, json }
+
+    @Option(help: "How progress is printed: text, or json (one object per line, for programs).")
+    var events: Events = .text
+
     func run() throws {
         let compiler = makeCompiler()
         var diagnostics = DiagnosticBag()
@@ -64,7 +69,7 @@ struct Run: ParsableCommand {
         let start = Date()
         let outcomes: [Executor.Outcome]
         do {
-            let display = Display()
+            let display = Display(json: events == .json)
             outcomes = try executor.run(nodes) { event in if !quiet { display.show(event) } }
         } catch let error as ExecutionError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
@@ -78,25 +83,35 @@ struct Run: ParsableCommand {
             try record.lockText.write(toFile: path, atomically: true, encoding: .utf8)
         }
         let ran = outcomes.filter { $0.status != .cached }.count
+        if events == .json {
+            let summary: [String: Any] = ["event": "summary", "spec": plan.name, "nodes": outcomes.count, "ran": ran,
+                                          "cached": outcomes.count - ran, "seconds": seconds, "record": record.folder]
+            let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .withoutEscapingSlashes])
+            return print(String(decoding: data, as: UTF8.self))
+        }
         print(String(format: "%@: %d nodes, %d ran, %d cached, %.2f s; %@ %@", plan.name, outcomes.count, ran,
                      outcomes.count - ran, seconds, isNew ? "record" : "unchanged since", record.folder))
     }
 
-    /// One line per finished node; progress on a terminal as a line rewritten in place, in a
-    /// log at most every few seconds per node.
+    /// One line per finished node; progress on a terminal as a live line with a bar and an
+    /// ETA, in a log at most every few seconds per node; or every event as a JSON line.
     final class Display: @unchecked Sendable {
         let tty = isatty(1) == 1
+        let json: Bool
         var lastProgress: [String: Date] = [:]
 
+        init(json: Bool) { self.json = json }
+
         func show(_ event: Executor.Event) {
+            if json { return write(Self.json(event)) }
             switch event {
             case .started: break
-            case .progress(let node, let text):
+            case .progress(let node, let p):
                 if tty {
-                    write("\r\u{1B}[K      \(node.id): \(text)")
+                    write("\r\u{1B}[K      " + Self.bar(p) + "\(node.id): \(p.text)" + Self.eta(p))
                 } else if Date().timeIntervalSince(lastProgress[node.id] ?? .distantPast) >= 5 {
                     lastProgress[node.id] = Date()
-                    write("      \(node.id): \(text)\n")
+                    write("      \(node.id): \(p.text)\(Self.eta(p))\n")
                 }
             case .finished(let o, let index, let total):
                 let counter = "[\(index + 1)/\(total)]"
@@ -105,6 +120,36 @@ struct Run: ParsableCommand {
                 write((tty ? "\r\u{1B}[K" : "") + pad(counter, 8) + pad(o.node.id, 30) + pad(o.node.kind.rawValue, 17)
                       + pad(o.status.rawValue, 11) + seconds + reason + "\n")
             }
+        }
+
+        static func bar(_ p: Executor.Progress) -> String {
+            guard let done = p.done, let total = p.total, total > 0 else { return "" }
+            let filled = min(20, 20 * done / total)
+            return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled) + "] "
+        }
+
+        static func eta(_ p: Executor.Progress) -> String {
+            guard let done = p.done, let total = p.total, let elapsed = p.elapsed, done > 0, done < total else { return "" }
+            let left = elapsed / Double(done) * Double(total - done)
+            return left >= 60 ? String(format: ", ETA %dm%02ds", Int(left) / 60, Int(left) % 60) : String(format: ", ETA %.0fs", left)
+        }
+
+        /// One JSON object per event (`--events json`).
+        static func json(_ event: Executor.Event) -> String {
+            var object: [String: Any]
+            switch event {
+            case .started(let node, let index, let total):
+                object = ["event": "started", "node": node.id, "kind": node.kind.rawValue, "index": index, "total": total]
+            case .progress(let node, let p):
+                object = ["event": "progress", "node": node.id, "text": p.text]
+                if let done = p.done, let total = p.total { object["done"] = done; object["total"] = total }
+            case .finished(let o, let index, let total):
+                object = ["event": "finished", "node": o.node.id, "kind": o.node.kind.rawValue, "status": o.status.rawValue,
+                          "seconds": o.seconds, "artifact": o.artifact.key, "index": index, "total": total]
+                if let reason = o.reason { object["reason"] = reason }
+            }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self) + "\n"
         }
 
         func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }

@@ -102,7 +102,7 @@ final class CommandLineTests: XCTestCase {
         let runs = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("runs/tiny").path)
         XCTAssertEqual(runs.count, 1)
         let record = dir.appendingPathComponent("runs/tiny/\(runs[0])")
-        for file in ["lock.json", "plan.json", "spec.yaml", "run.json", "metrics.json", "report.md"] {
+        for file in ["lock.json", "plan.json", "spec.yaml", "run.json", "metrics.json", "report.md", "report.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: record.appendingPathComponent(file).path), file)
         }
         // The lock reproduces in a fresh cache; a lock that disagrees fails, naming the node.
@@ -120,6 +120,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(mismatch.code, 1)
         XCTAssertTrue(mismatch.out.contains("tokenizer.bpe") && mismatch.out.contains("NO"), mismatch.out)
         XCTAssertTrue(mismatch.out.contains("1 of 8 artifacts differ from the lock"), mismatch.out)
+
+        let html = try String(contentsOf: record.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg") && html.contains("Training loss: model.base") && html.contains("Eval: eval.check"), html)
+        // Events for programs: one JSON object per line, ending with a summary.
+        let events = try run(["run", spec, "--events", "json"])
+        let objects = try events.out.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(objects.filter { $0["event"] as? String == "finished" }.count, 8)
+        XCTAssertEqual(objects.last?["event"] as? String, "summary")
+        XCTAssertEqual(objects.last?["cached"] as? Int, 8)
 
         let second = try run(["run", spec, "--quiet"])
         XCTAssertTrue(second.out.contains("0 ran, 8 cached"), second.out)

@@ -50,6 +50,7 @@ enum EvalRunners {
                 let generator = Generator(model: model, tokenizer: tokenizer)
                 let maxTokens = ctx.params["max_tokens"]?.int ?? 32
                 var correct = 0
+                let began = Date()
                 for start in stride(from: 0, to: examples.count, by: 16) {
                     let rows = Array(examples[start..<Swift.min(examples.count, start + 16)])
                     let budget = Swift.min(maxTokens, model.context - rows.map(\.context.count).max()!)
@@ -58,7 +59,8 @@ enum EvalRunners {
                     for (row, answer) in zip(rows, answers) where answer.text.trimmingCharacters(in: .whitespaces) == row.text.trimmingCharacters(in: .whitespaces) {
                         correct += 1
                     }
-                    ctx.progress("exact match: \(Swift.min(examples.count, start + 16))/\(examples.count)")
+                    let finished = Swift.min(examples.count, start + 16)
+                    ctx.progress("exact match: \(finished)/\(examples.count)", done: finished, total: examples.count, since: began)
                 }
                 result["exact_match"] = examples.isEmpty ? 0 : Double(correct) / Double(examples.count)
             }

@@ -77,7 +77,8 @@ enum TrainRunners {
             }
             if step % 10 == 9 || step == s.steps - 1 {
                 let rate = Double(trainedTokens) / Swift.max(1e-9, Date().timeIntervalSince(start))
-                ctx.progress(String(format: "step %d/%d loss %.4f %.0f tokens/s", step + 1, s.steps, stepLoss, rate))
+                ctx.progress(String(format: "step %d/%d loss %.4f %.0f tokens/s", step + 1, s.steps, stepLoss, rate),
+                             done: step + 1 - firstStep, total: s.steps - firstStep, since: start)
             }
         }
         Tensor.noGrad { for p in parameters { p.requiringGrad(false) } }
