@@ -38,7 +38,7 @@ public final class Executor {
     public let plan: Plan
     public let store: ArtifactStore
     let specDirectory: String
-    let digests = FileDigests()
+    let digests: FileDigests
 
     static let runners: [NodeKind: @Sendable (NodeContext) throws -> Void] = [
         .dataGenerate: DataRunners.generate, .dataSplit: DataRunners.split,
@@ -50,9 +50,11 @@ public final class Executor {
         .tokenizerBytes: TokenizerRunners.bytes, .tokenizerLoad: TokenizerRunners.loadFile,
     ]
 
-    public init(plan: Plan, store: ArtifactStore) {
+    /// `digests`: the ones the plan was made with (their memo lives in the cache).
+    public init(plan: Plan, store: ArtifactStore, digests: FileDigests? = nil) {
         self.plan = plan
         self.store = store
+        self.digests = digests ?? FileDigests(memo: store.root + "/index/file-digests.json")
         let dir = (plan.file as NSString).deletingLastPathComponent
         specDirectory = dir.isEmpty ? "." : dir
     }

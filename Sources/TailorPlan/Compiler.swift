@@ -8,6 +8,8 @@ public struct Compiler {
     public var sources = SourceManager()
     public var machine: MachineProfile
     public var limits: YAMLLimits
+    /// The user's file digests; give one with a memo to skip rehashing unchanged files.
+    public var digests = FileDigests()
 
     public init(machine: MachineProfile = .reference, limits: YAMLLimits = .default) {
         self.machine = machine
@@ -32,7 +34,6 @@ public struct Compiler {
     public func plan(file: String, sets: [String] = [], diagnostics: inout DiagnosticBag) -> Plan? {
         let specs = check(file: file, sets: sets, diagnostics: &diagnostics)
         guard let first = specs.first else { return nil }
-        let digests = FileDigests()
         let shared = specs.count > 1 ? PlanCache() : nil
         let perVariant = specs.map { spec -> (assignments: [(name: String, value: String)], nodes: [PlanNode]) in
             var planner = Planner(spec: spec, digests: digests, shared: shared)

@@ -30,13 +30,49 @@ public enum ContentKey {
 
 /// Digests of the user's files, each read once per plan. A folder's digest covers
 /// its files' names and contents in sorted order.
-public final class FileDigests {
+///
+/// With a memo file (kept in the artifact cache), a file whose size and modification time
+/// are as recorded is not read again: a multi-gigabyte dataset is hashed once, not on every
+/// plan and run.
+public final class FileDigests: @unchecked Sendable {
     private var memo: [String: String] = [:]
+    private let memoPath: String?
+    /// path → [size, mtime in ns] and digest, as loaded or learned.
+    private var stamps: [String: (size: Int, time: Int, digest: String)] = [:]
+    private var dirty = false
+    private let lock = NSLock()
 
-    public init() {}
+    public init(memo: String? = nil) {
+        memoPath = memo
+        guard let memo, let data = FileManager.default.contents(atPath: memo),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: [Any]] else { return }
+        for (path, entry) in json {
+            if entry.count == 3, let size = entry[0] as? Int, let time = entry[1] as? Int, let digest = entry[2] as? String {
+                stamps[path] = (size, time, digest)
+            }
+        }
+    }
+
+    /// Writes the memo back when it learned something.
+    public func save() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard dirty, let memoPath else { return }
+        let json = stamps.mapValues { [$0.size, $0.time, $0.digest] as [Any] }
+        if let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) {
+            try? FileManager.default.createDirectory(atPath: (memoPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? data.write(to: URL(fileURLWithPath: memoPath), options: .atomic)
+            dirty = false
+        }
+    }
 
     public func digest(_ path: String) -> String {
-        if let d = memo[path] { return d }
+        lock.lock()
+        if let d = memo[path] {
+            lock.unlock()
+            return d
+        }
+        lock.unlock()
         var isDir: ObjCBool = false
         var result = "missing"
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
@@ -47,14 +83,38 @@ public final class FileDigests {
                     h.update(data: Data((n + "\n" + digest(path + "/" + n) + "\n").utf8))
                 }
                 result = "sha256:" + ContentKey.hex(h.finalize())
-            } else if let handle = FileHandle(forReadingAtPath: path) {
-                var h = SHA256()
-                while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(data: chunk) }
-                try? handle.close()
-                result = "sha256:" + ContentKey.hex(h.finalize())
+            } else {
+                result = fileDigest(path)
             }
         }
+        lock.lock()
         memo[path] = result
+        lock.unlock()
         return result
+    }
+
+    private func fileDigest(_ path: String) -> String {
+        var info = stat()
+        let stamped = stat(path, &info) == 0
+        let (size, time) = (Int(info.st_size), Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec))
+        let key = (path as NSString).standardizingPath
+        lock.lock()
+        if stamped, let known = stamps[key], known.size == size, known.time == time {
+            lock.unlock()
+            return known.digest
+        }
+        lock.unlock()
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "missing" }
+        var h = SHA256()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(data: chunk) }
+        try? handle.close()
+        let digest = "sha256:" + ContentKey.hex(h.finalize())
+        if stamped, memoPath != nil {
+            lock.lock()
+            stamps[key] = (size, time, digest)
+            dirty = true
+            lock.unlock()
+        }
+        return digest
     }
 }

@@ -28,18 +28,21 @@ struct PlanCommand: ParsableCommand {
     var cache: String?
 
     func run() throws {
-        let compiler = makeCompiler()
+        // What a run would do: from the cache when there is one (never created by planning).
+        let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
+        let root = cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor"
+        let hasCache = FileManager.default.fileExists(atPath: root)
+        var compiler = makeCompiler()
+        if hasCache { compiler.digests = FileDigests(memo: root + "/index/file-digests.json") }
+        defer { compiler.digests.save() }
         var diagnostics = DiagnosticBag()
         let plan = compiler.plan(file: spec, sets: options.sets, diagnostics: &diagnostics)
         report(diagnostics, sources: compiler.sources, options: options)
         guard let plan else { throw ExitCode(1) }
         if json { return print(PlanRenderer.json(plan), terminator: "") }
-        // What a run would do: from the cache when there is one (never created by planning).
-        let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
-        let root = cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor"
         var status: [String: String]?
-        if FileManager.default.fileExists(atPath: root), let store = try? ArtifactStore(root: root) {
-            status = Executor(plan: plan, store: store).status().mapValues(\.display)
+        if hasCache, let store = try? ArtifactStore(root: root) {
+            status = Executor(plan: plan, store: store, digests: compiler.digests).status().mapValues(\.display)
         } else {
             status = Dictionary(uniqueKeysWithValues: plan.nodes.map { ($0.id, "run: new node") })
         }

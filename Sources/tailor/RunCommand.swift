@@ -38,12 +38,14 @@ struct Run: ParsableCommand {
     var events: Events = .text
 
     func run() throws {
-        let compiler = makeCompiler()
+        let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
+        let root = cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor"
+        var compiler = makeCompiler()
+        compiler.digests = FileDigests(memo: root + "/index/file-digests.json")
         var diagnostics = DiagnosticBag()
         let plan = compiler.plan(file: spec, sets: options.sets, diagnostics: &diagnostics)
         report(diagnostics, sources: compiler.sources, options: options)
         guard let plan else { throw ExitCode(1) }
-        let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
         let nodes: [PlanNode]
         do {
             nodes = try Executor.selection(only, in: plan)
@@ -60,12 +62,13 @@ struct Run: ParsableCommand {
         if refusals.hasErrors { throw ExitCode(1) }
         let store: ArtifactStore
         do {
-            store = try ArtifactStore(root: cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor")
+            store = try ArtifactStore(root: root)
         } catch let error as ExecutionError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(1)
         }
-        let executor = Executor(plan: plan, store: store)
+        let executor = Executor(plan: plan, store: store, digests: compiler.digests)
+        defer { compiler.digests.save() }
         let start = Date()
         let outcomes: [Executor.Outcome]
         do {
