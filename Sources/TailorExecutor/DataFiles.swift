@@ -19,12 +19,11 @@ enum DataFiles {
         var rows: [(line: Int, record: [String: Any])] = []
         switch ext {
         case "jsonl", "json":
-            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            where !line.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                if let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] {
-                    rows.append((n + 1, object))
+            Dataset.lines(data) { n, line in
+                if let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] {
+                    rows.append((n, object))
                 } else {
-                    problems.append("\(display):\(n + 1): not a JSON object")
+                    problems.append("\(display):\(n): not a JSON object")
                 }
             }
         case "csv":

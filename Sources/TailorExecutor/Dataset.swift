@@ -11,24 +11,40 @@ public struct Dataset: @unchecked Sendable {
     public var count: Int { records.count }
 
     public static func read(_ path: String) throws -> Dataset {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ExecutionError("cannot read the dataset '\(path)'") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ExecutionError("cannot read the dataset '\(path)'") }
         var records: [[String: Any]] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                throw ExecutionError("\(path):\(n + 1): not a JSON object")
-            }
-            records.append(object)
+        var problem: Int?
+        lines(data) { number, line in
+            if let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] { records.append(object) } else if problem == nil { problem = number }
         }
+        if let problem { throw ExecutionError("\(path):\(problem): not a JSON object") }
         return Dataset(records: records)
     }
 
-    public func write(_ path: String) throws {
-        var out = Data()
-        for record in records {
-            out += try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
-            out += Data("\n".utf8)
+    /// Calls `body(lineNumber, bytes)` for every line that is not blank, without decoding the
+    /// file as one string first.
+    static func lines(_ data: Data, _ body: (Int, Data) -> Void) {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0, number = 1
+            for i in 0...bytes.count {
+                guard i == bytes.count || bytes[i] == 10 else { continue }
+                if bytes[start..<i].contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) {
+                    body(number, Data(bytes: raw.baseAddress! + start, count: i - start))
+                }
+                start = i + 1
+                number += 1
+            }
         }
-        try out.write(to: URL(fileURLWithPath: path))
+    }
+
+    public func write(_ path: String) throws {
+        var out = ""
+        for record in records {
+            JSONText.compact(record, into: &out)
+            out += "\n"
+        }
+        try Data(out.utf8).write(to: URL(fileURLWithPath: path))
     }
 
     /// A string field of record `i`, or an error naming the record and field.

@@ -10,6 +10,30 @@ enum JSONText {
         return out + "\n"
     }
 
+    /// One line, no spaces (JSON Lines records), keys sorted.
+    static func compact(_ value: Any, into out: inout String) {
+        switch value {
+        case let dict as [String: Any]:
+            out += "{"
+            for (n, key) in dict.keys.sorted().enumerated() {
+                if n > 0 { out += "," }
+                string(key, into: &out)
+                out += ":"
+                compact(dict[key]!, into: &out)
+            }
+            out += "}"
+        case let list as [Any]:
+            out += "["
+            for (n, item) in list.enumerated() {
+                if n > 0 { out += "," }
+                compact(item, into: &out)
+            }
+            out += "]"
+        default:
+            write(value, indent: 0, into: &out)
+        }
+    }
+
     static func write(_ value: Any, indent: Int, into out: inout String) {
         let pad = String(repeating: "  ", count: indent + 1), close = String(repeating: "  ", count: indent)
         switch value {
@@ -50,6 +74,11 @@ enum JSONText {
 
     static func string(_ s: String, into out: inout String) {
         out += "\""
+        // Most text needs no escaping: append it whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            return out += "\""
+        }
         for c in s.unicodeScalars {
             switch c {
             case "\"": out += "\\\""
