@@ -48,6 +48,7 @@ public final class Executor {
         .dataLoad: DataFileRunners.load, .dataFolder: DataFileRunners.folder, .dataCommand: DataFileRunners.command,
         .dataFilter: DataFileRunners.filter, .dataTake: DataFileRunners.take, .dataMix: DataFileRunners.mix,
         .tokenizerBytes: TokenizerRunners.bytes, .tokenizerLoad: TokenizerRunners.loadFile,
+        .promptTemplate: PromptRunners.template, .dataTemplate: PromptRunners.apply,
     ]
 
     /// `digests`: the ones the plan was made with (their memo lives in the cache).

@@ -1,0 +1,125 @@
+import Foundation
+import TailorSpec
+
+/// A prompt template as a `prompt.template` node stores it (`prompt.json`): the template,
+/// its wrapping, chain of thought, and the few-shot pool with how examples are chosen.
+struct Prompt {
+    var template: String
+    var system: String?
+    var style: String
+    var chainOfThought: String?
+    var k: Int
+    var select: String
+    var seed: UInt64
+    var pool: [[String: Any]]
+
+    static let defaultThought = "Let's think step by step."
+
+    init(params: Value, pool: [[String: Any]]) {
+        template = params["template"]?.string ?? "{prompt}"
+        system = params["system"]?.string
+        style = params["style"]?.string ?? "plain"
+        if let cot = params["chain_of_thought"] {
+            chainOfThought = cot.bool == true ? Prompt.defaultThought : cot.string
+        }
+        k = params["few_shot"]?["k"]?.int ?? 0
+        select = params["few_shot"]?["select"]?.string ?? "random"
+        seed = UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0)
+        self.pool = pool
+    }
+
+    init(json: [String: Any]) {
+        template = json["template"] as? String ?? "{prompt}"
+        system = json["system"] as? String
+        style = json["style"] as? String ?? "plain"
+        chainOfThought = json["chain_of_thought"] as? String
+        k = json["k"] as? Int ?? 0
+        select = json["select"] as? String ?? "random"
+        seed = UInt64(json["seed"] as? Int ?? 0)
+        pool = json["pool"] as? [[String: Any]] ?? []
+    }
+
+    var json: [String: Any] {
+        var j: [String: Any] = ["template": template, "style": style, "k": k, "select": select, "seed": Int(seed), "pool": pool as [Any]]
+        if let system { j["system"] = system }
+        if let chainOfThought { j["chain_of_thought"] = chainOfThought }
+        return j
+    }
+
+    /// `{field}` placeholders filled from the record (unknown fields left as written).
+    func fill(_ record: [String: Any]) -> String {
+        var out = template
+        for (key, value) in record {
+            let text = value as? String ?? "\(value)"
+            out = out.replacingOccurrences(of: "{\(key)}", with: text)
+        }
+        return out
+    }
+
+    /// The prompt for record `index`: few-shot examples (each followed by its answer), the
+    /// filled template, the chain-of-thought cue, and the style's wrapping.
+    func render(_ record: [String: Any], index: Int) -> String {
+        var text = ""
+        for example in shots(for: record, index: index) {
+            text += fill(example) + " " + (Rendering.parts(example)?.answer ?? "") + "\n\n"
+        }
+        text += fill(record)
+        if let chainOfThought { text += " " + chainOfThought }
+        guard style == "chatml" else { return text }
+        return (system.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? "") + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
+    }
+
+    /// `k` examples from the pool: seeded per record (`random`), or the most similar by shared
+    /// words with the record's prompt (`similar`, ties to the earlier example); never the
+    /// record itself.
+    func shots(for record: [String: Any], index: Int) -> [[String: Any]] {
+        let query = Rendering.parts(record)?.context ?? ""
+        let candidates = pool.enumerated().filter { NSDictionary(dictionary: $0.element).isEqual(to: record) == false }
+        guard k > 0, !candidates.isEmpty else { return [] }
+        if select == "similar" {
+            let words = Prompt.words(query)
+            let scored = candidates.map { (i, example) -> (Int, Double) in
+                let other = Prompt.words(Rendering.parts(example)?.context ?? "")
+                let union = words.union(other).count
+                return (i, union == 0 ? 0 : Double(words.intersection(other).count) / Double(union))
+            }
+            return scored.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(k).map { pool[$0.0] }
+        }
+        let order = DataRunners.permutation(candidates.count, seed: seed, stream: 0x7368_6f74_0000 + UInt64(index))
+        return order.prefix(k).map { candidates[$0].element }
+    }
+
+    /// Words and the characters of numbers (so "12+34" resembles "12+35").
+    static func words(_ s: String) -> Set<String> {
+        Set(s.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init) + s.filter(\.isNumber).map { String($0) })
+    }
+}
+
+/// prompt.template and data.template.
+enum PromptRunners {
+    static func template(_ ctx: NodeContext) throws {
+        let pool = ctx.inputs.isEmpty ? [] : try ctx.dataset(0).records
+        let prompt = Prompt(params: ctx.params, pool: pool)
+        try JSONText.render(prompt.json).write(toFile: ctx.out("prompt.json"), atomically: false, encoding: .utf8)
+    }
+
+    static func load(_ artifact: Artifact) throws -> Prompt {
+        guard let data = FileManager.default.contents(atPath: artifact.path("prompt.json")),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { throw ExecutionError("the prompt artifact \(artifact.key) has no readable prompt.json") }
+        return Prompt(json: json)
+    }
+
+    /// Every record through the prompt: instruction records of the rendered prompt and the answer.
+    static func apply(_ ctx: NodeContext) throws {
+        guard let promptIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["prompt.json"] != nil }),
+              let dataIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["prompt.json"] == nil })
+        else { throw ExecutionError("a template needs a dataset and a prompt") }
+        let prompt = try load(ctx.inputs[promptIndex].artifact)
+        let data = try ctx.dataset(dataIndex)
+        let records: [[String: Any]] = data.records.enumerated().map { i, r in
+            ["prompt": prompt.render(r, index: i), "response": Rendering.parts(r)?.answer ?? ""]
+        }
+        try Dataset(records: records).write(ctx.out("data.jsonl"))
+    }
+}

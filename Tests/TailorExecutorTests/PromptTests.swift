@@ -1,0 +1,67 @@
+import Foundation
+import TailorDiagnostics
+import TailorPlan
+import TailorSpec
+import XCTest
+
+@testable import TailorExecutor
+
+/// Prompt templates: placeholders, few-shot selection, chain of thought and ChatML wrapping.
+final class PromptTests: XCTestCase {
+    let pool: [[String: Any]] = [
+        ["prompt": "12+34=", "response": "46"], ["prompt": "90+1=", "response": "91"],
+        ["prompt": "12+35=", "response": "47"], ["prompt": "5+5=", "response": "10"],
+    ]
+
+    func prompt(_ extra: [String: Any] = [:]) -> Prompt {
+        var json: [String: Any] = ["template": "Q: {prompt}\nA:", "style": "plain", "k": 0, "select": "random", "seed": 3, "pool": pool as [Any]]
+        for (k, v) in extra { json[k] = v }
+        return Prompt(json: json)
+    }
+
+    func testPlaceholdersChainOfThoughtAndChatML() {
+        let record: [String: Any] = ["prompt": "2+2=", "response": "4"]
+        XCTAssertEqual(prompt().render(record, index: 0), "Q: 2+2=\nA:")
+        XCTAssertEqual(prompt(["chain_of_thought": "Let's think step by step."]).render(record, index: 0), "Q: 2+2=\nA: Let's think step by step.")
+        XCTAssertEqual(prompt(["style": "chatml", "system": "Be brief."]).render(record, index: 0),
+                       "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nQ: 2+2=\nA:<|im_end|>\n<|im_start|>assistant\n")
+    }
+
+    func testFewShotSimilarAndSeededRandom() {
+        let query: [String: Any] = ["prompt": "12+36=", "response": "48"]
+        let similar = prompt(["k": 2, "select": "similar"]).render(query, index: 0)
+        XCTAssertEqual(similar, "Q: 12+34=\nA: 46\n\nQ: 12+35=\nA: 47\n\nQ: 12+36=\nA:")
+        let random = prompt(["k": 2])
+        XCTAssertEqual(random.render(query, index: 5), random.render(query, index: 5), "seeded")
+        XCTAssertEqual(random.shots(for: query, index: 5).count, 2)
+        // The record itself is never its own example.
+        let own = prompt(["k": 4, "select": "similar"]).shots(for: pool[0], index: 0)
+        XCTAssertFalse(own.contains { $0["prompt"] as? String == "12+34=" })
+        XCTAssertEqual(own.count, 3)
+    }
+
+    func testDataTemplateRendersRecordsIntoInstructions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-prompt-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+            tailor: 1
+            name: templ
+            seed: 2
+            data:
+              sums: { generate: addition, count: 20, options: { digits: 1 } }
+              parts: { from: sums, split: { shots: 0.5, rest: 0.5 } }
+              framed: { from: parts.rest, template: few }
+            prompts:
+              few: { template: "Q: {prompt}\\nA:", few_shot: { from: parts.shots, k: 1, select: similar }, chain_of_thought: true }
+            """.write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/t.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        let framed = try Dataset.read(try XCTUnwrap(outcomes.first { $0.node.id == "data.framed" }).artifact.path("data.jsonl"))
+        XCTAssertEqual(framed.count, 10)
+        let first = try XCTUnwrap(framed.records.first?["prompt"] as? String)
+        XCTAssertTrue(first.hasPrefix("Q: ") && first.hasSuffix("A: Let's think step by step."), first)
+        XCTAssertEqual(first.components(separatedBy: "Q: ").count - 1, 2, "one example, then the question: \(first)")
+    }
+}
