@@ -88,57 +88,150 @@ public final class Executor {
         return plan.nodes.filter { wanted.contains($0.id) }
     }
 
-    /// Executes `nodes` (in plan order) and returns what happened to each. A node found in the
-    /// cache is confirmed cheaply (record and file stamps); a node that runs first verifies every
-    /// digest of the artifacts it reads, and rebuilds any that is damaged.
-    public func run(_ nodes: [PlanNode], events: @escaping (Event) -> Void = { _ in }) throws -> [Outcome] {
+    /// What the nodes of one run share: finished artifacts, which artifacts were hashed, and the
+    /// outcomes so far. Guarded by one lock; nodes run concurrently with `jobs` > 1.
+    final class RunState: @unchecked Sendable {
+        let lock = NSLock()
         var done: [String: Artifact] = [:]
         var verified = Set<String>()
-        var outcomes: [Outcome] = []
-        var position: [String: Int] = [:]
-        for (index, node) in nodes.enumerated() {
-            var inputs = try node.inputs.map { input -> (PlanInput, Artifact) in
-                guard let a = done[input.node] else { throw ExecutionError("'\(node.id)' runs before its input '\(input.node)'") }
+        var outcomes: [String: Outcome] = [:]
+
+        func locked<T>(_ body: () throws -> T) rethrows -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            return try body()
+        }
+    }
+
+    /// Node kinds that use every core themselves (the runtime's kernels): they run alone.
+    static func isHeavy(_ kind: NodeKind) -> Bool {
+        kind.trains || kind.rawValue.hasPrefix("eval.") || kind == .modelLoad || kind == .modelInit
+    }
+
+    /// Executes `nodes` and returns what happened to each, in plan order. Independent light
+    /// nodes (data, tokenizers, prompts) run up to `jobs` at a time; a node that computes with
+    /// the tensor runtime runs alone, as its kernels already use every core. A node found in the
+    /// cache is confirmed cheaply (record and file stamps); a node that runs first verifies every
+    /// digest of the artifacts it reads, and rebuilds any that is damaged. Artifacts do not
+    /// depend on the order or the concurrency.
+    public func run(_ nodes: [PlanNode], jobs: Int = 1, events: @escaping (Event) -> Void = { _ in }) throws -> [Outcome] {
+        let state = RunState()
+        let eventLock = NSLock()
+        let emit: (Event) -> Void = { event in
+            eventLock.lock()
+            events(event)
+            eventLock.unlock()
+        }
+        let index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1.id, $0) })
+        var pending = nodes
+        let schedule = Schedule()
+        let work = Unchecked((self, emit))
+        schedule.condition.lock()
+        while true {
+            // Start what is ready, in plan order, within the budget.
+            if schedule.failure == nil {
+                var started = Set<String>()
+                for node in pending {
+                    let ready = state.locked { node.inputs.allSatisfy { state.done[$0.node] != nil || index[$0.node] == nil } }
+                    guard ready else { continue }
+                    let heavy = Self.isHeavy(node.kind)
+                    if heavy ? schedule.running > 0 : (schedule.heavy || schedule.running >= Swift.max(1, jobs)) { continue }
+                    schedule.running += 1
+                    if heavy { schedule.heavy = true }
+                    started.insert(node.id)
+                    let position = index[node.id]!
+                    DispatchQueue.global().async {
+                        var error: Error?
+                        do {
+                            try work.value.0.process(node, position: position, total: nodes.count, state: state, events: work.value.1)
+                        } catch let e { error = e }
+                        schedule.finished(heavy: heavy, error: error)
+                    }
+                    if heavy { break }
+                }
+                pending.removeAll { started.contains($0.id) }
+            }
+            if schedule.running == 0 && (pending.isEmpty || schedule.failure != nil) { break }
+            if schedule.running == 0 {
+                schedule.condition.unlock()
+                throw ExecutionError("'\(pending[0].id)' waits for an input that is not part of this run")
+            }
+            schedule.condition.wait()
+        }
+        schedule.condition.unlock()
+        if let failure = schedule.failure { throw failure }
+        return nodes.compactMap { state.outcomes[$0.id] }
+    }
+
+    /// Counts of running nodes, under the condition's lock.
+    final class Schedule: @unchecked Sendable {
+        let condition = NSCondition()
+        var running = 0
+        var heavy = false
+        var failure: Error?
+
+        func finished(heavy wasHeavy: Bool, error: Error?) {
+            condition.lock()
+            running -= 1
+            if wasHeavy { heavy = false }
+            if let error, failure == nil { failure = error }
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Hands values to worker threads; the run's shared state is locked where it is touched.
+    struct Unchecked<T>: @unchecked Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
+    }
+
+    /// One node: from the cache, or built after its inputs are verified.
+    func process(_ node: PlanNode, position: Int, total: Int, state: RunState, events: @escaping (Event) -> Void) throws {
+        var inputs = try state.locked {
+            try node.inputs.map { input -> (PlanInput, Artifact) in
+                guard let a = state.done[input.node] else { throw ExecutionError("'\(node.id)' runs before its input '\(input.node)'") }
                 return (input, a)
             }
-            let start = Date()
-            events(.started(node, index: index, total: nodes.count))
-            var key = executionKey(node, inputs)
-            var (artifact, problem) = store.check(key)
-            var status = Status.cached
-            if artifact == nil {
-                for i in inputs.indices where !verified.contains(inputs[i].1.key) {
-                    let (input, stored) = inputs[i]
-                    if case (nil, let why) = store.lookup(stored.key), let source = plan.node(input.node) {
-                        let rebuilt = try build(source, source.inputs.map { ($0, done[$0.node]!) }, key: stored.key, events: events)
-                        done[input.node] = rebuilt
-                        if let p = position[input.node] {
-                            outcomes[p].status = .recomputed
-                            outcomes[p].reason = why
-                            outcomes[p].artifact = rebuilt
-                        }
-                        for j in inputs.indices where inputs[j].0.node == input.node { inputs[j].1 = rebuilt }
-                    }
-                    verified.insert(inputs[i].1.key)
-                }
-                key = executionKey(node, inputs)
-                (artifact, problem) = store.check(key)
-                if artifact == nil {
-                    artifact = try build(node, inputs, key: key, events: events)
-                    status = problem == "missing" ? .ran : .recomputed
-                    verified.insert(key)
-                }
-            }
-            let outcome = Outcome(node: node, status: status, reason: status == .cached ? nil : (problem == "missing" ? "new" : problem),
-                                  seconds: Date().timeIntervalSince(start), artifact: artifact!,
-                                  inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) })
-            done[node.id] = artifact!
-            writeIndex(node, key: key, inputs: inputs)
-            position[node.id] = outcomes.count
-            outcomes.append(outcome)
-            events(.finished(outcome, index: index, total: nodes.count))
         }
-        return outcomes
+        let start = Date()
+        events(.started(node, index: position, total: total))
+        var key = executionKey(node, inputs)
+        var (artifact, problem) = store.check(key)
+        var status = Status.cached
+        if artifact == nil {
+            for i in inputs.indices where !state.locked({ state.verified.contains(inputs[i].1.key) }) {
+                let (input, stored) = inputs[i]
+                if case (nil, let why) = store.lookup(stored.key), let source = plan.node(input.node) {
+                    let sourceInputs = state.locked { source.inputs.map { ($0, state.done[$0.node]!) } }
+                    let rebuilt = try build(source, sourceInputs, key: stored.key, events: events)
+                    state.locked {
+                        state.done[input.node] = rebuilt
+                        state.outcomes[input.node]?.status = .recomputed
+                        state.outcomes[input.node]?.reason = why
+                        state.outcomes[input.node]?.artifact = rebuilt
+                    }
+                    for j in inputs.indices where inputs[j].0.node == input.node { inputs[j].1 = rebuilt }
+                }
+                state.locked { _ = state.verified.insert(inputs[i].1.key) }
+            }
+            key = executionKey(node, inputs)
+            (artifact, problem) = store.check(key)
+            if artifact == nil {
+                artifact = try build(node, inputs, key: key, events: events)
+                status = problem == "missing" ? .ran : .recomputed
+                state.locked { _ = state.verified.insert(key) }
+            }
+        }
+        let outcome = Outcome(node: node, status: status, reason: status == .cached ? nil : (problem == "missing" ? "new" : problem),
+                              seconds: Date().timeIntervalSince(start), artifact: artifact!,
+                              inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) })
+        writeIndex(node, key: key, inputs: inputs)
+        state.locked {
+            state.done[node.id] = artifact!
+            state.outcomes[node.id] = outcome
+        }
+        events(.finished(outcome, index: position, total: total))
     }
 
     /// Computes a node's artifact under its key's lock (another process may have built it

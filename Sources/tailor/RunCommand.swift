@@ -29,6 +29,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Also write the lock beside the spec (SPEC.lock), to commit with it.")
     var lock = false
 
+    @Option(help: "Light nodes (data, tokenizers, prompts) to run at once; training and evals always run alone (default: the cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
 
@@ -36,6 +39,10 @@ struct Run: ParsableCommand {
 
     @Option(help: "How progress is printed: text, or json (one object per line, for programs).")
     var events: Events = .text
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
 
     func run() throws {
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
@@ -73,7 +80,7 @@ struct Run: ParsableCommand {
         let outcomes: [Executor.Outcome]
         do {
             let display = Display(json: events == .json)
-            outcomes = try executor.run(nodes) { event in if !quiet { display.show(event) } }
+            outcomes = try executor.run(nodes, jobs: jobs) { event in if !quiet { display.show(event) } }
         } catch let error as ExecutionError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(1)

@@ -179,6 +179,20 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(try loss(reloaded), try loss(first), accuracy: 1e-9)
     }
 
+    func testConcurrentLightNodesGiveTheSameArtifacts() throws {
+        // Many independent light nodes: with 3 at a time, every artifact equals the sequential run's.
+        let wide = spec.replacingOccurrences(of: "tokenizers:", with: (0..<12).map {
+            "  take\($0): { from: split.train, take: \($0 + 1) }\n  filt\($0): { from: take\($0), filter: { min_chars: 3 } }"
+        }.joined(separator: "\n") + "\ntokenizers:")
+        try wide.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let plan = try plan()
+        let sequential = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/one")).run(plan.nodes, jobs: 1)
+        let concurrent = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/many")).run(plan.nodes, jobs: 3)
+        XCTAssertEqual(concurrent.map(\.node.id), plan.nodes.map(\.id), "outcomes in plan order")
+        XCTAssertEqual(concurrent.map(\.artifact.digest), sequential.map(\.artifact.digest))
+        XCTAssertEqual(concurrent.count, 32)
+    }
+
     func testBitIdenticalAcrossThreadCountsAndCaches() throws {
         defer { Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
         Runtime.setThreads(1)
