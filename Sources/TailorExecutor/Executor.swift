@@ -123,39 +123,38 @@ public final class Executor {
             eventLock.unlock()
         }
         let index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1.id, $0) })
-        var pending = nodes
+        // Readiness by counting: each node waits for its inputs in this run; a finished node
+        // releases its dependants. Ready nodes start in plan order.
         let schedule = Schedule()
+        var dependants: [String: [Int]] = [:]
+        for (i, node) in nodes.enumerated() {
+            let waits = Set(node.inputs.map(\.node).filter { index[$0] != nil })
+            schedule.waiting[i] = waits.count
+            for input in waits { dependants[input, default: []].append(i) }
+            if waits.isEmpty { schedule.ready.insert(i) }
+        }
         let work = Unchecked((self, emit))
         schedule.condition.lock()
         while true {
-            // Start what is ready, in plan order, within the budget.
             if schedule.failure == nil {
-                var started = Set<String>()
-                for node in pending {
-                    let ready = state.locked { node.inputs.allSatisfy { state.done[$0.node] != nil || index[$0.node] == nil } }
-                    guard ready else { continue }
+                while let next = schedule.ready.min() {
+                    let node = nodes[next]
                     let heavy = Self.isHeavy(node.kind)
-                    if heavy ? schedule.running > 0 : (schedule.heavy || schedule.running >= Swift.max(1, jobs)) { continue }
+                    if heavy ? schedule.running > 0 : (schedule.heavy || schedule.running >= Swift.max(1, jobs)) { break }
+                    schedule.ready.remove(next)
                     schedule.running += 1
                     if heavy { schedule.heavy = true }
-                    started.insert(node.id)
-                    let position = index[node.id]!
+                    let released = dependants[node.id] ?? []
                     DispatchQueue.global().async {
                         var error: Error?
                         do {
-                            try work.value.0.process(node, position: position, total: nodes.count, state: state, events: work.value.1)
+                            try work.value.0.process(node, position: next, total: nodes.count, state: state, events: work.value.1)
                         } catch let e { error = e }
-                        schedule.finished(heavy: heavy, error: error)
+                        schedule.finished(heavy: heavy, error: error, releasing: released)
                     }
-                    if heavy { break }
                 }
-                pending.removeAll { started.contains($0.id) }
             }
-            if schedule.running == 0 && (pending.isEmpty || schedule.failure != nil) { break }
-            if schedule.running == 0 {
-                schedule.condition.unlock()
-                throw ExecutionError("'\(pending[0].id)' waits for an input that is not part of this run")
-            }
+            if schedule.running == 0 && (schedule.failure != nil || schedule.ready.isEmpty) { break }
             schedule.condition.wait()
         }
         schedule.condition.unlock()
@@ -169,12 +168,21 @@ public final class Executor {
         var running = 0
         var heavy = false
         var failure: Error?
+        /// Unfinished inputs per node index, and the indices whose inputs are all done.
+        var waiting: [Int: Int] = [:]
+        var ready = Set<Int>()
 
-        func finished(heavy wasHeavy: Bool, error: Error?) {
+        func finished(heavy wasHeavy: Bool, error: Error?, releasing dependants: [Int]) {
             condition.lock()
             running -= 1
             if wasHeavy { heavy = false }
             if let error, failure == nil { failure = error }
+            if error == nil {
+                for d in dependants {
+                    waiting[d]! -= 1
+                    if waiting[d] == 0 { ready.insert(d) }
+                }
+            }
             condition.signal()
             condition.unlock()
         }

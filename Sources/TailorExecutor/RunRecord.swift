@@ -39,15 +39,16 @@ public struct RunRecord {
     /// already describes exactly these artifacts.
     public static func write(plan: Plan, sets: [String], outcomes: [Executor.Outcome], seconds: Double, root: String,
                              store: ArtifactStore) throws -> (record: RunRecord, isNew: Bool) {
-        let lock = lock(plan: plan, outcomes: outcomes)
-        let lockText = JSONText.render(lock)
         let marker = "\(store.root)/index/\(plan.name)/last-record"
-        let fingerprint = Digest.of(text: lockText + "\n" + sets.joined(separator: "\n"))
+        // The artifacts of every node (their keys cover everything the lock records) and the --set values.
+        let fingerprint = Digest.of(text: outcomes.map { $0.node.id + " " + $0.artifact.key }.joined(separator: "\n") + "\n" + sets.joined(separator: "\n"))
+        let lock = lock(plan: plan, outcomes: outcomes)
         if outcomes.allSatisfy({ $0.status == .cached }),
            let last = try? String(contentsOfFile: marker, encoding: .utf8), last.hasPrefix(fingerprint + " ") {
             let folder = String(last.dropFirst(fingerprint.count + 1))
             if FileManager.default.fileExists(atPath: folder + "/lock.json") { return (RunRecord(folder: folder, lock: lock), false) }
         }
+        let lockText = JSONText.render(lock)
         let record = try write(plan: plan, sets: sets, outcomes: outcomes, seconds: seconds, root: root, lock: lock, lockText: lockText)
         try? FileManager.default.createDirectory(atPath: (marker as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? (fingerprint + " " + record.folder).write(toFile: marker, atomically: true, encoding: .utf8)

@@ -135,11 +135,12 @@ struct Planner {
             return add(id, .dataFolder, params: Self.object([("format", format)]), files: [folder], at: v.location)
         }
         if let command = v["command"] {
-            let inputs = command["inputs"]?.list?.compactMap(\.string) ?? []
+            let files = command["inputs"]?.list?.compactMap(\.string) ?? []
+            let needs = (command["needs"]?.list ?? []).compactMap { dataInput($0) }
             return add(id, .dataCommand, params: Self.object([
                 ("run", command["run"]), ("shell", command["shell"]), ("output", command["output"]),
-                ("format", format), ("fields", v["fields"]),
-            ]), files: inputs, at: v.location)
+                ("params", command["params"]), ("format", format), ("fields", v["fields"]),
+            ]), inputs: needs, files: files, at: v.location)
         }
         if let parts = v["mix"]?.list {
             let inputs = parts.compactMap { dataInput($0["from"]) }

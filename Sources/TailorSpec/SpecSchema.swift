@@ -80,6 +80,10 @@ public enum SpecSchema {
         fields: [
             Field("run", .list(.string, minCount: 1), required: true, "program and arguments, e.g. `[python3, prep.py, raw.txt, out.jsonl]`"),
             Field("inputs", .list(.path, minCount: 0), default: .list([]), "files the command reads; their contents are part of the key"),
+            Field("needs", .list(.reference(.data), minCount: 0), default: .list([]),
+                  "datasets the command reads: another command's output file at its own `output` path, any other dataset as `NAME.jsonl`"),
+            Field("params", .dict(.string, keyKind: "parameter name"),
+                  "values the command reads from environment variables `TAILOR_PARAM_<NAME>`; part of the key"),
             Field("output", .path, required: true, "the file the command writes, read as this dataset"),
             Field("shell", .bool, default: .bool(false), "run through `/bin/sh -c` (the `run` list is joined with spaces)"),
         ])

@@ -37,12 +37,23 @@ enum DataFileRunners {
         let fm = FileManager.default
         try? fm.removeItem(atPath: work)
         try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
-        for input in ctx.node.files {
-            guard !input.hasPrefix("/"), !input.split(separator: "/").contains("..") else {
-                throw ExecutionError("command input '\(input)' must be a path inside the spec's folder")
+        func place(_ source: String, at relative: String) throws {
+            guard !relative.hasPrefix("/"), !relative.split(separator: "/").contains("..") else {
+                throw ExecutionError("command input '\(relative)' must be a path inside the spec's folder")
             }
-            try fm.createDirectory(atPath: (work + "/" + input as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try fm.copyItem(atPath: ctx.resolve(input), toPath: work + "/" + input)
+            try fm.createDirectory(atPath: (work + "/" + relative as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: source, toPath: work + "/" + relative)
+        }
+        for input in ctx.node.files { try place(ctx.resolve(input), at: input) }
+        // Datasets it needs: another command's own output file where that command wrote it,
+        // any other dataset as NAME.jsonl (a split port as NAME.PORT.jsonl).
+        for (input, artifact) in ctx.inputs {
+            if let declared = commandOutput(artifact) {
+                try place(artifact.path(declared.stored), at: declared.path)
+            } else {
+                let name = input.node.hasPrefix("data.") ? String(input.node.dropFirst(5)) : input.node
+                try place(artifact.path((input.port ?? "data") + ".jsonl"), at: name + (input.port.map { ".\($0)" } ?? "") + ".jsonl")
+            }
         }
         let args = (ctx.params["run"]?.list ?? []).compactMap(\.string)
         guard !args.isEmpty, let output = ctx.params["output"]?.string else { throw ExecutionError("the command has no 'run' or 'output'") }
@@ -58,6 +69,11 @@ enum DataFileRunners {
             process.arguments = args
         }
         process.currentDirectoryURL = URL(fileURLWithPath: work)
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in ctx.params["params"]?.entries ?? [] {
+            environment["TAILOR_PARAM_" + name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined()] = value.string ?? value.display
+        }
+        process.environment = environment
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -78,6 +94,18 @@ enum DataFileRunners {
         let data = try DataFiles.load(work + "/" + output, shownAs: output + " (the command's output)",
                                       format: ctx.params["format"]?.string ?? "text", fields: fields(ctx))
         try data.write(ctx.out("data.jsonl"))
+        // The file itself too, for commands that need this one.
+        let stored = "output" + ((output as NSString).pathExtension.isEmpty ? "" : "." + (output as NSString).pathExtension)
+        try fm.copyItem(atPath: work + "/" + output, toPath: ctx.out(stored))
+        try JSONText.render(["output": output, "stored": stored]).write(toFile: ctx.out("command.json"), atomically: false, encoding: .utf8)
+    }
+
+    /// Where a command artifact's output file is stored and where its command wrote it.
+    static func commandOutput(_ artifact: Artifact) -> (stored: String, path: String)? {
+        guard artifact.files["command.json"] != nil, let data = FileManager.default.contents(atPath: artifact.path("command.json")),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: String],
+              let stored = json["stored"], let path = json["output"] else { return nil }
+        return (stored, path)
     }
 
     static func filter(_ ctx: NodeContext) throws {
