@@ -93,6 +93,41 @@ final class DataFileTests: XCTestCase {
     }
 }
 
+final class CommandChainTests: XCTestCase {
+    /// Commands that need each other: the output file is where the first command wrote it,
+    /// params arrive as environment variables, and an unused param stops at the first command.
+    func testCommandsChainThroughNeedsAndParams() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-chain-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+            tailor: 1
+            name: chain
+            data:
+              first:
+                command: { run: ["mkdir -p out && echo \\"value $TAILOR_PARAM_LR\\" > out/a.txt"], shell: true, output: out/a.txt, params: { lr: "0.1", note: base } }
+                format: text
+              second:
+                command: { run: ["cat out/a.txt out/a.txt > b.txt"], shell: true, needs: [first], output: b.txt }
+                format: text
+            """.write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        func run(_ sets: [String] = []) throws -> [String: Executor.Outcome] {
+            var diagnostics = DiagnosticBag()
+            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/c.yaml", sets: sets, diagnostics: &diagnostics), "\(diagnostics.items)")
+            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+            return Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0) })
+        }
+        let first = try run()
+        let text = try Dataset.read(first["data.second"]!.artifact.path("data.jsonl")).records.first?["text"] as? String
+        XCTAssertEqual(text, "value 0.1\nvalue 0.1")
+        let note = try run(["data.first.command.params.note=changed"])
+        XCTAssertEqual(note["data.first"]?.status, .ran)
+        XCTAssertEqual(note["data.second"]?.status, .cached, "same output: the dependant stays cached")
+        let lr = try run(["data.first.command.params.lr=0.2"])
+        XCTAssertEqual(lr["data.second"]?.status, .ran)
+    }
+}
+
 final class JSONTextTests: XCTestCase {
     func testNumbersBoolsAndTextKeepTheirTypes() throws {
         let parsed = try JSONSerialization.jsonObject(with: Data(#"{"zero": 0, "one": 1, "no": false, "half": 0.5, "big": 12345678901}"#.utf8))
