@@ -45,32 +45,32 @@ public struct Artifact: Sendable {
     /// recorded size and time (a file whose stamp differs is hashed against its digest). Nodes
     /// that read an artifact verify every digest first (`verified`).
     static func checked(key: String, folder: String) -> (Artifact?, problem: String?) {
+        read(key: key, folder: folder) { path, digest, stamp in
+            guard let now = Artifact.stamp(path) else { return "is missing" }
+            return stamp != now && (try? Digest.of(file: path)) != digest ? "does not match its digest (corrupt)" : nil
+        }
+    }
+
+    /// Reads the record and checks every file against it; nil with a reason when anything
+    /// is missing or differs (the caller recomputes).
+    static func verified(key: String, folder: String) -> (Artifact?, problem: String?) {
+        read(key: key, folder: folder) { path, digest, _ in
+            guard let actual = try? Digest.of(file: path) else { return "is missing" }
+            return actual != digest ? "does not match its digest (corrupt)" : nil
+        }
+    }
+
+    /// The artifact from its record, each file passed to `problem(path, digest, recorded stamp)`,
+    /// which says what is wrong with it (nil: nothing).
+    private static func read(key: String, folder: String, _ problem: (String, String, [Int]?) -> String?) -> (Artifact?, problem: String?) {
         let meta = (folder as NSString).appendingPathComponent(metaName)
         guard let data = FileManager.default.contents(atPath: meta) else { return (nil, "missing") }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let files = json["files"] as? [String: String], json["key"] as? String == key
         else { return (nil, "its record is unreadable") }
         let stamps = json["stamps"] as? [String: [Int]] ?? [:]
-        for (name, digest) in files {
-            let path = (folder as NSString).appendingPathComponent(name)
-            guard let now = stamp(path) else { return (nil, "'\(name)' is missing") }
-            if stamps[name] != now, (try? Digest.of(file: path)) != digest { return (nil, "'\(name)' does not match its digest (corrupt)") }
-        }
-        return (Artifact(key: key, folder: folder, files: files, kind: json["kind"] as? String ?? "?"), nil)
-    }
-
-    /// Reads the record and checks every file against it; nil with a reason when anything
-    /// is missing or differs (the caller recomputes).
-    static func verified(key: String, folder: String) -> (Artifact?, problem: String?) {
-        let meta = (folder as NSString).appendingPathComponent(metaName)
-        guard let data = FileManager.default.contents(atPath: meta) else { return (nil, "missing") }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let files = json["files"] as? [String: String], json["key"] as? String == key
-        else { return (nil, "its record is unreadable") }
-        for (name, digest) in files {
-            let path = (folder as NSString).appendingPathComponent(name)
-            guard let actual = try? Digest.of(file: path) else { return (nil, "'\(name)' is missing") }
-            if actual != digest { return (nil, "'\(name)' does not match its digest (corrupt)") }
+        for (name, digest) in files.sorted(by: { $0.key < $1.key }) {
+            if let wrong = problem((folder as NSString).appendingPathComponent(name), digest, stamps[name]) { return (nil, "'\(name)' \(wrong)") }
         }
         return (Artifact(key: key, folder: folder, files: files, kind: json["kind"] as? String ?? "?"), nil)
     }
