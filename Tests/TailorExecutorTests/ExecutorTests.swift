@@ -1,6 +1,6 @@
 import Foundation
 import TailorDiagnostics
-import TailorExecutor
+@testable import TailorExecutor
 import TailorPlan
 import TailorRuntime
 import XCTest
@@ -214,5 +214,47 @@ final class ExecutorTests: XCTestCase {
         XCTAssertTrue(Executor.notExecutable(plan.nodes)[0].1.contains("'train.lora' nodes are not yet executable"))
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
+    }
+}
+
+/// Packed batches: sequences laid end to end and cut into full rows, resumable mid-epoch.
+final class PackingTests: XCTestCase {
+    func tokens() -> TokenArrays {
+        var t = TokenArrays()
+        for i in 0..<7 {
+            let n = 3 + i % 4
+            t.append((0..<n).map { Int32(10 * i + $0) }, mask: [0] + [UInt8](repeating: 1, count: n - 1))
+        }
+        return t
+    }
+
+    func testRowsAreFullAndResumingContinuesTheSameStream() {
+        let data = tokens()
+        var sampler = TrainRunners.Sampler(count: data.count, seed: 4)
+        var rows: [[Int32]] = []
+        for _ in 0..<6 { rows.append(sampler.packed(data, rows: 2, width: 5, trainOnInputs: false).ids) }
+        XCTAssertTrue(rows.allSatisfy { $0.count == 10 }, "no padding")
+        // Every token of the first epoch appears, in the epoch's order, before the second starts.
+        let order = DataRunners.permutation(data.count, seed: 4, stream: 0x7472_6169_6e00)
+        let stream = order.flatMap { Array(data.sequence($0).ids) }
+        XCTAssertEqual(Array(rows[0] + rows[1]), Array(stream.prefix(20)))
+        // A sampler restored at a saved (epoch, position) yields what the original yields next.
+        var original = TrainRunners.Sampler(count: data.count, seed: 4)
+        for _ in 0..<3 { _ = original.packed(data, rows: 2, width: 5, trainOnInputs: false) }
+        var resumed = TrainRunners.Sampler(count: data.count, seed: 4)
+        resumed.restore(epoch: original.epoch, position: original.position)
+        for _ in 0..<5 {
+            XCTAssertEqual(resumed.packed(data, rows: 2, width: 5, trainOnInputs: false).ids,
+                           original.packed(data, rows: 2, width: 5, trainOnInputs: false).ids)
+        }
+    }
+
+    func testPromptTokensAreNotTargetsUnlessAsked() {
+        var sampler = TrainRunners.Sampler(count: tokens().count, seed: 1)
+        let masked = sampler.packed(tokens(), rows: 1, width: 30, trainOnInputs: false).targets
+        var all = TrainRunners.Sampler(count: tokens().count, seed: 1)
+        let unmasked = all.packed(tokens(), rows: 1, width: 30, trainOnInputs: true).targets
+        XCTAssertTrue(masked.contains(-1))
+        XCTAssertFalse(unmasked.contains(-1))
     }
 }

@@ -8,7 +8,7 @@ enum TrainRunners {
     /// Training settings from a node's `train` parameters.
     struct Settings {
         var steps: Int, batch: Int, accumulate: Int, lr: Float, warmup: Int, schedule: LearningRateSchedule.Shape
-        var weightDecay: Float, gradClip: Float, trainOnInputs: Bool, optimizer: String, checkpointEvery: Int
+        var weightDecay: Float, gradClip: Float, trainOnInputs: Bool, optimizer: String, checkpointEvery: Int, packing: Bool
 
         init(_ v: Value?) {
             steps = v?["steps"]?.int ?? 100
@@ -22,6 +22,7 @@ enum TrainRunners {
             trainOnInputs = v?["train_on_inputs"]?.bool ?? false
             optimizer = v?["optimizer"]?.string ?? "adamw"
             checkpointEvery = v?["checkpoint_every"]?.int ?? 100
+            packing = v?["packing"]?.bool ?? false
         }
     }
 
@@ -30,9 +31,9 @@ enum TrainRunners {
         let tokens = try TokenArrays.read(try ctx.artifact(holding: "tokens.bin").path("tokens.bin"))
         let s = Settings(ctx.params["train"])
         guard tokens.count > 0 else { throw ExecutionError("'\(ctx.node.id)': the training data is empty") }
-        for i in 0..<tokens.count where tokens.offsets[i + 1] - tokens.offsets[i] > model.context + 1 {
+        for i in 0..<tokens.count where !s.packing && tokens.offsets[i + 1] - tokens.offsets[i] > model.context + 1 {
             throw ExecutionError("'\(ctx.node.id)': example \(i + 1) is \(tokens.offsets[i + 1] - tokens.offsets[i]) tokens, "
-                                 + "longer than the model's context of \(model.context) (+1 for the last target)")
+                                 + "longer than the model's context of \(model.context) (+1 for the last target); set `packing: true` to cut long examples across rows")
         }
         model.makeTrainable()
         let named = model.namedParameters
@@ -57,7 +58,9 @@ enum TrainRunners {
             optimizer.zeroGrad()
             var stepLoss: Float = 0
             for _ in 0..<s.accumulate {
-                let (ids, targets, width) = batch(tokens, sampler.next(s.batch), trainOnInputs: s.trainOnInputs)
+                let (ids, targets, width) = s.packing
+                    ? sampler.packed(tokens, rows: s.batch, width: model.context, trainOnInputs: s.trainOnInputs)
+                    : batch(tokens, sampler.next(s.batch), trainOnInputs: s.trainOnInputs)
                 let logits = model.logits(ids, batch: s.batch, cache: nil, keyStart: nil, lastOnly: false)  // (B, T, V)
                 let loss = logits.reshaped([s.batch * width, model.vocab]).crossEntropy(targets: targets, ignoreIndex: -1) / Float(s.accumulate)
                 do {
@@ -108,6 +111,8 @@ enum TrainRunners {
         let count: Int, seed: UInt64
         var epoch = 0, position = 0
         var order: [Int]
+        /// The packed epoch's tokens and loss mask (packing only; rebuilt from `order`).
+        var stream: [Int32] = [], streamMask: [UInt8] = []
 
         init(count: Int, seed: UInt64) {
             self.count = count
@@ -120,6 +125,41 @@ enum TrainRunners {
             self.epoch = epoch
             self.position = position
             order = DataRunners.permutation(count, seed: seed, stream: 0x7472_6169_6e00 + UInt64(epoch))
+            stream = []  // a packed stream is rebuilt from the order on the next batch
+        }
+
+        /// `rows` packed rows of `width` inputs: sequences (each ending in end of text) laid end
+        /// to end in this epoch's order and cut every `width` tokens, so no position is padding.
+        /// `position` counts tokens into the epoch's stream; a row's targets are the next tokens.
+        mutating func packed(_ tokens: TokenArrays, rows: Int, width: Int, trainOnInputs: Bool) -> (ids: [Int32], targets: [Int32], width: Int) {
+            var ids: [Int32] = [], targets: [Int32] = []
+            for _ in 0..<rows {
+                while stream.isEmpty || position + width + 1 > stream.count {
+                    if !stream.isEmpty {  // the epoch's stream is used up: the next epoch's order
+                        epoch += 1
+                        position = 0
+                        order = DataRunners.permutation(count, seed: seed, stream: 0x7472_6169_6e00 + UInt64(epoch))
+                        stream = []
+                        streamMask = []
+                    }
+                    for i in order {
+                        let (seq, mask) = tokens.sequence(i)
+                        stream += seq
+                        streamMask += mask
+                    }
+                    // A corpus shorter than one row repeats until it fills it.
+                    while stream.count < width + 1 {
+                        stream += stream
+                        streamMask += streamMask
+                    }
+                }
+                for j in 0..<width {
+                    ids.append(stream[position + j])
+                    targets.append(trainOnInputs || streamMask[position + j + 1] == 1 ? stream[position + j + 1] : -1)
+                }
+                position += width
+            }
+            return (ids, targets, width)
         }
 
         mutating func next(_ n: Int) -> [Int] {
