@@ -212,7 +212,7 @@ public final class Executor {
                 let (input, stored) = inputs[i]
                 if case (nil, let why) = store.lookup(stored.key), let source = plan.node(input.node) {
                     let sourceInputs = state.locked { source.inputs.map { ($0, state.done[$0.node]!) } }
-                    let rebuilt = try build(source, sourceInputs, key: stored.key, events: events)
+                    let (rebuilt, _) = try build(source, sourceInputs, key: stored.key, events: events)
                     state.locked {
                         state.done[input.node] = rebuilt
                         state.outcomes[input.node]?.status = .recomputed
@@ -226,8 +226,9 @@ public final class Executor {
             key = executionKey(node, inputs)
             (artifact, problem) = store.check(key)
             if artifact == nil {
-                artifact = try build(node, inputs, key: key, events: events)
-                status = problem == "missing" ? .ran : .recomputed
+                let (made, builtHere) = try build(node, inputs, key: key, events: events)
+                artifact = made
+                status = !builtHere ? .cached : problem == "missing" ? .ran : .recomputed
                 state.locked { _ = state.verified.insert(key) }
             }
         }
@@ -244,9 +245,10 @@ public final class Executor {
 
     /// Computes a node's artifact under its key's lock (another process may have built it
     /// meanwhile: then that one is used).
-    func build(_ node: PlanNode, _ inputs: [(PlanInput, Artifact)], key: String, events: @escaping (Event) -> Void) throws -> Artifact {
+    /// Whether this process built it is returned too (else another one did, and it was waited for).
+    func build(_ node: PlanNode, _ inputs: [(PlanInput, Artifact)], key: String, events: @escaping (Event) -> Void) throws -> (Artifact, built: Bool) {
         try store.withLock(key) {
-            if case (let built?, _) = store.lookup(key) { return built }
+            if case (let built?, _) = store.lookup(key) { return (built, false) }
             guard let runner = Self.runners[node.kind] else { throw ExecutionError("'\(node.id)': '\(node.kind.rawValue)' nodes are not yet executable") }
             let scratch = try store.scratch(key)
             let made = try store.store(key, kind: node.kind.rawValue) { folder in
@@ -259,7 +261,7 @@ public final class Executor {
                 }
             }
             try? FileManager.default.removeItem(atPath: scratch)
-            return made
+            return (made, true)
         }
     }
 

@@ -237,4 +237,30 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(((try? FileManager.default.subpathsOfDirectory(atPath: scratch)) ?? []).contains { $0.hasSuffix(".safetensors") },
                        "the scratch space is cleared once the artifact is stored")
     }
+
+    /// Two runs of one spec on one cache at once: both succeed and every node is computed once.
+    func testConcurrentRunsShareTheCacheWithoutDoubleWork() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-twice-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = try writeTinySpec(in: dir)
+        let processes = (0..<2).map { _ -> (Process, Pipe) in
+            let p = Process(), out = Pipe()
+            p.executableURL = binary
+            p.arguments = ["run", spec, "--quiet", "--set", "models.base.pretrain.steps=60"]
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            return (p, out)
+        }
+        for (p, _) in processes { try p.run() }
+        var ran = 0
+        for (p, out) in processes {
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, text)
+            ran += Int(text.split(separator: " ").firstIndex(of: "ran,").map { text.split(separator: " ")[$0 - 1] } ?? "0") ?? 0
+        }
+        XCTAssertEqual(ran, 8, "each of the 8 nodes computed by exactly one of the two runs")
+        XCTAssertTrue(try run(["cache", "verify", "--cache", dir.appendingPathComponent(".tailor").path]).out.contains("all 8 artifacts match"))
+    }
 }
