@@ -21,6 +21,8 @@ enum ReportHTML {
             <h1>\(escape(plan.name))</h1>
             <p>\(outcomes.count) nodes: \(outcomes.filter { $0.status != .cached }.count) ran, \
             \(outcomes.filter { $0.status == .cached }.count) from the cache; \(String(format: "%.2f", seconds)) s.</p>
+            <h2>Graph</h2>
+            \(graph(outcomes))
             <h2>Nodes</h2>
             <table><tr><th>#</th><th>node</th><th>kind</th><th>status</th><th>seconds</th></tr>
 
@@ -52,6 +54,42 @@ enum ReportHTML {
             html += "</table>\n"
         }
         return html + "</body></html>\n"
+    }
+
+    /// The graph as inline SVG: one column per depth (longest path from a source), a box per
+    /// node coloured by status, a curve per input. Large graphs (over 150 nodes) are listed only.
+    static func graph(_ outcomes: [Executor.Outcome]) -> String {
+        guard outcomes.count <= 150 else { return "<p>(\(outcomes.count) nodes: too many to draw; see the table.)</p>" }
+        var depth: [String: Int] = [:]
+        for o in outcomes { depth[o.node.id] = (o.node.inputs.compactMap { depth[$0.node] }.max() ?? -1) + 1 }
+        var row: [Int: Int] = [:]
+        var place: [String: (x: Double, y: Double)] = [:]
+        let (boxW, boxH, colW, rowH) = (180.0, 22.0, 230.0, 32.0)
+        for o in outcomes {
+            let d = depth[o.node.id]!
+            place[o.node.id] = (10 + Double(d) * colW, 10 + Double(row[d, default: 0]) * rowH)
+            row[d, default: 0] += 1
+        }
+        let width = 20 + Double((depth.values.max() ?? 0) + 1) * colW, height = 20 + Double(row.values.max() ?? 1) * rowH
+        var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\n"
+        for o in outcomes {
+            let to = place[o.node.id]!
+            for input in o.node.inputs {
+                guard let from = place[input.node] else { continue }
+                let (x1, y1, x2, y2) = (from.x + boxW, from.y + boxH / 2, to.x, to.y + boxH / 2)
+                svg += String(format: "<path d=\"M%.0f,%.0f C%.0f,%.0f %.0f,%.0f %.0f,%.0f\" fill=\"none\" stroke=\"#aaa\"/>\n",
+                              x1, y1, (x1 + x2) / 2, y1, (x1 + x2) / 2, y2, x2, y2)
+            }
+        }
+        let fill = ["ran": "#d8f0d8", "cached": "#eeeeee", "recomputed": "#f8e4c8"]
+        for o in outcomes {
+            let p = place[o.node.id]!
+            let label = o.node.id.count > 28 ? String(o.node.id.prefix(27)) + "…" : o.node.id
+            svg += "<rect x=\"\(Int(p.x))\" y=\"\(Int(p.y))\" width=\"\(Int(boxW))\" height=\"\(Int(boxH))\" rx=\"4\" "
+                + "fill=\"\(fill[o.status.rawValue] ?? "#fff")\" stroke=\"#888\"/>"
+                + "<text x=\"\(Int(p.x) + 5)\" y=\"\(Int(p.y) + 15)\">\(escape(label))</text>\n"
+        }
+        return svg + "</svg>"
     }
 
     /// A loss curve: the per-step loss (light) and its moving average (dark), axes labelled.
