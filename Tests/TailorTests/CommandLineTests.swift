@@ -123,6 +123,7 @@ final class CommandLineTests: XCTestCase {
 
         let html = try String(contentsOf: record.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg") && html.contains("Training loss: model.base") && html.contains("Eval: eval.check"), html)
+        XCTAssertEqual(html.components(separatedBy: "<rect").count - 1, 8, "one box per node in the graph")
         // Events for programs: one JSON object per line, ending with a summary.
         let events = try run(["run", spec, "--events", "json"])
         let objects = try events.out.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
