@@ -57,9 +57,15 @@ public enum YAMLLoader {
 
 /// The stack machine that turns libyaml events into nodes.
 private struct TreeBuilder {
-    enum Frame {
-        case sequence(items: [YAMLNode], at: SourceLocation, anchor: String?, tag: String?)
-        case mapping(entries: [YAMLNode], at: SourceLocation, anchor: String?, tag: String?)
+    /// An open sequence or mapping. Its children are appended in place (`stack[last]`), so
+    /// the array stays uniquely referenced: pattern-matching them out of an enum and back
+    /// copied the whole array per child, quadratic in a mapping's size.
+    struct Frame {
+        var isMapping: Bool
+        var children: [YAMLNode]
+        var at: SourceLocation
+        var anchor: String?
+        var tag: String?
     }
 
     let file: String
@@ -146,23 +152,21 @@ private struct TreeBuilder {
             return finish(target, anchor: nil, counted: false, &diagnostics)
         case YAML_SEQUENCE_START_EVENT:
             let s = event.data.sequence_start
-            return push(.sequence(items: [], at: at, anchor: string(s.anchor), tag: string(s.tag)), at, &diagnostics)
+            return push(Frame(isMapping: false, children: [], at: at, anchor: string(s.anchor), tag: string(s.tag)), at, &diagnostics)
         case YAML_MAPPING_START_EVENT:
             let s = event.data.mapping_start
-            return push(.mapping(entries: [], at: at, anchor: string(s.anchor), tag: string(s.tag)), at, &diagnostics)
+            return push(Frame(isMapping: true, children: [], at: at, anchor: string(s.anchor), tag: string(s.tag)), at, &diagnostics)
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = stack.popLast() else { return true }
-            switch frame {
-            case let .sequence(items, loc, anchor, tag):
-                var node = YAMLNode(.sequence(items), at: loc)
-                node.tag = tag
-                return finish(node, anchor: anchor, &diagnostics)
-            case let .mapping(entries, loc, anchor, tag):
-                guard let pairs = buildMapping(entries, &diagnostics) else { return false }
-                var node = YAMLNode(.mapping(pairs), at: loc)
-                node.tag = tag
-                return finish(node, anchor: anchor, &diagnostics)
+            var node: YAMLNode
+            if frame.isMapping {
+                guard let pairs = buildMapping(frame.children, &diagnostics) else { return false }
+                node = YAMLNode(.mapping(pairs), at: frame.at)
+            } else {
+                node = YAMLNode(.sequence(frame.children), at: frame.at)
             }
+            node.tag = frame.tag
+            return finish(node, anchor: frame.anchor, &diagnostics)
         default:
             break
         }
@@ -189,19 +193,11 @@ private struct TreeBuilder {
             return false
         }
         if let anchor { anchors[anchor] = node }
-        guard var top = stack.popLast() else {
+        guard !stack.isEmpty else {
             root = node
             return true
         }
-        switch top {
-        case .sequence(var items, let loc, let a, let t):
-            items.append(node)
-            top = .sequence(items: items, at: loc, anchor: a, tag: t)
-        case .mapping(var entries, let loc, let a, let t):
-            entries.append(node)
-            top = .mapping(entries: entries, at: loc, anchor: a, tag: t)
-        }
-        stack.append(top)
+        stack[stack.count - 1].children.append(node)
         return true
     }
 
