@@ -20,12 +20,9 @@ public final class ArtifactStore: @unchecked Sendable {
 
     public func folder(_ key: String) -> String { "\(root)/artifacts/\(key.prefix(2))/\(key)" }
 
-    /// A node's scratch folder (checkpoints), kept until its artifact is stored.
-    func scratch(_ key: String) throws -> String {
-        let path = "\(root)/scratch/\(key)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    /// A node's scratch folder (checkpoints, a command's working folder), kept until its
+    /// artifact is stored; created by the runners that use one.
+    func scratch(_ key: String) -> String { "\(root)/scratch/\(key)" }
 
     /// The verified artifact for `key` (every file hashed), or nil with why it cannot be used.
     public func lookup(_ key: String) -> (Artifact?, problem: String?) { Artifact.verified(key: key, folder: folder(key)) }
@@ -34,8 +31,10 @@ public final class ArtifactStore: @unchecked Sendable {
     public func check(_ key: String) -> (Artifact?, problem: String?) { Artifact.checked(key: key, folder: folder(key)) }
 
     /// Runs `body` with the key's lock held (waiting for another process that holds it).
+    /// Keys share 256 lock files by their first two hex digits: a rare wait between two
+    /// unrelated nodes, instead of one file per node ever built.
     public func withLock<T>(_ key: String, _ body: () throws -> T) throws -> T {
-        let path = "\(root)/locks/\(key).lock"
+        let path = "\(root)/locks/\(key.prefix(2)).lock"
         let fd = open(path, O_CREAT | O_RDWR, 0o644)
         guard fd >= 0 else { throw ExecutionError("cannot open the lock '\(path)'") }
         defer { close(fd) }

@@ -20,6 +20,7 @@ struct Checkpoint {
         for (name, t) in optimizer.state() { tensors["optimizer." + name] = t }
         let state = try JSONSerialization.data(withJSONObject: ["step": c.step, "epoch": c.epoch, "position": c.position,
                                                                 "losses": c.losses.map(Double.init), "target_tokens": c.targetTokens])
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         try Safetensors.write(tensors, metadata: ["tailor.checkpoint": String(decoding: state, as: UTF8.self)], to: path(scratch))
     }
 

@@ -250,7 +250,7 @@ public final class Executor {
         try store.withLock(key) {
             if case (let built?, _) = store.lookup(key) { return (built, false) }
             guard let runner = Self.runners[node.kind] else { throw ExecutionError("'\(node.id)': '\(node.kind.rawValue)' nodes are not yet executable") }
-            let scratch = try store.scratch(key)
+            let scratch = store.scratch(key)
             let made = try store.store(key, kind: node.kind.rawValue) { folder in
                 let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
                                       report: { events(.progress(node, $0)) })
