@@ -56,6 +56,9 @@ public final class GPT2: CausalLM, @unchecked Sendable {
     public var embed: Tensor, positions: Tensor  // (V, C), (P, C)
     public var layers: [Layer]
     public var finalNorm: LayerNorm
+    /// LoRA adapters: on `attn.q`, `attn.k`, `attn.v` (blocks of the fused projection),
+    /// `attn.o`, `mlp.up`, `mlp.down` (none by default).
+    public var adapters = AdapterSet()
 
     public init(config: GPT2Config, embed: Tensor, positions: Tensor, layers: [Layer], finalNorm: LayerNorm) {
         self.config = config
@@ -145,12 +148,18 @@ public final class GPT2: CausalLM, @unchecked Sendable {
     func block(_ x: Tensor, _ l: Layer, index: Int, cache: KVCache?, keyStart: [Int]?) -> Tensor {
         let (b, t, c) = (x.shape[0], x.shape[1], config.width)
         let (h, d) = (config.heads, config.width / config.heads)
-        let parts = l.qkv(l.attnNorm(x)).split(sizes: [c, c, c], axis: 2)  // 3 × (B, T, C)
+        let p = "layers.\(index)."
+        let n = l.attnNorm(x)
+        var parts = l.qkv(n).split(sizes: [c, c, c], axis: 2)  // 3 × (B, T, C)
+        for (i, module) in ["attn.q", "attn.k", "attn.v"].enumerated() { parts[i] = adapters.adding(p + module, n, to: parts[i]) }
         func heads(_ y: Tensor) -> Tensor { y.reshaped([b, t, h, d]).permuted([0, 2, 1, 3]) }  // (B, H, T, D)
         var (k, v) = (heads(parts[1]), heads(parts[2]))
         if let cache { (k, v) = cache.append(layer: index, keys: k, values: v) }
         let attended = Tensor.attention(heads(parts[0]), k, v, keyStart: keyStart)  // (B, H, T, D) over (B, T, H, D)
-        let hidden = x + l.o(attended.permuted([0, 2, 1, 3]).reshaped([b, t, c]))
-        return hidden + l.down(l.up(l.mlpNorm(hidden)).gelu())
+        let merged = attended.permuted([0, 2, 1, 3]).reshaped([b, t, c])
+        let hidden = x + adapters.adding(p + "attn.o", merged, to: l.o(merged))
+        let m = l.mlpNorm(hidden)
+        let up = adapters.adding(p + "mlp.up", m, to: l.up(m)).gelu()
+        return hidden + adapters.adding(p + "mlp.down", up, to: l.down(up))
     }
 }

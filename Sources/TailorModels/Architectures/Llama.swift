@@ -36,6 +36,8 @@ public final class Llama: @unchecked Sendable {
     public var finalNorm: Tensor  // (C)
     /// Untied output projection (C, V); nil when the head is the embedding.
     public var head: Tensor?
+    /// LoRA adapters on the linear modules (none by default).
+    public var adapters = AdapterSet()
 
     public init(config: LlamaConfig, embed: Tensor, layers: [Layer], finalNorm: Tensor, head: Tensor?) {
         self.config = config
@@ -121,17 +123,20 @@ public final class Llama: @unchecked Sendable {
         let (b, t, c) = (x.shape[0], x.shape[1], config.width)
         let (h, hkv, d) = (config.heads, config.kvHeads, config.headDim)
         let pairing: Tensor.RotaryPairing = config.interleavedRotary ? .interleaved : .halves
+        let p = "layers.\(index)."
+        /// x·W plus the module's adapter, if any.
+        func linear(_ x: Tensor, _ w: Tensor, _ module: String) -> Tensor { adapters.adding(p + module, x, to: x.matmul(w)) }
         let n = x.rmsNorm(weight: l.attnNorm, eps: config.normEps)  // (B, T, C)
-        let q = n.matmul(l.q).reshaped([b, t, h, d]).permuted([0, 2, 1, 3])  // (B, H, T, D)
+        let q = linear(n, l.q, "attn.q").reshaped([b, t, h, d]).permuted([0, 2, 1, 3])  // (B, H, T, D)
             .rotary(positions: positions, base: config.ropeBase, pairing: pairing)
-        var k = n.matmul(l.k).reshaped([b, t, hkv, d]).permuted([0, 2, 1, 3])  // (B, Hkv, T, D)
+        var k = linear(n, l.k, "attn.k").reshaped([b, t, hkv, d]).permuted([0, 2, 1, 3])  // (B, Hkv, T, D)
             .rotary(positions: positions, base: config.ropeBase, pairing: pairing)
-        var v = n.matmul(l.v).reshaped([b, t, hkv, d]).permuted([0, 2, 1, 3])  // (B, Hkv, T, D)
+        var v = linear(n, l.v, "attn.v").reshaped([b, t, hkv, d]).permuted([0, 2, 1, 3])  // (B, Hkv, T, D)
         if let cache { (k, v) = cache.append(layer: index, keys: k, values: v) }
         let attended = Tensor.attention(q, k, v, keyStart: keyStart)  // (B, H, T, D) over (B, T, H, D)
-        let hidden = x + attended.permuted([0, 2, 1, 3]).reshaped([b, t, c]).matmul(l.o)
+        let hidden = x + linear(attended.permuted([0, 2, 1, 3]).reshaped([b, t, c]), l.o, "attn.o")
         let m = hidden.rmsNorm(weight: l.mlpNorm, eps: config.normEps)
-        return hidden + (m.matmul(l.gate).silu() * m.matmul(l.up)).matmul(l.down)
+        return hidden + linear(linear(m, l.gate, "mlp.gate").silu() * linear(m, l.up, "mlp.up"), l.down, "mlp.down")
     }
 }
 

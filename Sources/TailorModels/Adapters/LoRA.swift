@@ -1,0 +1,86 @@
+import TailorRuntime
+
+/// A low-rank adapter on one linear module: y = x·W + scale · (x·A)·B, with A (In, r) random and
+/// B (r, Out) zero, so a fresh adapter changes nothing. Only A and B train; W stays frozen and
+/// never gets a gradient.
+public struct LoRAAdapter: Sendable {
+    public var a: Tensor  // (In, r)
+    public var b: Tensor  // (r, Out)
+    public var scale: Float
+
+    public var rank: Int { a.shape[1] }
+
+    /// A fresh adapter: A ~ normal(0, 1/r) as PEFT initialises it (Kaiming-like), B = 0.
+    public init(inputs: Int, outputs: Int, rank: Int, alpha: Float, rsLoRA: Bool = false, seed: UInt64, stream: UInt64) {
+        a = Tensor.randomNormal([inputs, rank], std: 1 / Float(rank), rng: Philox(seed: seed, stream: stream)).requiringGrad()
+        b = Tensor(zeros: [rank, outputs], requiresGrad: true)
+        scale = rsLoRA ? alpha / Float(rank).squareRoot() : alpha / Float(rank)
+    }
+
+    public init(a: Tensor, b: Tensor, scale: Float) {
+        self.a = a
+        self.b = b
+        self.scale = scale
+    }
+
+    /// scale · (x·A)·B for x (…, In): (…, Out).
+    public func delta(_ x: Tensor) -> Tensor { x.matmul(a).matmul(b) * scale }
+
+    /// The weight update scale · A·B, (In, Out).
+    public var update: Tensor { Tensor.noGrad { a.matmul(b) * scale } }
+}
+
+/// Adapters by module name (`layers.3.attn.q`). A model with an adapter set adds each adapter's
+/// delta to its module's output; several sets can share one frozen base.
+public struct AdapterSet: Sendable {
+    public var adapters: [String: LoRAAdapter] = [:]
+
+    public init(_ adapters: [String: LoRAAdapter] = [:]) { self.adapters = adapters }
+
+    public var isEmpty: Bool { adapters.isEmpty }
+
+    /// Trainable tensors, in a stable order.
+    public var parameters: [(String, Tensor)] {
+        adapters.keys.sorted().flatMap { [("\($0).lora_a", adapters[$0]!.a), ("\($0).lora_b", adapters[$0]!.b)] }
+    }
+
+    /// `y` plus the named module's adapter delta, when it has one.
+    func adding(_ name: String, _ x: Tensor, to y: Tensor) -> Tensor {
+        guard let adapter = adapters[name] else { return y }
+        return y + adapter.delta(x)
+    }
+
+    /// Whether a module name matches a target: an exact module (`attn.q`), a pattern with `*`
+    /// (`attn.*`, `layers.0.*`), or `all`.
+    public static func matches(_ module: String, _ target: String) -> Bool {
+        if target == "all" { return true }
+        let local = module.split(separator: ".").dropFirst(2).joined(separator: ".")  // "attn.q" of "layers.3.attn.q"
+        for candidate in [module, local] {
+            if target == candidate { return true }
+            if target.hasSuffix("*"), candidate.hasPrefix(String(target.dropLast())) { return true }
+        }
+        return false
+    }
+}
+
+/// Models that take LoRA adapters on their linear modules.
+public protocol Adaptable: AnyObject {
+    /// Linear modules adapters can attach to, by full name, with (In, Out).
+    var adaptableShapes: [(String, Int, Int)] { get }
+    var adapters: AdapterSet { get set }
+    /// Folds every adapter into its weight (W += scale·A·B) and removes the adapters.
+    func mergeAdapters()
+}
+
+extension Adaptable {
+    /// Attaches fresh adapters to every module matching one of `targets`; returns how many.
+    @discardableResult
+    public func addLoRA(targets: [String], rank: Int, alpha: Float, rsLoRA: Bool = false, seed: UInt64) -> Int {
+        var set = adapters
+        for (i, (name, inputs, outputs)) in adaptableShapes.enumerated() where targets.contains(where: { AdapterSet.matches(name, $0) }) {
+            set.adapters[name] = LoRAAdapter(inputs: inputs, outputs: outputs, rank: rank, alpha: alpha, rsLoRA: rsLoRA, seed: seed, stream: UInt64(i))
+        }
+        adapters = set
+        return set.adapters.count
+    }
+}
