@@ -43,7 +43,7 @@ public final class Executor {
     static let runners: [NodeKind: @Sendable (NodeContext) throws -> Void] = [
         .dataGenerate: DataRunners.generate, .dataSplit: DataRunners.split,
         .tokenizerTrain: TokenizerRunners.train, .dataTokenize: TokenizerRunners.tokenize,
-        .modelInit: ModelRunners.initialise, .modelLoad: ModelRunners.load, .trainPretrain: TrainRunners.pretrain,
+        .modelInit: ModelRunners.initialise, .modelLoad: ModelRunners.load, .trainPretrain: TrainRunners.train, .trainFinetune: TrainRunners.train, .trainLoRA: TrainRunners.train,
         .evalLM: EvalRunners.languageModel, .evalReport: EvalRunners.report,
         .dataLoad: DataFileRunners.load, .dataFolder: DataFileRunners.folder, .dataCommand: DataFileRunners.command,
         .dataFilter: DataFileRunners.filter, .dataTake: DataFileRunners.take, .dataMix: DataFileRunners.mix,

@@ -33,6 +33,7 @@ public struct LoadedModel {
                 template = .plain
             default:
                 let model = try folder.causalLM()
+                if let adaptable = model as? Adaptable { try AdapterFiles.load(from: path, into: adaptable) }
                 let tokenizer = try folder.bpeTokenizer()
                 if let tokenizer, tokenizer.count > model.vocab {
                     throw ModelFileError(path, "the tokenizer has \(tokenizer.count) tokens but the model's vocabulary is \(model.vocab)")

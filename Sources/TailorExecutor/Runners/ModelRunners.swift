@@ -59,6 +59,7 @@ enum ModelRunners {
         let fm = FileManager.default
         for name in try fm.contentsOfDirectory(atPath: staging) { try fm.moveItem(atPath: staging + "/" + name, toPath: folder + "/" + name) }
         try fm.removeItem(atPath: staging)
+        if let adaptable = model as? Adaptable { try AdapterFiles.save(adaptable.adapters, to: folder) }
     }
 
     /// The decoder and tokenizer of a model artifact.
@@ -66,7 +67,9 @@ enum ModelRunners {
         do {
             let folder = try HuggingFaceFolder(path: artifact.folder)
             guard let tokenizer = try folder.bpeTokenizer() else { throw ExecutionError("the model artifact \(artifact.key) has no tokenizer") }
-            return (try folder.causalLM(), tokenizer)
+            let model = try folder.causalLM()
+            if let adaptable = model as? Adaptable { try AdapterFiles.load(from: artifact.folder, into: adaptable) }
+            return (model, tokenizer)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }

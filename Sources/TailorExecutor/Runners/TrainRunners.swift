@@ -26,9 +26,17 @@ enum TrainRunners {
         }
     }
 
-    static func pretrain(_ ctx: NodeContext) throws {
+    /// train.pretrain, train.finetune and train.lora: next-token training of a decoder on
+    /// tokenized sequences. Pretraining and fine-tuning update every weight not frozen by a
+    /// `freeze` pattern; LoRA freezes the base and trains adapters on its `targets`. With an
+    /// eval set (`train.eval`), the eval loss is measured every `every` steps, training stops
+    /// after `patience` evals without improvement, and the best weights are kept.
+    static func train(_ ctx: NodeContext) throws {
         let (model, tokenizer) = try ModelRunners.load(try ctx.artifact(holding: "model.safetensors"))
-        let tokens = try TokenArrays.read(try ctx.artifact(holding: "tokens.bin").path("tokens.bin"))
+        let tokenInputs = ctx.inputs.filter { $0.artifact.files["tokens.bin"] != nil }
+        guard let trainInput = tokenInputs.first else { throw ExecutionError("'\(ctx.node.id)' has no training data") }
+        let tokens = try TokenArrays.read(trainInput.artifact.path("tokens.bin"))
+        let evalTokens = try tokenInputs.dropFirst().first.map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
         let s = Settings(ctx.params["train"])
         guard tokens.count > 0 else { throw ExecutionError("'\(ctx.node.id)': the training data is empty") }
         for i in 0..<tokens.count where !s.packing && tokens.offsets[i + 1] - tokens.offsets[i] > model.context + 1 {
@@ -36,7 +44,7 @@ enum TrainRunners {
                                  + "longer than the model's context of \(model.context) (+1 for the last target); set `packing: true` to cut long examples across rows")
         }
         model.makeTrainable()
-        let named = model.namedParameters
+        let named = try trainable(model, ctx)
         let parameters = named.map { $0.1.requiringGrad() }
         var optimizer: any Optimizer = s.optimizer == "sgd"
             ? SGD(parameters, momentum: 0.9, weightDecay: s.weightDecay)
@@ -53,12 +61,15 @@ enum TrainRunners {
             trainedTokens = resumed.targetTokens
             ctx.progress("resumed from the checkpoint at step \(firstStep)")
         }
+        let evalEvery = ctx.params["train"]?["eval"]?["every"]?.int ?? 0, patience = ctx.params["train"]?["eval"]?["patience"]?.int ?? 0
+        var evals: [(step: Int, loss: Double)] = []
+        var best: (loss: Double, weights: [Tensor])?
+        var stale = 0
         let start = Date()
         for step in firstStep..<s.steps {
             optimizer.zeroGrad()
             var stepLoss: Float = 0
-            for _ in 0..<s.accumulate {
-                let (ids, targets, width) = s.packing
+            for _ in 0..<s.accumulate {                let (ids, targets, width) = s.packing
                     ? sampler.packed(tokens, rows: s.batch, width: model.context, trainOnInputs: s.trainOnInputs)
                     : batch(tokens, sampler.next(s.batch), trainOnInputs: s.trainOnInputs)
                 let logits = model.logits(ids, batch: s.batch, cache: nil, keyStart: nil, lastOnly: false)  // (B, T, V)
@@ -83,11 +94,81 @@ enum TrainRunners {
                 ctx.progress(String(format: "step %d/%d loss %.4f %.0f tokens/s", step + 1, s.steps, stepLoss, rate),
                              done: step + 1 - firstStep, total: s.steps - firstStep, since: start)
             }
+            if let evalTokens, evalEvery > 0, (step + 1) % evalEvery == 0 || step == s.steps - 1 {
+                let loss = Tensor.noGrad { evaluationLoss(model, evalTokens) }
+                evals.append((step + 1, loss))
+                if loss < (best?.loss ?? .infinity) {
+                    best = (loss, Tensor.noGrad { parameters.map { Tensor($0.scalars, shape: $0.shape) } })
+                    stale = 0
+                } else {
+                    stale += 1
+                    if patience > 0, stale >= patience {
+                        ctx.progress(String(format: "stopped early at step %d: eval loss %.4f, best %.4f", step + 1, loss, best!.loss))
+                        break
+                    }
+                }
+            }
         }
-        Tensor.noGrad { for p in parameters { p.requiringGrad(false) } }
+        Tensor.noGrad {
+            if let best { for (p, w) in zip(parameters, best.weights) { p.assign(w) } }  // the best eval's weights
+            for p in parameters { p.requiringGrad(false) }
+        }
         try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
-        let log: [String: Any] = ["steps": s.steps, "loss": losses.map(Double.init), "target_tokens": trainedTokens]
-        try JSONSerialization.data(withJSONObject: log, options: [.sortedKeys]).write(to: URL(fileURLWithPath: ctx.out("training.json")))
+        var log: [String: Any] = ["steps": losses.count, "loss": losses.map(Double.init), "target_tokens": trainedTokens,
+                                  "trainable_parameters": parameters.reduce(0) { $0 + $1.count }]
+        if !evals.isEmpty {
+            log["eval"] = evals.map { ["step": $0.step, "loss": $0.loss] as [String: Any] }
+            log["best_eval_loss"] = best?.loss
+        }
+        try JSONText.render(log).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
+    }
+
+    /// The parameters this node trains, by name: every weight not matched by `finetune.freeze`
+    /// (pretraining and fine-tuning), or fresh LoRA adapters on a frozen base.
+    static func trainable(_ model: any CausalLM, _ ctx: NodeContext) throws -> [(String, Tensor)] {
+        guard ctx.node.kind == .trainLoRA else {
+            let freeze = (ctx.params["finetune"]?["freeze"]?.list ?? []).compactMap(\.string)
+            let all = model.namedParameters
+            for (_, p) in all { p.requiringGrad(false) }
+            let chosen = all.filter { name, _ in !freeze.contains { pattern in frozen(name, pattern) } }
+            if chosen.isEmpty { throw ExecutionError("'\(ctx.node.id)': `freeze` leaves no weight to train") }
+            return chosen
+        }
+        guard let adaptable = model as? Adaptable else { throw ExecutionError("this architecture takes no LoRA adapters") }
+        let lora = ctx.params["lora"]
+        if let dropout = lora?["dropout"]?.number, dropout > 0 { throw ExecutionError("LoRA dropout is not yet executable (use dropout: 0)") }
+        for (_, p) in model.namedParameters { p.requiringGrad(false) }
+        let rank = lora?["rank"]?.int ?? 8
+        let targets = (lora?["targets"]?.list ?? []).compactMap(\.string)
+        let count = adaptable.addLoRA(targets: targets.isEmpty ? ["attn.q", "attn.v"] : targets, rank: rank,
+                                      alpha: Float(lora?["alpha"]?.number ?? Double(2 * rank)), rsLoRA: lora?["rslora"]?.bool ?? false,
+                                      seed: ctx.seed)
+        if count == 0 { throw ExecutionError("'\(ctx.node.id)': no module matches the LoRA targets \(targets)") }
+        return adaptable.adapters.parameters
+    }
+
+    /// Whether a parameter name is frozen by a pattern: the module itself, a module containing
+    /// it (`embed` freezes `embed`, `layers.0` freezes `layers.0.attn.q`), or a `*` prefix.
+    static func frozen(_ name: String, _ pattern: String) -> Bool {
+        if pattern.hasSuffix("*") { return name.hasPrefix(String(pattern.dropLast())) }
+        return name == pattern || name.hasPrefix(pattern + ".")
+    }
+
+    /// Mean next-token loss on an eval set's answer tokens, in batches of 16.
+    static func evaluationLoss(_ model: any CausalLM, _ tokens: TokenArrays) -> Double {
+        var total = 0.0, count = 0
+        for start in stride(from: 0, to: tokens.count, by: 16) {
+            let rows = Array(start..<Swift.min(tokens.count, start + 16)).filter { tokens.offsets[$0 + 1] - tokens.offsets[$0] <= model.context + 1 }
+            guard !rows.isEmpty else { continue }
+            let (ids, targets, width) = batch(tokens, rows, trainOnInputs: false)
+            let n = targets.filter { $0 >= 0 }.count
+            guard n > 0 else { continue }
+            let loss = model.logits(ids, batch: rows.count, cache: nil, keyStart: nil, lastOnly: false)
+                .reshaped([rows.count * width, model.vocab]).crossEntropy(targets: targets, ignoreIndex: -1)
+            total += Double(loss.item) * Double(n)
+            count += n
+        }
+        return count > 0 ? total / Double(count) : 0
     }
 
     /// A (B, T) batch right-padded to its longest sequence: inputs, and next-token targets with
