@@ -230,14 +230,16 @@ final class ExecutorTests: XCTestCase {
     }
 
     func testNodesOfLaterIssuesAreRefusedByNameAndSelectionFollowsInputs() throws {
-        let withLoRA = spec.replacingOccurrences(of: "evals:", with: """
-              tuned: { from: base, lora: { rank: 4 }, train: { data: split.train, steps: 2 } }
+        let withHead = spec.replacingOccurrences(of: "tokenizers:", with: "  reviews: { generate: sentiment, count: 20 }\ntokenizers:")
+            .replacingOccurrences(of: "evals:", with: """
+              clf: { from: base, head: { labels: 2 }, train: { data: reviews, steps: 2 } }
             evals:
             """)
-        try withLoRA.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        try withHead.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let plan = try plan()
-        XCTAssertEqual(Executor.notExecutable(plan.nodes).map(\.0.id), ["model.tuned"])
-        XCTAssertTrue(Executor.notExecutable(plan.nodes)[0].1.contains("'train.lora' nodes are not yet executable"))
+        let refused = Executor.notExecutable(plan.nodes)
+        XCTAssertEqual(refused.map(\.0.id), ["model.clf"])
+        XCTAssertTrue(refused.first?.1.contains("'train.head' nodes are not yet executable") ?? false)
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }
