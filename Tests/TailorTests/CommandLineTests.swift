@@ -49,7 +49,7 @@ final class CommandLineTests: XCTestCase {
         let plan = try run(["plan", "specs/quickstart.yaml", "--json"])
         XCTAssertEqual(plan.code, 0)
         let json = try JSONSerialization.jsonObject(with: Data(plan.out.utf8)) as? [String: Any]
-        XCTAssertEqual((json?["nodes"] as? [Any])?.count, 8)
+        XCTAssertEqual((json?["nodes"] as? [Any])?.count, 11)
         let dot = try run(["graph", "specs/quickstart.yaml", "--format", "dot"])
         XCTAssertTrue(dot.out.contains("\"model.base.init\" -> \"model.base\";"))
         let diag = try run(["check", "specs/invalid/cycle.yaml", "--diagnostics-format", "json"])
@@ -233,7 +233,8 @@ final class CommandLineTests: XCTestCase {
         let fresh = try run(["run", spec, "--cache", dir.appendingPathComponent("fresh").path] + long)
         XCTAssertEqual(fresh.code, 0, fresh.err)
         func modelDigest(_ output: String) throws -> String {
-            let record = String(output.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))
+            let summary = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("; record ") })
+            let record = String(summary.split(separator: " ").last!)
             let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
             return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == "model.base" }!["digest"] as! String
         }
