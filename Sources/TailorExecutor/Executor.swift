@@ -49,6 +49,7 @@ public final class Executor {
         .dataFilter: DataFileRunners.filter, .dataTake: DataFileRunners.take, .dataMix: DataFileRunners.mix,
         .tokenizerBytes: TokenizerRunners.bytes, .tokenizerLoad: TokenizerRunners.loadFile,
         .promptTemplate: PromptRunners.template, .dataTemplate: PromptRunners.apply,
+        .trainHead: HeadRunners.train, .evalClassify: HeadRunners.evaluate,
     ]
 
     /// `digests`: the ones the plan was made with (their memo lives in the cache).
@@ -66,9 +67,6 @@ public final class Executor {
             guard Self.runners[node.kind] != nil else { return (node, "'\(node.kind.rawValue)' nodes are not yet executable") }
             if node.kind == .dataGenerate, let g = node.params["generator"]?.string, !Generators.implemented.contains(g) {
                 return (node, "the '\(g)' generator is not yet executable")
-            }
-            if node.kind == .modelInit, let arch = node.params["arch"]?.string, arch == "bert" {
-                return (node, "initialising a 'bert' model is not yet executable (gpt2 and llama are)")
             }
             return nil
         }

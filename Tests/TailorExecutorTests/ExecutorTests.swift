@@ -219,6 +219,47 @@ final class ExecutorTests: XCTestCase {
         XCTAssertNotEqual(after["transformer.ln_f.weight"]?.scalars, before["transformer.ln_f.weight"]?.scalars)
     }
 
+    func testClassificationHeadsOnAnEncoderAndADecoder() throws {
+        try """
+            tailor: 1
+            name: heads
+            seed: 5
+            data:
+              reviews: { generate: sentiment, count: 300, options: { classes: 2 } }
+              parts: { from: reviews, split: { train: 0.8, test: 0.2 } }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              encoder:
+                arch: bert
+                size: { layers: 1, width: 32, heads: 2, context: 64 }
+                tokenizer: bytes
+              decoder:
+                arch: gpt2
+                size: { layers: 1, width: 32, heads: 2, context: 64 }
+                tokenizer: bytes
+              tuned: { from: encoder, head: { labels: 2, freeze: none }, train: { data: parts.train, steps: 40, batch: 16, lr: 3e-3 } }
+              probe: { from: decoder, head: { labels: 2, pooling: last }, train: { data: parts.train, steps: 5, batch: 8 } }
+            evals:
+              sentiment: { models: [tuned, probe], data: parts.test, metrics: [accuracy, macro_f1] }
+            """.write(toFile: dir + "/heads.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/heads.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        XCTAssertTrue(Executor.notExecutable(plan.nodes).isEmpty)
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
+            try XCTUnwrap(outcomes.first { $0.node.id == "eval.sentiment" }).artifact.path("report.json")))) as! [String: Any]
+        let rows = report["rows"] as! [[String: Any]]
+        XCTAssertEqual(rows.map { $0["examples"] as? Int }, [60, 60])
+        XCTAssertGreaterThan(rows[0]["accuracy"] as! Double, 0.75, "a fine-tuned encoder separates two sentiments")
+        for row in rows { XCTAssertNotNil(row["macro_f1"] as? Double) }
+        let byID = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0.artifact) })
+        let probe: String? = byID["model.probe"]?.files["model.safetensors"]
+        let decoder: String? = byID["model.decoder"]?.files["model.safetensors"]
+        XCTAssertNotNil(probe)
+        XCTAssertEqual(probe, decoder, "a frozen backbone keeps its weights")
+    }
+
     func testBitIdenticalAcrossThreadCountsAndCaches() throws {
         defer { Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
         Runtime.setThreads(1)
@@ -230,16 +271,16 @@ final class ExecutorTests: XCTestCase {
     }
 
     func testNodesOfLaterIssuesAreRefusedByNameAndSelectionFollowsInputs() throws {
-        let withHead = spec.replacingOccurrences(of: "tokenizers:", with: "  reviews: { generate: sentiment, count: 20 }\ntokenizers:")
+        let withDPO = spec.replacingOccurrences(of: "tokenizers:", with: "  prefs: { generate: preferences, count: 20 }\ntokenizers:")
             .replacingOccurrences(of: "evals:", with: """
-              clf: { from: base, head: { labels: 2 }, train: { data: reviews, steps: 2 } }
+              aligned: { from: base, dpo: { beta: 0.1 }, train: { data: prefs, steps: 2 } }
             evals:
             """)
-        try withHead.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        try withDPO.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let plan = try plan()
         let refused = Executor.notExecutable(plan.nodes)
-        XCTAssertEqual(refused.map(\.0.id), ["model.clf"])
-        XCTAssertTrue(refused.first?.1.contains("'train.head' nodes are not yet executable") ?? false)
+        XCTAssertEqual(refused.map(\.0.id), ["model.aligned"])
+        XCTAssertTrue(refused.first?.1.contains("'train.dpo' nodes are not yet executable") ?? false)
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }

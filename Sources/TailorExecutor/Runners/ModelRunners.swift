@@ -24,8 +24,10 @@ enum ModelRunners {
                                      kvHeads: size?["kv_heads"]?.int ?? heads, ffn: size?["mlp"]?.int ?? (8 * width / 3 + 63) / 64 * 64,
                                      context: context)
             try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
+        case "bert":
+            try HeadRunners.initialiseEncoder(ctx)
         default:
-            throw ExecutionError("initialising a '\(arch)' model is not yet executable (gpt2 and llama are)")
+            throw ExecutionError("initialising a '\(arch)' model is not yet executable")
         }
     }
 

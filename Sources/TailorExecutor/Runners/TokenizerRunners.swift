@@ -69,5 +69,13 @@ enum TokenizerRunners {
             arrays.append(c + a, mask: [UInt8](repeating: 0, count: c.count) + [UInt8](repeating: 1, count: a.count))
         }
         try arrays.write(ctx.out("tokens.bin"))
+        // Classification records keep their labels beside the tokens, as class indices.
+        if data.records.contains(where: { $0["label"] != nil }) {
+            let names = data.records.map { Labels.name($0["label"]) }
+            let classes = Labels.classes(names)
+            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+            try JSONText.render(["classes": classes, "labels": names.map { index[$0]! }] as [String: Any])
+                .write(toFile: ctx.out("labels.json"), atomically: false, encoding: .utf8)
+        }
     }
 }

@@ -65,6 +65,49 @@ public final class Bert: @unchecked Sendable {
         self.layers = layers
     }
 
+    /// A freshly initialised encoder, trainable: normal(0, std) weights, zero biases, unit norms.
+    public convenience init(config c: BertConfig, seed: UInt64, std: Float = 0.02) {
+        var stream: UInt64 = 0
+        func normal(_ shape: [Int]) -> Tensor {
+            stream += 1
+            return Tensor.randomNormal(shape, std: std, rng: Philox(seed: seed, stream: stream)).requiringGrad()
+        }
+        func linear(_ i: Int, _ o: Int) -> Linear { Linear(weight: normal([i, o]), bias: Tensor(zeros: [o], requiresGrad: true)) }
+        func norm() -> LayerNorm {
+            LayerNorm(weight: Tensor(repeating: 1, shape: [c.width], requiresGrad: true), bias: Tensor(zeros: [c.width], requiresGrad: true), eps: c.normEps)
+        }
+        let layers = (0..<c.layers).map { _ in
+            Layer(q: linear(c.width, c.width), k: linear(c.width, c.width), v: linear(c.width, c.width), o: linear(c.width, c.width),
+                  attnNorm: norm(), up: linear(c.width, c.ffn), down: linear(c.ffn, c.width), mlpNorm: norm())
+        }
+        self.init(config: c, wordEmbed: normal([c.vocab, c.width]), positionEmbed: normal([c.maxPositions, c.width]),
+                  typeEmbed: normal([c.typeVocab, c.width]), embedNorm: norm(), layers: layers)
+    }
+
+    /// Every parameter under its stable name.
+    public var namedParameters: [(String, Tensor)] {
+        var out: [(String, Tensor)] = [("embed", wordEmbed), ("embed.position", positionEmbed), ("embed.type", typeEmbed),
+                                       ("norm.embed.weight", embedNorm.weight), ("norm.embed.bias", embedNorm.bias)]
+        for (i, l) in layers.enumerated() {
+            let p = "layers.\(i)."
+            for (name, linear) in [("attn.q", l.q), ("attn.k", l.k), ("attn.v", l.v), ("attn.o", l.o), ("mlp.up", l.up), ("mlp.down", l.down)] {
+                out.append((p + name + ".weight", linear.weight))
+                if let bias = linear.bias { out.append((p + name + ".bias", bias)) }
+            }
+            out += [(p + "norm.attn.weight", l.attnNorm.weight), (p + "norm.attn.bias", l.attnNorm.bias),
+                    (p + "norm.mlp.weight", l.mlpNorm.weight), (p + "norm.mlp.bias", l.mlpNorm.bias)]
+        }
+        return out
+    }
+
+    /// Gives every weight contiguous storage of its own (loaded ones are transposed views).
+    public func makeTrainable() {
+        func own(_ t: Tensor) -> Tensor { t.isContiguous ? t : Tensor.noGrad { t.contiguous().detached() } }
+        func own(_ l: Linear) -> Linear { Linear(weight: own(l.weight), bias: l.bias.map(own)) }
+        layers = layers.map { Layer(q: own($0.q), k: own($0.k), v: own($0.v), o: own($0.o), attnNorm: $0.attnNorm, up: own($0.up),
+                                    down: own($0.down), mlpNorm: $0.mlpNorm) }
+    }
+
     /// Hidden states (B, T, C) of sequences right-padded to the longest; padding is masked.
     public func hidden(_ sequences: [[Int32]], padID: Int32 = 0) -> Tensor {
         let b = sequences.count, t = sequences.map(\.count).max() ?? 0

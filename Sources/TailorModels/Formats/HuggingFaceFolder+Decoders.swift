@@ -143,6 +143,35 @@ extension HuggingFaceFolder {
         try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer, chatTemplate: chatTemplate)
     }
 
+    /// Writes a BERT encoder with Hugging Face's names ((Out, In) Linear weights).
+    public static func save(_ model: Bert, to path: String, tokenizer: BPETokenizer? = nil) throws {
+        let c = model.config
+        var tensors: [String: Tensor] = [
+            "embeddings.word_embeddings.weight": model.wordEmbed, "embeddings.position_embeddings.weight": model.positionEmbed,
+            "embeddings.token_type_embeddings.weight": model.typeEmbed,
+            "embeddings.LayerNorm.weight": model.embedNorm.weight, "embeddings.LayerNorm.bias": model.embedNorm.bias,
+        ]
+        for (i, l) in model.layers.enumerated() {
+            let p = "encoder.layer.\(i)."
+            for (name, linear) in [("attention.self.query", l.q), ("attention.self.key", l.k), ("attention.self.value", l.v),
+                                   ("attention.output.dense", l.o), ("intermediate.dense", l.up), ("output.dense", l.down)] {
+                tensors[p + name + ".weight"] = linear.weight.transposed()
+                tensors[p + name + ".bias"] = linear.bias ?? Tensor(zeros: [linear.weight.shape[1]])
+            }
+            for (name, norm) in [("attention.output.LayerNorm", l.attnNorm), ("output.LayerNorm", l.mlpNorm)] {
+                tensors[p + name + ".weight"] = norm.weight
+                tensors[p + name + ".bias"] = norm.bias
+            }
+        }
+        let config: [String: Any] = [
+            "model_type": "bert", "architectures": ["BertModel"], "vocab_size": c.vocab, "hidden_size": c.width,
+            "num_hidden_layers": c.layers, "num_attention_heads": c.heads, "intermediate_size": c.ffn,
+            "max_position_embeddings": c.maxPositions, "type_vocab_size": c.typeVocab, "layer_norm_eps": Double(c.normEps),
+            "hidden_act": "gelu", "torch_dtype": "float32",
+        ]
+        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer)
+    }
+
     /// Both files into a sibling temporary folder, then one rename: never a half-written model.
     static func write(config: [String: Any], tensors: [String: Tensor], to path: String,
                       tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil) throws {
