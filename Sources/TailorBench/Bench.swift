@@ -19,6 +19,8 @@ enum Bench {
             case "m": train(.m, name: "M", lora: false)
             case "m-lora": train(.m, name: "M LoRA r8 q,v", lora: true)
             case "bpe": BPEBench.run()
+            case "smollm2-lora": FinetuneBench.run(lora: true)
+            case "smollm2-full": FinetuneBench.run(lora: false)
             default: print("unknown case \(c)")
             }
         }
