@@ -49,7 +49,7 @@ public final class Executor {
         .dataFilter: DataFileRunners.filter, .dataTake: DataFileRunners.take, .dataMix: DataFileRunners.mix,
         .tokenizerBytes: TokenizerRunners.bytes, .tokenizerLoad: TokenizerRunners.loadFile,
         .promptTemplate: PromptRunners.template, .dataTemplate: PromptRunners.apply,
-        .trainHead: HeadRunners.train, .evalClassify: HeadRunners.evaluate,
+        .trainHead: HeadRunners.train, .evalClassify: HeadRunners.evaluate, .exportModel: ExportRunners.export,
     ]
 
     /// `digests`: the ones the plan was made with (their memo lives in the cache).
@@ -65,6 +65,9 @@ public final class Executor {
     public static func notExecutable(_ nodes: [PlanNode]) -> [(PlanNode, String)] {
         nodes.compactMap { node in
             guard Self.runners[node.kind] != nil else { return (node, "'\(node.kind.rawValue)' nodes are not yet executable") }
+            if node.kind == .exportModel, let format = node.params["format"]?.string, format == "gguf" {
+                return (node, "exporting as 'gguf' is not yet executable (hf and peft are)")
+            }
             if node.kind == .dataGenerate, let g = node.params["generator"]?.string, !Generators.implemented.contains(g) {
                 return (node, "the '\(g)' generator is not yet executable")
             }

@@ -3,7 +3,7 @@ import TailorRuntime
 /// The built-in data generators: deterministic, offline. Record i draws from its own block of
 /// a Philox stream, so the first records do not change when `count` grows.
 enum Generators {
-    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment"]
+    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "chat"]
 
     static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) throws -> Dataset {
         let rng = Philox(seed: seed, stream: 0x6765_6e)  // "gen"
@@ -55,6 +55,24 @@ enum Generators {
                 let (a, b) = (int(u[0], below: limit), int(u[1], below: limit))
                 let wrong = a + b + 1 + int(u[2], below: 9)
                 return ["prompt": "\(a)+\(b)=", "chosen": "\(a + b)", "rejected": "\(wrong)"]
+            case "chat":
+                // User turns ask for a sum or a reversed word; the assistant answers exactly.
+                let turns = options["turns"] ?? 2
+                let u = draws(i, 8 * turns)
+                var messages: [[String: String]] = []
+                for t in 0..<turns {
+                    let v = u[(8 * t)..<(8 * t + 8)].map { $0 }
+                    if v[0] < 0.5 {
+                        let (a, b) = (int(v[1], below: 100), int(v[2], below: 100))
+                        messages.append(["role": "user", "content": "What is \(a) plus \(b)?"])
+                        messages.append(["role": "assistant", "content": "\(a) plus \(b) is \(a + b)."])
+                    } else {
+                        let w = word(v[3...], length: 3 + int(v[1], below: 4))
+                        messages.append(["role": "user", "content": "Please reverse the word \(w)."])
+                        messages.append(["role": "assistant", "content": "Reversed, \(w) is \(String(w.reversed()))."])
+                    }
+                }
+                return ["messages": messages]
             default:  // sentiment
                 let classes = options["classes"] ?? 2
                 let u = draws(i, 4)

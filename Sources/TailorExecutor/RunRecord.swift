@@ -84,6 +84,15 @@ public struct RunRecord {
             report += "\n## \(o.node.id)\n\n" + ((try? String(contentsOfFile: o.artifact.path("report.md"), encoding: .utf8)) ?? "")
         }
         try json(metrics, "metrics.json")
+        // Exports land in the record too, as copies: a user editing an exported file must not
+        // touch the cached artifact (a hard link would share its bytes).
+        for o in outcomes where o.node.kind == .exportModel {
+            let target = folder + "/exports/" + (o.node.id.hasPrefix("export.") ? String(o.node.id.dropFirst(7)) : o.node.id)
+            try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+            for name in o.artifact.files.keys where name != "export.json" {
+                try FileManager.default.copyItem(atPath: o.artifact.path(name), toPath: target + "/" + name)
+            }
+        }
         try report.write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
         try ReportHTML.render(plan: plan, outcomes: outcomes, seconds: seconds).write(toFile: folder + "/report.html", atomically: true, encoding: .utf8)
         return RunRecord(folder: folder, lock: lock)

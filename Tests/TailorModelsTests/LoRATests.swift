@@ -63,3 +63,47 @@ final class LoRATests: XCTestCase {
         XCTAssertEqual(stable.scale, 8)
     }
 }
+
+/// The Hugging Face PEFT layout: names, shapes and scale, and a round trip.
+final class PEFTTests: XCTestCase {
+    func testLlamaAdaptersRoundTripThroughPEFT() throws {
+        let config = LlamaConfig(vocab: 40, width: 24, layers: 2, heads: 4, kvHeads: 2, ffn: 40, context: 16)
+        let model = Llama(config: config, seed: 2)
+        model.addLoRA(targets: ["attn.q", "attn.v", "mlp.down"], rank: 4, alpha: 8, seed: 3)
+        // Give B non-zero values so the adapters matter.
+        for (_, adapter) in model.adapters.adapters { adapter.b.assign(Tensor.randomNormal(adapter.b.shape, std: 0.1, rng: Philox(seed: 4))) }
+        let ids: [Int32] = [3, 1, 4, 1, 5, 9]
+        let before = Tensor.noGrad { model.logits(ids, batch: 1) }.scalars
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-peft-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try PEFTAdapter.save(model, to: dir)
+        let saved = try Safetensors.read(path: dir + "/adapter_model.safetensors").tensors
+        XCTAssertEqual(saved["base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight"]?.shape, [4, 24], "A is (r, In)")
+        XCTAssertEqual(saved["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"]?.shape, [12, 4], "B is (Out, r)")
+        XCTAssertEqual(saved["base_model.model.model.layers.0.mlp.down_proj.lora_B.weight"]?.shape, [24, 4])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(json["r"] as? Int, 4)
+        XCTAssertEqual(json["lora_alpha"] as? Double, 8)
+        XCTAssertEqual(json["target_modules"] as? [String], ["down_proj", "q_proj", "v_proj"])
+        // Back onto a fresh copy of the base: the same logits.
+        let fresh = Llama(config: config, seed: 2)
+        try PEFTAdapter.load(from: dir, into: fresh)
+        XCTAssertEqual(fresh.adapters.adapters.count, 6)
+        for (a, b) in zip(Tensor.noGrad { fresh.logits(ids, batch: 1) }.scalars, before) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
+    func testGPT2QKVAdaptersBecomeOneFusedAdapterWithARankPattern() throws {
+        let model = GPT2(config: GPT2Config(vocab: 40, context: 16, width: 24, layers: 1, heads: 3), seed: 1)
+        model.addLoRA(targets: ["attn.q", "attn.v", "mlp.up"], rank: 2, alpha: 4, seed: 5)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-peft-gpt2-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try PEFTAdapter.save(model, to: dir)
+        let saved = try Safetensors.read(path: dir + "/adapter_model.safetensors").tensors
+        XCTAssertEqual(saved["base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"]?.shape, [4, 24], "q and v side by side: rank 4")
+        XCTAssertEqual(saved["base_model.model.transformer.h.0.attn.c_attn.lora_B.weight"]?.shape, [72, 4])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(json["r"] as? Int, 2)
+        XCTAssertEqual((json["rank_pattern"] as? [String: Int])?["transformer.h.0.attn.c_attn"], 4)
+        XCTAssertEqual((json["alpha_pattern"] as? [String: Double])?["transformer.h.0.attn.c_attn"], 8, "the same scale, 2")
+    }
+}

@@ -85,7 +85,7 @@ extension HuggingFaceFolder {
 
     /// Writes `model` as a Hugging Face folder (config.json + model.safetensors), replacing
     /// `path` only once both files are complete.
-    public static func save(_ model: GPT2, to path: String, tokenizer: BPETokenizer? = nil) throws {
+    public static func save(_ model: GPT2, to path: String, tokenizer: BPETokenizer? = nil, dtype: DType = .f32) throws {
         let c = model.config
         var tensors: [String: Tensor] = ["transformer.wte.weight": model.embed, "transformer.wpe.weight": model.positions,
                                          "transformer.ln_f.weight": model.finalNorm.weight, "transformer.ln_f.bias": model.finalNorm.bias]
@@ -105,12 +105,12 @@ extension HuggingFaceFolder {
             "n_ctx": c.context, "n_embd": c.width, "n_layer": c.layers, "n_head": c.heads, "layer_norm_epsilon": Double(c.normEps),
             "activation_function": "gelu_new", "tie_word_embeddings": true, "torch_dtype": "float32",
         ]
-        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer)
+        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer, dtype: dtype)
     }
 
     /// Writes a Llama; Q and K weights in GGUF's interleaved rotary layout are permuted back
     /// to Hugging Face's halves layout on the way.
-    public static func save(_ model: Llama, to path: String, tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil) throws {
+    public static func save(_ model: Llama, to path: String, tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil, dtype: DType = .f32) throws {
         let c = model.config
         let d = c.headDim
         /// (Out, In) rows of each head from pairs (2i, 2i + 1) to halves (i, i + D/2).
@@ -140,7 +140,7 @@ extension HuggingFaceFolder {
             "rope_theta": Double(c.ropeBase), "tie_word_embeddings": c.tiedHead, "hidden_act": "silu",
             "attention_bias": false, "mlp_bias": false, "torch_dtype": "float32",
         ]
-        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer, chatTemplate: chatTemplate)
+        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer, chatTemplate: chatTemplate, dtype: dtype)
     }
 
     /// Writes a BERT encoder with Hugging Face's names ((Out, In) Linear weights).
@@ -174,8 +174,9 @@ extension HuggingFaceFolder {
 
     /// Both files into a sibling temporary folder, then one rename: never a half-written model.
     static func write(config: [String: Any], tensors: [String: Tensor], to path: String,
-                      tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil) throws {
+                      tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil, dtype: DType = .f32) throws {
         var config = config
+        if dtype != .f32 { config["torch_dtype"] = dtype == .bf16 ? "bfloat16" : "float16" }
         // Without these, transformers assumes GPT-2's 50256 and never stops generating.
         if let bos = tokenizer?.bos { config["bos_token_id"] = Int(bos) }
         if let eos = tokenizer?.eos { config["eos_token_id"] = Int(eos) }
@@ -186,7 +187,7 @@ extension HuggingFaceFolder {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
             let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
             try AtomicFile.write(json, to: (staging as NSString).appendingPathComponent("config.json"))
-            try Safetensors.write(tensors.mapValues { t in Tensor.noGrad { t.contiguous() } }, metadata: ["format": "pt"],
+            try Safetensors.write(tensors.mapValues { t in Tensor.noGrad { t.contiguous() } }, metadata: ["format": "pt"], dtype: dtype,
                                   to: (staging as NSString).appendingPathComponent("model.safetensors"))
             if let tokenizer {
                 try AtomicFile.write(try TokenizerJSON.data(tokenizer), to: (staging as NSString).appendingPathComponent("tokenizer.json"))

@@ -1,0 +1,41 @@
+import Foundation
+import TailorModels
+import TailorRuntime
+
+/// export.model: a Hugging Face folder (adapters merged into the weights with `merge: true`,
+/// else kept beside them; F32, F16 or BF16) or a LoRA adapter alone in PEFT's layout. The run
+/// record gets a copy under `exports/`.
+enum ExportRunners {
+    static func export(_ ctx: NodeContext) throws {
+        let (model, tokenizer) = try ModelRunners.load(try ctx.artifact(holding: "model.safetensors"))
+        let dtype: DType = ["f16": .f16, "bf16": .bf16][ctx.params["dtype"]?.string ?? "f32"] ?? .f32
+        let staging = ctx.output + "/.export"
+        do {
+            switch ctx.params["format"]?.string ?? "hf" {
+            case "peft":
+                guard let adaptable = model as? Adaptable, !adaptable.adapters.isEmpty else {
+                    throw ExecutionError("'\(ctx.node.id)': the model has no LoRA adapters to export as PEFT")
+                }
+                try PEFTAdapter.save(adaptable, to: staging)
+            case "hf":
+                if ctx.params["merge"]?.bool == true, let adaptable = model as? Adaptable { adaptable.mergeAdapters() }
+                switch model {
+                case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer, dtype: dtype)
+                case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, dtype: dtype)
+                default: throw ExecutionError("this architecture cannot be exported yet")
+                }
+                if let adaptable = model as? Adaptable { try AdapterFiles.save(adaptable.adapters, to: staging) }
+            default:
+                throw ExecutionError("exporting as '\(ctx.params["format"]?.string ?? "?")' is not yet executable (hf and peft are)")
+            }
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
+        }
+        for name in try FileManager.default.contentsOfDirectory(atPath: staging) {
+            try FileManager.default.moveItem(atPath: staging + "/" + name, toPath: ctx.output + "/" + name)
+        }
+        try FileManager.default.removeItem(atPath: staging)
+        try JSONText.render(["format": ctx.params["format"]?.string ?? "hf", "model": ctx.inputs[0].input.node] as [String: Any])
+            .write(toFile: ctx.out("export.json"), atomically: false, encoding: .utf8)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import TailorRuntime
+
+/// LoRA adapters in Hugging Face PEFT's layout: `adapter_config.json` (`peft_type` LORA, `r`,
+/// `lora_alpha`, `target_modules` in Hugging Face names) and `adapter_model.safetensors` with
+/// `base_model.model.<module>.lora_A.weight` (r, In) and `lora_B.weight` (Out, r). Llama
+/// modules map one to one (`attn.q` → `self_attn.q_proj`); GPT-2's q/k/v adapters become one
+/// adapter on the fused `c_attn`, their ranks side by side (an exact rewrite).
+public enum PEFTAdapter {
+    static let llamaNames = ["attn.q": "self_attn.q_proj", "attn.k": "self_attn.k_proj", "attn.v": "self_attn.v_proj",
+                             "attn.o": "self_attn.o_proj", "mlp.gate": "mlp.gate_proj", "mlp.up": "mlp.up_proj", "mlp.down": "mlp.down_proj"]
+    static let gpt2Names = ["attn.o": "attn.c_proj", "mlp.up": "mlp.c_fc", "mlp.down": "mlp.c_proj"]
+
+    public static func save(_ model: Adaptable, to folder: String) throws {
+        let set = model.adapters
+        guard let scale = set.adapters.values.first?.scale else { throw ModelFileError(folder, "the model has no adapters to export") }
+        guard set.adapters.values.allSatisfy({ $0.scale == scale }) else { throw ModelFileError(folder, "adapters of different scales cannot share one PEFT config") }
+        var tensors: [String: Tensor] = [:]
+        var targets = Set<String>()
+        var rank = 0
+        func put(_ path: String, a: Tensor, b: Tensor) {  // a (In, r), b (r, Out)
+            tensors["base_model.model.\(path).lora_A.weight"] = Tensor.noGrad { a.transposed().contiguous() }
+            tensors["base_model.model.\(path).lora_B.weight"] = Tensor.noGrad { b.transposed().contiguous() }
+            targets.insert(String(path.split(separator: ".").suffix(1).joined()))
+            rank = Swift.max(rank, a.shape[1])
+        }
+        switch model {
+        case let llama as Llama:
+            guard !llama.config.interleavedRotary || !set.adapters.keys.contains(where: { $0.hasSuffix("attn.q") || $0.hasSuffix("attn.k") }) else {
+                throw ModelFileError(folder, "adapters on q or k of a model in GGUF's rotary layout cannot be written for Hugging Face yet; load it from a Hugging Face folder or a run artifact")
+            }
+            for (name, adapter) in set.adapters {
+                let parts = name.split(separator: ".")
+                guard parts.count == 4, let hf = llamaNames[parts[2...].joined(separator: ".")] else { continue }
+                put("model.layers.\(parts[1]).\(hf)", a: adapter.a, b: adapter.b)
+            }
+        case let gpt2 as GPT2:
+            let c = gpt2.config.width
+            for i in gpt2.layers.indices {
+                let p = "layers.\(i)."
+                let qkv = ["attn.q", "attn.k", "attn.v"].enumerated().compactMap { j, m in set.adapters[p + m].map { (j, $0) } }
+                if !qkv.isEmpty {
+                    // A: the adapters' A side by side (In, Σr); B: each adapter's B in its block's columns.
+                    let a = Tensor.noGrad { Tensor.concat(qkv.map(\.1.a), axis: 1) }
+                    let total = a.shape[1]
+                    let b = Tensor(zeros: [total, 3 * c])
+                    var row = 0
+                    for (j, adapter) in qkv {
+                        b.slice(axis: 0, row..<row + adapter.rank).slice(axis: 1, j * c..<(j + 1) * c).assign(adapter.b)
+                        row += adapter.rank
+                    }
+                    put("transformer.h.\(i).attn.c_attn", a: a, b: b)
+                }
+                for (m, hf) in gpt2Names { if let adapter = set.adapters[p + m] { put("transformer.h.\(i).\(hf)", a: adapter.a, b: adapter.b) } }
+            }
+        default:
+            throw ModelFileError(folder, "this architecture's adapters cannot be written in PEFT's layout")
+        }
+        // PEFT scales by lora_alpha / r. The most common rank is the file's `r`; a module with
+        // another rank (GPT-2's fused c_attn holds several) gets `rank_pattern` and `alpha_pattern`
+        // entries, alpha always chosen to keep the scale.
+        let moduleRanks = tensors.filter { $0.key.hasSuffix(".lora_A.weight") }
+            .map { (String($0.key.dropFirst("base_model.model.".count).dropLast(".lora_A.weight".count)), $0.value.shape[0]) }
+        rank = Dictionary(grouping: moduleRanks.map(\.1), by: { $0 }).max { $0.value.count < $1.value.count || ($0.value.count == $1.value.count && $0.key > $1.key) }!.key
+        var rankPattern: [String: Int] = [:], alphaPattern: [String: Double] = [:]
+        for (path, r) in moduleRanks where r != rank {
+            rankPattern[path] = r
+            alphaPattern[path] = Double(scale) * Double(r)
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Safetensors.write(tensors, metadata: ["format": "pt"], to: folder + "/adapter_model.safetensors")
+        let config: [String: Any] = [
+            "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(scale) * Double(rank),
+            "target_modules": targets.sorted(), "lora_dropout": 0.0, "bias": "none", "fan_in_fan_out": model is GPT2,
+            "use_rslora": false, "inference_mode": true, "rank_pattern": rankPattern, "alpha_pattern": alphaPattern,
+        ]
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: folder + "/adapter_config.json"))
+    }
+
+    /// Reads a PEFT LoRA adapter folder into adapters for `model` (Llama names; GPT-2's c_attn
+    /// adapter is kept whole as the q/k/v blocks' shared low-rank update).
+    public static func load(from folder: String, into model: Adaptable) throws {
+        guard let data = FileManager.default.contents(atPath: folder + "/adapter_config.json"),
+              let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              config["peft_type"] as? String == "LORA", let r = config["r"] as? Int, let alpha = config["lora_alpha"] as? Double
+        else { throw ModelFileError(folder, "has no LoRA adapter_config.json (peft_type LORA, r, lora_alpha)") }
+        let scale = Float((config["use_rslora"] as? Bool ?? false) ? alpha / Double(r).squareRoot() : alpha / Double(r))
+        let tensors: [String: Tensor]
+        do {
+            tensors = try Safetensors.read(path: folder + "/adapter_model.safetensors").tensors
+        } catch let error as SafetensorsError {
+            throw ModelFileError(folder + "/adapter_model.safetensors", error.description)
+        }
+        guard let llama = model as? Llama else { throw ModelFileError(folder, "PEFT adapters are read for Llama models so far") }
+        var set = AdapterSet()
+        let reverse = Dictionary(uniqueKeysWithValues: llamaNames.map { ($1, $0) })
+        for i in llama.layers.indices {
+            for (hf, module) in reverse {
+                let key = "base_model.model.model.layers.\(i).\(hf)"
+                guard let a = tensors[key + ".lora_A.weight"], let b = tensors[key + ".lora_B.weight"] else { continue }
+                set.adapters["layers.\(i).\(module)"] = LoRAAdapter(a: Tensor.noGrad { a.transposed().contiguous() },
+                                                                     b: Tensor.noGrad { b.transposed().contiguous() }, scale: scale)
+            }
+        }
+        guard !set.isEmpty else { throw ModelFileError(folder, "no adapter in it matches this model's modules") }
+        model.adapters = set
+    }
+}
