@@ -31,10 +31,7 @@ enum ExportRunners {
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
-        for name in try FileManager.default.contentsOfDirectory(atPath: staging) {
-            try FileManager.default.moveItem(atPath: staging + "/" + name, toPath: ctx.output + "/" + name)
-        }
-        try FileManager.default.removeItem(atPath: staging)
+        try moveUp(staging, into: ctx.output)
         try JSONText.render(["format": ctx.params["format"]?.string ?? "hf", "model": ctx.inputs[0].input.node] as [String: Any])
             .write(toFile: ctx.out("export.json"), atomically: false, encoding: .utf8)
     }

@@ -83,10 +83,7 @@ enum HeadRunners {
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
-        for name in try FileManager.default.contentsOfDirectory(atPath: staging) {
-            try FileManager.default.moveItem(atPath: staging + "/" + name, toPath: folder + "/" + name)
-        }
-        try FileManager.default.removeItem(atPath: staging)
+        try moveUp(staging, into: folder)
     }
 
     static func loadBackbone(_ artifact: Artifact) throws -> (Backbone, BPETokenizer) {

@@ -58,9 +58,7 @@ enum ModelRunners {
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
-        let fm = FileManager.default
-        for name in try fm.contentsOfDirectory(atPath: staging) { try fm.moveItem(atPath: staging + "/" + name, toPath: folder + "/" + name) }
-        try fm.removeItem(atPath: staging)
+        try moveUp(staging, into: folder)
         if let adaptable = model as? Adaptable { try AdapterFiles.save(adaptable.adapters, to: folder) }
     }
 
