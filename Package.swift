@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels"], exclude: ["Fixtures"]),
-        .testTarget(name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorRuntime", "TailorDiagnostics"]),
+        .testTarget(name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]

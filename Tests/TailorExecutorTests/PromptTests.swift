@@ -1,6 +1,7 @@
 import Foundation
 import TailorDiagnostics
 import TailorPlan
+import TailorModels
 import TailorSpec
 import XCTest
 
@@ -63,5 +64,19 @@ final class PromptTests: XCTestCase {
         let first = try XCTUnwrap(framed.records.first?["prompt"] as? String)
         XCTAssertTrue(first.hasPrefix("Q: ") && first.hasSuffix("A: Let's think step by step."), first)
         XCTAssertEqual(first.components(separatedBy: "Q: ").count - 1, 2, "one example, then the question: \(first)")
+    }
+}
+
+final class ChatTokenizationTests: XCTestCase {
+    /// With ChatML tokens in the vocabulary, only the assistant's words (and their end marker) are targets.
+    func testChatMLMasksEverythingButTheAssistant() throws {
+        let tokenizer = try BPETrainer(vocabSize: 0, specialTokens: ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]).train([String]())
+        let messages: [[String: Any]] = [["role": "user", "content": "hi"], ["role": "assistant", "content": "yo"]]
+        let chat = try XCTUnwrap(TokenizerRunners.chatML(messages, tokenizer))
+        XCTAssertEqual(tokenizer.decode(chat.ids), "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n")
+        let learned = zip(chat.ids, chat.mask).filter { $0.1 == 1 }.map(\.0)
+        XCTAssertEqual(tokenizer.decode(learned), "yo<|im_end|>")
+        let plain = try BPETrainer(vocabSize: 0).train([String]())
+        XCTAssertNil(TokenizerRunners.chatML(messages, plain), "no ChatML tokens: the plain rendering is used")
     }
 }

@@ -54,6 +54,24 @@ enum TokenizerRunners {
         }
     }
 
+    /// A chat in ChatML (`<|im_start|>role\ncontent<|im_end|>\n` per message) when the tokenizer
+    /// has those tokens: only the assistant's words and their `<|im_end|>` are targets (mask 1),
+    /// so fine-tuning learns to answer, not to write the user's turns. Nil without them.
+    static func chatML(_ messages: [[String: Any]], _ tokenizer: BPETokenizer) -> (ids: [Int32], mask: [UInt8])? {
+        guard let start = tokenizer.specialTokens["<|im_start|>"], let end = tokenizer.specialTokens["<|im_end|>"] else { return nil }
+        let newline = tokenizer.encode("\n", specials: false)
+        var ids: [Int32] = [], mask: [UInt8] = []
+        for message in messages {
+            let role = message["role"] as? String ?? "user", content = message["content"] as? String ?? ""
+            let header = [start] + tokenizer.encode(role, specials: false) + newline
+            let body = tokenizer.encode(content, specials: false) + [end]
+            let learned: UInt8 = role == "assistant" ? 1 : 0
+            ids += header + body + newline
+            mask += [UInt8](repeating: 0, count: header.count) + [UInt8](repeating: learned, count: body.count) + [UInt8](repeating: 0, count: newline.count)
+        }
+        return (ids, mask)
+    }
+
     /// Each record as ids: context tokens (mask 0), answer tokens and end-of-text (mask 1).
     static func tokenize(_ ctx: NodeContext) throws {
         let data = try ctx.dataset(0)
@@ -61,6 +79,10 @@ enum TokenizerRunners {
         guard let eos = tokenizer.eos else { throw ExecutionError("the tokenizer has no \(Rendering.endOfText) token") }
         var arrays = TokenArrays()
         for (i, record) in data.records.enumerated() {
+            if let messages = record["messages"] as? [[String: Any]], let chat = chatML(messages, tokenizer) {
+                arrays.append(chat.ids, mask: chat.mask)
+                continue
+            }
             guard let (context, answer) = Rendering.parts(record) else {
                 throw ExecutionError("\(ctx.inputs[0].input.display): record \(i + 1) has no text fields")
             }
