@@ -38,7 +38,12 @@ public enum NodeKind: String, Sendable, CaseIterable, Codable {
     case serveAPI = "serve.api"
 
     /// Implementation version of this kind; bump when its output changes for the same inputs.
-    public var version: Int { 1 }
+    public var version: Int {
+        switch self {
+        case .trainPretrain, .trainFinetune, .trainLoRA: 2  // 2: packed examples no longer see each other
+        default: 1
+        }
+    }
 
     /// Whether the node trains weights (and so has training estimates).
     public var trains: Bool { rawValue.hasPrefix("train.") }

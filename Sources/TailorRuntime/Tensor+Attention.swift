@@ -15,21 +15,27 @@ extension Tensor {
     /// - `keyStart[b]` / `keyEnd[b]`: keys before / from this index are masked for batch
     ///   element b (left-padded prompts, right-padded encoder batches). A query that sees no
     ///   key at all gets zeros.
+    /// - `segmentStart[b·Tq + i]`: the first key query i of batch element b sees. Rows packed
+    ///   with several examples pass where each query's example starts, so examples never
+    ///   attend to each other.
     public static func attention(
-        _ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool = true, scale: Float? = nil, keyStart: [Int]? = nil, keyEnd: [Int]? = nil
+        _ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool = true, scale: Float? = nil, keyStart: [Int]? = nil, keyEnd: [Int]? = nil,
+        segmentStart: [Int]? = nil
     ) -> Tensor {
         precondition(q.rank == 4 && k.shape == v.shape && k.rank == 4 && q.shape[0] == k.shape[0]
                      && q.shape[3] == k.shape[3] && q.shape[1] % k.shape[1] == 0 && (!causal || k.shape[2] >= q.shape[2]),
                      "attention needs (B, H, Tq, D) queries and (B, Hkv, Tk, D) keys and values with Hkv dividing H (Tk ≥ Tq when causal)")
         precondition(keyStart.map { $0.count == q.shape[0] } ?? true, "attention: one key start per batch element")
         precondition(keyEnd.map { $0.count == q.shape[0] } ?? true, "attention: one key end per batch element")
+        precondition(segmentStart.map { $0.count == q.shape[0] * q.shape[2] } ?? true, "attention: one segment start per query")
         let (b, h, tq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let (hkv, tk) = (k.shape[1], k.shape[2])
         let group = h / hkv, shift = tk - tq
         let s = scale ?? 1 / Float(d).squareRoot()
         /// Keys that query row i of batch element bi sees.
         let visible = { (bi: Int, i: Int) -> Range<Int> in
-            let lo = Swift.min(keyStart?[bi] ?? 0, tk), hi = Swift.min(causal ? i + 1 + shift : tk, keyEnd?[bi] ?? tk)
+            let first = Swift.max(keyStart?[bi] ?? 0, segmentStart?[bi * tq + i] ?? 0)
+            let lo = Swift.min(first, tk), hi = Swift.min(causal ? i + 1 + shift : tk, keyEnd?[bi] ?? tk)
             return lo..<Swift.max(lo, hi)
         }
         let out = headsMajor(b, h, tq, d)  // (B, H, Tq, D) view over (B, Tq, H, D)

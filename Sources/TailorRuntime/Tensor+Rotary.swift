@@ -7,12 +7,14 @@ extension Tensor {
     public enum RotaryPairing: Sendable { case halves, interleaved }
 
     /// Rotates each pair of dimension i at position p by p·base^(−2i/D).
-    /// `positions` gives each of the T rows its position (offsets for cached decoding).
+    /// `positions` gives each of the T rows its position (offsets for cached decoding), or each
+    /// of the B·T rows of every batch element its own (packed rows restart at each example).
     public func rotary(positions: [Int], base: Float = 10_000, pairing: RotaryPairing = .halves) -> Tensor {
-        precondition(rank == 4 && positions.count == shape[2] && shape[3] % 2 == 0, "rotary needs (B, H, T, even D)")
+        precondition(rank == 4 && (positions.count == shape[2] || positions.count == shape[0] * shape[2]) && shape[3] % 2 == 0,
+                     "rotary needs (B, H, T, even D) and T or B·T positions")
         let (b, h, t, d) = (shape[0], shape[1], shape[2], shape[3])
-        let half = d / 2
-        var cosTable = [Float](repeating: 0, count: t * half), sinTable = cosTable  // (T, D/2)
+        let half = d / 2, perBatch = positions.count != t
+        var cosTable = [Float](repeating: 0, count: positions.count * half), sinTable = cosTable  // (T or B·T, D/2)
         for (row, p) in positions.enumerated() {
             for i in 0..<half {
                 let angle = Double(p) * Foundation.pow(Double(base), -2 * Double(i) / Double(d))
@@ -29,7 +31,7 @@ extension Tensor {
             let (cosT, sinT) = (cosTable, sinTable)
             Parallel.forEach(b * h * t, grain: Swift.max(1, 4096 / d)) { rows in
                 for r in rows {
-                    let row = r % t
+                    let row = perBatch ? r / (h * t) * t + r % t : r % t
                     let px = x.pointer + r * d, po = out.pointer + r * d
                     for i in 0..<half {
                         let (j, k) = pair(i)

@@ -13,6 +13,10 @@ struct PlanCommand: ParsableCommand {
             static estimates (parameters, trainable parameters, tokens, FLOPs, time at the
             machine's training rate, peak memory). TAILOR_FLOPS sets the rate in FLOP/s.
 
+            --explain-data also runs the data and tokenizer nodes that training reads (cheap, and
+            cached for the run) and prints a few tokenized examples as training sees them: the
+            tokens the loss is computed on inside «…».
+
             Example: tailor plan specs/lora.yaml --set models.tuned.train.steps=400 --json
             """)
 
@@ -26,6 +30,17 @@ struct PlanCommand: ParsableCommand {
 
     @Option(help: "The artifact cache to report cached nodes from (default: .tailor beside the spec, or TAILOR_CACHE).")
     var cache: String?
+
+    @Flag(help: "Tokenize the training data and show which tokens the loss is computed on.")
+    var explainData = false
+
+    @Option(help: "Examples shown per tokenized dataset with --explain-data.")
+    var examples = 3
+
+    func validate() throws {
+        if examples < 1 { throw ValidationError("--examples must be at least 1") }
+        if json && explainData { throw ValidationError("--explain-data prints text; leave out --json") }
+    }
 
     func run() throws {
         // What a run would do: from the cache when there is one (never created by planning).
@@ -47,6 +62,26 @@ struct PlanCommand: ParsableCommand {
             status = Dictionary(uniqueKeysWithValues: plan.nodes.map { ($0.id, "run: new node") })
         }
         print(PlanRenderer.text(plan, status: status), terminator: "")
+        if explainData { try explain(plan, root: root, digests: compiler.digests) }
+    }
+
+    /// Runs what the tokenized datasets need (never training) and prints them as training sees them.
+    func explain(_ plan: Plan, root: String, digests: FileDigests) throws {
+        let targets = plan.nodes.filter { $0.kind == .dataTokenize }.map(\.id)
+        guard !targets.isEmpty else { return print("\nno tokenized data to explain: the spec has no data.tokenize node") }
+        do {
+            let nodes = try Executor.selection(targets, in: plan)
+            if let (node, why) = Executor.notExecutable(nodes).first {
+                FileHandle.standardError.write(Data("error: cannot tokenize the data: '\(node.id)' cannot run yet: \(why)\n".utf8))
+                throw ExitCode(1)
+            }
+            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: root), digests: digests).run(nodes, jobs: ProcessInfo.processInfo.activeProcessorCount)
+            print("\ndata as training sees it (loss on «…»):")
+            for preview in try DataPreview.all(outcomes, plan: plan, examples: examples) { print(preview.text, terminator: "") }
+        } catch let error as ExecutionError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -16,6 +16,26 @@ final class LoRATests: XCTestCase {
 
     func freeze(_ model: any CausalLM) { for (_, p) in model.namedParameters { p.requiringGrad(false) } }
 
+    /// Two examples packed in one row give each the logits it gets alone: positions restart
+    /// and neither attends to the other.
+    func testPackedExamplesMatchSeparateRuns() {
+        for model in models() {
+            let a: [Int32] = [1, 5, 9, 2, 30], b: [Int32] = [7, 7, 3, 12]
+            let packed = Tensor.noGrad {
+                model.logits(a + b, batch: 1, packed: PackedRows(segmentStart: [0, 0, 0, 0, 0, 5, 5, 5, 5], width: 9))
+            }.scalars
+            let alone = Tensor.noGrad {
+                model.logits(a, batch: 1, cache: nil, keyStart: nil, lastOnly: false).scalars
+                    + model.logits(b, batch: 1, cache: nil, keyStart: nil, lastOnly: false).scalars
+            }
+            XCTAssertEqual(packed.count, alone.count)
+            let worst = zip(packed, alone).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-5, "\(type(of: model))")
+            let unpacked = Tensor.noGrad { model.logits(a + b, batch: 1, cache: nil, keyStart: nil, lastOnly: false) }.scalars
+            XCTAssertGreaterThan(zip(unpacked, alone).map { abs($0 - $1) }.max() ?? 0, 1e-3, "without the layout b sees a")
+        }
+    }
+
     func testTargetsMatchNamesPatternsAndAll() {
         XCTAssertTrue(AdapterSet.matches("layers.3.attn.q", "attn.q"))
         XCTAssertFalse(AdapterSet.matches("layers.3.attn.k", "attn.q"))

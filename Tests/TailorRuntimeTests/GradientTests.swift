@@ -97,12 +97,17 @@ final class GradientTests: XCTestCase {
         GradCheck.check("attention-cached", [q2, k, v]) { Tensor.attention($0[0], $0[1], $0[2]) }
         GradCheck.check("attention-padded", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], keyStart: [2, 0]) }
         GradCheck.check("attention-right-padded", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2], causal: false, keyEnd: [5, 3]) }
+        // Two packed examples per row (positions 0–1 and 2–4, then 0–2 and 3–4).
+        GradCheck.check("attention-packed", [q, k, v]) {
+            Tensor.attention($0[0], $0[1], $0[2], segmentStart: [0, 0, 2, 2, 2, 0, 0, 0, 3, 3])
+        }
     }
 
     func testRotaryAndGather() {
         let x = t([2, 2, 4, 6], 50, 1, 0)
         GradCheck.check("rotary-halves", [x]) { $0[0].rotary(positions: [0, 1, 2, 7], base: 100) }
         GradCheck.check("rotary-interleaved", [x]) { $0[0].rotary(positions: [3, 4, 5, 6], base: 100, pairing: .interleaved) }
+        GradCheck.check("rotary-per-row", [x]) { $0[0].rotary(positions: [0, 1, 0, 1, 2, 0, 1, 2], base: 100) }
         let y = t([3, 5], 51, 1, 0)
         GradCheck.check("gather", [y]) { $0[0].gather([0, 4, 4, 1, 2, 3], k: 2) }
         GradCheck.check("topk", [y]) { $0[0].topK(2).values }

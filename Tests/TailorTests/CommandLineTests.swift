@@ -57,6 +57,24 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(diag.err.utf8)))
     }
 
+    /// `plan --explain-data` tokenizes (never trains) and marks the tokens the loss is on.
+    func testExplainDataShowsTheLossMask() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-explain-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let result = try run(["plan", "specs/quickstart.yaml", "--explain-data", "--examples", "2", "--cache", cache.path])
+        XCTAssertEqual(result.code, 0, result.err)
+        let preview = result.out.components(separatedBy: "data as training sees it (loss on «…»):\n").last ?? ""
+        XCTAssertTrue(preview.hasPrefix("tokens.split.train@bpe: 3600 examples,"), preview)
+        XCTAssertTrue(preview.contains("read by model.base, model.tuned"), preview)
+        // Addition prompts: "a+b=" is context, the sum and end of text are learned.
+        let texts = preview.split(separator: "\n").filter { $0.hasPrefix("    text:   ") }
+        XCTAssertEqual(texts.count, 4)
+        for line in texts { XCTAssertNotNil(line.range(of: #"^    text:   \d+\+\d+=«\d+<\|endoftext\|>»$"#, options: .regularExpression), String(line)) }
+        let artifacts = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("artifacts").path)
+        XCTAssertFalse(artifacts.isEmpty)
+        XCTAssertEqual(try run(["plan", "specs/quickstart.yaml", "--explain-data", "--json"]).code, 2)
+    }
+
     /// The model commands on the tiny checkpoints kept with the model tests (no download needed).
     func testModelCommands() throws {
         let tiny = "Tests/TailorModelsTests/Fixtures/tiny-llama"

@@ -69,10 +69,17 @@ enum TrainRunners {
         for step in firstStep..<s.steps {
             optimizer.zeroGrad()
             var stepLoss: Float = 0
-            for _ in 0..<s.accumulate {                let (ids, targets, width) = s.packing
-                    ? sampler.packed(tokens, rows: s.batch, width: model.context, trainOnInputs: s.trainOnInputs)
-                    : batch(tokens, sampler.next(s.batch), trainOnInputs: s.trainOnInputs)
-                let logits = model.logits(ids, batch: s.batch, cache: nil, keyStart: nil, lastOnly: false)  // (B, T, V)
+            for _ in 0..<s.accumulate {
+                let logits: Tensor, targets: [Int32], width: Int
+                if s.packing {
+                    let rows = sampler.packed(tokens, rows: s.batch, width: model.context, trainOnInputs: s.trainOnInputs)
+                    (targets, width) = (rows.targets, model.context)
+                    logits = model.logits(rows.ids, batch: s.batch, packed: rows.layout)  // (B, T, V)
+                } else {
+                    let rows = batch(tokens, sampler.next(s.batch), trainOnInputs: s.trainOnInputs)
+                    (targets, width) = (rows.targets, rows.width)
+                    logits = model.logits(rows.ids, batch: s.batch, cache: nil, keyStart: nil, lastOnly: false)  // (B, T, V)
+                }
                 let loss = logits.reshaped([s.batch * width, model.vocab]).crossEntropy(targets: targets, ignoreIndex: -1) / Float(s.accumulate)
                 do {
                     try loss.backward()
@@ -192,8 +199,9 @@ enum TrainRunners {
         let count: Int, seed: UInt64
         var epoch = 0, position = 0
         var order: [Int]
-        /// The packed epoch's tokens and loss mask (packing only; rebuilt from `order`).
-        var stream: [Int32] = [], streamMask: [UInt8] = []
+        /// The packed epoch's tokens, loss mask and where each token's example starts in the
+        /// stream (packing only; rebuilt from `order`).
+        var stream: [Int32] = [], streamMask: [UInt8] = [], streamStart: [Int] = []
 
         init(count: Int, seed: UInt64) {
             self.count = count
@@ -211,9 +219,12 @@ enum TrainRunners {
 
         /// `rows` packed rows of `width` inputs: sequences (each ending in end of text) laid end
         /// to end in this epoch's order and cut every `width` tokens, so no position is padding.
+        /// Each example keeps to itself: its positions restart at 0, it attends only to its own
+        /// tokens, and its last token has no target (the next example is not its continuation).
+        /// An example cut at a row's start continues from position 0 of that row.
         /// `position` counts tokens into the epoch's stream; a row's targets are the next tokens.
-        mutating func packed(_ tokens: TokenArrays, rows: Int, width: Int, trainOnInputs: Bool) -> (ids: [Int32], targets: [Int32], width: Int) {
-            var ids: [Int32] = [], targets: [Int32] = []
+        mutating func packed(_ tokens: TokenArrays, rows: Int, width: Int, trainOnInputs: Bool) -> (ids: [Int32], targets: [Int32], layout: PackedRows) {
+            var ids: [Int32] = [], targets: [Int32] = [], starts: [Int] = []
             for _ in 0..<rows {
                 while stream.isEmpty || position + width + 1 > stream.count {
                     if !stream.isEmpty {  // the epoch's stream is used up: the next epoch's order
@@ -222,25 +233,31 @@ enum TrainRunners {
                         order = DataRunners.permutation(count, seed: seed, stream: 0x7472_6169_6e00 + UInt64(epoch))
                         stream = []
                         streamMask = []
+                        streamStart = []
                     }
                     for i in order {
                         let (seq, mask) = tokens.sequence(i)
+                        streamStart += Array(repeating: stream.count, count: seq.count)
                         stream += seq
                         streamMask += mask
                     }
                     // A corpus shorter than one row repeats until it fills it.
                     while stream.count < width + 1 {
+                        streamStart += streamStart.map { $0 + stream.count }
                         stream += stream
                         streamMask += streamMask
                     }
                 }
                 for j in 0..<width {
-                    ids.append(stream[position + j])
-                    targets.append(trainOnInputs || streamMask[position + j + 1] == 1 ? stream[position + j + 1] : -1)
+                    let here = position + j
+                    ids.append(stream[here])
+                    let sameExample = streamStart[here + 1] == streamStart[here]
+                    targets.append(sameExample && (trainOnInputs || streamMask[here + 1] == 1) ? stream[here + 1] : -1)
+                    starts.append(Swift.max(0, streamStart[here] - position))
                 }
                 position += width
             }
-            return (ids, targets, width)
+            return (ids, targets, PackedRows(segmentStart: starts, width: width))
         }
 
         mutating func next(_ n: Int) -> [Int] {

@@ -11,6 +11,9 @@ public protocol CausalLM: AnyObject {
     /// Logits (B, T, V) for a (B, T) batch of ids, or (B, 1, V) with `lastOnly`; with a cache the
     /// ids continue the cached sequences. `keyStart[b]`: left padding of sequence b.
     func logits(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?, lastOnly: Bool) -> Tensor
+    /// Logits (B, T, V) for rows packed with several examples each: positions restart and
+    /// attention stops at every example boundary.
+    func logits(_ ids: [Int32], batch: Int, packed: PackedRows) -> Tensor
     /// Width of the hidden states.
     var width: Int { get }
     /// Every parameter under its stable name (training and checkpoints).

@@ -131,21 +131,33 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         return x.matmul(embed.transposed())  // (B, T, V)
     }
 
+    public func logits(_ ids: [Int32], batch: Int, packed: PackedRows) -> Tensor {
+        hidden(ids, batch: batch, cache: nil, keyStart: nil, packed: packed).matmul(embed.transposed())  // (B, T, V)
+    }
+
     /// Final-normalised hidden states (B, T, C): what the LM head and task heads read.
     public func hidden(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor {
+        hidden(ids, batch: batch, cache: cache, keyStart: keyStart, packed: nil)
+    }
+
+    func hidden(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?, packed: PackedRows?) -> Tensor {
         let t = ids.count / batch
         precondition(t * batch == ids.count && t > 0, "logits: \(ids.count) ids do not fill a batch of \(batch)")
         let past = cache?.length ?? 0
         precondition(past + t <= config.context, "GPT-2 attends over at most \(config.context) positions")
-        // Learned positions count from each sequence's first real token (left padding sits at 0).
-        let rowPositions = (0..<batch).flatMap { b in (0..<t).map { Int32(Swift.max(0, past + $0 - (keyStart?[b] ?? 0))) } }
+        // Learned positions count from each sequence's first real token (left padding sits at 0),
+        // or from each packed example's first token.
+        let rowPositions = packed.map { $0.positions.map(Int32.init) }
+            ?? (0..<batch).flatMap { b in (0..<t).map { Int32(Swift.max(0, past + $0 - (keyStart?[b] ?? 0))) } }
         var x = embed.embedding(ids, shape: [batch, t]) + positions.embedding(rowPositions, shape: [batch, t])  // (B, T, C)
-        for (i, layer) in layers.enumerated() { x = block(x, layer, index: i, cache: cache, keyStart: keyStart) }
+        for (i, layer) in layers.enumerated() {
+            x = block(x, layer, index: i, cache: cache, keyStart: keyStart, segmentStart: packed?.segmentStart)
+        }
         cache?.length = past + t
         return finalNorm(x)
     }
 
-    func block(_ x: Tensor, _ l: Layer, index: Int, cache: KVCache?, keyStart: [Int]?) -> Tensor {
+    func block(_ x: Tensor, _ l: Layer, index: Int, cache: KVCache?, keyStart: [Int]?, segmentStart: [Int]?) -> Tensor {
         let (b, t, c) = (x.shape[0], x.shape[1], config.width)
         let (h, d) = (config.heads, config.width / config.heads)
         let p = "layers.\(index)."
@@ -155,7 +167,7 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         func heads(_ y: Tensor) -> Tensor { y.reshaped([b, t, h, d]).permuted([0, 2, 1, 3]) }  // (B, H, T, D)
         var (k, v) = (heads(parts[1]), heads(parts[2]))
         if let cache { (k, v) = cache.append(layer: index, keys: k, values: v) }
-        let attended = Tensor.attention(heads(parts[0]), k, v, keyStart: keyStart)  // (B, H, T, D) over (B, T, H, D)
+        let attended = Tensor.attention(heads(parts[0]), k, v, keyStart: keyStart, segmentStart: segmentStart)  // (B, H, T, D) over (B, T, H, D)
         let merged = attended.permuted([0, 2, 1, 3]).reshaped([b, t, c])
         let hidden = x + adapters.adding(p + "attn.o", merged, to: l.o(merged))
         let m = l.mlpNorm(hidden)

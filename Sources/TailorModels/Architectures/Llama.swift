@@ -105,21 +105,29 @@ public final class Llama: @unchecked Sendable {
         return x.matmul(head ?? embed.transposed())  // (B, T, V)
     }
 
+    public func logits(_ ids: [Int32], batch: Int, packed: PackedRows) -> Tensor {
+        hidden(ids, batch: batch, cache: nil, keyStart: nil, packed: packed).matmul(head ?? embed.transposed())  // (B, T, V)
+    }
+
     /// Final-normalised hidden states (B, T, C): what the LM head and task heads read.
     public func hidden(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor {
+        hidden(ids, batch: batch, cache: cache, keyStart: keyStart, packed: nil)
+    }
+
+    func hidden(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?, packed: PackedRows?) -> Tensor {
         let t = ids.count / batch
         precondition(t * batch == ids.count && t > 0, "logits: \(ids.count) ids do not fill a batch of \(batch)")
         let past = cache?.length ?? 0
-        let positions = Array(past..<past + t)
+        let positions = packed?.positions ?? Array(past..<past + t)
         var x = embed.embedding(ids, shape: [batch, t])  // (B, T, C)
         for (i, layer) in layers.enumerated() {
-            x = block(x, layer, index: i, positions: positions, cache: cache, keyStart: keyStart)
+            x = block(x, layer, index: i, positions: positions, cache: cache, keyStart: keyStart, segmentStart: packed?.segmentStart)
         }
         cache?.length = past + t
         return x.rmsNorm(weight: finalNorm, eps: config.normEps)
     }
 
-    func block(_ x: Tensor, _ l: Layer, index: Int, positions: [Int], cache: KVCache?, keyStart: [Int]?) -> Tensor {
+    func block(_ x: Tensor, _ l: Layer, index: Int, positions: [Int], cache: KVCache?, keyStart: [Int]?, segmentStart: [Int]?) -> Tensor {
         let (b, t, c) = (x.shape[0], x.shape[1], config.width)
         let (h, hkv, d) = (config.heads, config.kvHeads, config.headDim)
         let pairing: Tensor.RotaryPairing = config.interleavedRotary ? .interleaved : .halves
@@ -133,7 +141,7 @@ public final class Llama: @unchecked Sendable {
             .rotary(positions: positions, base: config.ropeBase, pairing: pairing)
         var v = linear(n, l.v, "attn.v").reshaped([b, t, hkv, d]).permuted([0, 2, 1, 3])  // (B, Hkv, T, D)
         if let cache { (k, v) = cache.append(layer: index, keys: k, values: v) }
-        let attended = Tensor.attention(q, k, v, keyStart: keyStart)  // (B, H, T, D) over (B, T, H, D)
+        let attended = Tensor.attention(q, k, v, keyStart: keyStart, segmentStart: segmentStart)  // (B, H, T, D) over (B, T, H, D)
         let hidden = x + linear(attended.permuted([0, 2, 1, 3]).reshaped([b, t, c]), l.o, "attn.o")
         let m = hidden.rmsNorm(weight: l.mlpNorm, eps: config.normEps)
         return hidden + linear(linear(m, l.gate, "mlp.gate").silu() * linear(m, l.up, "mlp.up"), l.down, "mlp.down")
