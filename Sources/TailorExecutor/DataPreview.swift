@@ -31,7 +31,7 @@ public struct DataPreview: Sendable {
                   let tokenizerArtifact = byID[tokenizerID]?.artifact else {
                 throw ExecutionError("'\(outcome.node.id)' has no tokenizer among its inputs")
             }
-            let tokenizer = try TokenizerRunners.load(tokenizerArtifact)
+            let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
             let arrays = try TokenArrays.read(outcome.artifact.path("tokens.bin"))
             let readers = plan.nodes.filter { $0.kind.trains && $0.inputs.contains { $0.node == outcome.node.id } }
             let onInputs = readers.contains { $0.params["train"]?["train_on_inputs"]?.bool == true }
@@ -42,7 +42,7 @@ public struct DataPreview: Sendable {
 
     /// Token j of an example is learned when it is the target of position j − 1: every token
     /// after the first whose mask is 1, or every token after the first with `trainsOnInputs`.
-    init(node: String, arrays: TokenArrays, tokenizer: BPETokenizer, readers: [String], trainsOnInputs: Bool, examples: Int) {
+    init(node: String, arrays: TokenArrays, tokenizer: ArtifactTokenizer, readers: [String], trainsOnInputs: Bool, examples: Int) {
         self.node = node
         self.readers = readers
         self.trainsOnInputs = trainsOnInputs
@@ -57,7 +57,7 @@ public struct DataPreview: Sendable {
         self.examples = (0..<Swift.min(examples, arrays.count)).map { i in
             let (ids, mask) = arrays.sequence(i)
             return zip(ids, mask).enumerated().map { j, pair in
-                Token(id: pair.0, text: tokenizer.decode([pair.0]), learned: j > 0 && (trainsOnInputs || pair.1 == 1))
+                Token(id: pair.0, text: tokenizer.piece(pair.0), learned: j > 0 && (trainsOnInputs || pair.1 == 1))
             }
         }
     }

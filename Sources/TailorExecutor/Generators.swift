@@ -3,7 +3,7 @@ import TailorRuntime
 /// The built-in data generators: deterministic, offline. Record i draws from its own block of
 /// a Philox stream, so the first records do not change when `count` grows.
 enum Generators {
-    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "chat"]
+    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "chat"]
 
     static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) throws -> Dataset {
         let rng = Philox(seed: seed, stream: 0x6765_6e)  // "gen"
@@ -73,6 +73,15 @@ enum Generators {
                     }
                 }
                 return ["messages": messages]
+            case "reviews":
+                let lexicon = (options["lexicon"] ?? 1) - 1
+                let u = draws(i, 4)
+                let label = int(u[0], below: 2)
+                let words = reviewWords[label][lexicon]
+                let thing = reviewThings[int(u[1], below: reviewThings.count)], w = words[int(u[2], below: words.count)]
+                let text = reviewTemplates[int(u[3], below: reviewTemplates.count)]
+                    .replacingOccurrences(of: "{thing}", with: thing).replacingOccurrences(of: "{word}", with: w)
+                return ["text": text, "label": label == 0 ? "negative" : "positive"]
             default:  // sentiment
                 let classes = options["classes"] ?? 2
                 let u = draws(i, 4)
@@ -85,6 +94,18 @@ enum Generators {
         }
         return Dataset(records: records)
     }
+
+    /// Sentiment words of the `reviews` generator: [negative, positive] × two disjoint lexicons,
+    /// so a classifier trained on one can be tested on words it never saw.
+    static let reviewWords = [
+        [["awful", "terrible", "horrible", "dreadful", "bad", "poor", "disappointing", "boring", "ugly", "broken"],
+         ["lousy", "dismal", "atrocious", "appalling", "miserable", "unpleasant", "tedious", "shoddy", "unbearable", "disgusting"]],
+        [["great", "lovely", "excellent", "wonderful", "good", "fantastic", "amazing", "beautiful", "enjoyable", "pleasant"],
+         ["superb", "marvellous", "splendid", "terrific", "outstanding", "delightful", "magnificent", "brilliant", "charming", "gorgeous"]],
+    ]
+    static let reviewThings = ["film", "meal", "book", "phone", "hotel", "concert", "game", "car", "room", "service"]
+    static let reviewTemplates = ["The {thing} was {word}.", "What a {word} {thing}!", "I found the {thing} {word}.",
+                                  "Honestly, the {thing} is {word}.", "My {thing} turned out {word}.", "That {thing} felt {word} to me."]
 
     static func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { acc, _ in acc * 10 } }
 }

@@ -94,7 +94,9 @@ enum Estimator {
         2 * Double(matmulParameters(d, arch: arch)) + 2 * Double(d.layers) * Double(t) * Double(d.width)
     }
 
-    static func training(_ d: Dimensions?, arch: Architecture, method: String, methodParams: Value?, train: Value?)
+    /// `rows`: examples in the training data, when known (a head on a frozen backbone reads
+    /// each once: their features are computed once, not at every step).
+    static func training(_ d: Dimensions?, arch: Architecture, method: String, methodParams: Value?, train: Value?, rows: Int? = nil)
         -> Estimate
     {
         var e = model(d, arch: arch)
@@ -131,6 +133,12 @@ enum Estimator {
         let perLayer = Double(9 * d.width + 2 * d.mlp + d.heads * t)
         let micro = Double(batch * t)
         e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
+        if method == "head", trainable < n, let rows {
+            // Features once per example, in blocks of 32, holding one layer's activations at a time.
+            e.tokens = rows * t
+            e.flops = Double(rows) * Double(t) * forward
+            e.activationBytes = 4 * Double(32 * t) * perLayer
+        }
         return e
     }
 

@@ -41,6 +41,7 @@ public enum NodeKind: String, Sendable, CaseIterable, Codable {
     public var version: Int {
         switch self {
         case .trainPretrain, .trainFinetune, .trainLoRA: 2  // 2: packed examples no longer see each other
+        case .trainHead: 2  // 2: a frozen backbone's features are computed once per example
         default: 1
         }
     }

@@ -73,10 +73,11 @@ extension Planner {
         default: .trainPPO
         }
         let arch = info.arch, dims = info.dims
+        let trainRows = dataInput(train?["data"]).flatMap { rows(of: $0) }
         return add(id, kind, params: Self.object([
             (method, methodParams), ("train", train.map(Self.trainParams)), ("seed", seed),
         ]), inputs: inputs, at: v.location, estimate: arch.map {
-            Estimator.training(dims, arch: $0, method: method, methodParams: methodValue, train: train)
+            Estimator.training(dims, arch: $0, method: method, methodParams: methodValue, train: train, rows: trainRows)
         } ?? Estimate())
     }
 

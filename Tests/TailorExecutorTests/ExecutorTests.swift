@@ -260,6 +260,59 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(probe, decoder, "a frozen backbone keeps its weights")
     }
 
+    /// A WordPiece tokenizer.json (as BERT checkpoints ship) serves an encoder and its head:
+    /// examples tokenize as [CLS] … [SEP], a frozen encoder's features are computed once, and a
+    /// decoder given WordPiece is refused by name.
+    func testWordPieceEncodersTrainHeads() throws {
+        let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!", ",", "the", "was", "what", "a", "i", "found", "is",
+                     "my", "turned", "out", "that", "felt", "to", "me", "honestly"]
+            + Generators.reviewThings + Generators.reviewWords.flatMap { $0[0] }
+        let json: [String: Any] = ["model": ["type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                                             "vocab": Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, $0) })],
+                                   "normalizer": ["type": "BertNormalizer", "lowercase": true]]
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
+        try """
+            tailor: 1
+            name: wordpiece
+            seed: 5
+            data:
+              reviews: { generate: reviews, count: 200 }
+              parts: { from: reviews, split: { train: 0.8, test: 0.2 } }
+            tokenizers:
+              wp: { load: tokenizer.json }
+            models:
+              encoder:
+                arch: bert
+                size: { layers: 1, width: 128, heads: 2, context: 32 }
+                tokenizer: wp
+              probe: { from: encoder, head: { labels: 2 }, train: { data: parts.train, steps: 200, batch: 16, lr: 1e-2 } }
+            evals:
+              sentiment: { models: [probe], data: parts.test, metrics: [accuracy] }
+            """.write(toFile: dir + "/wp.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/wp.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        let byID = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0.artifact) })
+        let tokens = try TokenArrays.read(try XCTUnwrap(byID["tokens.parts.train@wp"]).path("tokens.bin"))
+        for i in 0..<tokens.count {
+            let ids = Array(tokens.sequence(i).ids)
+            XCTAssertEqual(ids.first, 2, "[CLS] first")
+            XCTAssertEqual(ids.last, 3, "[SEP] last")
+            XCTAssertFalse(ids.contains(1), "every review word is in the vocabulary: no [UNK]")
+        }
+        XCTAssertNotNil(byID["model.probe"]?.files["vocab.txt"] ?? byID["model.probe"]?.files["tokenizer.json"], "the head keeps the tokenizer")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(byID["eval.sentiment"]).path("report.json")))) as! [String: Any]
+        XCTAssertGreaterThan((report["rows"] as! [[String: Any]])[0]["accuracy"] as! Double, 0.9, "seen words separate linearly")
+        // A decoder needs byte-level BPE.
+        let decoder = try String(contentsOfFile: dir + "/wp.yaml", encoding: .utf8).replacingOccurrences(of: "arch: bert", with: "arch: gpt2")
+            .replacingOccurrences(of: "  probe:", with: "  # probe:").replacingOccurrences(of: "evals:\n  sentiment", with: "evals:\n  # sentiment")
+        try decoder.write(toFile: dir + "/wp-decoder.yaml", atomically: true, encoding: .utf8)
+        let decoderPlan = try XCTUnwrap(Compiler().plan(file: dir + "/wp-decoder.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        XCTAssertThrowsError(try Executor(plan: decoderPlan, store: try ArtifactStore(root: dir + "/.tailor")).run(decoderPlan.nodes)) { error in
+            XCTAssertTrue("\(error)".contains("is WordPiece: decoders need a byte-level BPE tokenizer"), "\(error)")
+        }
+    }
+
     func testBitIdenticalAcrossThreadCountsAndCaches() throws {
         defer { Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
         Runtime.setThreads(1)

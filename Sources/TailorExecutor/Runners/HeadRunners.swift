@@ -67,31 +67,35 @@ enum Backbone {
 /// model.init of encoders, train.head and eval.classify.
 enum HeadRunners {
     static func initialiseEncoder(_ ctx: NodeContext) throws {
-        let tokenizer = try TokenizerRunners.load(try ctx.artifact(holding: "tokenizer.json"))
+        let tokenizerArtifact = try ctx.artifact(holding: "tokenizer.json")
+        let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
         let size = ctx.params["size"]
         let width = size?["width"]?.int ?? 128
         let config = BertConfig(vocab: tokenizer.count, width: width, layers: size?["layers"]?.int ?? 2, heads: size?["heads"]?.int ?? 4,
                                 ffn: size?["mlp"]?.int ?? 4 * width, maxPositions: size?["context"]?.int ?? 128, typeVocab: 2, normEps: 1e-12)
         let bert = Bert(config: config, seed: ctx.seed, std: Float(ctx.params["init"]?["std"]?.number ?? 0.02))
-        try save(bert, tokenizer: tokenizer, into: ctx.output)
+        try save(bert, tokenizerFrom: tokenizerArtifact.folder, into: ctx.output)
     }
 
-    static func save(_ bert: Bert, tokenizer: BPETokenizer, into folder: String) throws {
+    /// An encoder's weights as a Hugging Face folder, with the tokenizer files of `source`
+    /// (BPE or WordPiece) copied beside them.
+    static func save(_ bert: Bert, tokenizerFrom source: String, into folder: String) throws {
         let staging = folder + "/.model"
         do {
-            try HuggingFaceFolder.save(bert, to: staging, tokenizer: tokenizer)
+            try HuggingFaceFolder.save(bert, to: staging)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
         try moveUp(staging, into: folder)
+        try ArtifactTokenizer.copyFiles(from: source, to: folder)
     }
 
-    static func loadBackbone(_ artifact: Artifact) throws -> (Backbone, BPETokenizer) {
+    static func loadBackbone(_ artifact: Artifact) throws -> (Backbone, ArtifactTokenizer) {
         do {
             let folder = try HuggingFaceFolder(path: artifact.folder)
-            guard let tokenizer = try folder.bpeTokenizer() else { throw ExecutionError("the model artifact \(artifact.key) has no tokenizer") }
-            if folder.modelType == "bert" { return (.encoder(try folder.bert()), tokenizer) }
-            return (.decoder(try ModelRunners.load(artifact).0), tokenizer)
+            if folder.modelType == "bert" { return (.encoder(try folder.bert()), try ArtifactTokenizer.load(artifact)) }
+            let (decoder, tokenizer) = try ModelRunners.load(artifact)
+            return (.decoder(decoder), .bpe(tokenizer))
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
@@ -100,7 +104,8 @@ enum HeadRunners {
     /// A classification head on pooled features; the backbone frozen (`freeze: backbone`) or
     /// trained with it (`none`). Labels come from the tokenized data's labels.json.
     static func train(_ ctx: NodeContext) throws {
-        let (backbone, tokenizer) = try loadBackbone(try ctx.artifact(holding: "model.safetensors"))
+        let modelArtifact = try ctx.artifact(holding: "model.safetensors")
+        let (backbone, tokenizer) = try loadBackbone(modelArtifact)
         let tokenArtifact = try ctx.artifact(holding: "tokens.bin")
         let tokens = try TokenArrays.read(tokenArtifact.path("tokens.bin"))
         guard tokenArtifact.files["labels.json"] != nil,
@@ -117,7 +122,20 @@ enum HeadRunners {
         for (_, p) in backbone.parameters { p.requiringGrad(false) }
         var projection = TaskHead(width: backbone.width, outputs: k, seed: ctx.seed)
         var trainable = [projection.projection.weight, projection.projection.bias!]
-        if head?["freeze"]?.string == "none" { trainable += backbone.parameters.map { $0.1.requiringGrad() } }
+        let frozen = head?["freeze"]?.string != "none"
+        if !frozen { trainable += backbone.parameters.map { $0.1.requiringGrad() } }
+        func sequence(_ row: Int) -> [Int32] { Array(tokens.sequence(row).ids.prefix(backbone.context)) }
+        // A frozen backbone gives each example the same features at every step: computed once.
+        var cached: Tensor?
+        if frozen {
+            ctx.progress("features of \(tokens.count) examples from the frozen backbone")
+            cached = Tensor.noGrad {
+                let blocks = stride(from: 0, to: tokens.count, by: 32).map { start in
+                    backbone.features((start..<Swift.min(tokens.count, start + 32)).map(sequence), pooling: pooling)  // (≤32, C)
+                }
+                return Tensor.concat(blocks, axis: 0)  // (N, C)
+            }
+        }
         var optimizer = AdamW(trainable, beta1: 0.9, beta2: 0.95, weightDecay: s.weightDecay)
         let schedule = LearningRateSchedule(peak: s.lr, warmup: s.warmup, total: s.steps, shape: s.schedule)
         var sampler = TrainRunners.Sampler(count: tokens.count, seed: ctx.seed)
@@ -126,8 +144,9 @@ enum HeadRunners {
         for step in 0..<s.steps {
             optimizer.zeroGrad()
             let rows = sampler.next(s.batch)
-            let sequences = rows.map { Array(tokens.sequence($0).ids.prefix(backbone.context)) }
-            let loss = projection(backbone.features(sequences, pooling: pooling)).crossEntropy(targets: rows.map { Int32(labels[$0]) })
+            let features = cached.map { $0.embedding(rows.map(Int32.init), shape: [rows.count]) }  // (B, C)
+                ?? backbone.features(rows.map(sequence), pooling: pooling)
+            let loss = projection(features).crossEntropy(targets: rows.map { Int32(labels[$0]) })
             do {
                 try loss.backward()
             } catch let error as NumericError {
@@ -142,9 +161,10 @@ enum HeadRunners {
         }
         Tensor.noGrad { for p in trainable { p.requiringGrad(false) } }
         projection = TaskHead(projection: projection.projection)
-        switch backbone {
-        case .decoder(let m): try ModelRunners.save(m, tokenizer: tokenizer, into: ctx.output)
-        case .encoder(let b): try save(b, tokenizer: tokenizer, into: ctx.output)
+        switch (backbone, tokenizer) {
+        case (.decoder(let m), .bpe(let t)): try ModelRunners.save(m, tokenizer: t, into: ctx.output)
+        case (.encoder(let b), _): try save(b, tokenizerFrom: modelArtifact.folder, into: ctx.output)
+        case (.decoder, .wordPiece): throw ExecutionError("'\(ctx.node.id)': a decoder with a WordPiece tokenizer cannot be saved")
         }
         try Safetensors.write(["head.weight": projection.projection.weight, "head.bias": projection.projection.bias!], to: ctx.out("head.safetensors"))
         try JSONText.render(["classes": classes, "labels": k, "pooling": pooling.rawValue] as [String: Any])
@@ -169,13 +189,12 @@ enum HeadRunners {
         let pooling = Pooling(rawValue: json["pooling"] as? String ?? "mean") ?? .mean
         let head = TaskHead(projection: Linear(weight: w, bias: b))
         let data = try ctx.dataset(dataIndex)
-        let eos = tokenizer.eos.map { [$0] } ?? []
         var gold: [String] = [], predicted: [String] = []
         Tensor.noGrad {
             for start in stride(from: 0, to: data.count, by: 32) {
                 let records = data.records[start..<Swift.min(data.count, start + 32)]
-                let sequences = records.map { Array((tokenizer.encode(Rendering.parts($0)?.answer ?? "", specials: false) + eos).prefix(backbone.context)) }
-                let best = head(backbone.features(sequences.map { $0.isEmpty ? eos : $0 }, pooling: pooling)).argmax(axis: 1)
+                let sequences = records.map { tokenizer.classificationIDs(Rendering.parts($0)?.answer ?? "", limit: backbone.context) }
+                let best = head(backbone.features(sequences, pooling: pooling)).argmax(axis: 1)
                 gold += records.map { Labels.name($0["label"]) }
                 predicted += best.map { $0 < classes.count ? classes[$0] : "#\($0)" }
             }

@@ -7,6 +7,7 @@ import TailorRuntime
 enum ModelRunners {
     static func initialise(_ ctx: NodeContext) throws {
         let arch = ctx.params["arch"]?.string ?? ""
+        if arch == "bert" { return try HeadRunners.initialiseEncoder(ctx) }  // BPE or WordPiece
         let tokenizer = try TokenizerRunners.load(try ctx.artifact(holding: "tokenizer.json"))
         let size = ctx.params["size"]
         let width = size?["width"]?.int ?? 128, heads = size?["heads"]?.int ?? 4
@@ -24,23 +25,30 @@ enum ModelRunners {
                                      kvHeads: size?["kv_heads"]?.int ?? heads, ffn: size?["mlp"]?.int ?? (8 * width / 3 + 63) / 64 * 64,
                                      context: context)
             try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
-        case "bert":
-            try HeadRunners.initialiseEncoder(ctx)
         default:
             throw ExecutionError("initialising a '\(arch)' model is not yet executable")
         }
     }
 
     /// model.load: a GGUF file or Hugging Face folder, stored as a float32 Hugging Face folder
-    /// artifact with its tokenizer (GGUF's Q/K layout permuted back on the way).
+    /// artifact with its tokenizer (GGUF's Q/K layout permuted back on the way). A BERT
+    /// encoder keeps its WordPiece tokenizer files as they are.
     static func load(_ ctx: NodeContext) throws {
-        let path = ctx.resolve(ctx.node.files.first ?? "")
+        let file = ctx.node.files.first ?? ""
+        let path = ctx.resolve(file)
         do {
             let loaded = try LoadedModel.open(path)
-            guard case .decoder(let model, let tokenizer?) = loaded.network else {
-                throw ExecutionError("'\(ctx.node.files.first ?? "")' is not a decoder with a tokenizer; loading encoders into a run is not yet executable")
+            switch loaded.network {
+            case .decoder(let model, let tokenizer?):
+                try save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: loaded.chatTemplateSource)
+            case .decoder:
+                throw ExecutionError("'\(file)' has no tokenizer.json: a run needs the model's tokenizer")
+            case .bert(let bert, _):
+                guard FileManager.default.fileExists(atPath: path + "/tokenizer.json") else {
+                    throw ExecutionError("'\(file)' has no tokenizer.json (only vocab.txt): save it with a fast tokenizer")
+                }
+                try HeadRunners.save(bert, tokenizerFrom: path, into: ctx.output)
             }
-            try save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: loaded.chatTemplateSource)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }

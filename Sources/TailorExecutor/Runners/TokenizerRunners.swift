@@ -35,6 +35,10 @@ enum TokenizerRunners {
         let file = ctx.node.files.first ?? ""
         let path = ctx.resolve(file)
         do {
+            if ArtifactTokenizer.isWordPiece(path) {  // kept as it is, after checking it reads
+                _ = try WordPieceTokenizer(tokenizerJSON: path)
+                return try FileManager.default.copyItem(atPath: path, toPath: ctx.out("tokenizer.json"))
+            }
             let tokenizer = path.hasSuffix(".gguf") ? try GGUFFile(path: path).bpeTokenizer() : try TokenizerJSON.bpe(path: path, eos: Rendering.endOfText)
             try write(tokenizer, ctx)
         } catch let error as ModelFileError {
@@ -42,8 +46,11 @@ enum TokenizerRunners {
         }
     }
 
-    /// Reads a tokenizer artifact's tokenizer.json.
+    /// Reads a tokenizer artifact's byte-level BPE tokenizer.json (what decoders need).
     static func load(_ artifact: Artifact) throws -> BPETokenizer {
+        if ArtifactTokenizer.isWordPiece(artifact.path("tokenizer.json")) {
+            throw ExecutionError("the tokenizer \(artifact.key) is WordPiece: decoders need a byte-level BPE tokenizer (WordPiece serves encoders)")
+        }
         let settings = FileManager.default.contents(atPath: artifact.path("tokenizer_config.json"))
             .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
         do {
@@ -73,11 +80,24 @@ enum TokenizerRunners {
     }
 
     /// Each record as ids: context tokens (mask 0), answer tokens and end-of-text (mask 1).
+    /// With a WordPiece tokenizer (BERT encoders, classification only) each record's text as
+    /// `[CLS] text [SEP]`.
     static func tokenize(_ ctx: NodeContext) throws {
         let data = try ctx.dataset(0)
-        let tokenizer = try load(try ctx.artifact(holding: "tokenizer.json"))
-        guard let eos = tokenizer.eos else { throw ExecutionError("the tokenizer has no \(Rendering.endOfText) token") }
+        let tokenizerArtifact = try ctx.artifact(holding: "tokenizer.json")
         var arrays = TokenArrays()
+        if case .wordPiece(let wordPiece) = try ArtifactTokenizer.load(tokenizerArtifact) {
+            for (i, record) in data.records.enumerated() {
+                guard let (context, answer) = Rendering.parts(record) else {
+                    throw ExecutionError("\(ctx.inputs[0].input.display): record \(i + 1) has no text fields")
+                }
+                let ids = wordPiece.encode(context.isEmpty ? answer : context + " " + answer)
+                arrays.append(ids, mask: [0] + [UInt8](repeating: 1, count: ids.count - 1))
+            }
+            return try finish(arrays, data, ctx)
+        }
+        let tokenizer = try load(tokenizerArtifact)
+        guard let eos = tokenizer.eos else { throw ExecutionError("the tokenizer has no \(Rendering.endOfText) token") }
         for (i, record) in data.records.enumerated() {
             if let messages = record["messages"] as? [[String: Any]], let chat = chatML(messages, tokenizer) {
                 arrays.append(chat.ids, mask: chat.mask)
@@ -90,6 +110,11 @@ enum TokenizerRunners {
             let a = tokenizer.encode(answer, specials: false) + [eos]
             arrays.append(c + a, mask: [UInt8](repeating: 0, count: c.count) + [UInt8](repeating: 1, count: a.count))
         }
+        try finish(arrays, data, ctx)
+    }
+
+    /// Writes the token arrays, and the class labels of classification records.
+    static func finish(_ arrays: TokenArrays, _ data: Dataset, _ ctx: NodeContext) throws {
         try arrays.write(ctx.out("tokens.bin"))
         // Classification records keep their labels beside the tokens, as class indices.
         if data.records.contains(where: { $0["label"] != nil }) {

@@ -115,18 +115,7 @@ public struct HuggingFaceFolder {
     /// The WordPiece tokenizer of `tokenizer.json` (or `vocab.txt` when there is none).
     public func wordPieceTokenizer() throws -> WordPieceTokenizer {
         let json = file("tokenizer.json")
-        guard let data = FileManager.default.contents(atPath: json) else { return try WordPieceTokenizer(vocabFile: file("vocab.txt")) }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let model = root["model"] as? [String: Any] else { throw ModelFileError(json, "is not a tokenizer.json (no model)") }
-        guard model["type"] as? String == "WordPiece", let vocab = model["vocab"] as? [String: Int] else {
-            throw ModelFileError(json, "holds a '\(model["type"] ?? "?")' model, not WordPiece")
-        }
-        var tokens = [String](repeating: "", count: (vocab.values.max() ?? -1) + 1)
-        for (token, id) in vocab where id >= 0 { tokens[id] = token }
-        let normalizer = root["normalizer"] as? [String: Any]
-        return try WordPieceTokenizer(
-            vocabulary: tokens, lowercase: normalizer?["lowercase"] as? Bool ?? true, stripAccents: normalizer?["strip_accents"] as? Bool,
-            maxWordLength: model["max_input_chars_per_word"] as? Int ?? 100,
-            continuationPrefix: model["continuing_subword_prefix"] as? String ?? "##", source: json)
+        guard FileManager.default.fileExists(atPath: json) else { return try WordPieceTokenizer(vocabFile: file("vocab.txt")) }
+        return try WordPieceTokenizer(tokenizerJSON: json)
     }
 }

@@ -46,6 +46,26 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         try self.init(vocabulary: lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }, lowercase: lowercase, source: path)
     }
 
+    /// A Hugging Face `tokenizer.json` whose model is WordPiece (vocabulary, normaliser flags).
+    public convenience init(tokenizerJSON json: String) throws {
+        guard let data = FileManager.default.contents(atPath: json) else { throw ModelFileError(json, "cannot be read") }
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let model = root["model"] as? [String: Any] else { throw ModelFileError(json, "is not a tokenizer.json (no model)") }
+        guard model["type"] as? String == "WordPiece", let vocab = model["vocab"] as? [String: Int] else {
+            throw ModelFileError(json, "holds a '\(model["type"] ?? "?")' model, not WordPiece")
+        }
+        guard let top = vocab.values.max(), top < 4 * vocab.count + 1024 else {
+            throw ModelFileError(json, "has a WordPiece vocabulary with ids far beyond its \(vocab.count) tokens")
+        }
+        var tokens = [String](repeating: "", count: top + 1)
+        for (token, id) in vocab where id >= 0 { tokens[id] = token }
+        let normalizer = root["normalizer"] as? [String: Any]
+        try self.init(
+            vocabulary: tokens, lowercase: normalizer?["lowercase"] as? Bool ?? true, stripAccents: normalizer?["strip_accents"] as? Bool,
+            maxWordLength: model["max_input_chars_per_word"] as? Int ?? 100,
+            continuationPrefix: model["continuing_subword_prefix"] as? String ?? "##", source: json)
+    }
+
     public var count: Int { vocabulary.count }
 
     /// `[CLS] text [SEP]`, truncated to `maxLength` ids (the `[SEP]` kept). Special tokens
