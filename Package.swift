@@ -6,7 +6,7 @@ import PackageDescription
 /// runtime (TailorRuntime, over OpenBLAS) knows nothing of specs.
 let package = Package(
     name: "Tailor",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tailor", targets: ["tailor"]),
         .library(name: "TailorPlan", targets: ["TailorPlan"]),

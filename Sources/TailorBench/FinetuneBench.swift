@@ -40,7 +40,8 @@ enum FinetuneBench {
             if step >= 2 { times.append(Bench.now() - t0) }
         }
         let step = Bench.median(times)
-        print(String(format: "SmolLM2-135M %@: %.0f tokens/s, step %.2f s, trainable %d, peak RSS %.0f MB", lora ? "LoRA r8 q,v" : "full fine-tuning",
-                     Double(batch * t) / step, step, parameters.reduce(0) { $0 + $1.count }, Bench.peakRSS()))
+        print(String(format: "SmolLM2-135M %@: %.0f tokens/s, step %.2f s, trainable %d, peak RSS %.0f MB, peak tensor memory %.0f MB",
+                     lora ? "LoRA r8 q,v" : "full fine-tuning", Double(batch * t) / step, step, parameters.reduce(0) { $0 + $1.count },
+                     Bench.peakRSS(), Double(TensorMemory.peakBytes) / 1_048_576))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorRuntime
 import TailorPlan
 import TailorSpec
 
@@ -18,6 +19,9 @@ public final class Executor {
         public var seconds: Double
         public var artifact: Artifact
         public var inputs: [(input: PlanInput, digest: String)]
+        /// Most tensor memory the node held at once, above what was alive when it started:
+        /// measured for training and eval nodes this run computed (they run alone), else nil.
+        public var peakMemory: Int? = nil
     }
 
     /// A running node's progress: a line of text, and how far along it is when it knows.
@@ -208,6 +212,7 @@ public final class Executor {
         var key = executionKey(node, inputs)
         var (artifact, problem) = store.check(key)
         var status = Status.cached
+        var peak: Int?
         if artifact == nil {
             for i in inputs.indices where !state.locked({ state.verified.contains(inputs[i].1.key) }) {
                 let (input, stored) = inputs[i]
@@ -227,7 +232,10 @@ public final class Executor {
             key = executionKey(node, inputs)
             (artifact, problem) = store.check(key)
             if artifact == nil {
+                let baseline = TensorMemory.liveBytes
+                TensorMemory.resetPeak()
                 let (made, builtHere) = try build(node, inputs, key: key, events: events)
+                if builtHere, Self.isHeavy(node.kind) { peak = TensorMemory.peakBytes - baseline }
                 artifact = made
                 status = !builtHere ? .cached : problem == "missing" ? .ran : .recomputed
                 state.locked { _ = state.verified.insert(key) }
@@ -235,7 +243,7 @@ public final class Executor {
         }
         let outcome = Outcome(node: node, status: status, reason: status == .cached ? nil : (problem == "missing" ? "new" : problem),
                               seconds: Date().timeIntervalSince(start), artifact: artifact!,
-                              inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) })
+                              inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) }, peakMemory: peak)
         writeIndex(node, key: key, inputs: inputs)
         state.locked {
             state.done[node.id] = artifact!

@@ -70,12 +70,15 @@ public struct RunRecord {
         try lockText.write(toFile: folder + "/lock.json", atomically: false, encoding: .utf8)
         try PlanRenderer.json(plan).write(toFile: folder + "/plan.json", atomically: true, encoding: .utf8)
         if let spec = FileManager.default.contents(atPath: plan.file) { try spec.write(to: URL(fileURLWithPath: folder + "/spec.yaml")) }
-        let nodes: [Any] = outcomes.map { ["id": $0.node.id, "status": $0.status.rawValue, "seconds": $0.seconds, "reason": $0.reason ?? NSNull()] as [String: Any] }
+        let nodes: [Any] = outcomes.map {
+            ["id": $0.node.id, "status": $0.status.rawValue, "seconds": $0.seconds, "reason": $0.reason ?? NSNull(),
+             "peak_memory_bytes": $0.peakMemory ?? NSNull()] as [String: Any]
+        }
         try json(["spec": plan.file, "sets": sets as [Any], "seconds": seconds, "nodes": nodes], "run.json")
         var metrics: [String: Any] = [:]
-        var report = "# \(plan.name)\n\n| node | kind | status | seconds |\n|---|---|---|---|\n"
+        var report = "# \(plan.name)\n\n| node | kind | status | seconds | peak tensor memory |\n|---|---|---|---|---|\n"
         for o in outcomes {
-            report += "| \(o.node.id) | \(o.node.kind.rawValue) | \(o.status.rawValue) | \(String(format: "%.2f", o.seconds)) |\n"
+            report += "| \(o.node.id) | \(o.node.kind.rawValue) | \(o.status.rawValue) | \(String(format: "%.2f", o.seconds)) | \(o.peakMemory.map(Self.mebibytes) ?? "") |\n"
             if o.artifact.files["metrics.json"] != nil, let data = FileManager.default.contents(atPath: o.artifact.path("metrics.json")) {
                 metrics[o.node.id] = try? JSONSerialization.jsonObject(with: data)
             }
@@ -93,8 +96,33 @@ public struct RunRecord {
                 try FileManager.default.copyItem(atPath: o.artifact.path(name), toPath: target + "/" + name)
             }
         }
+        report += trainingTable(outcomes).map { "\n## Training\n\n" + $0 } ?? ""
         try report.write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
         try ReportHTML.render(plan: plan, outcomes: outcomes, seconds: seconds).write(toFile: folder + "/report.html", atomically: true, encoding: .utf8)
         return RunRecord(folder: folder, lock: lock)
+    }
+
+    static func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+    /// The training nodes of a run side by side: steps, trainable parameters, last loss, best
+    /// eval loss and (when trained in this run) peak tensor memory and speed. Nil without any.
+    public static func trainingTable(_ outcomes: [Executor.Outcome]) -> String? {
+        var rows: [String] = []
+        for o in outcomes where o.artifact.files["training.json"] != nil {
+            guard let data = FileManager.default.contents(atPath: o.artifact.path("training.json")),
+                  let log = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { continue }
+            let losses = log["loss"] as? [Double] ?? []
+            let tail = losses.suffix(10)
+            let last = tail.isEmpty ? "" : String(format: "%.4f", tail.reduce(0, +) / Double(tail.count))
+            let best = (log["best_eval_loss"] as? Double).map { String(format: "%.4f", $0) } ?? ""
+            let trainable = log["trainable_parameters"] as? Int ?? 0
+            let tokens = log["target_tokens"] as? Int
+            let speed = o.status == .cached ? "" : tokens.map { String(format: "%.0f", Double($0) / Swift.max(1e-9, o.seconds)) } ?? ""
+            rows.append("| \(o.node.id) | \(o.node.kind.rawValue) | \(log["steps"] as? Int ?? losses.count) | \(trainable) | \(last) | \(best) | "
+                        + "\(o.peakMemory.map(mebibytes) ?? (o.status == .cached ? "cached" : "")) | \(speed) |")
+        }
+        guard !rows.isEmpty else { return nil }
+        return "| model | kind | steps | trainable | loss (last 10) | best eval loss | peak tensor memory | target tokens/s |\n"
+            + "|---|---|---|---|---|---|---|---|\n" + rows.joined(separator: "\n") + "\n"
     }
 }

@@ -10,9 +10,13 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         pointer = .allocate(capacity: max(1, count))
         if zeroed { pointer.initialize(repeating: 0, count: max(1, count)) }
+        TensorMemory.allocated(4 * max(1, count))
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        pointer.deallocate()
+        TensorMemory.freed(4 * max(1, count))
+    }
 
     /// Keeps freed activation buffers in the heap instead of returning them to the
     /// kernel: a training step allocates the same sizes every time, and fresh pages

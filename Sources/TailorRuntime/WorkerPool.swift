@@ -99,9 +99,15 @@ final class WorkerPool: @unchecked Sendable {
                 spins = 0
             }
             seen = cursor.load(ordering: .acquiring) >> 32
-            guard let current = lock.withLock({ job }), current.generation == seen else { continue }
-            work(generation: seen, count: current.count, body: current.body)
+            join(seen)
         }
+    }
+
+    /// Runs the chunks of job `generation` if it is still the current one. A function of its
+    /// own so the job's closure (and every tensor it captures) is released when it returns.
+    private func join(_ generation: Int) {
+        guard let current = lock.withLock({ job }), current.generation == generation else { return }
+        work(generation: generation, count: current.count, body: current.body)
     }
 }
 

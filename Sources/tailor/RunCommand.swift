@@ -101,8 +101,9 @@ struct Run: ParsableCommand {
         }
         print(String(format: "%@: %d nodes, %d ran, %d cached, %.2f s; %@ %@", plan.name, outcomes.count, ran,
                      outcomes.count - ran, seconds, isNew ? "record" : "unchanged since", record.folder))
-        // The eval tables, so a run ends with its results (before/after when it compares models).
+        // The training and eval tables, so a run ends with its results (before/after when it compares models).
         if !quiet {
+            if let table = RunRecord.trainingTable(outcomes) { print("\ntraining:\n" + table, terminator: "") }
             for o in outcomes where o.artifact.files["report.md"] != nil {
                 if let table = try? String(contentsOfFile: o.artifact.path("report.md"), encoding: .utf8) { print("\n\(o.node.id):\n" + table, terminator: "") }
             }

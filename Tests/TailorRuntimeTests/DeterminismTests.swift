@@ -61,6 +61,40 @@ final class WorkerPoolTests: XCTestCase {
         }
         XCTAssertTrue((0..<(64 * 1000)).allSatisfy { counts[$0] == 1 })
     }
+
+    /// A region's closure, and every tensor it captures, is released when the region ends:
+    /// workers once kept some alive, and training leaked a step's activations per step.
+    func testRegionsReleaseWhatTheyCapture() {
+        Runtime.setThreads(2)
+        let before = TensorMemory.liveBytes
+        for _ in 0..<500 {
+            let t = Tensor(zeros: [100_000])
+            Parallel.forEach(2, grain: 1) { r in t.storage.pointer[r.lowerBound] += 1 }
+        }
+        usleep(10_000)  // a worker may still be leaving the last region
+        XCTAssertLessThanOrEqual(TensorMemory.liveBytes - before, 400_000, "at most the last region's tensor is still held")
+    }
+
+    /// Tensor memory is flat across training steps (weights, moments and gradients stay;
+    /// each step's activations go), with one thread or several.
+    func testTrainingStepsDoNotAccumulateMemory() throws {
+        for threads in [1, 2] {
+            Runtime.setThreads(threads)
+            let w = Tensor.randomNormal([64, 256], std: 0.1, rng: Philox(seed: 1)).requiringGrad()
+            var opt = AdamW([w])
+            let x = Tensor.randomNormal([4, 128, 64], rng: Philox(seed: 3))  // (B, T, C)
+            var live: [Int] = []
+            for _ in 0..<4 {
+                opt.zeroGrad()
+                let h = x.matmul(w).gelu().reshaped([4, 128, 4, 64]).permuted([0, 2, 1, 3])  // (B, H, T, D)
+                try Tensor.attention(h, h, h).sum().backward()
+                opt.step(lr: 1e-2)
+                live.append(TensorMemory.liveBytes)
+            }
+            XCTAssertEqual(Set(live.dropFirst()).count, 1, "threads \(threads): live bytes per step \(live)")
+        }
+        Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+    }
 }
 
 struct UnsafeSendableCounts: @unchecked Sendable {
