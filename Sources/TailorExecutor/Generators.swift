@@ -3,7 +3,7 @@ import TailorRuntime
 /// The built-in data generators: deterministic, offline. Record i draws from its own block of
 /// a Philox stream, so the first records do not change when `count` grows.
 enum Generators {
-    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "chat"]
+    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "extract", "chat"]
 
     static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) throws -> Dataset {
         let rng = Philox(seed: seed, stream: 0x6765_6e)  // "gen"
@@ -29,8 +29,9 @@ enum Generators {
             case "sorting":
                 let u = draws(i, options["items"] ?? 5)
                 let items = u.map { int($0, below: 100) }
-                return ["prompt": "sort \(items.map(String.init).joined(separator: " ")):",
-                        "response": items.sorted().map(String.init).joined(separator: " ")]
+                let descending = options["descending"] == 1
+                return ["prompt": (descending ? "sort down " : "sort ") + "\(items.map(String.init).joined(separator: " ")):",
+                        "response": (descending ? items.sorted(by: >) : items.sorted()).map(String.init).joined(separator: " ")]
             case "kv_recall":
                 let pairs = options["pairs"] ?? 4
                 let u = draws(i, 3 * pairs + 1)
@@ -73,6 +74,16 @@ enum Generators {
                     }
                 }
                 return ["messages": messages]
+            case "extract":
+                let u = draws(i, 4)
+                let person = extractPeople[int(u[0], below: extractPeople.count)]
+                let city = extractCities[int(u[1], below: extractCities.count)]
+                let year = 1990 + int(u[2], below: 35)
+                let sentence = extractTemplates[int(u[3], below: extractTemplates.count)]
+                    .replacingOccurrences(of: "{person}", with: person).replacingOccurrences(of: "{city}", with: city)
+                    .replacingOccurrences(of: "{year}", with: String(year))
+                return ["prompt": "Extract the person and the city as JSON: \(sentence)",
+                        "response": "{\"person\": \"\(person)\", \"city\": \"\(city)\"}"]
             case "reviews":
                 let lexicon = (options["lexicon"] ?? 1) - 1
                 let u = draws(i, 4)
@@ -94,6 +105,15 @@ enum Generators {
         }
         return Dataset(records: records)
     }
+
+    /// People, cities and sentences of the `extract` generator.
+    static let extractPeople = ["Maria", "Tom", "Aisha", "Kenji", "Lena", "Omar", "Priya", "Lucas", "Sofia", "Ivan",
+                                "Chloe", "Mateo", "Hannah", "Yusuf", "Elena", "Noah", "Zara", "Felix", "Mei", "Daniel"]
+    static let extractCities = ["Lisbon", "Oslo", "Nairobi", "Lima", "Kyoto", "Toronto", "Cairo", "Vienna", "Hanoi", "Dublin",
+                                "Quito", "Prague", "Manila", "Accra", "Zagreb", "Perth", "Bogota", "Tunis", "Riga", "Seville"]
+    static let extractTemplates = ["{person} moved to {city} in {year}.", "In {year}, {person} opened a bakery in {city}.",
+                                   "Last spring {person} gave a talk in {city}.", "{city} is where {person} grew up.",
+                                   "{person} took the night train to {city}.", "After {year}, {person} worked as a nurse in {city}."]
 
     /// Sentiment words of the `reviews` generator: [negative, positive] × two disjoint lexicons,
     /// so a classifier trained on one can be tested on words it never saw.

@@ -59,14 +59,27 @@ struct Prompt {
     /// The prompt for record `index`: few-shot examples (each followed by its answer), the
     /// filled template, the chain-of-thought cue, and the style's wrapping.
     func render(_ record: [String: Any], index: Int) -> String {
+        let text = userText(record, index: index)
+        guard style == "chatml" else { return text }
+        return (system.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? "") + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
+    }
+
+    /// What the user says: few-shot examples, the filled template and the cue, unwrapped.
+    func userText(_ record: [String: Any], index: Int) -> String {
         var text = ""
         for example in shots(for: record, index: index) {
             text += fill(example) + " " + (Rendering.parts(example)?.answer ?? "") + "\n\n"
         }
         text += fill(record)
         if let chainOfThought { text += " " + chainOfThought }
-        guard style == "chatml" else { return text }
-        return (system.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? "") + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
+        return text
+    }
+
+    /// A record as the chat a ChatML prompt stands for: the system message, the user's
+    /// text, and the answer as the assistant's turn (so training learns only the answer).
+    func messages(_ record: [String: Any], index: Int, answer: String) -> [[String: String]] {
+        (system.map { [["role": "system", "content": $0]] } ?? [])
+            + [["role": "user", "content": userText(record, index: index)], ["role": "assistant", "content": answer]]
     }
 
     /// `k` examples from the pool: seeded per record (`random`), or the most similar by shared
@@ -117,8 +130,13 @@ enum PromptRunners {
         else { throw ExecutionError("a template needs a dataset and a prompt") }
         let prompt = try load(ctx.inputs[promptIndex].artifact)
         let data = try ctx.dataset(dataIndex)
+        // A ChatML prompt also keeps the chat itself: tokenizers with ChatML's tokens then
+        // encode the turns as special tokens and mask everything but the answer.
         let records: [[String: Any]] = data.records.enumerated().map { i, r in
-            ["prompt": prompt.render(r, index: i), "response": Rendering.parts(r)?.answer ?? ""]
+            let answer = Rendering.parts(r)?.answer ?? ""
+            var record: [String: Any] = ["prompt": prompt.render(r, index: i), "response": answer]
+            if prompt.style == "chatml" { record["messages"] = prompt.messages(r, index: i, answer: answer) }
+            return record
         }
         try Dataset(records: records).write(ctx.out("data.jsonl"))
     }

@@ -42,6 +42,8 @@ public enum NodeKind: String, Sendable, CaseIterable, Codable {
         switch self {
         case .trainPretrain, .trainFinetune, .trainLoRA: 2  // 2: packed examples no longer see each other
         case .trainHead: 2  // 2: a frozen backbone's features are computed once per example
+        case .evalLM: 2  // 2: metrics keep the first generated answers
+        case .dataTemplate: 2  // 2: ChatML templates also keep the chat
         default: 1
         }
     }

@@ -195,12 +195,14 @@ final class ExecutorTests: XCTestCase {
 
     func testLoRATrainsAdaptersOnAFrozenBaseAndFinetuneHonoursFreeze() throws {
         let tuned = spec.replacingOccurrences(of: "evals:", with: """
-              adapted: { from: base, lora: { rank: 2, targets: [attn.q, attn.v] }, train: { data: split.train, steps: 40, lr: 3e-2, eval: { data: split.test, every: 10 } } }
+              adapted: { from: base, lora: { rank: 2, dropout: 0.1, targets: [attn.q, attn.v] }, train: { data: split.train, steps: 40, lr: 3e-2, eval: { data: split.test, every: 10 } } }
               partial: { from: base, finetune: { freeze: [embed, "layers.0.*"] }, train: { data: split.train, steps: 4, lr: 1e-2 } }
             evals:
             """).replacingOccurrences(of: "models: [base]", with: "models: [base, adapted]")
         try tuned.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let sharedBefore = ModelRunners.SharedBase.shared.hits
         let outcomes = Dictionary(uniqueKeysWithValues: try execute().map { ($0.node.id, $0) })
+        XCTAssertGreaterThan(ModelRunners.SharedBase.shared.hits, sharedBefore, "the adapter's eval reuses the base in memory")
         let base = try XCTUnwrap(outcomes["model.base"]).artifact
         let adapted = try XCTUnwrap(outcomes["model.adapted"]).artifact
         XCTAssertEqual(adapted.files["model.safetensors"], base.files["model.safetensors"], "the base weights are untouched")
@@ -210,7 +212,7 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual((log["eval"] as? [Any])?.count, 4, "an eval every 10 of 40 steps")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(outcomes["eval.accuracy"]).artifact.path("report.json")))) as! [String: Any]
         let losses = (report["rows"] as! [[String: Any]]).map { $0["loss"] as! Double }
-        XCTAssertLessThan(losses[1], losses[0], "the adapted model fits the task better than its base")
+        XCTAssertLessThan(losses[1], losses[0], "the adapted model fits the task better than its base (its adapters were applied)")
         // Partial fine-tuning: frozen weights keep their bytes, the rest moves.
         let before = try Safetensors.read(path: base.path("model.safetensors")).tensors
         let after = try Safetensors.read(path: try XCTUnwrap(outcomes["model.partial"]).artifact.path("model.safetensors")).tensors

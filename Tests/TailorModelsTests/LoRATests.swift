@@ -36,6 +36,28 @@ final class LoRATests: XCTestCase {
         }
     }
 
+    /// Dropout on the adapters' input: seeded per step (the same step draws the same masks),
+    /// a different step draws others, and with dropout off the model is its plain self.
+    func testAdapterDropoutIsSeededPerStepAndOffForEvaluation() throws {
+        for model in models() {
+            freeze(model)
+            model.addLoRA(targets: ["all"], rank: 2, alpha: 4, seed: 5)
+            for (_, b) in model.adapters.parameters where b.shape[0] == 2 { b.assign(Tensor.randomNormal(b.shape, std: 0.5, rng: Philox(seed: 8))) }
+            func logits() -> [Float] { Tensor.noGrad { model.logits(ids, batch: 1, cache: nil, keyStart: nil, lastOnly: false) }.scalars }
+            let plain = logits()
+            model.adapters.dropout = 0.5
+            model.adapters.dropoutSeed = 3
+            model.adapters.dropoutStep = 1
+            let first = logits()
+            XCTAssertEqual(logits(), first, "the same step draws the same masks")
+            XCTAssertNotEqual(first, plain)
+            model.adapters.dropoutStep = 2
+            XCTAssertNotEqual(logits(), first)
+            model.adapters.dropout = 0
+            XCTAssertEqual(logits(), plain)
+        }
+    }
+
     func testTargetsMatchNamesPatternsAndAll() {
         XCTAssertTrue(AdapterSet.matches("layers.3.attn.q", "attn.q"))
         XCTAssertFalse(AdapterSet.matches("layers.3.attn.k", "attn.q"))

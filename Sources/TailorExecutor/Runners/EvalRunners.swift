@@ -8,7 +8,7 @@ enum EvalRunners {
         guard let modelIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] != nil }),
               let dataIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] == nil && $0.artifact.files["prompt.json"] == nil })
         else { throw ExecutionError("'\(ctx.node.id)' needs a model and a dataset") }
-        let (model, tokenizer) = try ModelRunners.load(ctx.inputs[modelIndex].artifact)
+        let (model, tokenizer) = try ModelRunners.loadForEvaluation(ctx.inputs[modelIndex].artifact)
         let data = try ctx.dataset(dataIndex)
         // With a prompt, each record's context is rendered through it (few-shot, chain of thought, style).
         let prompt = try ctx.inputs.first { $0.artifact.files["prompt.json"] != nil }.map { try PromptRunners.load($0.artifact) }
@@ -19,7 +19,8 @@ enum EvalRunners {
         for (i, record) in data.records.enumerated() {
             guard var (context, answer) = Rendering.parts(record) else { throw ExecutionError("\(ctx.inputs[dataIndex].input.display): record \(i + 1) has no text fields") }
             if let prompt { context = prompt.render(record, index: i) }
-            let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml")
+            // ChatML prompts (a chat prompt here, or records templated by one) hold special tokens.
+            let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml" || record["messages"] != nil)
             examples.append((c, Array((tokenizer.encode(answer, specials: false) + [eos]).prefix(Swift.max(1, model.context - c.count))), answer))
         }
         var result: [String: Any] = ["model": ctx.inputs[modelIndex].input.node, "data": ctx.inputs[dataIndex].input.display,
@@ -50,23 +51,31 @@ enum EvalRunners {
                 if metrics.contains("loss") { result["loss"] = mean }
                 if metrics.contains("perplexity") { result["perplexity"] = Foundation.exp(mean) }
             }
-            if metrics.contains("exact_match") {
+            if metrics.contains("exact_match") || metrics.contains("contains") {
                 let generator = Generator(model: model, tokenizer: tokenizer)
                 let maxTokens = ctx.params["max_tokens"]?.int ?? 32
-                var correct = 0
+                var exact = 0, contained = 0
+                var samples: [[String: String]] = []
                 let began = Date()
                 for start in stride(from: 0, to: examples.count, by: 16) {
                     let rows = Array(examples[start..<Swift.min(examples.count, start + 16)])
                     let budget = Swift.min(maxTokens, model.context - rows.map(\.context.count).max()!)
                     guard budget > 0 else { throw ExecutionError("'\(ctx.node.id)': a prompt fills the model's whole context") }
                     let answers = generator.generate(ids: rows.map(\.context), options: SamplingOptions(maxTokens: budget))
-                    for (row, answer) in zip(rows, answers) where answer.text.trimmingCharacters(in: .whitespaces) == row.text.trimmingCharacters(in: .whitespaces) {
-                        correct += 1
+                    for (row, answer) in zip(rows, answers) {
+                        let got = answer.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                        let want = row.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                        if got == want { exact += 1 }
+                        if !want.isEmpty, got.range(of: want, options: [.caseInsensitive]) != nil { contained += 1 }
+                        if samples.count < 5 { samples.append(["expected": want, "generated": got]) }
                     }
                     let finished = Swift.min(examples.count, start + 16)
-                    ctx.progress("exact match: \(finished)/\(examples.count)", done: finished, total: examples.count, since: began)
+                    ctx.progress("generating: \(finished)/\(examples.count)", done: finished, total: examples.count, since: began)
                 }
-                result["exact_match"] = examples.isEmpty ? 0 : Double(correct) / Double(examples.count)
+                let n = Double(Swift.max(1, examples.count))
+                if metrics.contains("exact_match") { result["exact_match"] = examples.isEmpty ? 0 : Double(exact) / n }
+                if metrics.contains("contains") { result["contains"] = examples.isEmpty ? 0 : Double(contained) / n }
+                result["samples"] = samples  // the first answers, to see what a score means
             }
         }
         try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: ctx.out("metrics.json")))

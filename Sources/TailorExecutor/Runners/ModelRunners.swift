@@ -82,4 +82,58 @@ enum ModelRunners {
             throw ExecutionError(error.description)
         }
     }
+
+    /// The decoder of a model artifact for evaluation, its base weights shared with earlier
+    /// evaluations: a LoRA artifact keeps its base's weight file unchanged (the same digest), so
+    /// evaluating a base and several of its adapters loads the weights once and swaps adapter
+    /// sets on them ("one base, many skills"). Only for nodes that never change weights.
+    static func loadForEvaluation(_ artifact: Artifact) throws -> (any CausalLM, BPETokenizer) {
+        guard let digest = artifact.files["model.safetensors"] else { return try load(artifact) }
+        let base: (any CausalLM, BPETokenizer)
+        if let cached = SharedBase.shared.get(digest) {
+            base = cached
+        } else {
+            let (model, tokenizer) = try load(artifact)
+            guard let bare = bareCopy(model) else { return (model, tokenizer) }
+            base = (bare, tokenizer)
+            SharedBase.shared.set(digest, base)
+        }
+        guard let model = bareCopy(base.0) as? (any CausalLM & Adaptable) else { return base }
+        do {
+            try AdapterFiles.load(from: artifact.folder, into: model)
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
+        }
+        return (model, base.1)
+    }
+
+    /// A model over the same weights without adapters (nil for architectures without adapters).
+    static func bareCopy(_ model: any CausalLM) -> (any CausalLM)? {
+        switch model {
+        case let llama as Llama: llama.sharingWeights()
+        case let gpt2 as GPT2: gpt2.sharingWeights()
+        default: nil
+        }
+    }
+
+    /// The one base model kept between evaluations (by weight-file digest). Training nodes
+    /// clear it, so a run holds at most one extra copy of a base, and never while training.
+    final class SharedBase: @unchecked Sendable {
+        static let shared = SharedBase()
+        private let lock = NSLock()
+        private var entry: (digest: String, model: any CausalLM, tokenizer: BPETokenizer)?
+        /// Loads that found the base already in memory (for tests and the run log).
+        private(set) var hits = 0
+
+        func get(_ digest: String) -> (any CausalLM, BPETokenizer)? {
+            lock.withLock {
+                guard let entry, entry.digest == digest else { return nil }
+                hits += 1
+                return (entry.model, entry.tokenizer)
+            }
+        }
+
+        func set(_ digest: String, _ value: (any CausalLM, BPETokenizer)) { lock.withLock { entry = (digest, value.0, value.1) } }
+        func clear() { lock.withLock { entry = nil } }
+    }
 }

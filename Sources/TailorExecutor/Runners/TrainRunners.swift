@@ -32,6 +32,7 @@ enum TrainRunners {
     /// eval set (`train.eval`), the eval loss is measured every `every` steps, training stops
     /// after `patience` evals without improvement, and the best weights are kept.
     static func train(_ ctx: NodeContext) throws {
+        ModelRunners.SharedBase.shared.clear()  // no evaluation's base held while training
         let (model, tokenizer) = try ModelRunners.load(try ctx.artifact(holding: "model.safetensors"))
         let tokenInputs = ctx.inputs.filter { $0.artifact.files["tokens.bin"] != nil }
         guard let trainInput = tokenInputs.first else { throw ExecutionError("'\(ctx.node.id)' has no training data") }
@@ -69,7 +70,8 @@ enum TrainRunners {
         for step in firstStep..<s.steps {
             optimizer.zeroGrad()
             var stepLoss: Float = 0
-            for _ in 0..<s.accumulate {
+            for micro in 0..<s.accumulate {
+                (model as? Adaptable)?.adapters.dropoutStep = UInt64(step * s.accumulate + micro)
                 let logits: Tensor, targets: [Int32], width: Int
                 if s.packing {
                     let rows = sampler.packed(tokens, rows: s.batch, width: model.context, trainOnInputs: s.trainOnInputs)
@@ -102,7 +104,7 @@ enum TrainRunners {
                              done: step + 1 - firstStep, total: s.steps - firstStep, since: start)
             }
             if let evalTokens, evalEvery > 0, (step + 1) % evalEvery == 0 || step == s.steps - 1 {
-                let loss = Tensor.noGrad { evaluationLoss(model, evalTokens) }
+                let loss = Tensor.noGrad { withoutDropout(model) { evaluationLoss(model, evalTokens) } }
                 evals.append((step + 1, loss))
                 if loss < (best?.loss ?? .infinity) {
                     best = (loss, Tensor.noGrad { parameters.map { Tensor($0.scalars, shape: $0.shape) } })
@@ -116,6 +118,7 @@ enum TrainRunners {
                 }
             }
         }
+        (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
         Tensor.noGrad {
             if let best { for (p, w) in zip(parameters, best.weights) { p.assign(w) } }  // the best eval's weights
             for p in parameters { p.requiringGrad(false) }
@@ -143,7 +146,6 @@ enum TrainRunners {
         }
         guard let adaptable = model as? Adaptable else { throw ExecutionError("this architecture takes no LoRA adapters") }
         let lora = ctx.params["lora"]
-        if let dropout = lora?["dropout"]?.number, dropout > 0 { throw ExecutionError("LoRA dropout is not yet executable (use dropout: 0)") }
         for (_, p) in model.namedParameters { p.requiringGrad(false) }
         let rank = lora?["rank"]?.int ?? 8
         let targets = (lora?["targets"]?.list ?? []).compactMap(\.string)
@@ -151,7 +153,18 @@ enum TrainRunners {
                                       alpha: Float(lora?["alpha"]?.number ?? Double(2 * rank)), rsLoRA: lora?["rslora"]?.bool ?? false,
                                       seed: ctx.seed)
         if count == 0 { throw ExecutionError("'\(ctx.node.id)': no module matches the LoRA targets \(targets)") }
+        adaptable.adapters.dropout = Float(lora?["dropout"]?.number ?? 0)
+        adaptable.adapters.dropoutSeed = ctx.seed
         return adaptable.adapters.parameters
+    }
+
+    /// `body` with any LoRA dropout off (evaluation during training), restored after.
+    static func withoutDropout<T>(_ model: any CausalLM, _ body: () -> T) -> T {
+        guard let adaptable = model as? Adaptable else { return body() }
+        let p = adaptable.adapters.dropout
+        adaptable.adapters.dropout = 0
+        defer { adaptable.adapters.dropout = p }
+        return body()
     }
 
     /// Whether a parameter name is frozen by a pattern: the module itself, a module containing

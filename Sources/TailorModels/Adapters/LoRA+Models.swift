@@ -62,3 +62,14 @@ extension GPT2: Adaptable {
         adapters = AdapterSet()
     }
 }
+
+extension Llama {
+    /// Another model over the same weight tensors with no adapters: several adapter sets can
+    /// then serve from one base in memory (weights are shared, never copied).
+    public func sharingWeights() -> Llama { Llama(config: config, embed: embed, layers: layers, finalNorm: finalNorm, head: head) }
+}
+
+extension GPT2 {
+    /// Another model over the same weight tensors with no adapters (see `Llama.sharingWeights`).
+    public func sharingWeights() -> GPT2 { GPT2(config: config, embed: embed, positions: positions, layers: layers, finalNorm: finalNorm) }
+}

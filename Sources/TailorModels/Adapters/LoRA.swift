@@ -10,9 +10,13 @@ public struct LoRAAdapter: Sendable {
 
     public var rank: Int { a.shape[1] }
 
-    /// A fresh adapter: A ~ normal(0, 1/r) as PEFT initialises it (Kaiming-like), B = 0.
+    /// A fresh adapter as PEFT initialises one: A uniform in ±1/√In (PyTorch's Kaiming-uniform
+    /// with a = √5, what `nn.Linear` uses), so x·A has the scale of a linear layer's output
+    /// whatever the rank; B = 0.
     public init(inputs: Int, outputs: Int, rank: Int, alpha: Float, rsLoRA: Bool = false, seed: UInt64, stream: UInt64) {
-        a = Tensor.randomNormal([inputs, rank], std: 1 / Float(rank), rng: Philox(seed: seed, stream: stream)).requiringGrad()
+        let bound = 1 / Float(inputs).squareRoot()
+        let u = Philox(seed: seed, stream: stream).uniform(count: inputs * rank)
+        a = Tensor(u.map { (2 * $0 - 1) * bound }, shape: [inputs, rank]).requiringGrad()
         b = Tensor(zeros: [rank, outputs], requiresGrad: true)
         scale = rsLoRA ? alpha / Float(rank).squareRoot() : alpha / Float(rank)
     }
@@ -23,8 +27,9 @@ public struct LoRAAdapter: Sendable {
         self.scale = scale
     }
 
-    /// scale · (x·A)·B for x (…, In): (…, Out).
-    public func delta(_ x: Tensor) -> Tensor { x.matmul(a).matmul(b) * scale }
+    /// scale · (x·A)·B for x (…, In): (…, Out). The scale multiplies the rank-r product, so
+    /// no extra (…, Out) tensor is made and kept for the backward pass.
+    public func delta(_ x: Tensor) -> Tensor { (x.matmul(a) * scale).matmul(b) }
 
     /// The weight update scale · A·B, (In, Out).
     public var update: Tensor { Tensor.noGrad { a.matmul(b) * scale } }
@@ -34,6 +39,12 @@ public struct LoRAAdapter: Sendable {
 /// delta to its module's output; several sets can share one frozen base.
 public struct AdapterSet: Sendable {
     public var adapters: [String: LoRAAdapter] = [:]
+    /// Training only: dropout probability on each adapter's input (the base path sees the
+    /// input unchanged, as in PEFT). Zero for evaluation and generation.
+    public var dropout: Float = 0
+    /// Seeds the dropout masks: each (step, module) gets its own stream, so a run and its
+    /// resumed continuation draw the same masks whatever the thread count.
+    public var dropoutSeed: UInt64 = 0, dropoutStep: UInt64 = 0
 
     public init(_ adapters: [String: LoRAAdapter] = [:]) { self.adapters = adapters }
 
@@ -47,7 +58,10 @@ public struct AdapterSet: Sendable {
     /// `y` plus the named module's adapter delta, when it has one.
     func adding(_ name: String, _ x: Tensor, to y: Tensor) -> Tensor {
         guard let adapter = adapters[name] else { return y }
-        return y + adapter.delta(x)
+        guard dropout > 0 else { return y + adapter.delta(x) }
+        let module = UInt64(adapters.keys.sorted().firstIndex(of: name) ?? 0)
+        let rng = Philox(seed: dropoutSeed, stream: 0x6c6f_7261_0000_0000 | dropoutStep << 16 | module)
+        return y + adapter.delta(x.dropout(dropout, rng: rng))
     }
 
     /// Whether a module name matches a target: an exact module (`attn.q`), a pattern with `*`
