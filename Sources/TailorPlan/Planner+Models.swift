@@ -48,7 +48,14 @@ extension Planner {
         if let d = dataInput(train?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
         if let d = dataInput(train?["eval"]?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
         var methodParams = methodValue
+        var files: [String] = []
         switch method {
+        case "lora":
+            // An imported adapter is a file of the node (its digest is in the key), not a parameter.
+            if let path = methodValue["load"]?.string {
+                files = [path]
+                methodParams = methodValue.removing(["load", "rank", "alpha", "targets", "rslora"])
+            }
         case "continual":
             for task in methodValue["tasks"]?.list ?? [] {
                 if let d = dataInput(task) { inputs.append(tokens(d, tokenizer: tokNode)) }
@@ -76,7 +83,7 @@ extension Planner {
         let trainRows = dataInput(train?["data"]).flatMap { rows(of: $0) }
         return add(id, kind, params: Self.object([
             (method, methodParams), ("train", train.map(Self.trainParams)), ("seed", seed),
-        ]), inputs: inputs, at: v.location, estimate: arch.map {
+        ]), inputs: inputs, files: files, at: v.location, estimate: arch.map {
             Estimator.training(dims, arch: $0, method: method, methodParams: methodValue, train: train, rows: trainRows)
         } ?? Estimate())
     }

@@ -92,7 +92,9 @@ public enum ModelSchema {
             Field("targets", .list(.string, minCount: 1), default: .list([.init(.string("attn.q"), at: nil), .init(.string("attn.v"), at: nil)]),
                   "modules to adapt: names such as `attn.q`, patterns such as `attn.*`, or `all`"),
             Field("rslora", .bool, default: .bool(false), "scale by alpha / √rank (rank-stabilised LoRA)"),
-        ])
+            Field("load", .path, "start from an adapter in Hugging Face PEFT's layout (a folder with `adapter_config.json` and `adapter_model.safetensors`); its rank, alpha and targets come from the file, and without `train` the model is the base with that adapter"),
+        ],
+        rules: [.atMostOne(["load", "rank"]), .atMostOne(["load", "alpha"]), .atMostOne(["load", "targets"]), .atMostOne(["load", "rslora"])])
 
     static let head = ObjectSchema(
         "head", doc: "A classification head on the base model's pooled features.",

@@ -99,7 +99,9 @@ extension SpecChecker {
                               notes: [Note("'\(baseName)' is defined here", at: entry(.model, baseName)?.location)])
         }
         let train = v["train"]
-        if train == nil, method != "unknown" {
+        let importsAdapter = method == "lora" && v["lora"]?["load"] != nil
+        if importsAdapter { expectFile(v["lora"]?["load"], folder: true) }
+        if train == nil, method != "unknown", !importsAdapter {
             diagnostics.error(.missingKey("train", in: "a '\(method)' model"), at: v.location)
         }
         let what = "'train.data' of a '\(method)' model"

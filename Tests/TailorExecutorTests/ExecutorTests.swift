@@ -1,5 +1,6 @@
 import Foundation
 import TailorDiagnostics
+import TailorModels
 @testable import TailorExecutor
 import TailorPlan
 import TailorRuntime
@@ -219,6 +220,53 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(after["transformer.wte.weight"]?.scalars, before["transformer.wte.weight"]?.scalars)
         XCTAssertEqual(after["transformer.h.0.attn.c_attn.weight"]?.scalars, before["transformer.h.0.attn.c_attn.weight"]?.scalars)
         XCTAssertNotEqual(after["transformer.ln_f.weight"]?.scalars, before["transformer.ln_f.weight"]?.scalars)
+    }
+
+    /// Exports: a merged Hugging Face folder gives the adapted model's logits, and the adapter
+    /// in PEFT's layout imports back into a spec (`lora.load`) with the same eval loss.
+    func testExportsMergeAndPEFTAdaptersImportBack() throws {
+        let tuned = spec.replacingOccurrences(of: "evals:", with: """
+              adapted: { from: base, lora: { rank: 2, targets: [attn.q, attn.v, mlp.down] }, train: { data: split.train, steps: 20, lr: 3e-2 } }
+            exports:
+              merged: { model: adapted, format: hf, merge: true }
+              adapter: { model: adapted, format: peft }
+            evals:
+            """).replacingOccurrences(of: "models: [base]", with: "models: [adapted]")
+        try tuned.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let outcomes = Dictionary(uniqueKeysWithValues: try execute().map { ($0.node.id, $0) })
+        let adapted = try XCTUnwrap(outcomes["model.adapted"]).artifact
+        let merged = try XCTUnwrap(outcomes["export.merged"]).artifact
+        let peft = try XCTUnwrap(outcomes["export.adapter"]).artifact
+        XCTAssertNotNil(peft.files["adapter_config.json"])
+        let ids: [Int32] = [5, 9, 2, 7, 3]
+        let (original, _) = try ModelRunners.load(adapted)
+        let (folded, _) = try LoadedModel.open(merged.folder).decoder()
+        let want = Tensor.noGrad { original.logits(ids, batch: 1, cache: nil, keyStart: nil, lastOnly: false) }.scalars
+        let got = Tensor.noGrad { folded.logits(ids, batch: 1, cache: nil, keyStart: nil, lastOnly: false) }.scalars
+        XCTAssertLessThan(zip(want, got).map { abs($0 - $1) }.max() ?? 1, 1e-5, "merged weights give base + adapter")
+        func evalLoss(_ outcomes: [String: Executor.Outcome], _ id: String) throws -> Double {
+            let data = try Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(outcomes[id]).artifact.path("metrics.json")))
+            return try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["loss"] as? Double)
+        }
+        // The PEFT folder onto the base, as a spec imports it.
+        let base = try XCTUnwrap(outcomes["model.base"]).artifact.folder
+        try """
+            tailor: 1
+            name: imported
+            seed: 3
+            data:
+              sums: { generate: addition, count: 300, options: { digits: 2 } }
+              split: { from: sums, split: { train: 0.9, test: 0.1 } }
+            models:
+              base: { load: \(base) }
+              imported: { from: base, lora: { load: \(peft.folder) } }
+            evals:
+              accuracy: { models: [imported], data: split.test, metrics: [loss] }
+            """.write(toFile: dir + "/imported.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/imported.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        let imported = Dictionary(uniqueKeysWithValues: try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes).map { ($0.node.id, $0) })
+        XCTAssertEqual(try evalLoss(imported, "eval.accuracy.imported"), try evalLoss(outcomes, "eval.accuracy.adapted"), accuracy: 1e-6)
     }
 
     func testClassificationHeadsOnAnEncoderAndADecoder() throws {

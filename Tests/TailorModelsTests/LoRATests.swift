@@ -147,5 +147,32 @@ final class PEFTTests: XCTestCase {
         XCTAssertEqual(json["r"] as? Int, 2)
         XCTAssertEqual((json["rank_pattern"] as? [String: Int])?["transformer.h.0.attn.c_attn"], 4)
         XCTAssertEqual((json["alpha_pattern"] as? [String: Double])?["transformer.h.0.attn.c_attn"], 8, "the same scale, 2")
+        // Read back: the fused adapter splits into q, k and v (k's block is zero), logits unchanged.
+        for (_, adapter) in model.adapters.adapters { adapter.b.assign(Tensor.randomNormal(adapter.b.shape, std: 0.1, rng: Philox(seed: 6))) }
+        try PEFTAdapter.save(model, to: dir)
+        let ids: [Int32] = [3, 1, 4, 1, 5, 9]
+        let before = Tensor.noGrad { model.logits(ids, batch: 1) }.scalars
+        let fresh = GPT2(config: GPT2Config(vocab: 40, context: 16, width: 24, layers: 1, heads: 3), seed: 1)
+        try PEFTAdapter.load(from: dir, into: fresh)
+        XCTAssertEqual(fresh.adapters.adapters.keys.sorted(), ["layers.0.attn.k", "layers.0.attn.q", "layers.0.attn.v", "layers.0.mlp.up"])
+        for (a, b) in zip(Tensor.noGrad { fresh.logits(ids, batch: 1) }.scalars, before) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    /// An adapter for another model is refused, naming what does not fit.
+    func testMismatchedAdaptersAreNamed() throws {
+        let model = Llama(config: LlamaConfig(vocab: 40, width: 24, layers: 2, heads: 4, kvHeads: 2, ffn: 40, context: 16), seed: 2)
+        model.addLoRA(targets: ["attn.q"], rank: 2, alpha: 4, seed: 3)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-peft-bad-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try PEFTAdapter.save(model, to: dir)
+        let narrower = Llama(config: LlamaConfig(vocab: 40, width: 16, layers: 2, heads: 4, kvHeads: 2, ffn: 40, context: 16), seed: 2)
+        XCTAssertThrowsError(try PEFTAdapter.load(from: dir, into: narrower)) { error in
+            XCTAssertTrue("\(error)".contains("the adapter of model.layers.0.self_attn.q_proj is A [2, 24] and B [24, 2], but the module maps 16 to 16 features"), "\(error)")
+        }
+        let shallower = Llama(config: LlamaConfig(vocab: 40, width: 24, layers: 1, heads: 4, kvHeads: 2, ffn: 40, context: 16), seed: 2)
+        XCTAssertThrowsError(try PEFTAdapter.load(from: dir, into: shallower)) { error in
+            XCTAssertTrue("\(error)".contains("adapts 1 module(s) this model does not have, e.g. model.layers.1.self_attn.q_proj"), "\(error)")
+        }
+        XCTAssertThrowsError(try PEFTAdapter.load(from: dir + "/nowhere", into: model))
     }
 }

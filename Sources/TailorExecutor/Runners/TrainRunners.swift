@@ -35,7 +35,11 @@ enum TrainRunners {
         ModelRunners.SharedBase.shared.clear()  // no evaluation's base held while training
         let (model, tokenizer) = try ModelRunners.load(try ctx.artifact(holding: "model.safetensors"))
         let tokenInputs = ctx.inputs.filter { $0.artifact.files["tokens.bin"] != nil }
-        guard let trainInput = tokenInputs.first else { throw ExecutionError("'\(ctx.node.id)' has no training data") }
+        guard let trainInput = tokenInputs.first else {
+            guard ctx.node.kind == .trainLoRA, !ctx.node.files.isEmpty else { throw ExecutionError("'\(ctx.node.id)' has no training data") }
+            _ = try trainable(model, ctx)  // `lora.load` without `train`: the base with the imported adapter
+            return try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
+        }
         let tokens = try TokenArrays.read(trainInput.artifact.path("tokens.bin"))
         let evalTokens = try tokenInputs.dropFirst().first.map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
         let s = Settings(ctx.params["train"])
@@ -147,12 +151,21 @@ enum TrainRunners {
         guard let adaptable = model as? Adaptable else { throw ExecutionError("this architecture takes no LoRA adapters") }
         let lora = ctx.params["lora"]
         for (_, p) in model.namedParameters { p.requiringGrad(false) }
-        let rank = lora?["rank"]?.int ?? 8
-        let targets = (lora?["targets"]?.list ?? []).compactMap(\.string)
-        let count = adaptable.addLoRA(targets: targets.isEmpty ? ["attn.q", "attn.v"] : targets, rank: rank,
-                                      alpha: Float(lora?["alpha"]?.number ?? Double(2 * rank)), rsLoRA: lora?["rslora"]?.bool ?? false,
-                                      seed: ctx.seed)
-        if count == 0 { throw ExecutionError("'\(ctx.node.id)': no module matches the LoRA targets \(targets)") }
+        if let file = ctx.node.files.first {  // `lora.load`: start from an adapter in PEFT's layout
+            do {
+                try PEFTAdapter.load(from: ctx.resolve(file), into: adaptable)
+            } catch let error as ModelFileError {
+                throw ExecutionError(error.description)
+            }
+            for (_, p) in adaptable.adapters.parameters { p.requiringGrad() }
+        } else {
+            let rank = lora?["rank"]?.int ?? 8
+            let targets = (lora?["targets"]?.list ?? []).compactMap(\.string)
+            let count = adaptable.addLoRA(targets: targets.isEmpty ? ["attn.q", "attn.v"] : targets, rank: rank,
+                                          alpha: Float(lora?["alpha"]?.number ?? Double(2 * rank)), rsLoRA: lora?["rslora"]?.bool ?? false,
+                                          seed: ctx.seed)
+            if count == 0 { throw ExecutionError("'\(ctx.node.id)': no module matches the LoRA targets \(targets)") }
+        }
         adaptable.adapters.dropout = Float(lora?["dropout"]?.number ?? 0)
         adaptable.adapters.dropoutSeed = ctx.seed
         return adaptable.adapters.parameters

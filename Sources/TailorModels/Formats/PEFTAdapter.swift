@@ -77,30 +77,81 @@ public enum PEFTAdapter {
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: folder + "/adapter_config.json"))
     }
 
-    /// Reads a PEFT LoRA adapter folder into adapters for `model` (Llama names; GPT-2's c_attn
-    /// adapter is kept whole as the q/k/v blocks' shared low-rank update).
+    /// Reads a PEFT LoRA adapter folder into adapters for `model`: Llama modules one to one;
+    /// GPT-2's fused `c_attn` adapter becomes q, k and v adapters sharing its A, each with its
+    /// block of B's rows (an exact rewrite). Scales follow `lora_alpha / r` (or `/ √r` with
+    /// rsLoRA), per module where `rank_pattern` / `alpha_pattern` say otherwise. Every tensor's
+    /// shape is checked against the module it adapts.
     public static func load(from folder: String, into model: Adaptable) throws {
         guard let data = FileManager.default.contents(atPath: folder + "/adapter_config.json"),
               let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              config["peft_type"] as? String == "LORA", let r = config["r"] as? Int, let alpha = config["lora_alpha"] as? Double
+              config["peft_type"] as? String == "LORA", let r = (config["r"] as? NSNumber)?.intValue, r > 0,
+              let alpha = (config["lora_alpha"] as? NSNumber)?.doubleValue
         else { throw ModelFileError(folder, "has no LoRA adapter_config.json (peft_type LORA, r, lora_alpha)") }
-        let scale = Float((config["use_rslora"] as? Bool ?? false) ? alpha / Double(r).squareRoot() : alpha / Double(r))
+        let rsLoRA = config["use_rslora"] as? Bool ?? false
+        let rankPattern = (config["rank_pattern"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.intValue }
+        let alphaPattern = (config["alpha_pattern"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        /// PEFT's pattern lookup: a key names the module path or a suffix of it at a dot.
+        func pattern<T>(_ patterns: [String: T], _ path: String) -> T? {
+            patterns.first { path == $0.key || path.hasSuffix("." + $0.key) }?.value
+        }
+        func scale(_ path: String) -> Float {
+            let rank = Double(pattern(rankPattern, path) ?? r), a = pattern(alphaPattern, path) ?? alpha
+            return Float(rsLoRA ? a / rank.squareRoot() : a / rank)
+        }
         let tensors: [String: Tensor]
         do {
             tensors = try Safetensors.read(path: folder + "/adapter_model.safetensors").tensors
         } catch let error as SafetensorsError {
             throw ModelFileError(folder + "/adapter_model.safetensors", error.description)
         }
-        guard let llama = model as? Llama else { throw ModelFileError(folder, "PEFT adapters are read for Llama models so far") }
-        var set = AdapterSet()
-        let reverse = Dictionary(uniqueKeysWithValues: llamaNames.map { ($1, $0) })
-        for i in llama.layers.indices {
-            for (hf, module) in reverse {
-                let key = "base_model.model.model.layers.\(i).\(hf)"
-                guard let a = tensors[key + ".lora_A.weight"], let b = tensors[key + ".lora_B.weight"] else { continue }
-                set.adapters["layers.\(i).\(module)"] = LoRAAdapter(a: Tensor.noGrad { a.transposed().contiguous() },
-                                                                     b: Tensor.noGrad { b.transposed().contiguous() }, scale: scale)
+        let shapes = Dictionary(uniqueKeysWithValues: model.adaptableShapes.map { ($0.0, ($0.1, $0.2)) })
+        var matched = Set<String>()
+        /// A module's A (In, r) and B (r, Out) from PEFT's lora_A (r, In) and lora_B (Out, r), checked.
+        func pair(_ path: String, inputs: Int, outputs: Int) throws -> (Tensor, Tensor)? {
+            let key = "base_model.model.\(path)"
+            guard let a = tensors[key + ".lora_A.weight"], let b = tensors[key + ".lora_B.weight"] else { return nil }
+            matched.insert(path)
+            guard a.rank == 2, b.rank == 2, a.shape[1] == inputs, b.shape[0] == outputs, a.shape[0] == b.shape[1] else {
+                throw ModelFileError(folder + "/adapter_model.safetensors",
+                                     "the adapter of \(path) is A \(a.shape) and B \(b.shape), but the module maps \(inputs) to \(outputs) features")
             }
+            return (Tensor.noGrad { a.transposed().contiguous() }, Tensor.noGrad { b.transposed().contiguous() })
+        }
+        var set = AdapterSet()
+        switch model {
+        case let llama as Llama:
+            for i in llama.layers.indices {
+                for (module, hf) in llamaNames {
+                    let path = "model.layers.\(i).\(hf)", name = "layers.\(i).\(module)"
+                    guard let (inputs, outputs) = shapes[name], let (a, b) = try pair(path, inputs: inputs, outputs: outputs) else { continue }
+                    set.adapters[name] = LoRAAdapter(a: a, b: b, scale: scale(path))
+                }
+            }
+        case let gpt2 as GPT2:
+            let c = gpt2.config.width
+            for i in gpt2.layers.indices {
+                let path = "transformer.h.\(i).attn.c_attn"
+                if let (a, b) = try pair(path, inputs: c, outputs: 3 * c) {  // b (r, 3C)
+                    for (j, module) in ["attn.q", "attn.k", "attn.v"].enumerated() {
+                        let block = Tensor.noGrad { b.slice(axis: 1, j * c..<(j + 1) * c).contiguous() }
+                        // Each its own copy of A: training the three afterwards updates them independently.
+                        set.adapters["layers.\(i).\(module)"] = LoRAAdapter(a: Tensor(a.scalars, shape: a.shape), b: block, scale: scale(path))
+                    }
+                }
+                for (module, hf) in gpt2Names {
+                    let path = "transformer.h.\(i).\(hf)", name = "layers.\(i).\(module)"
+                    guard let (inputs, outputs) = shapes[name], let (a, b) = try pair(path, inputs: inputs, outputs: outputs) else { continue }
+                    set.adapters[name] = LoRAAdapter(a: a, b: b, scale: scale(path))
+                }
+            }
+        default:
+            throw ModelFileError(folder, "PEFT adapters are read for Llama and GPT-2 models")
+        }
+        let unmatched = tensors.keys.filter { $0.hasSuffix(".lora_A.weight") }
+            .map { String($0.dropFirst("base_model.model.".count).dropLast(".lora_A.weight".count)) }.filter { !matched.contains($0) }.sorted()
+        guard unmatched.isEmpty else {
+            throw ModelFileError(folder, "adapts \(unmatched.count) module(s) this model does not have, e.g. \(unmatched[0]) (an adapter for another model?)")
         }
         guard !set.isEmpty else { throw ModelFileError(folder, "no adapter in it matches this model's modules") }
         model.adapters = set
