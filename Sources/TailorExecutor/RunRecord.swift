@@ -97,6 +97,7 @@ public struct RunRecord {
             }
         }
         report += trainingTable(outcomes).map { "\n## Training\n\n" + $0 } ?? ""
+        report += evalSummary(outcomes).map { "\n## All evals\n\n" + $0 } ?? ""
         try report.write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
         try ReportHTML.render(plan: plan, outcomes: outcomes, seconds: seconds).write(toFile: folder + "/report.html", atomically: true, encoding: .utf8)
         return RunRecord(folder: folder, lock: lock)
@@ -124,5 +125,31 @@ public struct RunRecord {
         guard !rows.isEmpty else { return nil }
         return "| model | kind | steps | trainable | loss (last 10) | best eval loss | peak tensor memory | target tokens/s |\n"
             + "|---|---|---|---|---|---|---|---|\n" + rows.joined(separator: "\n") + "\n"
+    }
+
+    /// Every eval of a run side by side: one row per model or adapter, one column per eval and
+    /// metric ("the base and its adapters on several datasets" in one table). Nil with fewer
+    /// than two evals (each eval's own table says it all).
+    public static func evalSummary(_ outcomes: [Executor.Outcome]) -> String? {
+        var columns: [String] = [], models: [String] = [], cells: [String: [String: String]] = [:]
+        for o in outcomes where o.node.kind == .evalReport {
+            guard let data = FileManager.default.contents(atPath: o.artifact.path("report.json")),
+                  let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let metrics = report["metrics"] as? [String], let rows = report["rows"] as? [[String: Any]] else { continue }
+            let eval = o.node.id.hasPrefix("eval.") ? String(o.node.id.dropFirst(5)) : o.node.id
+            for metric in metrics {
+                let column = "\(eval): \(metric)"
+                columns.append(column)
+                for row in rows {
+                    let model = "\(row["model"] ?? "?")"
+                    if !models.contains(model) { models.append(model) }
+                    cells[model, default: [:]][column] = (row[metric] as? Double).map { String(format: "%.4f", $0) } ?? "–"
+                }
+            }
+        }
+        guard Set(columns.map { $0.split(separator: ":")[0] }).count >= 2 else { return nil }
+        var table = "| model | " + columns.joined(separator: " | ") + " |\n|---|" + columns.map { _ in "---|" }.joined() + "\n"
+        for model in models { table += "| \(model) | " + columns.map { cells[model]?[$0] ?? "" }.joined(separator: " | ") + " |\n" }
+        return table
     }
 }

@@ -129,6 +129,8 @@ public struct Metric: Sendable {
         Metric(name: "exact_match", subject: .languageModel, formats: [.instruction, .queries], doc: "greedy generation equals the reference answer"),
         Metric(name: "contains", subject: .languageModel, formats: [.instruction, .queries],
                doc: "the reference answer appears in the greedy generation (case-insensitive): for chat models that answer in sentences"),
+        Metric(name: "answer_check", subject: .languageModel, formats: [.instruction, .queries],
+               doc: "the generation is right as a value: JSON compared parsed, numbers and number lists by value, other text ignoring case, spacing and final punctuation"),
         Metric(name: "accuracy", subject: .classifier, formats: [.classification], doc: "fraction of labels predicted right"),
         Metric(name: "macro_f1", subject: .classifier, formats: [.classification], doc: "F1 averaged over labels"),
         Metric(name: "recall_at_k", subject: .rag, formats: [.queries], doc: "a relevant document is among the top k retrieved"),

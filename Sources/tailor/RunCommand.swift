@@ -107,6 +107,7 @@ struct Run: ParsableCommand {
             for o in outcomes where o.artifact.files["report.md"] != nil {
                 if let table = try? String(contentsOfFile: o.artifact.path("report.md"), encoding: .utf8) { print("\n\(o.node.id):\n" + table, terminator: "") }
             }
+            if let table = RunRecord.evalSummary(outcomes) { print("\nall evals:\n" + table, terminator: "") }
         }
     }
 

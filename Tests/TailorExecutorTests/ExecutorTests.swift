@@ -200,9 +200,15 @@ final class ExecutorTests: XCTestCase {
               partial: { from: base, finetune: { freeze: [embed, "layers.0.*"] }, train: { data: split.train, steps: 4, lr: 1e-2 } }
             evals:
             """).replacingOccurrences(of: "models: [base]", with: "models: [base, adapted]")
+            + "\n  fit: { models: [base, adapted], data: split.train, metrics: [loss] }\n"
         try tuned.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let sharedBefore = ModelRunners.SharedBase.shared.hits
-        let outcomes = Dictionary(uniqueKeysWithValues: try execute().map { ($0.node.id, $0) })
+        let ran = try execute()
+        let outcomes = Dictionary(uniqueKeysWithValues: ran.map { ($0.node.id, $0) })
+        // Both evals side by side: a row per model, a column per eval and metric.
+        let summary = try XCTUnwrap(RunRecord.evalSummary(ran))
+        XCTAssertTrue(summary.hasPrefix("| model | accuracy: loss | accuracy: exact_match | fit: loss |\n"), summary)
+        XCTAssertEqual(summary.split(separator: "\n").count, 4, "header, rule, base, adapted")
         XCTAssertGreaterThan(ModelRunners.SharedBase.shared.hits, sharedBefore, "the adapter's eval reuses the base in memory")
         let base = try XCTUnwrap(outcomes["model.base"]).artifact
         let adapted = try XCTUnwrap(outcomes["model.adapted"]).artifact

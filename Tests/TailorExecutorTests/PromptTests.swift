@@ -80,3 +80,22 @@ final class ChatTokenizationTests: XCTestCase {
         XCTAssertNil(TokenizerRunners.chatML(messages, plain), "no ChatML tokens: the plain rendering is used")
     }
 }
+
+/// `answer_check`: answers right as values, whatever their spelling.
+final class AnswerCheckTests: XCTestCase {
+    func testValuesNotStrings() {
+        XCTAssertTrue(AnswerCheck.matches(#"{"city": "Oslo", "person": "Ada"}"#, #"{"person": "Ada", "city": "Oslo"}"#))
+        XCTAssertTrue(AnswerCheck.matches(#"Sure: {"person":"Ada","city":"Oslo"}"#, #"{"person": "Ada", "city": "Oslo"}"#))
+        XCTAssertFalse(AnswerCheck.matches(#"{"person": "Ada", "city": "Lima"}"#, #"{"person": "Ada", "city": "Oslo"}"#))
+        XCTAssertFalse(AnswerCheck.matches("not json", #"{"person": "Ada"}"#))
+        XCTAssertTrue(AnswerCheck.matches("85.", "85"))
+        XCTAssertTrue(AnswerCheck.matches("The answer is 85", "85"))
+        XCTAssertFalse(AnswerCheck.matches("47+38=85", "85"), "other numbers make it a different answer")
+        XCTAssertFalse(AnswerCheck.matches("58", "85"))
+        XCTAssertTrue(AnswerCheck.matches("3, 12, 47", "3 12 47"))
+        XCTAssertFalse(AnswerCheck.matches("3 47 12", "3 12 47"), "order matters in a sorted list")
+        XCTAssertTrue(AnswerCheck.matches("  Paris. ", "paris"))
+        XCTAssertFalse(AnswerCheck.matches("Lyon", "Paris"))
+        XCTAssertEqual(AnswerCheck.numbers("-3 and 4.5, then 7."), [-3, 4.5, 7])
+    }
+}

@@ -51,10 +51,10 @@ enum EvalRunners {
                 if metrics.contains("loss") { result["loss"] = mean }
                 if metrics.contains("perplexity") { result["perplexity"] = Foundation.exp(mean) }
             }
-            if metrics.contains("exact_match") || metrics.contains("contains") {
+            if metrics.contains("exact_match") || metrics.contains("contains") || metrics.contains("answer_check") {
                 let generator = Generator(model: model, tokenizer: tokenizer)
                 let maxTokens = ctx.params["max_tokens"]?.int ?? 32
-                var exact = 0, contained = 0
+                var exact = 0, contained = 0, checked = 0
                 var samples: [[String: String]] = []
                 let began = Date()
                 for start in stride(from: 0, to: examples.count, by: 16) {
@@ -67,6 +67,7 @@ enum EvalRunners {
                         let want = row.text.trimmingCharacters(in: .whitespacesAndNewlines)
                         if got == want { exact += 1 }
                         if !want.isEmpty, got.range(of: want, options: [.caseInsensitive]) != nil { contained += 1 }
+                        if AnswerCheck.matches(got, want) { checked += 1 }
                         if samples.count < 5 { samples.append(["expected": want, "generated": got]) }
                     }
                     let finished = Swift.min(examples.count, start + 16)
@@ -75,6 +76,7 @@ enum EvalRunners {
                 let n = Double(Swift.max(1, examples.count))
                 if metrics.contains("exact_match") { result["exact_match"] = examples.isEmpty ? 0 : Double(exact) / n }
                 if metrics.contains("contains") { result["contains"] = examples.isEmpty ? 0 : Double(contained) / n }
+                if metrics.contains("answer_check") { result["answer_check"] = examples.isEmpty ? 0 : Double(checked) / n }
                 result["samples"] = samples  // the first answers, to see what a score means
             }
         }
