@@ -133,7 +133,7 @@ enum Estimator {
         let perLayer = Double(9 * d.width + 2 * d.mlp + d.heads * t)
         let micro = Double(batch * t)
         e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
-        if method == "head", trainable < n, let rows {
+        if method == "head", trainable < n, methodParams?["unfreeze"] == nil, let rows {
             // Features once per example, in blocks of 32, holding one layer's activations at a time.
             e.tokens = rows * t
             e.flops = Double(rows) * Double(t) * forward

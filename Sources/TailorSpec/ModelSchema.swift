@@ -102,6 +102,8 @@ public enum ModelSchema {
             Field("labels", .int(min: 2, max: 100_000), "number of classes; default the labels found in the training data"),
             Field("pooling", .choice(["mean", "last", "first"]), default: .string("mean"), "how token features become one vector"),
             Field("freeze", .choice(["backbone", "none"]), default: .string("backbone"), "train only the head, or the whole model"),
+            Field("unfreeze", .list(.string, minCount: 1),
+                  "backbone modules that train with the head although the backbone is frozen, by name or pattern (`layers.5.*`: the top block of a 6-layer encoder): a partially frozen backbone"),
         ])
 
     static let continual = ObjectSchema(

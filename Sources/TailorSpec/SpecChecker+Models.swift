@@ -122,6 +122,11 @@ extension SpecChecker {
         case "head":
             needBase([.languageModel, .encoder], "a language model or an encoder", &self)
             info.kind = .classifier
+            if let arch = base?.arch { checkTargets(v["head"]?["unfreeze"], arch, allowEmpty: true) }
+            if let unfreeze = v["head"]?["unfreeze"], v["head"]?["freeze"]?.string == "none" {
+                diagnostics.error(.needs("unfreeze", ["freeze: backbone"]), at: unfreeze.location,
+                                  notes: [Note("with `freeze: none` the whole backbone trains already")])
+            }
             if let train {
                 requireTrainData(train, for: "a task head")
                 expectFormat(train["data"], [.classification], for: what)

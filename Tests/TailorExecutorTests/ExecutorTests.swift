@@ -296,6 +296,7 @@ final class ExecutorTests: XCTestCase {
                 tokenizer: bytes
               tuned: { from: encoder, head: { labels: 2, freeze: none }, train: { data: parts.train, steps: 40, batch: 16, lr: 3e-3 } }
               probe: { from: decoder, head: { labels: 2, pooling: last }, train: { data: parts.train, steps: 5, batch: 8 } }
+              partial: { from: encoder, head: { labels: 2, unfreeze: ["layers.0.mlp.*"] }, train: { data: parts.train, steps: 5, batch: 8 } }
             evals:
               sentiment: { models: [tuned, probe], data: parts.test, metrics: [accuracy, macro_f1] }
             """.write(toFile: dir + "/heads.yaml", atomically: true, encoding: .utf8)
@@ -314,6 +315,12 @@ final class ExecutorTests: XCTestCase {
         let decoder: String? = byID["model.decoder"]?.files["model.safetensors"]
         XCTAssertNotNil(probe)
         XCTAssertEqual(probe, decoder, "a frozen backbone keeps its weights")
+        // A partially frozen backbone: the unfrozen MLP moves, the rest keeps its bytes.
+        let before = try Safetensors.read(path: try XCTUnwrap(byID["model.encoder"]).path("model.safetensors")).tensors
+        let after = try Safetensors.read(path: try XCTUnwrap(byID["model.partial"]).path("model.safetensors")).tensors
+        XCTAssertNotEqual(after["encoder.layer.0.intermediate.dense.weight"]?.scalars, before["encoder.layer.0.intermediate.dense.weight"]?.scalars)
+        XCTAssertEqual(after["encoder.layer.0.attention.self.query.weight"]?.scalars, before["encoder.layer.0.attention.self.query.weight"]?.scalars)
+        XCTAssertEqual(after["embeddings.word_embeddings.weight"]?.scalars, before["embeddings.word_embeddings.weight"]?.scalars)
     }
 
     /// A WordPiece tokenizer.json (as BERT checkpoints ship) serves an encoder and its head:

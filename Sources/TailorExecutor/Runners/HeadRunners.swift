@@ -122,8 +122,12 @@ enum HeadRunners {
         for (_, p) in backbone.parameters { p.requiringGrad(false) }
         var projection = TaskHead(width: backbone.width, outputs: k, seed: ctx.seed)
         var trainable = [projection.projection.weight, projection.projection.bias!]
-        let frozen = head?["freeze"]?.string != "none"
-        if !frozen { trainable += backbone.parameters.map { $0.1.requiringGrad() } }
+        let unfreeze = (head?["unfreeze"]?.list ?? []).compactMap(\.string)
+        let training = head?["freeze"]?.string == "none"
+            ? backbone.parameters : backbone.parameters.filter { name, _ in unfreeze.contains { TrainRunners.frozen(name, $0) } }
+        if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError("'\(ctx.node.id)': no backbone module matches `unfreeze` \(unfreeze)") }
+        trainable += training.map { $0.1.requiringGrad() }
+        let frozen = training.isEmpty
         func sequence(_ row: Int) -> [Int32] { Array(tokens.sequence(row).ids.prefix(backbone.context)) }
         // A frozen backbone gives each example the same features at every step: computed once.
         var cached: Tensor?
