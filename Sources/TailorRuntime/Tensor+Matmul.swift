@@ -69,6 +69,38 @@ extension Tensor {
         }
     }
 
+    /// `x·W (+ bias) + u·B` in one output buffer, for x (…, In), W (In, Out), u (…, r) and
+    /// B (r, Out): a linear layer with a low-rank update (LoRA's forward). The sum is never a
+    /// tensor of its own, so an adapted layer keeps as much activation memory as a plain one
+    /// (plus the small u); a frozen W gets no gradient.
+    public func linear(_ weight: Tensor, bias: Tensor?, adding u: Tensor, _ b: Tensor) -> Tensor {
+        precondition(weight.rank == 2 && b.rank == 2 && shape.last == weight.shape[0] && b.shape[1] == weight.shape[1]
+                     && u.shape.last == b.shape[0] && Array(u.shape.dropLast()) == Array(shape.dropLast())
+                     && (bias.map { $0.shape == [weight.shape[1]] } ?? true),
+                     "linear with a low-rank update: \(shape) · \(weight.shape) + \(u.shape) · \(b.shape)")
+        let n = weight.shape[1]
+        let a = asMatrix(), um = u.asMatrix()  // (rows, In), (rows, r)
+        let rows = a.shape[0]
+        let out = Tensor(uninitialized: Array(shape.dropLast()) + [n])
+        if let bias {
+            let bc = Tensor.noGrad { bias.contiguous() }
+            let (po, pb) = (UnsafeSendable(out.pointer), UnsafeSendable(bc.pointer))
+            Parallel.forEach(rows, grain: Swift.max(1, (1 << 16) / Swift.max(1, n))) { range in
+                for r in range { (po.value + r * n).update(from: pb.value, count: n) }
+            }
+        }
+        Tensor.gemm(a, weight, into: out.pointer, ldc: n, accumulate: bias != nil)
+        Tensor.gemm(um, b, into: out.pointer, ldc: n, accumulate: true)
+        return Tensor.record("linear_low_rank", out, [self, weight] + (bias.map { [$0] } ?? []) + [u, b]) { [self] g in
+            let g2 = g.reshaped([rows, n])
+            var grads: [Tensor?] = [requiresGrad ? g.matmul(weight.transposed()) : nil, weight.requiresGrad ? a.transposed().matmul(g2) : nil]
+            if let bias { grads.append(bias.requiresGrad ? g2.sum(axes: [0]) : nil) }
+            grads.append(u.requiresGrad ? g.matmul(b.transposed()) : nil)
+            grads.append(b.requiresGrad ? um.transposed().matmul(g2) : nil)
+            return grads
+        }
+    }
+
     /// This tensor as one (rows, K) matrix: a view when the layout allows, else a copy.
     func asMatrix() -> Tensor {
         if rank == 2 { return self }

@@ -86,6 +86,17 @@ final class GradientTests: XCTestCase {
         GradCheck.check("rms_norm-wide", [wide, w37]) { $0[0].rmsNorm(weight: $0[1]) }
     }
 
+    func testLinearWithALowRankUpdate() {
+        let x = t([2, 3, 5], 60, 1, 0), w = t([5, 4], 61, 1, 0), bias = t([4], 62, 1, 0)
+        let u = t([2, 3, 2], 63, 1, 0), b = t([2, 4], 64, 1, 0)
+        GradCheck.check("linear_low_rank", [x, w, bias, u, b]) { $0[0].linear($0[1], bias: $0[2], adding: $0[3], $0[4]) }
+        GradCheck.check("linear_low_rank-no-bias", [x, w, u, b]) { $0[0].linear($0[1], bias: nil, adding: $0[2], $0[3]) }
+        // The same values as the unfused sum.
+        let fused = Tensor.noGrad { x.linear(w, bias: bias, adding: u, b) }.scalars
+        let plain = Tensor.noGrad { x.linear(w, bias) + u.matmul(b) }.scalars
+        for (f, p) in zip(fused, plain) { XCTAssertEqual(f, p, accuracy: 1e-5) }
+    }
+
     func testFusedAttention() {
         let q = t([2, 2, 5, 3], 40, 1, 0), k = t([2, 2, 5, 3], 41, 1, 0), v = t([2, 2, 5, 3], 42, 1, 0)
         GradCheck.check("attention-causal", [q, k, v]) { Tensor.attention($0[0], $0[1], $0[2]) }

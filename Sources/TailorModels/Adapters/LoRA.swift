@@ -55,13 +55,26 @@ public struct AdapterSet: Sendable {
         adapters.keys.sorted().flatMap { [("\($0).lora_a", adapters[$0]!.a), ("\($0).lora_b", adapters[$0]!.b)] }
     }
 
-    /// `y` plus the named module's adapter delta, when it has one.
+    /// `y` plus the named module's adapter delta, when it has one (for outputs that are parts
+    /// of a fused projection, such as GPT-2's q, k and v).
     func adding(_ name: String, _ x: Tensor, to y: Tensor) -> Tensor {
         guard let adapter = adapters[name] else { return y }
-        guard dropout > 0 else { return y + adapter.delta(x) }
+        return y + adapter.delta(input(name, x))
+    }
+
+    /// The named linear module, `x·W (+ bias)`, with its adapter's update when it has one,
+    /// summed inside one output buffer (no extra full-width tensor per adapted module).
+    func linear(_ name: String, _ x: Tensor, _ w: Tensor, bias: Tensor? = nil) -> Tensor {
+        guard let adapter = adapters[name] else { return bias.map { x.linear(w, $0) } ?? x.matmul(w) }
+        let u = input(name, x).matmul(adapter.a) * adapter.scale  // (…, r)
+        return x.linear(w, bias: bias, adding: u, adapter.b)
+    }
+
+    /// The adapter's input: `x`, or `x` through this step's dropout mask when training with dropout.
+    func input(_ name: String, _ x: Tensor) -> Tensor {
+        guard dropout > 0 else { return x }
         let module = UInt64(adapters.keys.sorted().firstIndex(of: name) ?? 0)
-        let rng = Philox(seed: dropoutSeed, stream: 0x6c6f_7261_0000_0000 | dropoutStep << 16 | module)
-        return y + adapter.delta(x.dropout(dropout, rng: rng))
+        return x.dropout(dropout, rng: Philox(seed: dropoutSeed, stream: 0x6c6f_7261_0000_0000 | dropoutStep << 16 | module))
     }
 
     /// Whether a module name matches a target: an exact module (`attn.q`), a pattern with `*`

@@ -169,9 +169,9 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         if let cache { (k, v) = cache.append(layer: index, keys: k, values: v) }
         let attended = Tensor.attention(heads(parts[0]), k, v, keyStart: keyStart, segmentStart: segmentStart)  // (B, H, T, D) over (B, T, H, D)
         let merged = attended.permuted([0, 2, 1, 3]).reshaped([b, t, c])
-        let hidden = x + adapters.adding(p + "attn.o", merged, to: l.o(merged))
+        let hidden = x + adapters.linear(p + "attn.o", merged, l.o.weight, bias: l.o.bias)
         let m = l.mlpNorm(hidden)
-        let up = adapters.adding(p + "mlp.up", m, to: l.up(m)).gelu()
-        return hidden + adapters.adding(p + "mlp.down", up, to: l.down(up))
+        let up = adapters.linear(p + "mlp.up", m, l.up.weight, bias: l.up.bias).gelu()
+        return hidden + adapters.linear(p + "mlp.down", up, l.down.weight, bias: l.down.bias)
     }
 }

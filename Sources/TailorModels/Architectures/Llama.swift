@@ -133,7 +133,7 @@ public final class Llama: @unchecked Sendable {
         let pairing: Tensor.RotaryPairing = config.interleavedRotary ? .interleaved : .halves
         let p = "layers.\(index)."
         /// x·W plus the module's adapter, if any.
-        func linear(_ x: Tensor, _ w: Tensor, _ module: String) -> Tensor { adapters.adding(p + module, x, to: x.matmul(w)) }
+        func linear(_ x: Tensor, _ w: Tensor, _ module: String) -> Tensor { adapters.linear(p + module, x, w) }
         let n = x.rmsNorm(weight: l.attnNorm, eps: config.normEps)  // (B, T, C)
         let q = linear(n, l.q, "attn.q").reshaped([b, t, h, d]).permuted([0, 2, 1, 3])  // (B, H, T, D)
             .rotary(positions: positions, base: config.ropeBase, pairing: pairing)
