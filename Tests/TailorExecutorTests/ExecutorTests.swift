@@ -53,6 +53,14 @@ final class ExecutorTests: XCTestCase {
         return try executor.run(plan.nodes)
     }
 
+    /// Writes `text` as `name` in the test folder, plans it and runs every node in the shared cache.
+    func run(spec text: String, as name: String) throws -> [Executor.Outcome] {
+        try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/" + name, diagnostics: &diagnostics), "\(diagnostics.items)")
+        return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+    }
+
     func statuses(_ outcomes: [Executor.Outcome]) -> [String: Executor.Status] {
         Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0.status) })
     }
@@ -173,10 +181,7 @@ final class ExecutorTests: XCTestCase {
             evals:
               accuracy: { models: [again], data: split.test, metrics: [loss] }
             """
-        try reloading.write(toFile: dir + "/reload.yaml", atomically: true, encoding: .utf8)
-        var diagnostics = DiagnosticBag()
-        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/reload.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-        let reloaded = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        let reloaded = try run(spec: reloading, as: "reload.yaml")
         XCTAssertEqual(try loss(reloaded), try loss(first), accuracy: 1e-9)
     }
 
@@ -256,7 +261,7 @@ final class ExecutorTests: XCTestCase {
         }
         // The PEFT folder onto the base, as a spec imports it.
         let base = try XCTUnwrap(outcomes["model.base"]).artifact.folder
-        try """
+        let importing = """
             tailor: 1
             name: imported
             seed: 3
@@ -268,10 +273,8 @@ final class ExecutorTests: XCTestCase {
               imported: { from: base, lora: { load: \(peft.folder) } }
             evals:
               accuracy: { models: [imported], data: split.test, metrics: [loss] }
-            """.write(toFile: dir + "/imported.yaml", atomically: true, encoding: .utf8)
-        var diagnostics = DiagnosticBag()
-        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/imported.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-        let imported = Dictionary(uniqueKeysWithValues: try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes).map { ($0.node.id, $0) })
+            """
+        let imported = Dictionary(uniqueKeysWithValues: try run(spec: importing, as: "imported.yaml").map { ($0.node.id, $0) })
         XCTAssertEqual(try evalLoss(imported, "eval.accuracy.imported"), try evalLoss(outcomes, "eval.accuracy.adapted"), accuracy: 1e-6)
     }
 
@@ -334,7 +337,7 @@ final class ExecutorTests: XCTestCase {
                                              "vocab": Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, $0) })],
                                    "normalizer": ["type": "BertNormalizer", "lowercase": true]]
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
-        try """
+        let wordPiece = """
             tailor: 1
             name: wordpiece
             seed: 5
@@ -351,10 +354,8 @@ final class ExecutorTests: XCTestCase {
               probe: { from: encoder, head: { labels: 2 }, train: { data: parts.train, steps: 200, batch: 16, lr: 1e-2 } }
             evals:
               sentiment: { models: [probe], data: parts.test, metrics: [accuracy] }
-            """.write(toFile: dir + "/wp.yaml", atomically: true, encoding: .utf8)
-        var diagnostics = DiagnosticBag()
-        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/wp.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+            """
+        let outcomes = try run(spec: wordPiece, as: "wp.yaml")
         let byID = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0.artifact) })
         let tokens = try TokenArrays.read(try XCTUnwrap(byID["tokens.parts.train@wp"]).path("tokens.bin"))
         for i in 0..<tokens.count {
@@ -367,11 +368,9 @@ final class ExecutorTests: XCTestCase {
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(byID["eval.sentiment"]).path("report.json")))) as! [String: Any]
         XCTAssertGreaterThan((report["rows"] as! [[String: Any]])[0]["accuracy"] as! Double, 0.9, "seen words separate linearly")
         // A decoder needs byte-level BPE.
-        let decoder = try String(contentsOfFile: dir + "/wp.yaml", encoding: .utf8).replacingOccurrences(of: "arch: bert", with: "arch: gpt2")
+        let decoder = wordPiece.replacingOccurrences(of: "arch: bert", with: "arch: gpt2")
             .replacingOccurrences(of: "  probe:", with: "  # probe:").replacingOccurrences(of: "evals:\n  sentiment", with: "evals:\n  # sentiment")
-        try decoder.write(toFile: dir + "/wp-decoder.yaml", atomically: true, encoding: .utf8)
-        let decoderPlan = try XCTUnwrap(Compiler().plan(file: dir + "/wp-decoder.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-        XCTAssertThrowsError(try Executor(plan: decoderPlan, store: try ArtifactStore(root: dir + "/.tailor")).run(decoderPlan.nodes)) { error in
+        XCTAssertThrowsError(try run(spec: decoder, as: "wp-decoder.yaml")) { error in
             XCTAssertTrue("\(error)".contains("is WordPiece: decoders need a byte-level BPE tokenizer"), "\(error)")
         }
     }
