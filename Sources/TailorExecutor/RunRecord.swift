@@ -128,18 +128,20 @@ public struct RunRecord {
     }
 
     /// Every eval of a run side by side: one row per model or adapter, one column per eval and
-    /// metric ("the base and its adapters on several datasets" in one table). Nil with fewer
-    /// than two evals (each eval's own table says it all).
+    /// metric ("the base and its adapters on several datasets" in one table; a sweep's variants
+    /// of one eval share its columns). Nil with fewer than two evals (each eval's own table says it all).
     public static func evalSummary(_ outcomes: [Executor.Outcome]) -> String? {
         var columns: [String] = [], models: [String] = [], cells: [String: [String: String]] = [:]
         for o in outcomes where o.node.kind == .evalReport {
             guard let data = FileManager.default.contents(atPath: o.artifact.path("report.json")),
                   let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
                   let metrics = report["metrics"] as? [String], let rows = report["rows"] as? [[String: Any]] else { continue }
-            let eval = o.node.id.hasPrefix("eval.") ? String(o.node.id.dropFirst(5)) : o.node.id
+            // Sweep variants of one eval share its columns (their models carry the variant).
+            var eval = o.node.id.hasPrefix("eval.") ? String(o.node.id.dropFirst(5)) : o.node.id
+            if let bracket = eval.firstIndex(of: "["), eval.hasSuffix("]") { eval = String(eval[..<bracket]) }
             for metric in metrics {
                 let column = "\(eval): \(metric)"
-                columns.append(column)
+                if !columns.contains(column) { columns.append(column) }
                 for row in rows {
                     let model = "\(row["model"] ?? "?")"
                     if !models.contains(model) { models.append(model) }
@@ -147,7 +149,8 @@ public struct RunRecord {
                 }
             }
         }
-        guard Set(columns.map { $0.split(separator: ":")[0] }).count >= 2 else { return nil }
+        let evals = outcomes.filter { $0.node.kind == .evalReport }.count
+        guard evals >= 2 else { return nil }
         var table = "| model | " + columns.joined(separator: " | ") + " |\n|---|" + columns.map { _ in "---|" }.joined() + "\n"
         for model in models { table += "| \(model) | " + columns.map { cells[model]?[$0] ?? "" }.joined(separator: " | ") + " |\n" }
         return table

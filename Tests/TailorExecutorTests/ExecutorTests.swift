@@ -235,6 +235,20 @@ final class ExecutorTests: XCTestCase {
 
     /// Exports: a merged Hugging Face folder gives the adapted model's logits, and the adapter
     /// in PEFT's layout imports back into a spec (`lora.load`) with the same eval loss.
+    /// A sweep's variants of one eval share its columns in the run's summary: one row per variant.
+    func testSweepVariantsShareTheirEvalColumns() throws {
+        let swept = spec.replacingOccurrences(of: "evals:", with: """
+              adapted: { from: base, lora: { rank: 1 }, train: { data: split.train, steps: 2 } }
+            evals:
+            """).replacingOccurrences(of: "models: [base]", with: "models: [base, adapted]")
+            + "\n  fit: { models: [adapted], data: split.train, metrics: [loss] }\nsweep:\n  models.adapted.lora.rank: [1, 2]\n"
+        let summary = try XCTUnwrap(RunRecord.evalSummary(try run(spec: swept, as: "swept.yaml")))
+        let lines = summary.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "| model | accuracy: loss | accuracy: exact_match | fit: loss |")
+        XCTAssertEqual(lines.dropFirst(2).map { $0.split(separator: "|")[0].trimmingCharacters(in: .whitespaces) },
+                       ["model.base", "model.adapted[rank=1]", "model.adapted[rank=2]"])
+    }
+
     func testExportsMergeAndPEFTAdaptersImportBack() throws {
         let tuned = spec.replacingOccurrences(of: "evals:", with: """
               adapted: { from: base, lora: { rank: 2, targets: [attn.q, attn.v, mlp.down] }, train: { data: split.train, steps: 20, lr: 3e-2 } }
