@@ -11,23 +11,20 @@ enum ArtifactTokenizer {
     /// The files a tokenizer is kept in, copied along when a model artifact is rewritten.
     static let files = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"]
 
+    /// The artifact's `tokenizer.json`, read once, with the BOS and EOS its
+    /// `tokenizer_config.json` names (end of text when it names none).
     static func load(_ artifact: Artifact) throws -> ArtifactTokenizer {
-        let path = artifact.path("tokenizer.json")
-        if isWordPiece(path) {
-            do {
-                return .wordPiece(try WordPieceTokenizer(tokenizerJSON: path))
-            } catch let error as ModelFileError {
-                throw ExecutionError(error.description)
+        let settings = FileManager.default.contents(atPath: artifact.path("tokenizer_config.json"))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+        do {
+            switch try TokenizerJSON.load(path: artifact.path("tokenizer.json"), bos: settings["bos_token"] as? String,
+                                          eos: settings["eos_token"] as? String ?? Rendering.endOfText) {
+            case .bpe(let t): return .bpe(t)
+            case .wordPiece(let t): return .wordPiece(t)
             }
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
         }
-        return .bpe(try TokenizerRunners.load(artifact))
-    }
-
-    /// Whether a tokenizer.json's model is WordPiece (read from its `"model": {"type": …}`).
-    static func isWordPiece(_ path: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path),
-              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return false }
-        return (root["model"] as? [String: Any])?["type"] as? String == "WordPiece"
     }
 
     var count: Int {

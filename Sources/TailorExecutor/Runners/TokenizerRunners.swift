@@ -35,12 +35,11 @@ enum TokenizerRunners {
         let file = ctx.node.files.first ?? ""
         let path = ctx.resolve(file)
         do {
-            if ArtifactTokenizer.isWordPiece(path) {  // kept as it is, after checking it reads
-                _ = try WordPieceTokenizer(tokenizerJSON: path)
-                return try FileManager.default.copyItem(atPath: path, toPath: ctx.out("tokenizer.json"))
+            if path.hasSuffix(".gguf") { return try write(try GGUFFile(path: path).bpeTokenizer(), ctx) }
+            switch try TokenizerJSON.load(path: path, eos: Rendering.endOfText) {
+            case .bpe(let tokenizer): try write(tokenizer, ctx)
+            case .wordPiece: try FileManager.default.copyItem(atPath: path, toPath: ctx.out("tokenizer.json"))  // kept as it is, once it reads
             }
-            let tokenizer = path.hasSuffix(".gguf") ? try GGUFFile(path: path).bpeTokenizer() : try TokenizerJSON.bpe(path: path, eos: Rendering.endOfText)
-            try write(tokenizer, ctx)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
@@ -48,17 +47,10 @@ enum TokenizerRunners {
 
     /// Reads a tokenizer artifact's byte-level BPE tokenizer.json (what decoders need).
     static func load(_ artifact: Artifact) throws -> BPETokenizer {
-        if ArtifactTokenizer.isWordPiece(artifact.path("tokenizer.json")) {
+        guard case .bpe(let tokenizer) = try ArtifactTokenizer.load(artifact) else {
             throw ExecutionError("the tokenizer \(artifact.key) is WordPiece: decoders need a byte-level BPE tokenizer (WordPiece serves encoders)")
         }
-        let settings = FileManager.default.contents(atPath: artifact.path("tokenizer_config.json"))
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
-        do {
-            return try TokenizerJSON.bpe(path: artifact.path("tokenizer.json"), bos: settings["bos_token"] as? String,
-                                         eos: settings["eos_token"] as? String ?? Rendering.endOfText)
-        } catch let error as ModelFileError {
-            throw ExecutionError(error.description)
-        }
+        return tokenizer
     }
 
     /// A chat in ChatML (`<|im_start|>role\ncontent<|im_end|>\n` per message) when the tokenizer
@@ -84,9 +76,12 @@ enum TokenizerRunners {
     /// `[CLS] text [SEP]`.
     static func tokenize(_ ctx: NodeContext) throws {
         let data = try ctx.dataset(0)
-        let tokenizerArtifact = try ctx.artifact(holding: "tokenizer.json")
         var arrays = TokenArrays()
-        if case .wordPiece(let wordPiece) = try ArtifactTokenizer.load(tokenizerArtifact) {
+        let tokenizer: BPETokenizer
+        switch try ArtifactTokenizer.load(try ctx.artifact(holding: "tokenizer.json")) {
+        case .bpe(let bpe):
+            tokenizer = bpe
+        case .wordPiece(let wordPiece):
             for (i, record) in data.records.enumerated() {
                 guard let (context, answer) = Rendering.parts(record) else {
                     throw ExecutionError("\(ctx.inputs[0].input.display): record \(i + 1) has no text fields")
@@ -96,7 +91,6 @@ enum TokenizerRunners {
             }
             return try finish(arrays, data, ctx)
         }
-        let tokenizer = try load(tokenizerArtifact)
         guard let eos = tokenizer.eos else { throw ExecutionError("the tokenizer has no \(Rendering.endOfText) token") }
         for (i, record) in data.records.enumerated() {
             if let messages = record["messages"] as? [[String: Any]], let chat = chatML(messages, tokenizer) {

@@ -4,11 +4,34 @@ import Foundation
 /// merges as "a b" strings or [a, b] pairs), a `ByteLevel` pre-tokenizer (optionally after
 /// `Digits`), and added tokens, which are matched whole.
 public enum TokenizerJSON {
+    /// What a `tokenizer.json` holds: byte-level BPE (decoders) or WordPiece (BERT encoders).
+    public enum Loaded {
+        case bpe(BPETokenizer)
+        case wordPiece(WordPieceTokenizer)
+    }
+
+    /// Reads a `tokenizer.json` once and builds the tokenizer its model type names.
+    public static func load(path: String, bos: String? = nil, eos: String? = nil) throws -> Loaded {
+        let (root, model) = try parse(path)
+        if model["type"] as? String == "WordPiece" { return .wordPiece(try WordPieceTokenizer(root: root, model: model, source: path)) }
+        return .bpe(try bpe(root: root, model: model, path: path, bos: bos, eos: eos))
+    }
+
     public static func bpe(path: String, bos: String? = nil, eos: String? = nil) throws -> BPETokenizer {
+        let (root, model) = try parse(path)
+        return try bpe(root: root, model: model, path: path, bos: bos, eos: eos)
+    }
+
+    /// The file's JSON and its `model` object.
+    static func parse(_ path: String) throws -> (root: [String: Any], model: [String: Any]) {
         guard let data = FileManager.default.contents(atPath: path) else { throw ModelFileError(path, "cannot be read") }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let model = root["model"] as? [String: Any] else {
             throw ModelFileError(path, "is not a tokenizer.json (no model)")
         }
+        return (root, model)
+    }
+
+    static func bpe(root: [String: Any], model: [String: Any], path: String, bos: String?, eos: String?) throws -> BPETokenizer {
         guard model["type"] as? String == "BPE", let vocab = model["vocab"] as? [String: Int] else {
             throw ModelFileError(path, "holds a '\(model["type"] ?? "?")' model; byte-level BPE is expected here")
         }

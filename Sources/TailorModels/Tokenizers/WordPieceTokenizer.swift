@@ -48,9 +48,12 @@ public final class WordPieceTokenizer: @unchecked Sendable {
 
     /// A Hugging Face `tokenizer.json` whose model is WordPiece (vocabulary, normaliser flags).
     public convenience init(tokenizerJSON json: String) throws {
-        guard let data = FileManager.default.contents(atPath: json) else { throw ModelFileError(json, "cannot be read") }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let model = root["model"] as? [String: Any] else { throw ModelFileError(json, "is not a tokenizer.json (no model)") }
+        let (root, model) = try TokenizerJSON.parse(json)
+        try self.init(root: root, model: model, source: json)
+    }
+
+    /// From a parsed `tokenizer.json` (`root`) and its `model` object.
+    convenience init(root: [String: Any], model: [String: Any], source json: String) throws {
         guard model["type"] as? String == "WordPiece", let vocab = model["vocab"] as? [String: Int] else {
             throw ModelFileError(json, "holds a '\(model["type"] ?? "?")' model, not WordPiece")
         }
