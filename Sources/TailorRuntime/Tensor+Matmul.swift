@@ -53,11 +53,7 @@ extension Tensor {
         let a = asMatrix()  // (rows, In)
         let out = Tensor(uninitialized: Array(shape.dropLast()) + [n])
         let rows = a.shape[0]
-        let b = Tensor.noGrad { bias.contiguous() }
-        let (po, pb) = (UnsafeSendable(out.pointer), UnsafeSendable(b.pointer))
-        Parallel.forEach(rows, grain: Swift.max(1, (1 << 16) / Swift.max(1, n))) { range in
-            for r in range { (po.value + r * n).update(from: pb.value, count: n) }
-        }
+        Tensor.fillRows(out, rows: rows, with: bias)
         Tensor.gemm(a, weight, into: out.pointer, ldc: n, accumulate: true)
         return Tensor.record("linear", out, [self, weight, bias]) { [self] g in
             let g2 = g.reshaped([rows, n])
@@ -82,13 +78,7 @@ extension Tensor {
         let a = asMatrix(), um = u.asMatrix()  // (rows, In), (rows, r)
         let rows = a.shape[0]
         let out = Tensor(uninitialized: Array(shape.dropLast()) + [n])
-        if let bias {
-            let bc = Tensor.noGrad { bias.contiguous() }
-            let (po, pb) = (UnsafeSendable(out.pointer), UnsafeSendable(bc.pointer))
-            Parallel.forEach(rows, grain: Swift.max(1, (1 << 16) / Swift.max(1, n))) { range in
-                for r in range { (po.value + r * n).update(from: pb.value, count: n) }
-            }
-        }
+        if let bias { Tensor.fillRows(out, rows: rows, with: bias) }
         Tensor.gemm(a, weight, into: out.pointer, ldc: n, accumulate: bias != nil)
         Tensor.gemm(um, b, into: out.pointer, ldc: n, accumulate: true)
         return Tensor.record("linear_low_rank", out, [self, weight] + (bias.map { [$0] } ?? []) + [u, b]) { [self] g in
@@ -98,6 +88,17 @@ extension Tensor {
             grads.append(u.requiresGrad ? g.matmul(b.transposed()) : nil)
             grads.append(b.requiresGrad ? um.transposed().matmul(g2) : nil)
             return grads
+        }
+    }
+
+    /// Writes `bias` (N) into each of the `rows` rows of the contiguous (rows, N) `out`, in
+    /// parallel: the starting value a GEMM then accumulates into.
+    static func fillRows(_ out: Tensor, rows: Int, with bias: Tensor) {
+        let n = bias.count
+        let b = Tensor.noGrad { bias.contiguous() }
+        let (po, pb) = (UnsafeSendable(out.pointer), UnsafeSendable(b.pointer))
+        Parallel.forEach(rows, grain: Swift.max(1, (1 << 16) / Swift.max(1, n))) { range in
+            for r in range { (po.value + r * n).update(from: pb.value, count: n) }
         }
     }
 

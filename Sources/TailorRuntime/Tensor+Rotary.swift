@@ -14,24 +14,27 @@ extension Tensor {
                      "rotary needs (B, H, T, even D) and T or B·T positions")
         let (b, h, t, d) = (shape[0], shape[1], shape[2], shape[3])
         let half = d / 2, perBatch = positions.count != t
-        var cosTable = [Float](repeating: 0, count: positions.count * half), sinTable = cosTable  // (T or B·T, D/2)
-        for (row, p) in positions.enumerated() {
+        // One table row per distinct position (packed rows repeat positions across the batch).
+        let first = positions.min() ?? 0, span = (positions.max() ?? 0) - first + 1
+        var cosTable = [Float](repeating: 0, count: span * half), sinTable = cosTable  // (positions, D/2)
+        for p in Set(positions) {
             for i in 0..<half {
                 let angle = Double(p) * Foundation.pow(Double(base), -2 * Double(i) / Double(d))
-                cosTable[row * half + i] = Float(Foundation.cos(angle))
-                sinTable[row * half + i] = Float(Foundation.sin(angle))
+                cosTable[(p - first) * half + i] = Float(Foundation.cos(angle))
+                sinTable[(p - first) * half + i] = Float(Foundation.sin(angle))
             }
         }
+        let rowsPosition = positions.map { $0 - first }  // table row of each of the T or B·T rows
         /// Pair indices (first, second) of rotation i within a row.
         func pair(_ i: Int) -> (Int, Int) { pairing == .halves ? (i, i + half) : (2 * i, 2 * i + 1) }
         /// Rotates every row of `src` into a new tensor by +θ (sign 1) or −θ (sign −1).
         func rotate(_ src: Tensor, sign: Float) -> Tensor {
             let x = src.contiguous()
             let out = Tensor(uninitialized: x.shape)
-            let (cosT, sinT) = (cosTable, sinTable)
+            let (cosT, sinT, at) = (cosTable, sinTable, rowsPosition)
             Parallel.forEach(b * h * t, grain: Swift.max(1, 4096 / d)) { rows in
                 for r in rows {
-                    let row = perBatch ? r / (h * t) * t + r % t : r % t
+                    let row = at[perBatch ? r / (h * t) * t + r % t : r % t]
                     let px = x.pointer + r * d, po = out.pointer + r * d
                     for i in 0..<half {
                         let (j, k) = pair(i)

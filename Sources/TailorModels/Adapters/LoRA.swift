@@ -71,10 +71,12 @@ public struct AdapterSet: Sendable {
     }
 
     /// The adapter's input: `x`, or `x` through this step's dropout mask when training with dropout.
+    /// The module's stream comes from its name (FNV-1a), so no per-call work depends on how many
+    /// adapters there are.
     func input(_ name: String, _ x: Tensor) -> Tensor {
         guard dropout > 0 else { return x }
-        let module = UInt64(adapters.keys.sorted().firstIndex(of: name) ?? 0)
-        return x.dropout(dropout, rng: Philox(seed: dropoutSeed, stream: 0x6c6f_7261_0000_0000 | dropoutStep << 16 | module))
+        let module = name.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        return x.dropout(dropout, rng: Philox(seed: dropoutSeed ^ module, stream: 0x6c6f_7261_0000_0000 | dropoutStep))
     }
 
     /// Whether a module name matches a target: an exact module (`attn.q`), a pattern with `*`
