@@ -70,14 +70,32 @@ enum ModelRunners {
         if let adaptable = model as? Adaptable { try AdapterFiles.save(adaptable.adapters, to: folder) }
     }
 
-    /// The decoder and tokenizer of a model artifact.
+    /// The decoder and tokenizer of a model artifact, with its adapters, as a copy of its own
+    /// (a node may change its weights). Releases the base evaluations share, so a run holds at
+    /// most one extra copy of a base, and none while it trains.
     static func load(_ artifact: Artifact) throws -> (any CausalLM, BPETokenizer) {
+        SharedBase.shared.clear()
+        let (model, tokenizer) = try loadBase(artifact)
+        try attachAdapters(artifact, to: model)
+        return (model, tokenizer)
+    }
+
+    /// The decoder and tokenizer of a model artifact, without its adapters.
+    static func loadBase(_ artifact: Artifact) throws -> (any CausalLM, BPETokenizer) {
         do {
             let folder = try HuggingFaceFolder(path: artifact.folder)
             guard let tokenizer = try folder.bpeTokenizer() else { throw ExecutionError("the model artifact \(artifact.key) has no tokenizer") }
-            let model = try folder.causalLM()
-            if let adaptable = model as? Adaptable { try AdapterFiles.load(from: artifact.folder, into: adaptable) }
-            return (model, tokenizer)
+            return (try folder.causalLM(), tokenizer)
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
+        }
+    }
+
+    /// Attaches the adapters an artifact keeps beside its base weights (none: nothing changes).
+    static func attachAdapters(_ artifact: Artifact, to model: any CausalLM) throws {
+        guard let adaptable = model as? Adaptable else { return }
+        do {
+            try AdapterFiles.load(from: artifact.folder, into: adaptable)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
@@ -89,21 +107,13 @@ enum ModelRunners {
     /// sets on them ("one base, many skills"). Only for nodes that never change weights.
     static func loadForEvaluation(_ artifact: Artifact) throws -> (any CausalLM, BPETokenizer) {
         guard let digest = artifact.files["model.safetensors"] else { return try load(artifact) }
-        let base: (any CausalLM, BPETokenizer)
-        if let cached = SharedBase.shared.get(digest) {
-            base = cached
-        } else {
-            let (model, tokenizer) = try load(artifact)
-            guard let bare = bareCopy(model) else { return (model, tokenizer) }
-            base = (bare, tokenizer)
-            SharedBase.shared.set(digest, base)
-        }
-        guard let model = bareCopy(base.0) as? (any CausalLM & Adaptable) else { return base }
-        do {
-            try AdapterFiles.load(from: artifact.folder, into: model)
-        } catch let error as ModelFileError {
-            throw ExecutionError(error.description)
-        }
+        let base = try SharedBase.shared.get(digest) ?? {
+            let loaded = try loadBase(artifact)
+            SharedBase.shared.set(digest, loaded)
+            return loaded
+        }()
+        guard let model = bareCopy(base.0) else { return base }  // never attach adapters to the shared base itself
+        try attachAdapters(artifact, to: model)
         return (model, base.1)
     }
 
@@ -116,8 +126,7 @@ enum ModelRunners {
         }
     }
 
-    /// The one base model kept between evaluations (by weight-file digest). Training nodes
-    /// clear it, so a run holds at most one extra copy of a base, and never while training.
+    /// The one base model kept between evaluations (by weight-file digest); `load` clears it.
     final class SharedBase: @unchecked Sendable {
         static let shared = SharedBase()
         private let lock = NSLock()

@@ -32,7 +32,6 @@ enum TrainRunners {
     /// eval set (`train.eval`), the eval loss is measured every `every` steps, training stops
     /// after `patience` evals without improvement, and the best weights are kept.
     static func train(_ ctx: NodeContext) throws {
-        ModelRunners.SharedBase.shared.clear()  // no evaluation's base held while training
         let (model, tokenizer) = try ModelRunners.load(try ctx.artifact(holding: "model.safetensors"))
         let tokenInputs = ctx.inputs.filter { $0.artifact.files["tokens.bin"] != nil }
         guard let trainInput = tokenInputs.first else {
