@@ -1,4 +1,5 @@
 import Foundation
+import TailorSpec
 
 /// JSON text for the records a run writes (locks, run summaries): keys sorted, two-space
 /// indentation. Written by hand because Foundation's writer sorts keys through dynamic casts,
@@ -17,7 +18,7 @@ enum JSONText {
             out += "{"
             for (n, key) in dict.keys.sorted().enumerated() {
                 if n > 0 { out += "," }
-                string(key, into: &out)
+                Value.writeJSONString(key, into: &out)
                 out += ":"
                 compact(dict[key]!, into: &out)
             }
@@ -37,7 +38,7 @@ enum JSONText {
     static func write(_ value: Any, indent: Int, into out: inout String) {
         let pad = String(repeating: "  ", count: indent + 1), close = String(repeating: "  ", count: indent)
         switch value {
-        case let s as String: string(s, into: &out)
+        case let s as String: Value.writeJSONString(s, into: &out)
         case let n as NSNumber:
             // Swift numbers and Bools and JSON-parsed values all arrive as NSNumber; its type
             // code tells a Bool ("c") from a 0 or 1, and a float from an integer.
@@ -53,7 +54,7 @@ enum JSONText {
             out += "{\n"
             for (n, key) in dict.keys.sorted().enumerated() {
                 out += pad
-                string(key, into: &out)
+                Value.writeJSONString(key, into: &out)
                 out += ": "
                 write(dict[key]!, indent: indent + 1, into: &out)
                 out += n == dict.count - 1 ? "\n" : ",\n"
@@ -70,26 +71,5 @@ enum JSONText {
             out += close + "]"
         default: out += "null"
         }
-    }
-
-    static func string(_ s: String, into out: inout String) {
-        out += "\""
-        // Most text needs no escaping: append it whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out += s
-            return out += "\""
-        }
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        out += "\""
     }
 }

@@ -132,7 +132,9 @@ public struct RunRecord {
     /// of one eval share its columns). Nil with fewer than two evals (each eval's own table says it all).
     public static func evalSummary(_ outcomes: [Executor.Outcome]) -> String? {
         var columns: [String] = [], models: [String] = [], cells: [String: [String: String]] = [:]
-        for o in outcomes where o.node.kind == .evalReport {
+        let reports = outcomes.filter { $0.node.kind == .evalReport }
+        guard reports.count >= 2 else { return nil }
+        for o in reports {
             guard let data = FileManager.default.contents(atPath: o.artifact.path("report.json")),
                   let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
                   let metrics = report["metrics"] as? [String], let rows = report["rows"] as? [[String: Any]] else { continue }
@@ -149,8 +151,6 @@ public struct RunRecord {
                 }
             }
         }
-        let evals = outcomes.filter { $0.node.kind == .evalReport }.count
-        guard evals >= 2 else { return nil }
         var table = "| model | " + columns.joined(separator: " | ") + " |\n|---|" + columns.map { _ in "---|" }.joined() + "\n"
         for model in models { table += "| \(model) | " + columns.map { cells[model]?[$0] ?? "" }.joined(separator: " | ") + " |\n" }
         return table

@@ -99,8 +99,15 @@ public struct Value: Sendable {
         if let s = string { Value.writeJSONString(s, into: &out) }
     }
 
-    static func writeJSONString(_ s: String, into out: inout String) {
+    /// Appends `s` as a JSON string literal: quotes, backslashes and control characters
+    /// escaped, everything else as is (content keys and every JSON Tailor writes by hand).
+    public static func writeJSONString(_ s: String, into out: inout String) {
         out += "\""
+        // Most text needs no escaping: append it whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            return out += "\""
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -26,8 +26,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
     FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
 }
 
-/// Prints a model file's problem as `error: PATH: problem` and gives its exit code (1).
-func fail(_ error: ModelFileError) -> ExitCode {
+/// Prints a problem with the user's files or run as `error: …` and gives its exit code (1).
+func fail(_ error: some CustomStringConvertible) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
     return ExitCode(1)
 }

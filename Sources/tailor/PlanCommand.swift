@@ -72,15 +72,13 @@ struct PlanCommand: ParsableCommand {
         do {
             let nodes = try Executor.selection(targets, in: plan)
             if let (node, why) = Executor.notExecutable(nodes).first {
-                FileHandle.standardError.write(Data("error: cannot tokenize the data: '\(node.id)' cannot run yet: \(why)\n".utf8))
-                throw ExitCode(1)
+                throw fail("cannot tokenize the data: '\(node.id)' cannot run yet: \(why)")
             }
             let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: root), digests: digests).run(nodes, jobs: ProcessInfo.processInfo.activeProcessorCount)
             print("\ndata as training sees it (loss on «…»):")
             for preview in try DataPreview.all(outcomes, plan: plan, examples: examples) { print(preview.text, terminator: "") }
         } catch let error as ExecutionError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
+            throw fail(error)
         }
     }
 }

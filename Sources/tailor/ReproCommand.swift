@@ -44,8 +44,7 @@ struct Repro: ParsableCommand {
                 if case .finished(let o, let i, let n) = event { FileHandle.standardError.write(Data("[\(i + 1)/\(n)] \(o.node.id)\n".utf8)) }
             }
         } catch let error as ExecutionError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
+            throw fail(error)
         }
         let got = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0.artifact.digest) })
         var mismatches = 0

@@ -71,8 +71,7 @@ struct Run: ParsableCommand {
         do {
             store = try ArtifactStore(root: root)
         } catch let error as ExecutionError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
+            throw fail(error)
         }
         let executor = Executor(plan: plan, store: store, digests: compiler.digests)
         defer { compiler.digests.save() }
@@ -82,8 +81,7 @@ struct Run: ParsableCommand {
             let display = Display(json: events == .json)
             outcomes = try executor.run(nodes, jobs: jobs) { event in if !quiet { display.show(event) } }
         } catch let error as ExecutionError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
+            throw fail(error)
         }
         let seconds = Date().timeIntervalSince(start)
         let (record, isNew) = try RunRecord.write(plan: plan, sets: options.sets, outcomes: outcomes, seconds: seconds,

@@ -73,10 +73,10 @@ enum EvalRunners {
                     let finished = Swift.min(examples.count, start + 16)
                     ctx.progress("generating: \(finished)/\(examples.count)", done: finished, total: examples.count, since: began)
                 }
-                let n = Double(Swift.max(1, examples.count))
-                if metrics.contains("exact_match") { result["exact_match"] = examples.isEmpty ? 0 : Double(exact) / n }
-                if metrics.contains("contains") { result["contains"] = examples.isEmpty ? 0 : Double(contained) / n }
-                if metrics.contains("answer_check") { result["answer_check"] = examples.isEmpty ? 0 : Double(checked) / n }
+                let n = Double(Swift.max(1, examples.count))  // an empty set scores 0
+                for (metric, hits) in [("exact_match", exact), ("contains", contained), ("answer_check", checked)] where metrics.contains(metric) {
+                    result[metric] = Double(hits) / n
+                }
                 result["samples"] = samples  // the first answers, to see what a score means
             }
         }
