@@ -59,6 +59,7 @@ let package = Package(
             dependencies: [
                 "TailorPlan",
                 "TailorModels",
+                "TailorRuntime",
                 "TailorExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

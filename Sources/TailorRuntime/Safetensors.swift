@@ -92,14 +92,13 @@ public enum Safetensors {
             else { throw SafetensorsError("tensor '\(name)' lacks dtype, shape or data_offsets") }
             guard let dtype = DType(rawValue: dtypeName) else { throw SafetensorsError("tensor '\(name)' has unsupported dtype \(dtypeName)") }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw SafetensorsError("tensor '\(name)' has a negative dimension") }
-            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-                let r = acc.0.multipliedReportingOverflow(by: d)
-                return (r.partialValue, acc.1 || r.overflow)
+            guard let bytes = CheckedSize.product(shape + [dtype.size]) else {
+                throw SafetensorsError("tensor '\(name)' has a shape \(shape) whose size does not fit in 64 bits")
             }
-            guard !overflow, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= available else {
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= available else {
                 throw SafetensorsError("tensor '\(name)' lies outside the file (offsets \(offsets), \(available) data bytes)")
             }
-            guard offsets[1] - offsets[0] == elements * dtype.size else {
+            guard offsets[1] - offsets[0] == bytes else {
                 throw SafetensorsError("tensor '\(name)': \(offsets[1] - offsets[0]) bytes for \(shape) of \(dtypeName)")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])

@@ -37,6 +37,9 @@ extension Message {
     }
     static func sweepTooLarge(_ n: Int, _ limit: Int) -> Message { Message("sweep expands to \(n) variants; the limit is \(limit)") }
     static let sweepSweep = Message("a sweep cannot change 'sweep' itself")
+    static func keyPathTooDeep(_ parts: Int, _ limit: Int) -> Message {
+        Message("the key path has \(parts) parts; a spec nests at most \(limit) levels deep")
+    }
 
     // references and types
     static func unknownReference(_ name: String, _ kind: ReferenceKind) -> Message {

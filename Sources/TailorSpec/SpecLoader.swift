@@ -155,12 +155,24 @@ public enum SpecLoader {
             diagnostics.error(.badSet(path), at: keyLocation)
             return nil
         }
+        guard keyPathFits(parts, at: keyLocation, &diagnostics) else { return nil }
         switch root.setting(parts[...], to: value, keyLocation: keyLocation, fullPath: path) {
         case .success(let r): return r
         case .failure(let d):
             diagnostics.append(d)
             return nil
         }
+    }
+
+    /// A key path deeper than a spec may nest is refused before it is walked: the tree it
+    /// would build could not be loaded from YAML either, and walking thousands of parts
+    /// would exhaust the stack.
+    static func keyPathFits(_ parts: [String], at location: SourceLocation, _ diagnostics: inout DiagnosticBag) -> Bool {
+        let limit = YAMLLimits.default.maxDepth
+        guard parts.count > limit else { return true }
+        diagnostics.error(.keyPathTooDeep(parts.count, limit), at: location,
+                          notes: [Note("write the value as nested YAML in the spec, or shorten the path")])
+        return false
     }
 
     /// Expands `sweep:` into the cartesian product of its lists; the last key varies fastest.
@@ -182,6 +194,7 @@ public enum SpecLoader {
                 diagnostics.error(.sweepSweep, at: pair.key.location)
                 continue
             }
+            guard keyPathFits(parts, at: pair.key.location, &diagnostics) else { continue }
             guard let values = pair.value.items, !values.isEmpty else {
                 diagnostics.error(.expected("a non-empty list of values", found: pair.value.describedKind), at: pair.value.location)
                 continue

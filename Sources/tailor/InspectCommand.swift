@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TailorModels
+import TailorRuntime
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +33,7 @@ struct Inspect: ParsableCommand {
                   + "MLP \(config.ffn), vocab \(config.vocab), context \(config.context), RoPE base \(config.ropeBase), "
                   + (config.tiedHead ? "tied head" : "untied head"))
         }
-        let count = file.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let count = file.tensors.reduce(0) { $0 &+ (CheckedSize.product($1.shape) ?? 0) }  // each bounded by the file size
         let types = Dictionary(grouping: file.tensors, by: \.type.name).map { "\($0.key) ×\($0.value.count)" }.sorted()
         print("parameters: \(count) in \(file.tensors.count) tensors (\(types.joined(separator: ", ")))")
         do {

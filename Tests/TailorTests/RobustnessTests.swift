@@ -88,4 +88,39 @@ final class RobustnessTests: XCTestCase {
         XCTAssertNotNil(plan)
         XCTAssertTrue(diagnostics.items.contains { $0.severity == .warning }, "a memory warning is expected")
     }
+
+    /// Key paths of every length, in `--set` and in `sweep:`: up to the nesting limit they
+    /// set (or fail on what they address), past it they get one located error, never a
+    /// crash of the stack, whatever their length.
+    func testDeepKeyPathsGetAnError() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-deep-\(UUID().uuidString).yaml")
+        let sweepFile = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-deep-sweep-\(UUID().uuidString).yaml")
+        defer {
+            try? FileManager.default.removeItem(at: file)
+            try? FileManager.default.removeItem(at: sweepFile)
+        }
+        let spec = """
+            tailor: 1
+            name: deep
+            data:
+              d: { generate: addition, count: 10 }
+            """
+        try spec.write(to: file, atomically: true, encoding: .utf8)
+        for parts in [1, 2, 63, 64, 65, 66, 1_000, 10_000, 200_000] {
+            let path = (["vars"] + (1..<parts).map { "k\($0 % 10)" }).joined(separator: ".")
+            var d = DiagnosticBag()
+            _ = Compiler().plan(file: file.path, sets: [path + "=1"], diagnostics: &d)
+            if parts > 64 {
+                XCTAssertTrue(d.items.contains { $0.message.contains("the key path has \(parts) parts") }, "\(parts): \(d.items.map(\.message))")
+            } else {
+                XCTAssertFalse(d.items.contains { $0.message.contains("key path has") }, "\(parts) parts fit")
+            }
+            // An explicit key: libyaml caps plain keys at 1,024 characters.
+            try (spec + "\nsweep:\n  ? \(path)\n  : [1, 2]\n").write(to: sweepFile, atomically: true, encoding: .utf8)
+            var s = DiagnosticBag()
+            _ = Compiler().plan(file: sweepFile.path, diagnostics: &s)
+            XCTAssertEqual(s.items.contains { $0.message.contains("the key path has") }, parts > 64, "sweep with \(parts) parts")
+            for item in s.items where item.severity == .error { XCTAssertNotNil(item.location) }
+        }
+    }
 }

@@ -103,7 +103,9 @@ public struct GGUFFile: Sendable {
         let dataStart = (r.offset + alignment - 1) / alignment * alignment
         var tensors: [TensorInfo] = []
         for (name, shape, type, offset) in infos {
-            let count = shape.reduce(1, *)
+            guard let count = CheckedSize.product(shape), count <= data.count * 8 else {
+                throw ModelFileError(path, "tensor '\(name)' has a shape \(shape) with more elements than the file could hold: it is malformed")
+            }
             guard let bytes = type.byteCount(elements: count) else {
                 // Unknown or unsupported types are still listed (inspect), and refused when read.
                 tensors.append(TensorInfo(name: name, shape: shape, type: type, range: dataStart + offset..<dataStart + offset))
@@ -135,7 +137,7 @@ public struct GGUFFile: Sendable {
         guard info.type.isSupported else {
             throw ModelFileError(path, "tensor '\(info.name)' is stored as \(info.type.name), which Tailor cannot read yet (supported: \(GGMLType.supported.map(\.name).joined(separator: ", ")))")
         }
-        let count = info.shape.reduce(1, *)
+        let count = CheckedSize.product(info.shape) ?? 0  // checked when the header was read
         let out = Tensor(storage: TensorStorage(count: count, zeroed: false), shape: info.shape)
         let (type, block) = (info.type, info.type.blockSize)
         let dst = UnsafeSendableBox(out.pointer)

@@ -91,6 +91,12 @@ public enum PEFTAdapter {
         let rsLoRA = config["use_rslora"] as? Bool ?? false
         let rankPattern = (config["rank_pattern"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.intValue }
         let alphaPattern = (config["alpha_pattern"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        if let bad = rankPattern.first(where: { $0.value <= 0 }) {
+            throw ModelFileError(folder + "/adapter_config.json", "rank_pattern gives '\(bad.key)' rank \(bad.value); ranks are 1 or more")
+        }
+        guard alpha.isFinite, alphaPattern.values.allSatisfy(\.isFinite) else {
+            throw ModelFileError(folder + "/adapter_config.json", "lora_alpha and alpha_pattern must be finite numbers")
+        }
         /// PEFT's pattern lookup: a key names the module path or a suffix of it at a dot.
         func pattern<T>(_ patterns: [String: T], _ path: String) -> T? {
             patterns.first { path == $0.key || path.hasSuffix("." + $0.key) }?.value

@@ -45,18 +45,31 @@ public enum TokenizerJSON {
                 throw ModelFileError(path, "merge \(n + 1) is neither \"a b\" nor [a, b]")
             }
         }
-        var specials: [String: Int32] = [:]
-        for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
-            if let content = added["content"] as? String, let id = added["id"] as? Int { specials[content] = Int32(id) }
+        var added: [String: Int] = [:]
+        for case let entry as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
+            if let content = entry["content"] as? String, let id = entry["id"] as? Int { added[content] = id }
         }
-        var tokens = [String](repeating: "", count: Swift.max((vocab.values.max() ?? -1), (specials.values.map { Int($0) }.max() ?? -1)) + 1)
-        for (token, id) in vocab where id >= 0 { tokens[id] = token }
-        for (token, id) in specials { tokens[Int(id)] = token }
+        let size = try idTableSize(Array(vocab.values) + Array(added.values), entries: vocab.count + added.count, path: path)
+        let specials = added.mapValues { Int32($0) }  // every id < size, which fits in Int32
+        var tokens = [String](repeating: "", count: size)
+        for (token, id) in vocab { tokens[id] = token }
+        for (token, id) in added { tokens[id] = token }
         let pre = try preTokenizer(root["pre_tokenizer"] as? [String: Any], path: path)
         let lookup = { (name: String?) -> Int32? in name.flatMap { specials[$0] ?? vocab[$0].map(Int32.init) } }
         return try BPETokenizer(vocabulary: tokens, merges: merges, specialTokens: specials, preTokenizer: pre,
                                 bos: lookup(bos), eos: lookup(eos ?? (specials["<|endoftext|>"] != nil ? "<|endoftext|>" : nil)),
                                 unknown: lookup(model["unk_token"] as? String), source: path)
+    }
+
+    /// The length of the token table that `ids` index. Real files number their tokens densely;
+    /// a negative id, or one far beyond the number of entries, is malformed and refused before
+    /// anything is allocated for it (a file cannot make Tailor reserve more than it holds).
+    static func idTableSize(_ ids: [Int], entries: Int, path: String) throws -> Int {
+        guard let top = ids.max() else { return 0 }
+        guard let bottom = ids.min(), bottom >= 0, top < 4 * entries + 1024 else {
+            throw ModelFileError(path, "has token ids from \(ids.min() ?? 0) to \(top) for \(entries) tokens: ids must be 0 or more and close to the number of tokens")
+        }
+        return top + 1
     }
 
     static func preTokenizer(_ json: [String: Any]?, path: String) throws -> PreTokenizer {

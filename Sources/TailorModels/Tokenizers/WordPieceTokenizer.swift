@@ -57,11 +57,10 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         guard model["type"] as? String == "WordPiece", let vocab = model["vocab"] as? [String: Int] else {
             throw ModelFileError(json, "holds a '\(model["type"] ?? "?")' model, not WordPiece")
         }
-        guard let top = vocab.values.max(), top < 4 * vocab.count + 1024 else {
-            throw ModelFileError(json, "has a WordPiece vocabulary with ids far beyond its \(vocab.count) tokens")
-        }
-        var tokens = [String](repeating: "", count: top + 1)
-        for (token, id) in vocab where id >= 0 { tokens[id] = token }
+        let size = try TokenizerJSON.idTableSize(Array(vocab.values), entries: vocab.count, path: json)
+        guard size > 0 else { throw ModelFileError(json, "has an empty WordPiece vocabulary") }
+        var tokens = [String](repeating: "", count: size)
+        for (token, id) in vocab { tokens[id] = token }
         let normalizer = root["normalizer"] as? [String: Any]
         try self.init(
             vocabulary: tokens, lowercase: normalizer?["lowercase"] as? Bool ?? true, stripAccents: normalizer?["strip_accents"] as? Bool,
