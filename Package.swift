@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Tailor's modules follow its pipeline; each depends only on the ones above it:
 /// diagnostics → YAML layer → spec language & checker → planner → CLI. The tensor
-/// runtime (TailorRuntime, over OpenBLAS) knows nothing of specs.
+/// runtime (TailorRuntime, over OpenBLAS) knows nothing of specs; it shares only
+/// TailorDiagnostics' file probe, the one place that decides whether a path may be read.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v15)],
@@ -31,12 +32,12 @@ let package = Package(
         ),
         .target(
             name: "TailorRuntime",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "TailorDiagnostics"],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .target(
             name: "TailorModels",
-            dependencies: ["TailorRuntime", .product(name: "HeapModule", package: "swift-collections")],
+            dependencies: ["TailorRuntime", "TailorDiagnostics", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .target(name: "TailorDiagnostics"),
@@ -46,12 +47,13 @@ let package = Package(
             name: "TailorPlan",
             dependencies: [
                 "TailorSpec",
+                "TailorDiagnostics",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
             name: "TailorExecutor",
-            dependencies: ["TailorPlan", "TailorModels", "TailorRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TailorPlan", "TailorModels", "TailorRuntime", "TailorDiagnostics", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .executableTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 
 /// A node's outputs in the cache: a folder of files in open formats, with `artifact.json`
 /// recording each file's digest. The artifact's own digest covers the names and digests of
@@ -41,34 +42,57 @@ public struct Artifact: Sendable {
         return [Int(info.st_size), Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)]
     }
 
-    /// The cheap check for a node that will not run: the record, every file present with its
-    /// recorded size and time (a file whose stamp differs is hashed against its digest). Nodes
-    /// that read an artifact verify every digest first (`verified`).
-    static func checked(key: String, folder: String) -> (Artifact?, problem: String?) {
-        read(key: key, folder: folder) { path, digest, stamp in
-            guard let now = Artifact.stamp(path) else { return "is missing" }
-            return stamp != now && (try? Digest.of(file: path)) != digest ? "does not match its digest (corrupt)" : nil
+    /// Artifacts up to this size (all files together) are hashed whenever they are used, even
+    /// from the cache: at about 2 GB/s that is at most a few milliseconds, and what a run shows
+    /// or records (metrics, reports, tables, the lock) is then always checked. Larger ones
+    /// (model weights) are confirmed by their stamps and hashed before anything reads them.
+    public static let alwaysHashedBytes = 32 << 20
+
+    /// The check for a node that will not run: the record, and every file against its digest,
+    /// except in a large artifact, whose files are confirmed by their recorded size and time
+    /// (a file whose stamp differs is hashed). Nodes that read an artifact verify every digest
+    /// first (`verified`).
+    static func checked(key: String, folder: String, alwaysHashed limit: Int) -> (Artifact?, problem: String?) {
+        read(key: key, folder: folder) { files, stamps in
+            let recorded = stamps.values.reduce(0) { $0 &+ ($1.first ?? Int.max) }
+            let small = stamps.count == files.count && recorded <= limit
+            return { path, digest, stamp in
+                if small { return problem(path, digest) }
+                guard let now = Artifact.stamp(path) else { return missingOrUnreadable(path) }
+                return stamp != now ? problem(path, digest) : nil
+            }
         }
     }
 
     /// Reads the record and checks every file against it; nil with a reason when anything
     /// is missing or differs (the caller recomputes).
     static func verified(key: String, folder: String) -> (Artifact?, problem: String?) {
-        read(key: key, folder: folder) { path, digest, _ in
-            guard let actual = try? Digest.of(file: path) else { return "is missing" }
-            return actual != digest ? "does not match its digest (corrupt)" : nil
-        }
+        read(key: key, folder: folder) { _, _ in { path, digest, _ in problem(path, digest) } }
     }
 
-    /// The artifact from its record, each file passed to `problem(path, digest, recorded stamp)`,
-    /// which says what is wrong with it (nil: nothing).
-    private static func read(key: String, folder: String, _ problem: (String, String, [Int]?) -> String?) -> (Artifact?, problem: String?) {
+    /// What is wrong with the file at `path` against `digest`, nil when it matches.
+    static func problem(_ path: String, _ digest: String) -> String? {
+        guard let actual = try? Digest.of(file: path) else { return missingOrUnreadable(path) }
+        return actual != digest ? "does not match its digest (corrupt)" : nil
+    }
+
+    /// "is missing" only when it is: a file that is there but cannot be read says why.
+    static func missingOrUnreadable(_ path: String) -> String {
+        let problem = FileProbe.problem(path) ?? "cannot be read"
+        return problem == "does not exist" ? "is missing" : problem
+    }
+
+    /// The artifact from its record. `checker(files, stamps)` gives the check for each file,
+    /// `(path, digest, recorded stamp)` → what is wrong with it (nil: nothing).
+    private static func read(key: String, folder: String,
+                             _ checker: ([String: String], [String: [Int]]) -> (String, String, [Int]?) -> String?) -> (Artifact?, problem: String?) {
         let meta = (folder as NSString).appendingPathComponent(metaName)
-        guard let data = FileManager.default.contents(atPath: meta) else { return (nil, "missing") }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+        guard FileProbe.kind(meta) != .missing else { return (nil, "missing") }
+        guard let data = try? FileProbe.read(meta), let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let files = json["files"] as? [String: String], json["key"] as? String == key
         else { return (nil, "its record is unreadable") }
         let stamps = json["stamps"] as? [String: [Int]] ?? [:]
+        let problem = checker(files, stamps)
         for (name, digest) in files.sorted(by: { $0.key < $1.key }) {
             if let wrong = problem((folder as NSString).appendingPathComponent(name), digest, stamps[name]) { return (nil, "'\(name)' \(wrong)") }
         }

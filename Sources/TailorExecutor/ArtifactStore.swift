@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 
 /// The content-addressed cache: `<root>/artifacts/<key[0..2]>/<key>/`. An artifact is built
 /// in `<root>/tmp/`, its files digested and recorded, fsynced, and renamed into place in one
@@ -6,9 +7,13 @@ import Foundation
 /// file per key (flock) keeps two processes from computing the same node at once.
 public final class ArtifactStore: @unchecked Sendable {
     public let root: String
+    /// Artifacts up to this many bytes are hashed even when found in the cache
+    /// (`Artifact.alwaysHashedBytes`; tests lower it to exercise the stamp check).
+    let alwaysHashed: Int
 
-    public init(root: String) throws {
+    public init(root: String, alwaysHashed: Int = Artifact.alwaysHashedBytes) throws {
         self.root = root
+        self.alwaysHashed = alwaysHashed
         for sub in ["artifacts", "tmp", "locks", "scratch"] {
             do {
                 try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
@@ -25,10 +30,31 @@ public final class ArtifactStore: @unchecked Sendable {
     func scratch(_ key: String) -> String { "\(root)/scratch/\(key)" }
 
     /// The verified artifact for `key` (every file hashed), or nil with why it cannot be used.
-    public func lookup(_ key: String) -> (Artifact?, problem: String?) { Artifact.verified(key: key, folder: folder(key)) }
+    public func lookup(_ key: String) -> (Artifact?, problem: String?) { explained(key, Artifact.verified(key: key, folder: folder(key))) }
 
-    /// The artifact for `key` if its record and files' stamps hold (see `Artifact.checked`).
-    public func check(_ key: String) -> (Artifact?, problem: String?) { Artifact.checked(key: key, folder: folder(key)) }
+    /// The artifact for `key` if its record and files hold (see `Artifact.checked`).
+    public func check(_ key: String) -> (Artifact?, problem: String?) { explained(key, Artifact.checked(key: key, folder: folder(key), alwaysHashed: alwaysHashed)) }
+
+    /// Where `tailor cache verify` moves an artifact it finds damaged: out of the way, so the
+    /// next run rebuilds it whatever its stamps say, and kept for a look until `cache gc`.
+    public func damaged(_ key: String) -> String { "\(root)/damaged/\(key)" }
+
+    /// A missing artifact that verify set aside says so, so the rebuild is reported as one.
+    private func explained(_ key: String, _ found: (Artifact?, problem: String?)) -> (Artifact?, problem: String?) {
+        guard found.problem == "missing", FileProbe.kind(damaged(key)) == .folder else { return found }
+        return (nil, "damaged (found by `tailor cache verify`)")
+    }
+
+    /// Moves a damaged artifact aside (see `damaged(_:)`), replacing an older damaged copy.
+    public func setAside(_ key: String) throws {
+        let target = damaged(key)
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/damaged", withIntermediateDirectories: true)
+        if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
+        guard rename(folder(key), target) == 0 else {
+            throw ExecutionError("cannot move the damaged artifact '\(folder(key))' aside (\(String(cString: strerror(errno))))")
+        }
+    }
 
     /// Runs `body` with the key's lock held (waiting for another process that holds it).
     /// Keys share 256 lock files by their first two hex digits: a rare wait between two
@@ -41,6 +67,15 @@ public final class ArtifactStore: @unchecked Sendable {
         guard flock(fd, LOCK_EX) == 0 else { throw ExecutionError("cannot lock '\(path)'") }
         defer { flock(fd, LOCK_UN) }
         return try body()
+    }
+
+    /// Removes the staging folders of artifacts this process is still writing (on an
+    /// interruption: nothing half-written stays behind).
+    public func removeOwnStaging() {
+        let marker = ".\(getpid())."
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] where name.contains(marker) {
+            try? FileManager.default.removeItem(atPath: root + "/tmp/" + name)
+        }
     }
 
     /// Builds an artifact: `produce` writes files into a fresh folder; they are digested,
@@ -66,6 +101,7 @@ public final class ArtifactStore: @unchecked Sendable {
         try fm.createDirectory(atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }  // a corrupt one being replaced
         guard rename(staging, final) == 0 else { throw ExecutionError("cannot move the artifact into '\(final)'") }
+        try? fm.removeItem(atPath: damaged(key))  // rebuilt: the damaged copy has served
         return Artifact(key: key, folder: final, files: files, kind: kind)
     }
 

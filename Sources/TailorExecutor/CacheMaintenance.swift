@@ -56,12 +56,16 @@ public struct CacheMaintenance {
         }
     }
 
-    /// Keys whose files do not match their records, with the problem.
-    public func verify() -> [(key: String, problem: String)] {
-        keys().compactMap { key in
+    /// Keys whose files do not match their records, with the problem. Each is moved aside
+    /// (`ArtifactStore.damaged`), so the next run rebuilds it: a damaged file that kept its
+    /// size and time would otherwise still pass a large artifact's stamp check.
+    public func verify() throws -> [(key: String, problem: String)] {
+        let bad = keys().compactMap { key -> (key: String, problem: String)? in
             let (artifact, problem) = store.lookup(key)
             return artifact == nil ? (key, problem ?? "unreadable") : nil
         }
+        for (key, _) in bad { try store.setAside(key) }
+        return bad
     }
 
     /// Removes artifacts no run record or lock references; returns what was (or would be) removed.
@@ -69,6 +73,7 @@ public struct CacheMaintenance {
         let unused = list().filter(\.usedBy.isEmpty)
         if !dryRun {
             for entry in unused { try FileManager.default.removeItem(atPath: store.folder(entry.key)) }
+            try? FileManager.default.removeItem(atPath: store.root + "/damaged")  // what verify set aside
         }
         return unused
     }

@@ -1,10 +1,14 @@
+import Crypto
 import Foundation
+import TailorDiagnostics
 import TailorRuntime
 
 /// A training node's checkpoint in its scratch folder: parameters, optimizer state and where
 /// the run stands (step, data order position, losses so far) in one safetensors file, written
-/// atomically. A killed run resumes from it and ends bit-identical to an uninterrupted one:
-/// the data order and every other random choice derive from the seed and the step.
+/// atomically, its header holding the SHA-256 of its tensor bytes. A killed run resumes from
+/// it and ends bit-identical to an uninterrupted one: the data order and every other random
+/// choice derive from the seed and the step. A checkpoint whose bytes do not match is never
+/// resumed from.
 struct Checkpoint {
     var step: Int
     var epoch: Int
@@ -14,33 +18,70 @@ struct Checkpoint {
 
     static func path(_ scratch: String) -> String { scratch + "/checkpoint.safetensors" }
 
+    static let digestKey = "tailor.checkpoint.sha256"
+
     static func save(_ c: Checkpoint, parameters: [(String, Tensor)], optimizer: any Optimizer, scratch: String) throws {
-        var tensors: [String: Tensor] = [:]
-        for (name, p) in parameters { tensors["param." + name] = Tensor.noGrad { p.contiguous() } }
-        for (name, t) in optimizer.state() { tensors["optimizer." + name] = t }
+        var tensors: [String: PackedTensor] = [:]
+        for (name, p) in parameters { tensors["param." + name] = try PackedTensor(Tensor.noGrad { p.contiguous() }, as: .f32) }
+        for (name, t) in optimizer.state() { tensors["optimizer." + name] = try PackedTensor(t, as: .f32) }
         let state = try JSONSerialization.data(withJSONObject: ["step": c.step, "epoch": c.epoch, "position": c.position,
                                                                 "losses": c.losses.map(Double.init), "target_tokens": c.targetTokens])
+        // The data section is the tensors' bytes in name order, as the writer lays them out.
+        var h = SHA256()
+        for name in tensors.keys.sorted() { h.update(data: tensors[name]!.bytes) }
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        try Safetensors.write(tensors, metadata: ["tailor.checkpoint": String(decoding: state, as: UTF8.self)], to: path(scratch))
+        try Safetensors.write(packed: tensors, metadata: ["tailor.checkpoint": String(decoding: state, as: UTF8.self),
+                                                          digestKey: Digest.hex(h.finalize())], to: path(scratch))
+    }
+
+    enum Restored {
+        case none
+        case resumed(Checkpoint)
+        /// The file was there but unusable (why); it has been removed.
+        case discarded(String)
     }
 
     /// Restores parameters and optimizer from the scratch folder's checkpoint, if there is a
-    /// usable one; a damaged checkpoint is ignored (training starts over), never half-used.
-    static func restore(parameters: [(String, Tensor)], optimizer: inout any Optimizer, scratch: String) -> Checkpoint? {
-        guard FileManager.default.fileExists(atPath: path(scratch)),
-              let (tensors, metadata) = try? Safetensors.read(path: path(scratch)),
-              let text = metadata["tailor.checkpoint"],
+    /// usable one. A damaged one (bytes that do not match its digest, another model's shapes)
+    /// is deleted and reported, and training starts over; it is never half-used.
+    static func restore(parameters: [(String, Tensor)], optimizer: inout any Optimizer, scratch: String) -> Restored {
+        let file = path(scratch)
+        guard FileProbe.kind(file) != .missing else { return .none }
+        switch load(file, parameters: parameters, optimizer: &optimizer) {
+        case .success(let checkpoint): return .resumed(checkpoint)
+        case .failure(let why):
+            try? FileManager.default.removeItem(atPath: file)
+            return .discarded(why.description)
+        }
+    }
+
+    private static func load(_ file: String, parameters: [(String, Tensor)], optimizer: inout any Optimizer) -> Result<Checkpoint, ExecutionError> {
+        let data: Data
+        let metadata: [String: String], base: Int
+        do {
+            data = try FileProbe.map(file)
+            (_, metadata, base) = try Safetensors.header(data)
+        } catch { return .failure(ExecutionError("it cannot be read (\(error))")) }
+        guard let recorded = metadata[digestKey] else { return .failure(ExecutionError("it has no digest")) }
+        guard Digest.hex(SHA256.hash(data: data[(data.startIndex + base)...])) == recorded else {
+            return .failure(ExecutionError("its bytes do not match its digest"))
+        }
+        guard let (tensors, _) = try? Safetensors.parse(data), let text = metadata["tailor.checkpoint"],
               let state = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
               let step = state["step"] as? Int, let epoch = state["epoch"] as? Int, let position = state["position"] as? Int
-        else { return nil }
+        else { return .failure(ExecutionError("its training state is unreadable")) }
         for (name, p) in parameters {
-            guard let saved = tensors["param." + name], saved.shape == p.shape else { return nil }
+            guard let saved = tensors["param." + name], saved.shape == p.shape else {
+                return .failure(ExecutionError("it does not hold this model's '\(name)'"))
+            }
         }
         var optimizerState: [String: Tensor] = [:]
         for (name, t) in tensors where name.hasPrefix("optimizer.") { optimizerState[String(name.dropFirst("optimizer.".count))] = t }
-        guard (try? optimizer.load(state: optimizerState)) != nil else { return nil }
+        do {
+            try optimizer.load(state: optimizerState)
+        } catch { return .failure(ExecutionError("its optimizer state does not fit (\(error))")) }
         Tensor.noGrad { for (name, p) in parameters { p.assign(tensors["param." + name]!) } }
-        return Checkpoint(step: step, epoch: epoch, position: position,
-                          losses: (state["losses"] as? [Double] ?? []).map(Float.init), targetTokens: state["target_tokens"] as? Int ?? 0)
+        return .success(Checkpoint(step: step, epoch: epoch, position: position,
+                                   losses: (state["losses"] as? [Double] ?? []).map(Float.init), targetTokens: state["target_tokens"] as? Int ?? 0))
     }
 }

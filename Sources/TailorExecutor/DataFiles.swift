@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 
 /// Reading the user's data files into records of a format, with every problem named by file,
 /// line and field. All problems of a file are collected (the first 20 shown), so one pass
@@ -13,7 +14,7 @@ enum DataFiles {
 
     static func load(_ path: String, shownAs display: String, format: String, fields: [String: String]) throws -> Dataset {
         let ext = (path as NSString).pathExtension.lowercased()
-        guard let data = FileManager.default.contents(atPath: path) else { throw ExecutionError("cannot read '\(display)'") }
+        let data = try ExecutionError.reading(display) { try FileProbe.read(path) }
         guard let text = String(data: data, encoding: .utf8) else { throw ExecutionError("\(display): not UTF-8 text") }
         var problems: [String] = []
         var rows: [(line: Int, record: [String: Any])] = []

@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
+import TailorDiagnostics
 
 /// SHA-256 digests written `sha256:<hex>`, of files (streamed) and of text.
 enum Digest {
     static func of(file path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ExecutionError("cannot read '\(path)'") }
+        let handle = try ExecutionError.reading(path) { try FileProbe.handle(path) }
         defer { try? handle.close() }
         var h = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(data: chunk) }
@@ -29,4 +30,13 @@ enum Digest {
 public struct ExecutionError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+
+    /// Runs a file read, a path that cannot be read becoming an error that shows it as `display`.
+    static func reading<T>(_ display: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let failure as FileProbe.Failure {
+            throw ExecutionError("'\(display)' \(failure.problem)")
+        }
+    }
 }

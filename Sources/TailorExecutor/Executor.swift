@@ -19,6 +19,10 @@ public final class Executor {
         public var seconds: Double
         public var artifact: Artifact
         public var inputs: [(input: PlanInput, digest: String)]
+        /// The user's files the node read, as written in the spec → the digest its key used
+        /// (and, for a node that ran, the digest of what it read: a file that changed while it
+        /// was read stops the node).
+        public var files: [String: String] = [:]
         /// Most tensor memory the node held at once, above what was alive when it started:
         /// measured for training and eval nodes this run computed (they run alone), else nil.
         public var peakMemory: Int? = nil
@@ -36,6 +40,8 @@ public final class Executor {
     public enum Event {
         case started(PlanNode, index: Int, total: Int)
         case progress(PlanNode, Progress)
+        /// Something the user must see that did not stop the node (a damaged checkpoint discarded).
+        case warning(PlanNode, String)
         case finished(Outcome, index: Int, total: Int)
     }
 
@@ -243,7 +249,8 @@ public final class Executor {
         }
         let outcome = Outcome(node: node, status: status, reason: status == .cached ? nil : (problem == "missing" ? "new" : problem),
                               seconds: Date().timeIntervalSince(start), artifact: artifact!,
-                              inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) }, peakMemory: peak)
+                              inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) },
+                              files: fileDigests(node), peakMemory: peak)
         writeIndex(node, key: key, inputs: inputs)
         state.locked {
             state.done[node.id] = artifact!
@@ -262,15 +269,36 @@ public final class Executor {
             let scratch = store.scratch(key)
             let made = try store.store(key, kind: node.kind.rawValue) { folder in
                 let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
-                                      report: { events(.progress(node, $0)) })
+                                      report: { events(.progress(node, $0)) }, warning: { events(.warning(node, $0)) })
                 do {
                     try runner(ctx)
-                } catch let error as ExecutionError {
-                    throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error.description)")
+                    try confirmFiles(node)
+                } catch {
+                    // Whatever failed (a reader, a writer out of space), the user is told which node and why.
+                    throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error)")
                 }
             }
             try? FileManager.default.removeItem(atPath: scratch)
             return (made, true)
+        }
+    }
+
+    /// The digests of the node's files (as the spec writes them) that its key is made of.
+    func fileDigests(_ node: PlanNode) -> [String: String] {
+        Dictionary(node.files.map { ($0, digests.digest(resolve($0))) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// After a node ran: each file it read still has the digest its key was made with (hashed
+    /// afresh, not from the memo). A file replaced while the run read it would otherwise
+    /// leave an artifact built from one content under the key and lock of another.
+    func confirmFiles(_ node: PlanNode) throws {
+        let fresh = FileDigests()
+        for (file, planned) in fileDigests(node) {
+            let now = fresh.digest(resolve(file))
+            guard now == planned else {
+                throw ExecutionError("'\(file)' changed while the run was reading it (\(planned.prefix(19))… when planned, \(now.prefix(19))… now); "
+                                     + "nothing was stored: run again once it stops changing")
+            }
         }
     }
 

@@ -13,11 +13,15 @@ struct NodeContext {
     let scratch: String
     let specDirectory: String
     let report: (Executor.Progress) -> Void
+    /// Says something the user must see that does not stop the node.
+    let warning: (String) -> Void
 
     /// Reports a line of progress; `done`/`total` let displays draw a bar and an ETA.
     func progress(_ text: String, done: Int? = nil, total: Int? = nil, since start: Date? = nil) {
         report(Executor.Progress(text: text, done: done, total: total, elapsed: start.map { Date().timeIntervalSince($0) }))
     }
+
+    func warn(_ text: String) { warning(text) }
 
     var params: Value { node.params }
     var seed: UInt64 { UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0) }

@@ -13,18 +13,13 @@ public struct RunRecord {
     /// output digests, with Tailor's version and the machine. Committed beside the spec
     /// (`--lock`), it names every artifact a reproduction must produce bit for bit.
     public static func lock(plan: Plan, outcomes: [Executor.Outcome]) -> [String: Any] {
-        let digests = FileDigests()
-        let dir = (plan.file as NSString).deletingLastPathComponent
         let nodes: [[String: Any]] = outcomes.map { o in
             var entry: [String: Any] = [
                 "id": o.node.id, "kind": o.node.kind.rawValue, "key": o.node.key, "artifact": o.artifact.key,
                 "digest": o.artifact.digest, "outputs": o.artifact.files,
                 "inputs": o.inputs.map { ["node": $0.input.node, "port": $0.input.port ?? NSNull(), "digest": $0.digest] as [String: Any] } as [Any],
             ]
-            if !o.node.files.isEmpty {
-                entry["files"] = Dictionary(o.node.files.map { ($0, digests.digest($0.hasPrefix("/") || dir.isEmpty ? $0 : dir + "/" + $0)) },
-                                            uniquingKeysWith: { a, _ in a })
-            }
+            if !o.files.isEmpty { entry["files"] = o.files }  // the digests the run used, not the files as they are now
             if let seed = o.node.params["seed"]?.int { entry["seed"] = seed }
             return entry
         }
@@ -59,13 +54,16 @@ public struct RunRecord {
                       lock: [String: Any], lockText: String) throws -> RunRecord {
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
             .replacingOccurrences(of: ":", with: "")
+        // mkdir either creates the folder or fails because it exists: two runs finishing in the
+        // same second get two folders, never one shared.
+        try FileManager.default.createDirectory(atPath: "\(root)/\(plan.name)", withIntermediateDirectories: true)
         var folder = "\(root)/\(plan.name)/\(stamp)"
         var n = 1
-        while FileManager.default.fileExists(atPath: folder) {
+        while mkdir(folder, 0o755) != 0 {
+            guard errno == EEXIST else { throw ExecutionError("cannot create the run record '\(folder)': \(String(cString: strerror(errno)))") }
             n += 1
             folder = "\(root)/\(plan.name)/\(stamp)-\(n)"
         }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         func json(_ object: Any, _ name: String) throws { try JSONText.render(object).write(toFile: folder + "/" + name, atomically: false, encoding: .utf8) }
         try lockText.write(toFile: folder + "/lock.json", atomically: false, encoding: .utf8)
         try PlanRenderer.json(plan).write(toFile: folder + "/plan.json", atomically: true, encoding: .utf8)

@@ -1,3 +1,6 @@
+import Foundation
+import TailorDiagnostics
+
 /// A model or tokenizer file that cannot be used, with the file and what is wrong in plain
 /// words (truncated, malformed, an unsupported type), never a crash.
 public struct ModelFileError: Error, Equatable, CustomStringConvertible {
@@ -10,4 +13,25 @@ public struct ModelFileError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(path): \(problem)" }
+
+    /// The JSON object in `path`, nil when there is no such file (the caller knows what that
+    /// means); a file that cannot be read or is not a JSON object is an error.
+    static func jsonObject(_ path: String) throws -> [String: Any]? {
+        if FileProbe.kind(path) == .missing { return nil }
+        let data = try reading(path) { try FileProbe.read(path) }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ModelFileError(path, "is not a JSON object")
+        }
+        return object
+    }
+
+    /// Runs a file read, turning a path that cannot be read (missing, a FIFO, a loop of
+    /// links) into a `ModelFileError` with the same plain words.
+    static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let failure as FileProbe.Failure {
+            throw ModelFileError(path, failure.problem)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TailorDiagnostics
 import TailorSpec
 
 /// Content keys: SHA-256 over what determines a node's output, and nothing else.
@@ -66,26 +67,33 @@ public final class FileDigests: @unchecked Sendable {
         }
     }
 
-    public func digest(_ path: String) -> String {
+    /// Folders nested deeper than this (a symbolic link to a parent folder makes them
+    /// endless) digest as unreadable instead of recursing on.
+    static let maxFolderDepth = 32
+
+    /// The digest of a file or folder; what cannot be read (missing, a FIFO, a link loop)
+    /// gets a word instead of a digest, which the checker has already reported.
+    public func digest(_ path: String) -> String { digest(path, depth: 0) }
+
+    private func digest(_ path: String, depth: Int) -> String {
         lock.lock()
         if let d = memo[path] {
             lock.unlock()
             return d
         }
         lock.unlock()
-        var isDir: ObjCBool = false
-        var result = "missing"
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            if isDir.boolValue {
-                let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-                var h = SHA256()
-                for n in names where !n.hasPrefix(".") {
-                    h.update(data: Data((n + "\n" + digest(path + "/" + n) + "\n").utf8))
-                }
-                result = "sha256:" + ContentKey.hex(h.finalize())
-            } else {
-                result = fileDigest(path)
+        let result: String
+        switch FileProbe.kind(path) {
+        case .folder where depth < Self.maxFolderDepth:
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            var h = SHA256()
+            for n in names where !n.hasPrefix(".") {
+                h.update(data: Data((n + "\n" + digest(path + "/" + n, depth: depth + 1) + "\n").utf8))
             }
+            result = "sha256:" + ContentKey.hex(h.finalize())
+        case .file: result = fileDigest(path)
+        case .missing: result = "missing"
+        default: result = "unreadable"
         }
         lock.lock()
         memo[path] = result
@@ -104,7 +112,7 @@ public final class FileDigests: @unchecked Sendable {
             return known.digest
         }
         lock.unlock()
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "missing" }
+        guard let handle = try? FileProbe.handle(path) else { return "unreadable" }
         var h = SHA256()
         while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(data: chunk) }
         try? handle.close()

@@ -1,4 +1,12 @@
 import Foundation
+import TailorDiagnostics
+#if canImport(Glibc)
+import Glibc
+private let systemWrite = Glibc.write
+#else
+import Darwin
+private let systemWrite = Darwin.write
+#endif
 
 /// Element types a safetensors file may hold. Tensors compute in Float32; F16 and BF16
 /// convert on read and write, integer types read as their Float32 values.
@@ -36,18 +44,21 @@ public enum Safetensors {
 
     /// Reads every tensor (as Float32) and the metadata.
     public static func read(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
-            throw SafetensorsError("cannot read '\(path)'")
-        }
-        return try parse(data)
+        return try parse(try mapped(path))
     }
 
     /// Reads every tensor in its stored type, sharing the mapped file's bytes (no conversion).
     public static func readPacked(path: String) throws -> (tensors: [String: PackedTensor], metadata: [String: String]) {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
-            throw SafetensorsError("cannot read '\(path)'")
+        return try parsePacked(try mapped(path))
+    }
+
+    /// The file's bytes, mapped; anything but a regular file is refused without blocking.
+    static func mapped(_ path: String) throws -> Data {
+        do {
+            return try FileProbe.map(path)
+        } catch let failure as FileProbe.Failure {
+            throw SafetensorsError(failure.description)
         }
-        return try parsePacked(data)
     }
 
     public static func parsePacked(_ data: Data) throws -> (tensors: [String: PackedTensor], metadata: [String: String]) {
@@ -160,22 +171,40 @@ public enum Safetensors {
     }
 }
 
-/// Atomic file replacement: temporary file in the same folder, fsync, rename.
+/// Atomic file replacement: temporary file in the same folder, written whole, fsync, rename.
+/// A failure (no space left, say) removes the temporary file and says why in the system's words.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw SafetensorsError("cannot write '\(tmp)'")
+        func failure(_ what: String) -> SafetensorsError {
+            SafetensorsError("cannot \(what) '\(path)': \(String(cString: strerror(errno)))")
         }
-        let fd = open(tmp, O_RDONLY)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure("write") }
+        var ok = data.withUnsafeBytes { raw -> Bool in
+            var done = 0
+            while done < raw.count {
+                let n = systemWrite(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 { if errno == EINTR { continue } else { return false } }
+                done += n
+            }
+            return true
+        }
+        var error = ok ? nil : failure("write")
+        if ok, fsync(fd) != 0 {
+            ok = false
+            error = failure("sync")
+        }
+        close(fd)
+        guard ok else {
+            unlink(tmp)
+            throw error!
         }
         guard rename(tmp, path) == 0 else {
+            let e = failure("move the written file to")
             unlink(tmp)
-            throw SafetensorsError("cannot move the written file to '\(path)'")
+            throw e
         }
     }
 }

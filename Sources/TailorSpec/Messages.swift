@@ -69,6 +69,7 @@ extension Message {
     static let missingTokenizer = Message("a model built from 'arch' needs 'tokenizer'")
     static func fileMissing(_ path: String) -> Message { Message("file '\(path)' does not exist") }
     static func notAFolder(_ path: String) -> Message { Message("'\(path)' is not a folder") }
+    static func unusablePath(_ path: String, _ problem: String) -> Message { Message("'\(path)' \(problem)") }
     static func unknownFormatExtension(_ path: String) -> Message {
         Message("cannot tell the format of '\(path)'; add 'format:'")
     }

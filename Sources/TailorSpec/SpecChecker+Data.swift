@@ -67,7 +67,7 @@ extension SpecChecker {
             let options = checkOptions(generator, v["options"], at: v.location)
             datasets[name]?.value = v.setting("options", options)
         }
-        if v["file"] != nil { expectFile(v["file"]) }
+        if v["file"] != nil { expectFile(v["file"], folder: false) }
         if v["folder"] != nil { expectFile(v["folder"], folder: true) }
         if let command = v["command"] {
             for input in command["inputs"]?.list ?? [] { expectFile(input) }

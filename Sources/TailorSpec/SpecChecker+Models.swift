@@ -67,7 +67,7 @@ extension SpecChecker {
         expectFile(v["load"])
         let path = v["load"]?.string ?? ""
         var info = ModelInfo(name: name, kind: .languageModel, method: "load", tokenizer: "file:\(path)", hasAdapter: false, value: v)
-        if let data = FileManager.default.contents(atPath: CheckedSpec.resolve(path, in: directory) + "/config.json"),
+        if let data = try? FileProbe.read(CheckedSpec.resolve(path, in: directory) + "/config.json"),
             let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         {
             func int(_ keys: String...) -> Int? { keys.lazy.compactMap { json[$0] as? Int }.first }

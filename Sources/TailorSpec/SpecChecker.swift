@@ -220,19 +220,27 @@ public struct SpecChecker {
         }
     }
 
-    func exists(_ path: String) -> (exists: Bool, isFolder: Bool) {
-        var isDir: ObjCBool = false
-        let e = FileManager.default.fileExists(atPath: CheckedSpec.resolve(path, in: directory), isDirectory: &isDir)
-        return (e, isDir.boolValue)
-    }
-
+    /// Checks that a path names something Tailor can read: a regular file (`folder` false),
+    /// a folder (true), or either (nil). A FIFO, device or socket would block or never end,
+    /// so it is refused here, at its line, before anything plans or runs.
     mutating func expectFile(_ v: Value?, folder: Bool? = nil) {
         guard let v, let path = v.string else { return }
-        let (e, isFolder) = exists(path)
-        if !e {
+        let found = FileProbe.kind(CheckedSpec.resolve(path, in: directory))
+        switch (found, folder) {
+        case (.file, false), (.file, nil), (.folder, true), (.folder, nil): return
+        case (.missing, _):
             diagnostics.error(.fileMissing(path), at: v.location, notes: [Note("paths are relative to the spec's folder")])
-        } else if folder == true, !isFolder {
+        case (.file, true):
             diagnostics.error(.notAFolder(path), at: v.location)
+        default:
+            let wanted: FileProbe.Kind = folder == true ? .folder : .file
+            let fix = switch found {
+            case .loop: "fix or remove the links; `ls -l` shows where each one points"
+            case .denied: "give the user running Tailor read access, or copy the file"
+            case .special: folder == true ? "name a folder of files" : "copy what it streams into a regular file and name that"
+            default: "name a readable \(folder == true ? "folder" : "file")"
+            }
+            diagnostics.error(.unusablePath(path, FileProbe.describe(found, wanted: wanted)), at: v.location, notes: [Note(fix)])
         }
     }
 

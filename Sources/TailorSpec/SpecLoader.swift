@@ -103,20 +103,14 @@ public enum SpecLoader {
     }
 
     static func read(_ file: String, at reference: SourceLocation?, _ diagnostics: inout DiagnosticBag) -> [UInt8]? {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else {
-            diagnostics.error(.cannotRead(file, "no such file"), at: reference)
-            return nil
+        do {
+            return [UInt8](try FileProbe.read(file))
+        } catch let failure as FileProbe.Failure {
+            diagnostics.error(.cannotRead(file, failure.problem), at: reference)
+        } catch {
+            diagnostics.error(.cannotRead(file, "\(error)"), at: reference)
         }
-        if isDir.boolValue {
-            diagnostics.error(.cannotRead(file, "it is a folder"), at: reference)
-            return nil
-        }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            diagnostics.error(.cannotRead(file, "permission denied"), at: reference)
-            return nil
-        }
-        return [UInt8](data)
+        return nil
     }
 
     /// Applies one `--set KEY.PATH=VALUE`. The value is YAML (`[1, 2]`, `{a: 1}` work);

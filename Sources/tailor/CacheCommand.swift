@@ -11,7 +11,7 @@ struct CacheOptions: ParsableArguments {
     var runs: [String] = []
 
     func maintenance() throws -> CacheMaintenance {
-        let root = cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? ".tailor"
+        let root = try cacheRoot(cache, default: ".tailor")
         guard FileManager.default.fileExists(atPath: root + "/artifacts") else { throw ValidationError("'\(root)' is not a Tailor cache") }
         let parent = (root as NSString).deletingLastPathComponent
         return CacheMaintenance(store: try ArtifactStore(root: root), referenceRoots: runs.isEmpty ? [parent.isEmpty ? "." : parent] : runs)
@@ -57,9 +57,15 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             let m = try options.maintenance()
-            let bad = m.verify()
+            let bad: [(key: String, problem: String)]
+            do {
+                bad = try m.verify()
+            } catch let error as ExecutionError {
+                throw fail(error)
+            }
             for (key, problem) in bad { print("\(key.prefix(12))  \(problem)") }
-            print(bad.isEmpty ? "all \(m.keys().count) artifacts match their digests" : "\(bad.count) artifacts are damaged; the next run recomputes them")
+            print(bad.isEmpty ? "all \(m.keys().count) artifacts match their digests"
+                  : "\(bad.count) artifacts are damaged; moved to \(m.store.root)/damaged/, the next run rebuilds them")
             if !bad.isEmpty { throw ExitCode(1) }
         }
     }

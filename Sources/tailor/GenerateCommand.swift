@@ -22,19 +22,19 @@ struct Generate: ParsableCommand {
     @Option(help: "System prompt for --chat, instead of the template's default.")
     var system: String?
 
-    @Option(help: "Most tokens to generate.")
+    @Option(parsing: .unconditional, help: "Most tokens to generate.")
     var maxTokens = 128
 
-    @Option(help: "Sampling temperature; 0 is greedy.")
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 is greedy.")
     var temperature: Float = 0
 
-    @Option(help: "Sample among the K most likely tokens (0: all).")
+    @Option(parsing: .unconditional, help: "Sample among the K most likely tokens (0: all).")
     var topK = 0
 
-    @Option(help: "Sample from the smallest set of tokens whose probability reaches P.")
+    @Option(parsing: .unconditional, help: "Sample from the smallest set of tokens whose probability reaches P.")
     var topP: Float = 1
 
-    @Option(help: "Seed for sampling.")
+    @Option(parsing: .unconditional, help: "Seed for sampling.")
     var seed: UInt64 = 0
 
     @Option(help: "Stop before this string (repeatable).")
@@ -49,7 +49,7 @@ struct Generate: ParsableCommand {
     func validate() throws {
         if prompt.isEmpty { throw ValidationError("give a prompt with --prompt") }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
-        if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
+        if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a number, 0 or more (got \(temperature))") }
         if topK < 0 { throw ValidationError("--top-k must be 0 or more") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if system != nil && !chat { throw ValidationError("--system needs --chat") }

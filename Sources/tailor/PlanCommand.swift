@@ -34,7 +34,7 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Tokenize the training data and show which tokens the loss is computed on.")
     var explainData = false
 
-    @Option(help: "Examples shown per tokenized dataset with --explain-data.")
+    @Option(parsing: .unconditional, help: "Examples shown per tokenized dataset with --explain-data.")
     var examples = 3
 
     func validate() throws {
@@ -45,7 +45,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         // What a run would do: from the cache when there is one (never created by planning).
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
-        let root = cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor"
+        let root = try cacheRoot(cache, default: directory + "/.tailor")
         let hasCache = FileManager.default.fileExists(atPath: root)
         var compiler = makeCompiler()
         if hasCache { compiler.digests = FileDigests(memo: root + "/index/file-digests.json") }

@@ -24,7 +24,7 @@ struct Repro: ParsableCommand {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else { throw ValidationError("'\(target)' does not exist") }
         let (spec, lockPath, sets) = try locate(isDirectory: isDirectory.boolValue)
-        guard let data = FileManager.default.contents(atPath: lockPath),
+        guard let data = try? FileProbe.read(lockPath),
               let lock = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let entries = lock["nodes"] as? [[String: Any]]
         else { throw ValidationError("'\(lockPath)' is missing or not a Tailor lock (write one with `tailor run --lock`)") }
@@ -66,7 +66,7 @@ struct Repro: ParsableCommand {
     func locate(isDirectory: Bool) throws -> (spec: String, lock: String, sets: [String]) {
         guard isDirectory else { return (target, (target as NSString).deletingPathExtension + ".lock", options.sets) }
         let runFile = (target as NSString).appendingPathComponent("run.json")
-        guard let data = FileManager.default.contents(atPath: runFile),
+        guard let data = try? FileProbe.read(runFile),
               let run = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let spec = run["spec"] as? String
         else { throw ValidationError("'\(target)' is not a run record (no run.json)") }
         guard FileManager.default.fileExists(atPath: spec) else { throw ValidationError("the run's spec '\(spec)' is gone") }

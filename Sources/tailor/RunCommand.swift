@@ -29,7 +29,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Also write the lock beside the spec (SPEC.lock), to commit with it.")
     var lock = false
 
-    @Option(help: "Light nodes (data, tokenizers, prompts) to run at once; training and evals always run alone (default: the cores).")
+    @Option(parsing: .unconditional, help: "Light nodes (data, tokenizers, prompts) to run at once; training and evals always run alone (default: the cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(help: "Print only errors and the final summary.")
@@ -46,7 +46,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
-        let root = cache ?? ProcessInfo.processInfo.environment["TAILOR_CACHE"] ?? directory + "/.tailor"
+        let root = try cacheRoot(cache, default: directory + "/.tailor")
         var compiler = makeCompiler()
         compiler.digests = FileDigests(memo: root + "/index/file-digests.json")
         var diagnostics = DiagnosticBag()
@@ -73,22 +73,31 @@ struct Run: ParsableCommand {
         } catch let error as ExecutionError {
             throw fail(error)
         }
+        Interruption.cleanUp(store)
         let executor = Executor(plan: plan, store: store, digests: compiler.digests)
         defer { compiler.digests.save() }
         let start = Date()
         let outcomes: [Executor.Outcome]
         do {
             let display = Display(json: events == .json)
-            outcomes = try executor.run(nodes, jobs: jobs) { event in if !quiet { display.show(event) } }
+            outcomes = try executor.run(nodes, jobs: jobs) { event in
+                if case .warning = event { return display.show(event) }  // warnings even when quiet
+                if !quiet { display.show(event) }
+            }
         } catch let error as ExecutionError {
             throw fail(error)
         }
         let seconds = Date().timeIntervalSince(start)
-        let (record, isNew) = try RunRecord.write(plan: plan, sets: options.sets, outcomes: outcomes, seconds: seconds,
+        let record: RunRecord, isNew: Bool
+        do {
+            (record, isNew) = try RunRecord.write(plan: plan, sets: options.sets, outcomes: outcomes, seconds: seconds,
                                                   root: directory + "/runs", store: store)
-        if lock {
-            let path = (spec as NSString).deletingPathExtension + ".lock"
-            try record.lockText.write(toFile: path, atomically: true, encoding: .utf8)
+            if lock {
+                let path = (spec as NSString).deletingPathExtension + ".lock"
+                try record.lockText.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+        } catch {
+            throw fail("the run finished but its record could not be written: \(error)")
         }
         let ran = outcomes.filter { $0.status != .cached }.count
         if events == .json {
@@ -122,6 +131,9 @@ struct Run: ParsableCommand {
             if json { return write(Self.json(event)) }
             switch event {
             case .started: break
+            case .warning(let node, let text):
+                if tty { write("\r\u{1B}[K") }
+                FileHandle.standardError.write(Data("warning: \(node.id): \(text)\n".utf8))
             case .progress(let node, let p):
                 if tty {
                     write("\r\u{1B}[K      " + Self.bar(p) + "\(node.id): \(p.text)" + Self.eta(p))
@@ -156,6 +168,8 @@ struct Run: ParsableCommand {
             switch event {
             case .started(let node, let index, let total):
                 object = ["event": "started", "node": node.id, "kind": node.kind.rawValue, "index": index, "total": total]
+            case .warning(let node, let text):
+                object = ["event": "warning", "node": node.id, "text": text]
             case .progress(let node, let p):
                 object = ["event": "progress", "node": node.id, "text": p.text]
                 if let done = p.done, let total = p.total { object["done"] = done; object["total"] = total }

@@ -47,9 +47,9 @@ final class ExecutorTests: XCTestCase {
         return try XCTUnwrap(plan)
     }
 
-    func execute(_ sets: [String] = [], cache: String? = nil) throws -> [Executor.Outcome] {
+    func execute(_ sets: [String] = [], cache: String? = nil, alwaysHashed: Int = Artifact.alwaysHashedBytes) throws -> [Executor.Outcome] {
         let plan = try plan(sets)
-        let executor = Executor(plan: plan, store: try ArtifactStore(root: cache ?? dir + "/.tailor"))
+        let executor = Executor(plan: plan, store: try ArtifactStore(root: cache ?? dir + "/.tailor", alwaysHashed: alwaysHashed))
         return try executor.run(plan.nodes)
     }
 
@@ -135,9 +135,10 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(statuses(second)["eval.accuracy.base"], .cached)
     }
 
-    func testSilentCorruptionIsCaughtWhenTheArtifactIsRead() throws {
-        let first = try execute()
-        // Flip a byte and put the file's times back: the cheap stamp check cannot see it.
+    /// Flips a byte of the first tokenize node's tokens and puts the file's times back, so the
+    /// size-and-time stamp cannot see it; returns the outcomes of the run that made it.
+    func damageTokensSilently(alwaysHashed: Int = Artifact.alwaysHashedBytes) throws -> [Executor.Outcome] {
+        let first = try execute(alwaysHashed: alwaysHashed)
         let tokens = try XCTUnwrap(first.first { $0.node.kind == .dataTokenize }).artifact.path("tokens.bin")
         var info = stat()
         stat(tokens, &info)
@@ -146,13 +147,46 @@ final class ExecutorTests: XCTestCase {
         try bytes.write(to: URL(fileURLWithPath: tokens))
         var times = [info.st_atim, info.st_mtim]
         XCTAssertEqual(utimensat(AT_FDCWD, tokens, &times, 0), 0)
-        XCTAssertEqual(statuses(try execute())["tokens.split.train@bpe"], .cached, "not read by anything that runs: not used")
+        return first
+    }
+
+    /// Cache promise: a small artifact is hashed whenever it is used, so damage that keeps the
+    /// file's size and time is rebuilt by the next unchanged run, before anything shows it.
+    func testSilentDamageToASmallArtifactIsRebuiltByTheNextRun() throws {
+        _ = try damageTokensSilently()
+        let rerun = try execute()
+        let rebuilt = try XCTUnwrap(rerun.first { $0.node.kind == .dataTokenize })
+        XCTAssertEqual(rebuilt.status, .recomputed)
+        XCTAssertTrue(rebuilt.reason?.contains("corrupt") ?? false, rebuilt.reason ?? "")
+        XCTAssertEqual(statuses(rerun)["model.base"], .cached, "rebuilt bit for bit: nothing downstream reruns")
+    }
+
+    /// Cache promise: a large artifact is confirmed by its stamps, hashed before anything reads
+    /// it, and what `cache verify` finds damaged is rebuilt by the next run whatever its stamps say.
+    func testSilentDamageToALargeArtifactIsCaughtWhenReadAndAfterVerify() throws {
+        let large = 0  // every artifact counts as large
+        _ = try damageTokensSilently(alwaysHashed: large)
+        XCTAssertEqual(statuses(try execute(alwaysHashed: large))["tokens.split.train@bpe"], .cached, "stamps hold and nothing reads it")
         // Training reads it: the damage is found, the tokens rebuilt, and training uses good data.
-        let retrain = try execute(["models.base.pretrain.steps=5"])
+        let retrain = try execute(["models.base.pretrain.steps=5"], alwaysHashed: large)
         let rebuilt = try XCTUnwrap(retrain.first { $0.node.kind == .dataTokenize })
         XCTAssertEqual(rebuilt.status, .recomputed)
         XCTAssertTrue(rebuilt.reason?.contains("corrupt") ?? false, rebuilt.reason ?? "")
         XCTAssertEqual(statuses(retrain)["model.base"], .ran)
+        // Damaged again behind unchanged stamps: verify finds it and sets it aside, and the next
+        // unchanged run rebuilds it instead of trusting the stamps.
+        _ = try damageTokensSilently(alwaysHashed: large)
+        let maintenance = CacheMaintenance(store: try ArtifactStore(root: dir + "/.tailor"), referenceRoots: [dir])
+        let bad = try maintenance.verify()
+        XCTAssertEqual(bad.count, 1)
+        XCTAssertTrue(bad.first?.problem.contains("does not match its digest") ?? false, "\(bad)")
+        XCTAssertEqual(try maintenance.verify().count, 0, "set aside: the cache now holds only good artifacts")
+        let after = try execute(alwaysHashed: large)
+        let again = try XCTUnwrap(after.first { $0.node.kind == .dataTokenize })
+        XCTAssertEqual(again.status, .recomputed)
+        XCTAssertEqual(again.reason, "damaged (found by `tailor cache verify`)")
+        XCTAssertEqual(statuses(after)["model.base"], .cached)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/.tailor/damaged/" + again.artifact.key), "the damaged copy goes once rebuilt")
     }
 
     func testLlamaPretrainsAndLoadedModelsEvaluateLikeTheOriginal() throws {

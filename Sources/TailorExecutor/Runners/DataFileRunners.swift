@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 import TailorRuntime
 
 /// data.load, data.folder, data.command, data.filter, data.take and data.mix.
@@ -20,7 +21,11 @@ enum DataFileRunners {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { throw ExecutionError("cannot read the folder '\(folder)'") }
         var records: [[String: Any]] = []
         for name in names.sorted() where !name.hasPrefix(".") {
-            guard let text = try? String(contentsOfFile: path + "/" + name, encoding: .utf8) else {
+            if FileProbe.kind(path + "/" + name) == .folder {
+                throw ExecutionError("'\(folder)/\(name)' is a folder: a documents folder holds its documents directly, one file each")
+            }
+            let data = try ExecutionError.reading("\(folder)/\(name)") { try FileProbe.read(path + "/" + name) }
+            guard let text = String(data: data, encoding: .utf8) else {
                 throw ExecutionError("\(folder)/\(name): not UTF-8 text")
             }
             records.append(["id": name, "text": text])

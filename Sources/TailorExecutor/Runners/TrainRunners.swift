@@ -58,12 +58,16 @@ enum TrainRunners {
         var losses: [Float] = []
         var trainedTokens = 0
         var firstStep = 0
-        if let resumed = Checkpoint.restore(parameters: named, optimizer: &optimizer, scratch: ctx.scratch) {
+        switch Checkpoint.restore(parameters: named, optimizer: &optimizer, scratch: ctx.scratch) {
+        case .resumed(let resumed):
             firstStep = resumed.step
             sampler.restore(epoch: resumed.epoch, position: resumed.position)
             losses = resumed.losses
             trainedTokens = resumed.targetTokens
             ctx.progress("resumed from the checkpoint at step \(firstStep)")
+        case .discarded(let why):
+            ctx.warn("the checkpoint of an earlier attempt was discarded, \(why); training starts from step 0")
+        case .none: break
         }
         let evalEvery = ctx.params["train"]?["eval"]?["every"]?.int ?? 0, patience = ctx.params["train"]?["eval"]?["patience"]?.int ?? 0
         var evals: [(step: Int, loss: Double)] = []

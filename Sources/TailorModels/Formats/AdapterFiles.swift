@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 import TailorRuntime
 
 /// A model's LoRA adapters beside its weights: `adapter_model.safetensors` (A as
@@ -25,9 +26,8 @@ public enum AdapterFiles {
     /// Attaches the folder's adapters to `model`, if it has any.
     public static func load(from folder: String, into model: Adaptable) throws {
         let path = folder + "/" + weights
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        guard let data = FileManager.default.contents(atPath: folder + "/" + config),
-              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let scale = json["scale"] as? Double
+        guard FileProbe.kind(path) != .missing else { return }
+        guard let json = try ModelFileError.jsonObject(folder + "/" + config), let scale = json["scale"] as? Double
         else { throw ModelFileError(folder + "/" + config, "is missing or has no scale") }
         let tensors: [String: Tensor]
         do {

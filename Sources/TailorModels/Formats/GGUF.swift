@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 import TailorRuntime
 
 /// A GGUF file (version 2 or 3), as llama.cpp writes it: a header, typed metadata
@@ -47,13 +48,7 @@ public struct GGUFFile: Sendable {
     let data: Data
 
     public init(path: String) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw ModelFileError(path, "cannot read the file (\(error.localizedDescription))")
-        }
-        try self.init(data: data, path: path)
+        try self.init(data: try ModelFileError.reading(path) { try FileProbe.map(path) }, path: path)
     }
 
     public init(data: Data, path: String = "<memory>") throws {

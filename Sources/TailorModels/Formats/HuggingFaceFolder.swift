@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 import TailorRuntime
 
 /// A Hugging Face model folder: `config.json`, weights in `model.safetensors` (or shards
@@ -10,11 +11,8 @@ public struct HuggingFaceFolder {
     public init(path: String) throws {
         self.path = path
         let configPath = (path as NSString).appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: configPath) else {
+        guard let config = try ModelFileError.jsonObject(configPath) else {
             throw ModelFileError(path, "is not a Hugging Face model folder (it has no config.json)")
-        }
-        guard let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ModelFileError(configPath, "is not a JSON object")
         }
         self.config = config
     }
@@ -31,11 +29,11 @@ public struct HuggingFaceFolder {
     /// Every weight, by its Hugging Face name (a leading `bert.` or `model.` prefix kept).
     public func weights() throws -> [String: Tensor] {
         let single = file("model.safetensors"), index = file("model.safetensors.index.json")
-        if FileManager.default.fileExists(atPath: single) { return try readSafetensors(single) }
-        guard let data = FileManager.default.contents(atPath: index) else {
+        if FileProbe.kind(single) != .missing { return try readSafetensors(single) }
+        guard let json = try ModelFileError.jsonObject(index) else {
             throw ModelFileError(path, "has neither model.safetensors nor model.safetensors.index.json")
         }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let map = json["weight_map"] as? [String: String] else {
+        guard let map = json["weight_map"] as? [String: String] else {
             throw ModelFileError(index, "has no weight_map")
         }
         var all: [String: Tensor] = [:]
@@ -99,23 +97,21 @@ public struct HuggingFaceFolder {
     /// EOS come from `tokenizer_config.json` (as strings or `{"content": …}`).
     public func bpeTokenizer() throws -> BPETokenizer? {
         let json = file("tokenizer.json")
-        guard FileManager.default.fileExists(atPath: json) else { return nil }
-        let settings = FileManager.default.contents(atPath: file("tokenizer_config.json"))
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+        guard FileProbe.kind(json) != .missing else { return nil }
+        let settings = try ModelFileError.jsonObject(file("tokenizer_config.json")) ?? [:]
         func token(_ key: String) -> String? { settings[key] as? String ?? (settings[key] as? [String: Any])?["content"] as? String }
         return try TokenizerJSON.bpe(path: json, bos: token("bos_token"), eos: token("eos_token"))
     }
 
     /// The Jinja chat template of `tokenizer_config.json`, if any.
     public var chatTemplate: String? {
-        FileManager.default.contents(atPath: file("tokenizer_config.json"))
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["chat_template"] as? String
+        (try? ModelFileError.jsonObject(file("tokenizer_config.json")))??["chat_template"] as? String
     }
 
     /// The WordPiece tokenizer of `tokenizer.json` (or `vocab.txt` when there is none).
     public func wordPieceTokenizer() throws -> WordPieceTokenizer {
         let json = file("tokenizer.json")
-        guard FileManager.default.fileExists(atPath: json) else { return try WordPieceTokenizer(vocabFile: file("vocab.txt")) }
+        guard FileProbe.kind(json) != .missing else { return try WordPieceTokenizer(vocabFile: file("vocab.txt")) }
         return try WordPieceTokenizer(tokenizerJSON: json)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 import TailorRuntime
 
 /// LoRA adapters in Hugging Face PEFT's layout: `adapter_config.json` (`peft_type` LORA, `r`,
@@ -83,8 +84,7 @@ public enum PEFTAdapter {
     /// rsLoRA), per module where `rank_pattern` / `alpha_pattern` say otherwise. Every tensor's
     /// shape is checked against the module it adapts.
     public static func load(from folder: String, into model: Adaptable) throws {
-        guard let data = FileManager.default.contents(atPath: folder + "/adapter_config.json"),
-              let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+        guard let config = try ModelFileError.jsonObject(folder + "/adapter_config.json"),
               config["peft_type"] as? String == "LORA", let r = (config["r"] as? NSNumber)?.intValue, r > 0,
               let alpha = (config["lora_alpha"] as? NSNumber)?.doubleValue
         else { throw ModelFileError(folder, "has no LoRA adapter_config.json (peft_type LORA, r, lora_alpha)") }

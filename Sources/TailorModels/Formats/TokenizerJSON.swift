@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 
 /// Hugging Face `tokenizer.json` for byte-level BPE: the `BPE` model (vocab and merges,
 /// merges as "a b" strings or [a, b] pairs), a `ByteLevel` pre-tokenizer (optionally after
@@ -24,7 +25,7 @@ public enum TokenizerJSON {
 
     /// The file's JSON and its `model` object.
     static func parse(_ path: String) throws -> (root: [String: Any], model: [String: Any]) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ModelFileError(path, "cannot be read") }
+        let data = try ModelFileError.reading(path) { try FileProbe.read(path) }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let model = root["model"] as? [String: Any] else {
             throw ModelFileError(path, "is not a tokenizer.json (no model)")
         }

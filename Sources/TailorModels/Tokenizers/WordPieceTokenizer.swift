@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 
 /// BERT's tokenizer: normalise (drop control characters, lower-case and strip accents, put
 /// spaces around CJK ideographs), split on whitespace and punctuation, then cut each word
@@ -40,7 +41,8 @@ public final class WordPieceTokenizer: @unchecked Sendable {
 
     /// A `vocab.txt`: one token per line, the line number is the id.
     public convenience init(vocabFile path: String, lowercase: Bool = true) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ModelFileError(path, "cannot be read as UTF-8 text") }
+        let data = try ModelFileError.reading(path) { try FileProbe.read(path) }
+        guard let text = String(data: data, encoding: .utf8) else { throw ModelFileError(path, "is not UTF-8 text") }
         var lines = text.components(separatedBy: "\n")
         if lines.last == "" { lines.removeLast() }
         try self.init(vocabulary: lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }, lowercase: lowercase, source: path)
