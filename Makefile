@@ -5,7 +5,7 @@ SWIFT ?= swift
 TAILOR := .build/debug/tailor
 RELEASE_TAILOR := .build/release/tailor
 
-.PHONY: demo test deps pip models build release bench bench-runtime fuzz schema-docs clean
+.PHONY: demo test deps pip models build release bench bench-runtime fuzz fuzz-build schema-docs clean
 
 ## Install libyaml and OpenBLAS headers when pkg-config cannot find them.
 deps:
@@ -74,13 +74,26 @@ bench-runtime: deps
 	$(SWIFT) build -c release --product TailorBench
 	TAILOR_THREADS=2 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/TailorBench sgemm s m m-lora
 
-## Coverage-guided fuzzing of the front end (libFuzzer + ASan), seeded with the specs; FUZZ_SECONDS to bound it.
+## Coverage-guided fuzzing (libFuzzer + ASan) of everything that reads a user's bytes: the spec
+## front end, data files, GGUF, safetensors, tokenizer files and PEFT adapters (see
+## Sources/TailorFuzz). Each target runs FUZZ_SECONDS on its own corpus, seeded with the specs
+## or with Tests/Fuzz/make_seeds.py; a 2 GB memory limit turns an unbounded allocation into a
+## finding. FUZZ_TARGETS picks some; crashes land in .build-fuzz/TARGET-crash-*.
 FUZZ_SECONDS ?= 120
-fuzz: deps
+FUZZ_TARGETS ?= spec data gguf safetensors tokenizer peft
+fuzz-build: deps
 	$(SWIFT) build --scratch-path .build-fuzz --product TailorFuzz --sanitize fuzzer --sanitize address -Xswiftc -DFUZZING
-	mkdir -p .build-fuzz/corpus && cp specs/*.yaml specs/invalid/*.yaml .build-fuzz/corpus/
-	ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/TailorFuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		-artifact_prefix=.build-fuzz/ .build-fuzz/corpus
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		corpus=.build-fuzz/corpus-$$t; mkdir -p $$corpus; \
+		if [ $$t = spec ]; then cp specs/*.yaml specs/invalid/*.yaml $$corpus/; len=-max_len=4096; \
+		else python3 Tests/Fuzz/make_seeds.py $$t $$corpus; len=; fi; \
+		echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		TAILOR_FUZZ=$$t ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/TailorFuzz -max_total_time=$(FUZZ_SECONDS) $$len \
+			-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=.build-fuzz/$$t- $$corpus; \
+	done
 
 ## Regenerate the key reference at the end of docs/spec.md from the schema.
 schema-docs: build

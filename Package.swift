@@ -67,7 +67,8 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
-        .executableTarget(name: "TailorFuzz", dependencies: ["TailorPlan"]),
+        .executableTarget(
+            name: "TailorFuzz", dependencies: ["TailorPlan", "TailorExecutor", "TailorModels", "TailorRuntime", "TailorDiagnostics"]),
         .executableTarget(
             name: "TailorBench",
             dependencies: ["TailorRuntime", "TailorModels", "COpenBLAS"],

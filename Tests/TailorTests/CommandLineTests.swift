@@ -11,13 +11,14 @@ final class CommandLineTests: XCTestCase {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+    func run(_ args: [String], environment extra: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
         p.currentDirectoryURL = Golden.root
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
+        env.merge(extra) { _, new in new }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -285,5 +286,78 @@ final class CommandLineTests: XCTestCase {
         }
         XCTAssertEqual(ran, 8, "each of the 8 nodes computed by exactly one of the two runs")
         XCTAssertTrue(try run(["cache", "verify", "--cache", dir.appendingPathComponent(".tailor").path]).out.contains("all 8 artifacts match"))
+    }
+
+    /// Values no command can use are usage errors (exit 2) that say what is wrong, whether
+    /// they look like options (`-1`) or are not numbers at all (`nan`).
+    func testUnusableArgumentsAreUsageErrors() throws {
+        let cases: [([String], [String: String], String)] = [
+            (["run", "specs/quickstart.yaml", "--cache", ""], [:], "--cache needs a folder, but the path given is empty"),
+            (["plan", "specs/quickstart.yaml", "--cache", ""], [:], "--cache needs a folder"),
+            (["cache", "ls", "--cache", ""], [:], "--cache needs a folder"),
+            (["run", "specs/quickstart.yaml"], ["TAILOR_CACHE": ""], "TAILOR_CACHE is set but empty"),
+            (["run", "specs/quickstart.yaml", "--jobs", "-1"], [:], "--jobs must be at least 1"),
+            (["generate", "m.gguf", "--prompt", "x", "--max-tokens", "-1"], [:], "--max-tokens must be 0 or more"),
+            (["generate", "m.gguf", "--prompt", "x", "--temperature", "nan"], [:], "--temperature must be a number, 0 or more"),
+            (["generate", "m.gguf", "--prompt", "x", "--temperature", "inf"], [:], "--temperature must be a number, 0 or more"),
+            (["generate", "m.gguf", "--prompt", "x", "--temperature", "-0.5"], [:], "--temperature must be a number, 0 or more"),
+            (["generate", "m.gguf", "--prompt", "x", "--top-p", "nan"], [:], "--top-p must be in (0, 1]"),
+            (["generate", "m.gguf", "--prompt", "x", "--top-k", "-3"], [:], "--top-k must be 0 or more"),
+        ]
+        for (args, env, words) in cases {
+            let result = try run(args, environment: env)
+            XCTAssertEqual(result.code, 2, "\(args): \(result.err)")
+            XCTAssertTrue(result.err.contains(words), "\(args): \(result.err)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/artifacts"), "nothing was created at the root")
+    }
+
+    /// SIGTERM (or Ctrl-C) during training: the run exits as the signal would (143, 130),
+    /// leaves no half-written artifact folder, and keeps its checkpoint; a checkpoint damaged
+    /// afterwards is discarded with a warning, and training restarts to the same model as a
+    /// run never interrupted.
+    func testInterruptedRunsLeaveNothingHalfWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-term-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = try writeTinySpec(in: dir)
+        let long = ["--set", "models.base.pretrain.steps=300", "--set", "models.base.pretrain.checkpoint_every=25", "--quiet"]
+        let cache = dir.appendingPathComponent(".tailor").path
+        for (signal, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = ["run", spec] + long
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let deadline = Date().addingTimeInterval(120)
+            // Training is under way: its output folder is being staged and a checkpoint exists.
+            var training = false
+            while Date() < deadline, p.isRunning, !training {
+                training = ((try? FileManager.default.subpathsOfDirectory(atPath: cache + "/scratch")) ?? []).contains { $0.hasSuffix("checkpoint.safetensors") }
+                    && !((try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? []).isEmpty
+                usleep(20_000)
+            }
+            XCTAssertTrue(training, "training was checkpointing before the run ended")
+            kill(p.processIdentifier, signal)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, code)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [], "no staging folder left behind")
+        }
+        let checkpoint = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: cache + "/scratch").first { $0.hasSuffix("checkpoint.safetensors") })
+        let path = cache + "/scratch/" + checkpoint
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        try Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: path))
+        let rerun = try run(["run", spec] + long)
+        XCTAssertEqual(rerun.code, 0, rerun.err)
+        XCTAssertTrue(rerun.err.contains("warning: model.base: the checkpoint of an earlier attempt was discarded"), rerun.err)
+        let fresh = try run(["run", spec, "--cache", dir.appendingPathComponent("fresh").path] + long)
+        func modelDigest(_ output: String) throws -> String {
+            let summary = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("; record ") })
+            let record = String(summary.split(separator: " ").last!)
+            let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
+            return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == "model.base" }!["digest"] as! String
+        }
+        XCTAssertEqual(try modelDigest(rerun.out), try modelDigest(fresh.out))
     }
 }

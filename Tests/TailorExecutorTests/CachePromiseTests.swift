@@ -1,0 +1,188 @@
+import Foundation
+import TailorDiagnostics
+@testable import TailorExecutor
+import TailorPlan
+import TailorRuntime
+import XCTest
+
+/// The cache's promises that are not about artifacts' bytes (those are in ExecutorTests):
+/// checkpoints are checked before a resume, run records never share a folder, a lock records
+/// what was read, an unreadable file is not called missing, and a write that fails names the
+/// node and the reason. docs/executor.md lists each promise with its test.
+final class CachePromiseTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-promise-\(getpid())-\(name.hashValue)").path
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// The digests the last plan was made with: an executor given them runs what was planned.
+    var planned = FileDigests()
+
+    func plan(_ text: String, as name: String = "spec.yaml") throws -> Plan {
+        try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let compiler = Compiler()
+        planned = compiler.digests
+        return try XCTUnwrap(compiler.plan(file: dir + "/" + name, diagnostics: &diagnostics), "\(diagnostics.items)")
+    }
+
+    let textSpec = """
+        tailor: 1
+        name: notes
+        data:
+          notes: { file: notes.txt, format: text }
+        """
+
+    /// A checkpoint whose bytes were damaged (one flipped, or the whole file garbage) is
+    /// discarded with its reason and removed; an intact one resumes.
+    func testDamagedCheckpointsAreDiscardedNotResumed() throws {
+        let w = Tensor([1, 2, 3, 4], shape: [2, 2])
+        var optimizer: any Optimizer = AdamW([w])
+        let scratch = dir + "/scratch"
+        let file = Checkpoint.path(scratch)
+        let state = Checkpoint(step: 7, epoch: 0, position: 3, losses: [1.5], targetTokens: 10)
+        try Checkpoint.save(state, parameters: [("w", w)], optimizer: optimizer, scratch: scratch)
+        guard case .resumed(let resumed) = Checkpoint.restore(parameters: [("w", w)], optimizer: &optimizer, scratch: scratch) else {
+            return XCTFail("an intact checkpoint resumes")
+        }
+        XCTAssertEqual(resumed.step, 7)
+        let good = try Data(contentsOf: URL(fileURLWithPath: file))
+        var flipped = good
+        flipped[flipped.count - 5] ^= 0x40  // inside a parameter's bytes: still parses, wrong values
+        let garbage = Data((0..<good.count).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        for (bad, words) in [(flipped, "bytes do not match its digest"), (garbage, "cannot be read")] {
+            try bad.write(to: URL(fileURLWithPath: file))
+            guard case .discarded(let why) = Checkpoint.restore(parameters: [("w", w)], optimizer: &optimizer, scratch: scratch) else {
+                return XCTFail("a damaged checkpoint must not resume")
+            }
+            XCTAssertTrue(why.contains(words), why)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: file), "discarded means removed: the next attempt does not meet it again")
+        }
+        XCTAssertEqual(w.scalars, [1, 2, 3, 4], "nothing was loaded from the damaged files")
+    }
+
+    /// Run records written at once, in the same second, each get a folder of their own.
+    func testConcurrentRunRecordsNeverShareAFolder() throws {
+        try "one\n".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
+        let plan = try plan(textSpec)
+        let store = try ArtifactStore(root: dir + "/.tailor")
+        let outcomes = try Executor(plan: plan, store: store).run(plan.nodes)
+        let ran = outcomes.map { o -> Executor.Outcome in
+            var changed = o
+            changed.status = .ran  // a run that computed something always writes a record
+            return changed
+        }
+        let folders = Folders()
+        let root = dir + "/runs"
+        nonisolated(unsafe) let (shared, outcomesRan) = (plan, ran)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let written = try? RunRecord.write(plan: shared, sets: [], outcomes: outcomesRan, seconds: 0, root: root, store: store)
+            folders.add(written?.record.folder)
+        }
+        XCTAssertEqual(folders.all.count, 8, "every record written")
+        XCTAssertEqual(Set(folders.all).count, 8, "each in its own folder: \(folders.all)")
+        for folder in folders.all { XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/lock.json")) }
+    }
+
+    final class Folders: @unchecked Sendable {
+        let lock = NSLock()
+        var all: [String] = []
+        func add(_ folder: String?) {
+            lock.lock()
+            if let folder { all.append(folder) }
+            lock.unlock()
+        }
+    }
+
+    /// A file replaced between planning and reading stops its node (nothing stored under the
+    /// old content's key); the lock records the digest of what the run read, not of the file
+    /// as it is when the record is written.
+    func testTheLockRecordsWhatWasRead() throws {
+        let notes = dir + "/notes.txt"
+        try "one\n\ntwo\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        let read = FileDigests().digest(notes)
+        let stale = try plan(textSpec)
+        try "something else entirely\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        let store = try ArtifactStore(root: dir + "/.tailor")
+        XCTAssertThrowsError(try Executor(plan: stale, store: store, digests: planned).run(stale.nodes)) { error in
+            XCTAssertTrue("\(error)".contains("'notes.txt' changed while the run was reading it"), "\(error)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/.tailor/artifacts"), [], "nothing stored")
+        // Read as planned, then replaced before the record is written: the lock keeps what was read.
+        try "one\n\ntwo\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        let fresh = try plan(textSpec)
+        let outcomes = try Executor(plan: fresh, store: store, digests: planned).run(fresh.nodes)
+        try "replaced after reading\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        let lock = RunRecord.lock(plan: fresh, outcomes: outcomes)
+        let entry = try XCTUnwrap((lock["nodes"] as? [[String: Any]])?.first)
+        XCTAssertEqual((entry["files"] as? [String: String])?["notes.txt"], read)
+    }
+
+    /// `cache verify` says what is wrong with a file that is there but cannot be read, instead
+    /// of calling it missing; a missing one is still "missing".
+    func testVerifyTellsUnreadableFromMissing() throws {
+        try "one\n".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
+        let plan = try plan(textSpec)
+        let store = try ArtifactStore(root: dir + "/.tailor")
+        let artifact = try XCTUnwrap(Executor(plan: plan, store: store).run(plan.nodes).first).artifact
+        let data = artifact.path("data.jsonl")
+        try FileManager.default.removeItem(atPath: data)
+        XCTAssertEqual(mkfifo(data, 0o644), 0)
+        var (found, problem) = store.lookup(artifact.key)
+        XCTAssertNil(found)
+        XCTAssertEqual(problem, "'data.jsonl' is a FIFO (named pipe), not a regular file")
+        try FileManager.default.removeItem(atPath: data)
+        XCTAssertEqual(symlink(data, data), 0)
+        (found, problem) = store.lookup(artifact.key)
+        XCTAssertEqual(problem, "'data.jsonl' is a loop of symbolic links")
+        try FileManager.default.removeItem(atPath: data)
+        (found, problem) = store.lookup(artifact.key)
+        XCTAssertEqual(problem, "'data.jsonl' is missing")
+    }
+
+    /// A write that fails for lack of space (here: into /dev/full) says so, and a failing
+    /// node's error names the node, whatever layer the failure came from.
+    func testAFailedWriteNamesTheNodeAndTheReason() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "/dev/full"), "needs /dev/full")
+        let target = dir + "/out.bin"
+        XCTAssertEqual(symlink("/dev/full", dir + "/.out.bin.tmp-\(getpid())"), 0)
+        XCTAssertThrowsError(try AtomicFile.write(Data(count: 1 << 16), to: target)) { error in
+            XCTAssertTrue("\(error)".contains("No space left on device"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target), "nothing half-written")
+        // A training node whose checkpoint cannot be written.
+        let spec = """
+            tailor: 1
+            name: full
+            seed: 1
+            data:
+              sums: { generate: addition, count: 64, options: { digits: 1 } }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              base:
+                arch: gpt2
+                size: { layers: 1, width: 16, heads: 2, context: 16 }
+                tokenizer: bytes
+                pretrain: { data: sums, steps: 4, batch: 4, checkpoint_every: 2 }
+            """
+        let plan = try plan(spec)
+        let store = try ArtifactStore(root: dir + "/.tailor")
+        let executor = Executor(plan: plan, store: store)
+        let train = try XCTUnwrap(plan.nodes.first { $0.kind.trains })
+        let upstream = try executor.run(plan.nodes.filter { $0.id != train.id })
+        let inputs = train.inputs.map { input in (input, upstream.first { $0.node.id == input.node }!.artifact) }
+        let scratch = store.scratch(executor.executionKey(train, inputs))
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        XCTAssertEqual(symlink("/dev/full", scratch + "/.checkpoint.safetensors.tmp-\(getpid())"), 0)
+        XCTAssertThrowsError(try executor.run(plan.nodes)) { error in
+            XCTAssertTrue(error is ExecutionError, "\(type(of: error))")
+            XCTAssertTrue("\(error)".contains(train.id) && "\(error)".contains("No space left on device"), "\(error)")
+        }
+    }
+}
