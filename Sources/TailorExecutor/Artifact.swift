@@ -42,32 +42,27 @@ public struct Artifact: Sendable {
         return [Int(info.st_size), Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)]
     }
 
-    /// Artifacts up to this size (all files together) are hashed whenever they are used, even
-    /// from the cache: at about 2 GB/s that is at most a few milliseconds, and what a run shows
-    /// or records (metrics, reports, tables, the lock) is then always checked. Larger ones
-    /// (model weights) are confirmed by their stamps and hashed before anything reads them.
+    /// Files up to this size are hashed whenever their artifact is used, even from the cache:
+    /// at about 2 GB/s that is at most 16 ms a file, and everything a run shows or records
+    /// (metrics, reports, training logs, data sets, tokenizers) is then always checked. Larger
+    /// files (model weights) are confirmed by their stamps and hashed before anything reads them.
     public static let alwaysHashedBytes = 32 << 20
 
     /// The check for a node that will not run: the record, and every file against its digest,
-    /// except in a large artifact, whose files are confirmed by their recorded size and time
-    /// (a file whose stamp differs is hashed). Nodes that read an artifact verify every digest
-    /// first (`verified`).
+    /// except files larger than `limit`, confirmed by their recorded size and time (one whose
+    /// stamp differs is hashed). Nodes that read an artifact verify every digest first (`verified`).
     static func checked(key: String, folder: String, alwaysHashed limit: Int) -> (Artifact?, problem: String?) {
-        read(key: key, folder: folder) { files, stamps in
-            let recorded = stamps.values.reduce(0) { $0 &+ ($1.first ?? Int.max) }
-            let small = stamps.count == files.count && recorded <= limit
-            return { path, digest, stamp in
-                if small { return problem(path, digest) }
-                guard let now = Artifact.stamp(path) else { return missingOrUnreadable(path) }
-                return stamp != now ? problem(path, digest) : nil
-            }
+        read(key: key, folder: folder) { path, digest, stamp in
+            guard let stamp, stamp.count == 2, stamp[0] > limit else { return problem(path, digest) }
+            guard let now = Artifact.stamp(path) else { return missingOrUnreadable(path) }
+            return stamp != now ? problem(path, digest) : nil
         }
     }
 
     /// Reads the record and checks every file against it; nil with a reason when anything
     /// is missing or differs (the caller recomputes).
     static func verified(key: String, folder: String) -> (Artifact?, problem: String?) {
-        read(key: key, folder: folder) { _, _ in { path, digest, _ in problem(path, digest) } }
+        read(key: key, folder: folder) { path, digest, _ in problem(path, digest) }
     }
 
     /// What is wrong with the file at `path` against `digest`, nil when it matches.
@@ -82,17 +77,15 @@ public struct Artifact: Sendable {
         return problem == "does not exist" ? "is missing" : problem
     }
 
-    /// The artifact from its record. `checker(files, stamps)` gives the check for each file,
-    /// `(path, digest, recorded stamp)` → what is wrong with it (nil: nothing).
-    private static func read(key: String, folder: String,
-                             _ checker: ([String: String], [String: [Int]]) -> (String, String, [Int]?) -> String?) -> (Artifact?, problem: String?) {
+    /// The artifact from its record, each file passed to `problem(path, digest, recorded stamp)`,
+    /// which says what is wrong with it (nil: nothing).
+    private static func read(key: String, folder: String, _ problem: (String, String, [Int]?) -> String?) -> (Artifact?, problem: String?) {
         let meta = (folder as NSString).appendingPathComponent(metaName)
         guard FileProbe.kind(meta) != .missing else { return (nil, "missing") }
         guard let data = try? FileProbe.read(meta), let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let files = json["files"] as? [String: String], json["key"] as? String == key
         else { return (nil, "its record is unreadable") }
         let stamps = json["stamps"] as? [String: [Int]] ?? [:]
-        let problem = checker(files, stamps)
         for (name, digest) in files.sorted(by: { $0.key < $1.key }) {
             if let wrong = problem((folder as NSString).appendingPathComponent(name), digest, stamps[name]) { return (nil, "'\(name)' \(wrong)") }
         }

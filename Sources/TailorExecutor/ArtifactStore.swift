@@ -7,7 +7,7 @@ import TailorDiagnostics
 /// file per key (flock) keeps two processes from computing the same node at once.
 public final class ArtifactStore: @unchecked Sendable {
     public let root: String
-    /// Artifacts up to this many bytes are hashed even when found in the cache
+    /// Files up to this many bytes are hashed even when found in the cache
     /// (`Artifact.alwaysHashedBytes`; tests lower it to exercise the stamp check).
     let alwaysHashed: Int
 

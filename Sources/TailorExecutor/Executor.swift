@@ -215,8 +215,10 @@ public final class Executor {
         }
         let start = Date()
         events(.started(node, index: position, total: total))
+        // An export's files are copied whole into the run record: they are all hashed first.
+        let confirm = node.kind == .exportModel ? store.lookup : store.check
         var key = executionKey(node, inputs)
-        var (artifact, problem) = store.check(key)
+        var (artifact, problem) = confirm(key)
         var status = Status.cached
         var peak: Int?
         if artifact == nil {
@@ -236,7 +238,7 @@ public final class Executor {
                 state.locked { _ = state.verified.insert(inputs[i].1.key) }
             }
             key = executionKey(node, inputs)
-            (artifact, problem) = store.check(key)
+            (artifact, problem) = confirm(key)
             if artifact == nil {
                 let baseline = TensorMemory.liveBytes
                 TensorMemory.resetPeak()

@@ -21,9 +21,9 @@ struct Repro: ParsableCommand {
     @OptionGroup var options: SpecOptions
 
     func run() throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else { throw ValidationError("'\(target)' does not exist") }
-        let (spec, lockPath, sets) = try locate(isDirectory: isDirectory.boolValue)
+        let kind = FileProbe.kind(target)
+        guard kind == .file || kind == .folder else { throw ValidationError("'\(target)' \(FileProbe.describe(kind, wanted: .file))") }
+        let (spec, lockPath, sets) = try locate(isDirectory: kind == .folder)
         guard let data = try? FileProbe.read(lockPath),
               let lock = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let entries = lock["nodes"] as? [[String: Any]]

@@ -185,4 +185,44 @@ final class CachePromiseTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(train.id) && "\(error)".contains("No space left on device"), "\(error)")
         }
     }
+
+    /// An export is copied whole into each run record, so it is hashed whole even when its
+    /// files are large enough to be confirmed by stamps elsewhere: damage behind an unchanged
+    /// size and time is rebuilt, and the record gets good bytes.
+    func testExportsAreHashedBeforeTheyAreCopied() throws {
+        let spec = """
+            tailor: 1
+            name: exported
+            seed: 1
+            data:
+              sums: { generate: addition, count: 32, options: { digits: 1 } }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              base:
+                arch: gpt2
+                size: { layers: 1, width: 16, heads: 2, context: 16 }
+                tokenizer: bytes
+                pretrain: { data: sums, steps: 2, batch: 4 }
+            exports:
+              out: { model: base, format: hf }
+            """
+        let plan = try plan(spec)
+        let store = try ArtifactStore(root: dir + "/.tailor", alwaysHashed: 0)  // every file counts as large
+        let first = try Executor(plan: plan, store: store).run(plan.nodes)
+        let export = try XCTUnwrap(first.first { $0.node.kind == .exportModel }).artifact
+        let model = export.path("model.safetensors")
+        var info = stat()
+        stat(model, &info)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        bytes[bytes.count - 1] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: model))
+        var times = [info.st_atim, info.st_mtim]
+        XCTAssertEqual(utimensat(AT_FDCWD, model, &times, 0), 0)
+        let second = try Executor(plan: plan, store: store).run(plan.nodes)
+        let rebuilt = try XCTUnwrap(second.first { $0.node.kind == .exportModel })
+        XCTAssertEqual(rebuilt.status, .recomputed)
+        XCTAssertEqual(rebuilt.artifact.digest, export.digest, "rebuilt bit for bit")
+        XCTAssertEqual(second.first { $0.node.kind.trains }?.status, .cached, "the model's own files are confirmed by stamps")
+    }
 }

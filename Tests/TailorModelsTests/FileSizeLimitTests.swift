@@ -125,3 +125,46 @@ final class FileSizeLimitTests: XCTestCase {
         }
     }
 }
+
+/// Dimensions in model configurations (a Hugging Face `config.json`, GGUF metadata) are
+/// bounded before any shape is computed from them: `4 * n_embd` must not trap.
+final class ConfigDimensionTests: XCTestCase {
+    func testHuggingFaceConfigDimensionsAreBounded() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-hfdims-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Safetensors.write([:], to: dir + "/model.safetensors")
+        let configs: [[String: Any]] = [
+            ["model_type": "gpt2", "n_embd": 1 << 62, "n_layer": 1, "n_head": 1, "vocab_size": 10, "n_positions": 8],
+            ["model_type": "gpt2", "n_embd": 8, "n_layer": 1, "n_head": 1, "vocab_size": 1 << 40, "n_positions": 8],
+            ["model_type": "llama", "hidden_size": 8, "num_attention_heads": 2, "num_key_value_heads": 1 << 33, "vocab_size": 10,
+             "num_hidden_layers": 1, "intermediate_size": 16],
+            ["model_type": "llama", "hidden_size": 8, "num_attention_heads": 2, "vocab_size": 10, "num_hidden_layers": 1,
+             "intermediate_size": 16, "max_position_embeddings": -5],
+        ]
+        for config in configs {
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            let folder = try HuggingFaceFolder(path: dir)
+            let load = { () throws -> Void in
+                if config["model_type"] as? String == "llama" { _ = try folder.llama() } else { _ = try folder.gpt2() }
+            }
+            XCTAssertThrowsError(try load(), "\(config)") { error in
+                XCTAssertTrue(error is ModelFileError, "\(error)")
+            }
+        }
+    }
+
+    func testGGUFDimensionsAreBounded() throws {
+        for (key, value) in [("llama.embedding_length", UInt32(3_000_000_000)), ("llama.feed_forward_length", UInt32.max),
+                             ("llama.attention.head_count_kv", UInt32(1) << 31), ("llama.context_length", UInt32.max)] {
+            var w = GGUFWriter()
+            w.metadata("general.architecture", .string("llama"))
+            for (k, v) in [("llama.embedding_length", UInt32(8)), ("llama.attention.head_count", 2), ("llama.block_count", 1),
+                           ("llama.feed_forward_length", 16)] where k != key { w.metadata(k, .u32(v)) }
+            w.metadata(key, .u32(value))
+            w.tensor("token_embd.weight", shape: [4, 8], type: 0, data: [UInt8](repeating: 0, count: 128))
+            let file = try GGUFFile(data: w.data())
+            XCTAssertThrowsError(try file.llama(), key) { XCTAssertTrue("\($0)".contains("below 2^31"), "\($0)") }
+        }
+    }
+}

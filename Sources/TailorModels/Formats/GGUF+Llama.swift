@@ -9,13 +9,15 @@ extension GGUFFile {
     public func llamaConfig() throws -> LlamaConfig {
         guard let arch = architecture else { throw ModelFileError(path, "has no general.architecture") }
         guard arch == "llama" else { throw ModelFileError(path, "holds a '\(arch)' model; Tailor loads 'llama' models from GGUF") }
+        /// A positive dimension below 2³¹, so shapes built from it cannot overflow.
         func required(_ key: String) throws -> Int {
             guard let v = int("\(arch).\(key)"), v > 0 else { throw ModelFileError(path, "lacks \(arch).\(key) (or it is not a positive integer)") }
+            guard v < 1 << 31 else { throw ModelFileError(path, "\(arch).\(key) is \(v); dimensions must be below 2^31") }
             return v
         }
         let width = try required("embedding_length"), heads = try required("attention.head_count")
         guard width % heads == 0 else { throw ModelFileError(path, "width \(width) is not a multiple of \(heads) heads") }
-        let kvHeads = int("\(arch).attention.head_count_kv") ?? heads
+        let kvHeads = int("\(arch).attention.head_count_kv") == nil ? heads : try required("attention.head_count_kv")
         guard kvHeads > 0, heads % kvHeads == 0 else { throw ModelFileError(path, "\(heads) heads cannot share \(kvHeads) key/value heads") }
         guard let embed = info("token_embd.weight"), embed.shape.count == 2, embed.shape[1] == width else {
             throw ModelFileError(path, "token_embd.weight is missing or not (vocab, \(width))")
@@ -26,7 +28,7 @@ extension GGUFFile {
         }
         return LlamaConfig(
             vocab: embed.shape[0], width: width, layers: try required("block_count"), heads: heads, kvHeads: kvHeads,
-            ffn: try required("feed_forward_length"), context: int("\(arch).context_length") ?? 2048,
+            ffn: try required("feed_forward_length"), context: int("\(arch).context_length") == nil ? 2048 : try required("context_length"),
             ropeBase: Float(double("\(arch).rope.freq_base") ?? 10_000),
             normEps: Float(double("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5),
             tiedHead: info("output.weight") == nil, interleavedRotary: true)

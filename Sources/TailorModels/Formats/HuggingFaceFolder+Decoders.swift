@@ -51,7 +51,7 @@ extension HuggingFaceFolder {
 
     public func llama() throws -> Llama {
         let width = try int("hidden_size"), heads = try int("num_attention_heads")
-        let kvHeads = config["num_key_value_heads"] as? Int ?? heads
+        let kvHeads = config["num_key_value_heads"] == nil ? heads : try int("num_key_value_heads")
         guard width % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
             throw ModelFileError(file("config.json"), "\(heads) heads of a width of \(width) cannot share \(kvHeads) key/value heads")
         }
@@ -61,7 +61,7 @@ extension HuggingFaceFolder {
         let w = try weights()
         let tied = (config["tie_word_embeddings"] as? Bool ?? false) || w["lm_head.weight"] == nil
         let c = LlamaConfig(vocab: try int("vocab_size"), width: width, layers: try int("num_hidden_layers"), heads: heads, kvHeads: kvHeads,
-                            ffn: try int("intermediate_size"), context: config["max_position_embeddings"] as? Int ?? 2048,
+                            ffn: try int("intermediate_size"), context: config["max_position_embeddings"] == nil ? 2048 : try int("max_position_embeddings"),
                             ropeBase: Float(config["rope_theta"] as? Double ?? 10_000), normEps: Float(config["rms_norm_eps"] as? Double ?? 1e-6),
                             tiedHead: tied, interleavedRotary: false)
         func get(_ name: String, _ shape: [Int]) throws -> Tensor { try weight(w, ["model." + name, name], shape) }

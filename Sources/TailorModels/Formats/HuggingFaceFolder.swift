@@ -21,8 +21,11 @@ public struct HuggingFaceFolder {
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
+    /// A dimension from `config.json`: positive, and below 2³¹ so that the shapes built from
+    /// it (`4 * width`, `vocab * width`) cannot overflow; the weights then have to match it.
     func int(_ key: String) throws -> Int {
         guard let v = config[key] as? Int, v > 0 else { throw ModelFileError(file("config.json"), "lacks \(key) (or it is not a positive integer)") }
+        guard v < 1 << 31 else { throw ModelFileError(file("config.json"), "\(key) is \(v); dimensions must be below 2^31") }
         return v
     }
 
