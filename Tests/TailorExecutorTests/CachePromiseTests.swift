@@ -38,6 +38,25 @@ final class CachePromiseTests: XCTestCase {
           notes: { file: notes.txt, format: text }
         """
 
+    /// A spec with a 1-layer GPT-2 on byte tokens, pretrained with `pretrain` settings.
+    func tinyModel(pretrain: String) -> String {
+        """
+        tailor: 1
+        name: tiny
+        seed: 1
+        data:
+          sums: { generate: addition, count: 64, options: { digits: 1 } }
+        tokenizers:
+          bytes: { bytes: true }
+        models:
+          base:
+            arch: gpt2
+            size: { layers: 1, width: 16, heads: 2, context: 16 }
+            tokenizer: bytes
+            pretrain: { data: sums, \(pretrain) }
+        """
+    }
+
     /// A checkpoint whose bytes were damaged (one flipped, or the whole file garbage) is
     /// discarded with its reason and removed; an intact one resumes.
     func testDamagedCheckpointsAreDiscardedNotResumed() throws {
@@ -156,22 +175,7 @@ final class CachePromiseTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: target), "nothing half-written")
         // A training node whose checkpoint cannot be written.
-        let spec = """
-            tailor: 1
-            name: full
-            seed: 1
-            data:
-              sums: { generate: addition, count: 64, options: { digits: 1 } }
-            tokenizers:
-              bytes: { bytes: true }
-            models:
-              base:
-                arch: gpt2
-                size: { layers: 1, width: 16, heads: 2, context: 16 }
-                tokenizer: bytes
-                pretrain: { data: sums, steps: 4, batch: 4, checkpoint_every: 2 }
-            """
-        let plan = try plan(spec)
+        let plan = try plan(tinyModel(pretrain: "steps: 4, batch: 4, checkpoint_every: 2"))
         let store = try ArtifactStore(root: dir + "/.tailor")
         let executor = Executor(plan: plan, store: store)
         let train = try XCTUnwrap(plan.nodes.first { $0.kind.trains })
@@ -190,24 +194,7 @@ final class CachePromiseTests: XCTestCase {
     /// files are large enough to be confirmed by stamps elsewhere: damage behind an unchanged
     /// size and time is rebuilt, and the record gets good bytes.
     func testExportsAreHashedBeforeTheyAreCopied() throws {
-        let spec = """
-            tailor: 1
-            name: exported
-            seed: 1
-            data:
-              sums: { generate: addition, count: 32, options: { digits: 1 } }
-            tokenizers:
-              bytes: { bytes: true }
-            models:
-              base:
-                arch: gpt2
-                size: { layers: 1, width: 16, heads: 2, context: 16 }
-                tokenizer: bytes
-                pretrain: { data: sums, steps: 2, batch: 4 }
-            exports:
-              out: { model: base, format: hf }
-            """
-        let plan = try plan(spec)
+        let plan = try plan(tinyModel(pretrain: "steps: 2, batch: 4") + "\nexports:\n  out: { model: base, format: hf }\n")
         let store = try ArtifactStore(root: dir + "/.tailor", alwaysHashed: 0)  // every file counts as large
         let first = try Executor(plan: plan, store: store).run(plan.nodes)
         let export = try XCTUnwrap(first.first { $0.node.kind == .exportModel }).artifact

@@ -194,6 +194,25 @@ final class CommandLineTests: XCTestCase {
         return spec
     }
 
+    /// `tailor ARGS` started in the background, its output discarded.
+    func start(_ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// The digest of `model.base` in the lock of the run record that `tailor run` printed.
+    func modelDigest(_ output: String) throws -> String {
+        let summary = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("; record ") })
+        let record = String(summary.split(separator: " ").last!)
+        let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
+        return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == "model.base" }!["digest"] as! String
+    }
+
     func testCacheCommands() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-cache-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -228,12 +247,7 @@ final class CommandLineTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let spec = try writeTinySpec(in: dir)
         let long = ["--set", "models.base.pretrain.steps=400", "--set", "models.base.pretrain.checkpoint_every=25", "--quiet"]
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = ["run", spec] + long
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try start(["run", spec] + long)
         let scratch = dir.appendingPathComponent(".tailor/scratch").path
         let deadline = Date().addingTimeInterval(120)
         var checkpointed = false
@@ -251,12 +265,6 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(resumed.out.contains("resumed from the checkpoint at step"), resumed.out)
         let fresh = try run(["run", spec, "--cache", dir.appendingPathComponent("fresh").path] + long)
         XCTAssertEqual(fresh.code, 0, fresh.err)
-        func modelDigest(_ output: String) throws -> String {
-            let summary = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("; record ") })
-            let record = String(summary.split(separator: " ").last!)
-            let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
-            return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == "model.base" }!["digest"] as! String
-        }
         XCTAssertEqual(try modelDigest(resumed.out), try modelDigest(fresh.out))
         XCTAssertFalse(((try? FileManager.default.subpathsOfDirectory(atPath: scratch)) ?? []).contains { $0.hasSuffix(".safetensors") },
                        "the scratch space is cleared once the artifact is stored")
@@ -324,12 +332,7 @@ final class CommandLineTests: XCTestCase {
         let long = ["--set", "models.base.pretrain.steps=300", "--set", "models.base.pretrain.checkpoint_every=25", "--quiet"]
         let cache = dir.appendingPathComponent(".tailor").path
         for (signal, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
-            let p = Process()
-            p.executableURL = binary
-            p.arguments = ["run", spec] + long
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try start(["run", spec] + long)
             let deadline = Date().addingTimeInterval(120)
             // Training is under way: its output folder is being staged and a checkpoint exists.
             var training = false
@@ -352,12 +355,6 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(rerun.code, 0, rerun.err)
         XCTAssertTrue(rerun.err.contains("warning: model.base: the checkpoint of an earlier attempt was discarded"), rerun.err)
         let fresh = try run(["run", spec, "--cache", dir.appendingPathComponent("fresh").path] + long)
-        func modelDigest(_ output: String) throws -> String {
-            let summary = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("; record ") })
-            let record = String(summary.split(separator: " ").last!)
-            let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
-            return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == "model.base" }!["digest"] as! String
-        }
         XCTAssertEqual(try modelDigest(rerun.out), try modelDigest(fresh.out))
     }
 }
