@@ -37,6 +37,14 @@ struct NodeContext {
         return try Dataset.read(artifact.path((input.port ?? "data") + ".jsonl"))
     }
 
+    /// The records an eval scores: its dataset input, cut to the first `limit` records when
+    /// the eval sets one (the estimate and the content key already count with it).
+    func evaluated(_ i: Int) throws -> Dataset {
+        let data = try dataset(i)
+        guard let limit = params["limit"]?.int, limit < data.count else { return data }
+        return Dataset(records: Array(data.records.prefix(limit)))
+    }
+
     /// The first input artifact produced by a node of `kind` (or holding `file`).
     func artifact(holding file: String) throws -> Artifact {
         guard let a = inputs.first(where: { $0.artifact.files[file] != nil })?.artifact else {

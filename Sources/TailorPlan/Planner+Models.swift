@@ -70,15 +70,8 @@ extension Planner {
         default:
             break
         }
-        let kind: NodeKind = switch method {
-        case "finetune": .trainFinetune
-        case "lora": .trainLoRA
-        case "head": .trainHead
-        case "continual": .trainContinual
-        case "reward": .trainReward
-        case "dpo": .trainDPO
-        default: .trainPPO
-        }
+        // The checker accepts only these methods; anything else plans no node rather than another method's.
+        guard let kind = Self.trainingKinds[method] else { return id }
         let arch = info.arch, dims = info.dims
         let trainRows = dataInput(train?["data"]).flatMap { rows(of: $0) }
         return add(id, kind, params: Self.object([
@@ -87,6 +80,12 @@ extension Planner {
             Estimator.training(dims, arch: $0, method: method, methodParams: methodValue, train: train, rows: trainRows)
         } ?? Estimate())
     }
+
+    /// The training node of each customization method.
+    static let trainingKinds: [String: NodeKind] = [
+        "finetune": .trainFinetune, "lora": .trainLoRA, "head": .trainHead, "continual": .trainContinual,
+        "reward": .trainReward, "dpo": .trainDPO, "ppo": .trainPPO,
+    ]
 
     /// Training settings as hashed: references are inputs, not parameters.
     static func trainParams(_ train: Value) -> Value {

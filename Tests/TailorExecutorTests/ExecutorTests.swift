@@ -189,6 +189,33 @@ final class ExecutorTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/.tailor/damaged/" + again.artifact.key), "the damaged copy goes once rebuilt")
     }
 
+    /// `evals.NAME.limit` scores only the first N records, as its estimate and key say.
+    func testEvalLimitScoresOnlyTheFirstRecords() throws {
+        func examples(_ outcomes: [Executor.Outcome]) throws -> Int? {
+            let eval = try XCTUnwrap(outcomes.first { $0.node.kind == .evalLM }).artifact
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: eval.path("metrics.json")))) as? [String: Any]
+            return json?["examples"] as? Int
+        }
+        XCTAssertEqual(try examples(try execute()), 30, "the whole test split")
+        XCTAssertEqual(try examples(try execute(["evals.accuracy.limit=7"])), 7)
+        XCTAssertEqual(try examples(try execute(["evals.accuracy.limit=1000"])), 30, "a limit past the data scores it all")
+    }
+
+    /// `train.sequence` sets the row width: longer examples are refused unless packed, and
+    /// packed rows of 8 tokens train a different model than rows of the whole context.
+    func testTrainSequenceSetsTheRowWidth() throws {
+        XCTAssertThrowsError(try execute(["models.base.pretrain.sequence=4"])) { error in
+            XCTAssertTrue("\(error)".contains("longer than train.sequence (4)"), "\(error)")
+        }
+        func model(_ sets: [String]) throws -> String {
+            try XCTUnwrap(try execute(sets).first { $0.node.id == "model.base" }).artifact.digest
+        }
+        let packed = ["models.base.pretrain.packing=true"]
+        let full = try model(packed)
+        XCTAssertNotEqual(try model(packed + ["models.base.pretrain.sequence=8"]), full)
+        XCTAssertEqual(try model(packed + ["models.base.pretrain.sequence=16"]), full, "the context's own width: the same rows")
+    }
+
     func testLlamaPretrainsAndLoadedModelsEvaluateLikeTheOriginal() throws {
         // A Llama built, trained and evaluated; then its artifact loaded by another spec gives the same loss.
         let llama = spec.replacingOccurrences(of: "arch: gpt2", with: "arch: llama")

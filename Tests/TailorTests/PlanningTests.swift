@@ -1,6 +1,7 @@
 import Foundation
 import TailorDiagnostics
-import TailorPlan
+@testable import TailorPlan
+import TailorSpec
 import XCTest
 
 /// Content keys, composition and sweeps, on specs written to a temporary folder.
@@ -180,5 +181,12 @@ final class PlanningTests: XCTestCase {
         let tiny = Compiler(machine: MachineProfile(memoryBytes: 1_000_000, flops: 1e9))
         _ = tiny.plan(file: file, diagnostics: &d)
         XCTAssertTrue(d.items.contains { $0.severity == .warning && $0.message.contains("needs about") })
+    }
+
+    /// Every customization method the spec language accepts plans to its own training node:
+    /// no method falls through to another's.
+    func testEveryMethodHasItsOwnTrainingNode() {
+        XCTAssertEqual(Set(Planner.trainingKinds.keys), Set(ModelSchema.methods))
+        XCTAssertEqual(Set(Planner.trainingKinds.values).count, ModelSchema.methods.count)
     }
 }

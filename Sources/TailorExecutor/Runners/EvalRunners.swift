@@ -9,7 +9,7 @@ enum EvalRunners {
               let dataIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] == nil && $0.artifact.files["prompt.json"] == nil })
         else { throw ExecutionError("'\(ctx.node.id)' needs a model and a dataset") }
         let (model, tokenizer) = try ModelRunners.loadForEvaluation(ctx.inputs[modelIndex].artifact)
-        let data = try ctx.dataset(dataIndex)
+        let data = try ctx.evaluated(dataIndex)
         // With a prompt, each record's context is rendered through it (few-shot, chain of thought, style).
         let prompt = try ctx.inputs.first { $0.artifact.files["prompt.json"] != nil }.map { try PromptRunners.load($0.artifact) }
         let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)

@@ -128,7 +128,8 @@ enum HeadRunners {
         if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError("'\(ctx.node.id)': no backbone module matches `unfreeze` \(unfreeze)") }
         trainable += training.map { $0.1.requiringGrad() }
         let frozen = training.isEmpty
-        func sequence(_ row: Int) -> [Int32] { Array(tokens.sequence(row).ids.prefix(backbone.context)) }
+        let length = Swift.min(s.sequence ?? backbone.context, backbone.context)  // `train.sequence` cuts examples
+        func sequence(_ row: Int) -> [Int32] { Array(tokens.sequence(row).ids.prefix(length)) }
         // A frozen backbone gives each example the same features at every step: computed once.
         var cached: Tensor?
         if frozen {
@@ -192,7 +193,7 @@ enum HeadRunners {
         else { throw ExecutionError("the head of \(artifact.key) is unreadable") }
         let pooling = Pooling(rawValue: json["pooling"] as? String ?? "mean") ?? .mean
         let head = TaskHead(projection: Linear(weight: w, bias: b))
-        let data = try ctx.dataset(dataIndex)
+        let data = try ctx.evaluated(dataIndex)
         var gold: [String] = [], predicted: [String] = []
         Tensor.noGrad {
             for start in stride(from: 0, to: data.count, by: 32) {

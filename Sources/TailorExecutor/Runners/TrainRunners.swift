@@ -9,6 +9,8 @@ enum TrainRunners {
     struct Settings {
         var steps: Int, batch: Int, accumulate: Int, lr: Float, warmup: Int, schedule: LearningRateSchedule.Shape
         var weightDecay: Float, gradClip: Float, trainOnInputs: Bool, optimizer: String, checkpointEvery: Int, packing: Bool
+        /// Tokens per training row (`train.sequence`); nil: the model's context.
+        var sequence: Int?
 
         init(_ v: Value?) {
             steps = v?["steps"]?.int ?? 100
@@ -23,7 +25,11 @@ enum TrainRunners {
             optimizer = v?["optimizer"]?.string ?? "adamw"
             checkpointEvery = v?["checkpoint_every"]?.int ?? 100
             packing = v?["packing"]?.bool ?? false
+            sequence = v?["sequence"]?.int
         }
+
+        /// The row width for `model`: `sequence`, never past the context (the checker refuses more).
+        func width(_ model: any CausalLM) -> Int { Swift.min(sequence ?? model.context, model.context) }
     }
 
     /// train.pretrain, train.finetune and train.lora: next-token training of a decoder on
@@ -43,9 +49,11 @@ enum TrainRunners {
         let evalTokens = try tokenInputs.dropFirst().first.map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
         let s = Settings(ctx.params["train"])
         guard tokens.count > 0 else { throw ExecutionError("'\(ctx.node.id)': the training data is empty") }
-        for i in 0..<tokens.count where !s.packing && tokens.offsets[i + 1] - tokens.offsets[i] > model.context + 1 {
+        let width = s.width(model)
+        let limit = s.sequence == nil ? "the model's context of \(width)" : "train.sequence (\(width))"
+        for i in 0..<tokens.count where !s.packing && tokens.offsets[i + 1] - tokens.offsets[i] > width + 1 {
             throw ExecutionError("'\(ctx.node.id)': example \(i + 1) is \(tokens.offsets[i + 1] - tokens.offsets[i]) tokens, "
-                                 + "longer than the model's context of \(model.context) (+1 for the last target); set `packing: true` to cut long examples across rows")
+                                 + "longer than \(limit) (+1 for the last target); set `packing: true` to cut long examples across rows")
         }
         model.makeTrainable()
         let named = try trainable(model, ctx)
@@ -79,17 +87,17 @@ enum TrainRunners {
             var stepLoss: Float = 0
             for micro in 0..<s.accumulate {
                 (model as? Adaptable)?.adapters.dropoutStep = UInt64(step * s.accumulate + micro)
-                let logits: Tensor, targets: [Int32], width: Int
+                let logits: Tensor, targets: [Int32], rowWidth: Int
                 if s.packing {
-                    let rows = sampler.packed(tokens, rows: s.batch, width: model.context, trainOnInputs: s.trainOnInputs)
-                    (targets, width) = (rows.targets, model.context)
+                    let rows = sampler.packed(tokens, rows: s.batch, width: width, trainOnInputs: s.trainOnInputs)
+                    (targets, rowWidth) = (rows.targets, width)
                     logits = model.logits(rows.ids, batch: s.batch, packed: rows.layout)  // (B, T, V)
                 } else {
                     let rows = batch(tokens, sampler.next(s.batch), trainOnInputs: s.trainOnInputs)
-                    (targets, width) = (rows.targets, rows.width)
+                    (targets, rowWidth) = (rows.targets, rows.width)
                     logits = model.logits(rows.ids, batch: s.batch, cache: nil, keyStart: nil, lastOnly: false)  // (B, T, V)
                 }
-                let loss = logits.reshaped([s.batch * width, model.vocab]).crossEntropy(targets: targets, ignoreIndex: -1) / Float(s.accumulate)
+                let loss = logits.reshaped([s.batch * rowWidth, model.vocab]).crossEntropy(targets: targets, ignoreIndex: -1) / Float(s.accumulate)
                 do {
                     try loss.backward()
                 } catch let error as NumericError {
