@@ -5,9 +5,10 @@ import TailorRuntime
 
 /// A training node's checkpoint in its scratch folder: parameters, optimizer state and where
 /// the run stands (step, data order position, losses so far) in one safetensors file, written
-/// atomically, its header holding the SHA-256 of its tensor bytes. A killed run resumes from
-/// it and ends bit-identical to an uninterrupted one: the data order and every other random
-/// choice derive from the seed and the step. A checkpoint whose bytes do not match is never
+/// atomically, its header holding the SHA-256 of its tensor bytes. With evals during training
+/// it also holds early stopping's state (the evals so far, the best weights, the patience
+/// spent). A killed run resumes from it and ends bit-identical to an uninterrupted one: the
+/// data order and every other random choice derive from the seed and the step. A checkpoint whose bytes do not match is never
 /// resumed from.
 struct Checkpoint {
     var step: Int
@@ -15,6 +16,11 @@ struct Checkpoint {
     var position: Int
     var losses: [Float]
     var targetTokens: Int
+    /// Early stopping's state: the evals so far, evals since the best one, and the best
+    /// weights (in the order of the trained parameters) with their loss.
+    var evals: [(step: Int, loss: Double)] = []
+    var stale = 0
+    var best: (loss: Double, weights: [Tensor])? = nil
 
     static func path(_ scratch: String) -> String { scratch + "/checkpoint.safetensors" }
 
@@ -24,8 +30,15 @@ struct Checkpoint {
         var tensors: [String: PackedTensor] = [:]
         for (name, p) in parameters { tensors["param." + name] = try PackedTensor(Tensor.noGrad { p.contiguous() }, as: .f32) }
         for (name, t) in optimizer.state() { tensors["optimizer." + name] = try PackedTensor(t, as: .f32) }
-        let state = try JSONSerialization.data(withJSONObject: ["step": c.step, "epoch": c.epoch, "position": c.position,
-                                                                "losses": c.losses.map(Double.init), "target_tokens": c.targetTokens])
+        if let best = c.best {
+            for ((name, _), w) in zip(parameters, best.weights) { tensors["best." + name] = try PackedTensor(w, as: .f32) }
+        }
+        // Eval losses are kept as their bit patterns: a resumed run compares against exactly these.
+        var fields: [String: Any] = ["step": c.step, "epoch": c.epoch, "position": c.position, "losses": c.losses.map(Double.init),
+                                     "target_tokens": c.targetTokens, "stale": c.stale,
+                                     "evals": c.evals.map { [$0.step, Int(bitPattern: UInt($0.loss.bitPattern))] }]
+        if let best = c.best { fields["best_loss"] = Int(bitPattern: UInt(best.loss.bitPattern)) }
+        let state = try JSONSerialization.data(withJSONObject: fields)
         // The data section is the tensors' bytes in name order, as the writer lays them out.
         var h = SHA256()
         for name in tensors.keys.sorted() { h.update(data: tensors[name]!.bytes) }
@@ -80,8 +93,22 @@ struct Checkpoint {
         do {
             try optimizer.load(state: optimizerState)
         } catch { return .failure(ExecutionError("its optimizer state does not fit (\(error))")) }
+        func double(_ bits: Int) -> Double { Double(bitPattern: UInt64(UInt(bitPattern: bits))) }
+        var best: (loss: Double, weights: [Tensor])?
+        if let bits = state["best_loss"] as? Int {
+            var weights: [Tensor] = []
+            for (name, p) in parameters {
+                guard let w = tensors["best." + name], w.shape == p.shape else {
+                    return .failure(ExecutionError("its best weights do not hold this model's '\(name)'"))
+                }
+                weights.append(w)
+            }
+            best = (double(bits), weights)
+        }
+        let evals = (state["evals"] as? [[Int]] ?? []).compactMap { $0.count == 2 ? (step: $0[0], loss: double($0[1])) : nil }
         Tensor.noGrad { for (name, p) in parameters { p.assign(tensors["param." + name]!) } }
         return .success(Checkpoint(step: step, epoch: epoch, position: position,
-                                   losses: (state["losses"] as? [Double] ?? []).map(Float.init), targetTokens: state["target_tokens"] as? Int ?? 0))
+                                   losses: (state["losses"] as? [Double] ?? []).map(Float.init), targetTokens: state["target_tokens"] as? Int ?? 0,
+                                   evals: evals, stale: state["stale"] as? Int ?? 0, best: best))
     }
 }

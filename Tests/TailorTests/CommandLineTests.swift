@@ -242,11 +242,25 @@ final class CommandLineTests: XCTestCase {
     /// A training run killed with SIGKILL resumes from its last checkpoint, and its model is
     /// bit-identical to a run that was never interrupted.
     func testKilledTrainingResumesBitIdentical() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-kill-\(getpid())")
+        try killAndResume(named: "kill", ["--set", "models.base.pretrain.steps=400"])
+    }
+
+    /// The same with evals during training and early stopping: killed after an eval, the run
+    /// resumes with the evals so far, the best weights and the patience spent, and ends with
+    /// the same model and training log (both are in the artifact's digest).
+    func testKilledTrainingWithEvalsResumesBitIdentical() throws {
+        try killAndResume(named: "kill-eval", ["--set", "models.base.pretrain.steps=300",
+                                               "--set", "models.base.pretrain.eval={data: split.test, every: 25, patience: 100}"])
+    }
+
+    /// Runs the tiny spec with `sets` and checkpoints every 25 steps, kills it with SIGKILL
+    /// once a checkpoint exists, resumes it, and compares its model with a fresh run's.
+    func killAndResume(named name: String, _ sets: [String]) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-\(name)-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let spec = try writeTinySpec(in: dir)
-        let long = ["--set", "models.base.pretrain.steps=400", "--set", "models.base.pretrain.checkpoint_every=25", "--quiet"]
+        let long = sets + ["--set", "models.base.pretrain.checkpoint_every=25", "--quiet"]
         let p = try start(["run", spec] + long)
         let scratch = dir.appendingPathComponent(".tailor/scratch").path
         let deadline = Date().addingTimeInterval(120)

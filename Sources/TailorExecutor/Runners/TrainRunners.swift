@@ -66,21 +66,22 @@ enum TrainRunners {
         var losses: [Float] = []
         var trainedTokens = 0
         var firstStep = 0
+        let evalEvery = ctx.params["train"]?["eval"]?["every"]?.int ?? 0, patience = ctx.params["train"]?["eval"]?["patience"]?.int ?? 0
+        var evals: [(step: Int, loss: Double)] = []
+        var best: (loss: Double, weights: [Tensor])?
+        var stale = 0
         switch Checkpoint.restore(parameters: named, optimizer: &optimizer, scratch: ctx.scratch) {
         case .resumed(let resumed):
             firstStep = resumed.step
             sampler.restore(epoch: resumed.epoch, position: resumed.position)
             losses = resumed.losses
             trainedTokens = resumed.targetTokens
+            (evals, stale, best) = (resumed.evals, resumed.stale, resumed.best)
             ctx.progress("resumed from the checkpoint at step \(firstStep)")
         case .discarded(let why):
             ctx.warn("the checkpoint of an earlier attempt was discarded, \(why); training starts from step 0")
         case .none: break
         }
-        let evalEvery = ctx.params["train"]?["eval"]?["every"]?.int ?? 0, patience = ctx.params["train"]?["eval"]?["patience"]?.int ?? 0
-        var evals: [(step: Int, loss: Double)] = []
-        var best: (loss: Double, weights: [Tensor])?
-        var stale = 0
         let start = Date()
         for step in firstStep..<s.steps {
             optimizer.zeroGrad()
@@ -109,10 +110,6 @@ enum TrainRunners {
             if s.gradClip > 0 { clipGradientNorm(parameters, maxNorm: s.gradClip) }
             optimizer.step(lr: schedule.rate(at: step))
             losses.append(stepLoss)
-            if s.checkpointEvery > 0, (step + 1) % s.checkpointEvery == 0, step + 1 < s.steps {
-                try Checkpoint.save(Checkpoint(step: step + 1, epoch: sampler.epoch, position: sampler.position, losses: losses,
-                                               targetTokens: trainedTokens), parameters: named, optimizer: optimizer, scratch: ctx.scratch)
-            }
             if step % 10 == 9 || step == s.steps - 1 {
                 let rate = Double(trainedTokens) / Swift.max(1e-9, Date().timeIntervalSince(start))
                 ctx.progress(String(format: "step %d/%d loss %.4f %.0f tokens/s", step + 1, s.steps, stepLoss, rate),
@@ -131,6 +128,12 @@ enum TrainRunners {
                         break
                     }
                 }
+            }
+            // After this step's eval, so a resumed run holds the evals and best weights it had.
+            if s.checkpointEvery > 0, (step + 1) % s.checkpointEvery == 0, step + 1 < s.steps {
+                try Checkpoint.save(Checkpoint(step: step + 1, epoch: sampler.epoch, position: sampler.position, losses: losses,
+                                               targetTokens: trainedTokens, evals: evals, stale: stale, best: best),
+                                    parameters: named, optimizer: optimizer, scratch: ctx.scratch)
             }
         }
         (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
