@@ -47,19 +47,22 @@ let package = Package(
             name: "TailorPlan",
             dependencies: [
                 "TailorSpec",
+                "TailorYAML",
                 "TailorDiagnostics",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
             name: "TailorExecutor",
-            dependencies: ["TailorPlan", "TailorModels", "TailorRuntime", "TailorDiagnostics", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TailorPlan", "TailorSpec", "TailorModels", "TailorRuntime", "TailorDiagnostics", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "tailor",
             dependencies: [
                 "TailorPlan",
+                "TailorSpec",
+                "TailorDiagnostics",
                 "TailorModels",
                 "TailorRuntime",
                 "TailorExecutor",
@@ -75,8 +78,9 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),
-        .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels"], exclude: ["Fixtures"]),
-        .testTarget(name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
+        .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorSpec", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]
