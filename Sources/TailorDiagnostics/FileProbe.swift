@@ -80,17 +80,14 @@ public enum FileProbe {
 
     /// A handle on a regular file, for reading it in pieces.
     public static func handle(_ path: String) throws -> FileHandle {
-        FileHandle(fileDescriptor: try openRegular(path), closeOnDealloc: true)
+        FileHandle(fileDescriptor: try openRegular(path).fd, closeOnDealloc: true)
     }
 
     /// A regular file mapped into memory (read-only, shared with the page cache), for model
     /// files too large to copy.
     public static func map(_ path: String) throws -> Data {
-        let fd = try openRegular(path)
+        let (fd, size) = try openRegular(path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw Failure(path: path, problem: describe(failedKind(errno), wanted: .file)) }
-        let size = Int(info.st_size)
         guard size > 0 else { return Data() }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw Failure(path: path, problem: "cannot be mapped: \(String(cString: strerror(errno)))")
@@ -98,8 +95,8 @@ public enum FileProbe {
         return Data(bytesNoCopy: base, count: size, deallocator: .custom { pointer, count in munmap(pointer, count) })
     }
 
-    /// A descriptor for `path` when it is a regular file.
-    static func openRegular(_ path: String) throws -> Int32 {
+    /// A descriptor for `path` when it is a regular file, and the file's size.
+    static func openRegular(_ path: String) throws -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -117,6 +114,6 @@ public enum FileProbe {
             close(fd)
             throw Failure(path: path, problem: describe(found, wanted: .file))
         }
-        return fd
+        return (fd, Int(info.st_size))
     }
 }

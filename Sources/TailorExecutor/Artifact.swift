@@ -73,8 +73,11 @@ public struct Artifact: Sendable {
 
     /// "is missing" only when it is: a file that is there but cannot be read says why.
     static func missingOrUnreadable(_ path: String) -> String {
-        let problem = FileProbe.problem(path) ?? "cannot be read"
-        return problem == "does not exist" ? "is missing" : problem
+        switch FileProbe.kind(path) {
+        case .missing: "is missing"
+        case .file: "cannot be read"
+        case let found: FileProbe.describe(found, wanted: .file)
+        }
     }
 
     /// The artifact from its record, each file passed to `problem(path, digest, recorded stamp)`,

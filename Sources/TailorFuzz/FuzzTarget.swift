@@ -93,9 +93,10 @@ enum FuzzTarget {
     }
 
     /// A valid adapter for `peftModel`, written once; each input replaces one of its files.
-    static let peftModel = GPT2(config: GPT2Config(vocab: 40, context: 16, width: 24, layers: 1, heads: 3), seed: 1)
+    static let peftConfig = GPT2Config(vocab: 40, context: 16, width: 24, layers: 1, heads: 3)
+    static let peftModel = GPT2(config: peftConfig, seed: 1)
     static let peftFolder: String = {
-        let model = GPT2(config: GPT2Config(vocab: 40, context: 16, width: 24, layers: 1, heads: 3), seed: 1)
+        let model = GPT2(config: peftConfig, seed: 1)
         model.addLoRA(targets: ["attn.q", "attn.v", "mlp.up"], rank: 2, alpha: 4, seed: 5)
         let dir = folder.appendingPathComponent("peft-seed").path
         try! PEFTAdapter.save(model, to: dir)

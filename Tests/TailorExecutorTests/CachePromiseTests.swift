@@ -9,17 +9,7 @@ import XCTest
 /// checkpoints are checked before a resume, run records never share a folder, a lock records
 /// what was read, an unreadable file is not called missing, and a write that fails names the
 /// node and the reason. docs/executor.md lists each promise with its test.
-final class CachePromiseTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-promise-\(getpid())-\(name.hashValue)").path
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
+final class CachePromiseTests: FolderTestCase {
     /// The digests the last plan was made with: an executor given them runs what was planned.
     var planned = FileDigests()
 

@@ -9,17 +9,11 @@ import XCTest
 /// `tailor run`'s engine on a small quickstart-like spec: everything runs once, reruns come
 /// from the cache, a changed parameter reruns only what it touches, corrupt artifacts are
 /// recomputed, and results are bit-identical across thread counts and caches.
-final class ExecutorTests: XCTestCase {
-    var dir = ""
-
+final class ExecutorTests: FolderTestCase {
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-exec-\(getpid())-\(name.hashValue)").path
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try super.setUpWithError()
         try spec.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
     let spec = """
         tailor: 1

@@ -10,20 +10,14 @@ import XCTest
 /// until a writer comes), a loop of symbolic links, a folder where a file belongs. Each must
 /// end promptly in an error that says what the path is, at the spec's line when a spec names
 /// it, and never hang. A body that does not return in time fails the test instead of hanging.
-final class NonRegularFileTests: XCTestCase {
-    var dir = ""
-
+final class NonRegularFileTests: FolderTestCase {
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-special-\(getpid())-\(name.hashValue)").path
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try super.setUpWithError()
         XCTAssertEqual(mkfifo(dir + "/fifo", 0o644), 0)
         XCTAssertEqual(symlink(dir + "/loop-b", dir + "/loop-a"), 0)
         XCTAssertEqual(symlink(dir + "/loop-a", dir + "/loop-b"), 0)
         try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: true)
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
     /// The special paths and the words their errors must hold.
     let specials = [("fifo", "is a FIFO (named pipe)"), ("loop-a", "is a loop of symbolic links")]

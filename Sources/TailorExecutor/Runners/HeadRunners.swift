@@ -128,7 +128,7 @@ enum HeadRunners {
         if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError("'\(ctx.node.id)': no backbone module matches `unfreeze` \(unfreeze)") }
         trainable += training.map { $0.1.requiringGrad() }
         let frozen = training.isEmpty
-        let length = Swift.min(s.sequence ?? backbone.context, backbone.context)  // `train.sequence` cuts examples
+        let length = s.width(context: backbone.context)  // `train.sequence` cuts examples
         func sequence(_ row: Int) -> [Int32] { Array(tokens.sequence(row).ids.prefix(length)) }
         // A frozen backbone gives each example the same features at every step: computed once.
         var cached: Tensor?

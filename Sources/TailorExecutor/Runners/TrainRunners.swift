@@ -28,8 +28,9 @@ enum TrainRunners {
             sequence = v?["sequence"]?.int
         }
 
-        /// The row width for `model`: `sequence`, never past the context (the checker refuses more).
-        func width(_ model: any CausalLM) -> Int { Swift.min(sequence ?? model.context, model.context) }
+        /// Tokens per row for a model of `context`: `sequence`, never past the context (the
+        /// checker refuses more where it knows the context).
+        func width(context: Int) -> Int { Swift.min(sequence ?? context, context) }
     }
 
     /// train.pretrain, train.finetune and train.lora: next-token training of a decoder on
@@ -49,7 +50,7 @@ enum TrainRunners {
         let evalTokens = try tokenInputs.dropFirst().first.map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
         let s = Settings(ctx.params["train"])
         guard tokens.count > 0 else { throw ExecutionError("'\(ctx.node.id)': the training data is empty") }
-        let width = s.width(model)
+        let width = s.width(context: model.context)
         let limit = s.sequence == nil ? "the model's context of \(width)" : "train.sequence (\(width))"
         for i in 0..<tokens.count where !s.packing && tokens.offsets[i + 1] - tokens.offsets[i] > width + 1 {
             throw ExecutionError("'\(ctx.node.id)': example \(i + 1) is \(tokens.offsets[i + 1] - tokens.offsets[i]) tokens, "

@@ -1,0 +1,24 @@
+import Foundation
+import TailorExecutor
+
+/// Interrupting a run (Ctrl-C, SIGTERM from a scheduler) removes the artifact folders this
+/// process was still writing, then exits as the signal would have (128 + its number).
+/// Finished artifacts, the training checkpoints a rerun resumes from, and the cache's locks
+/// (released by the kernel) are left as they are.
+enum Interruption {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+
+    static func cleanUp(_ store: ArtifactStore) {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                store.removeOwnStaging()
+                FileHandle.standardError.write(Data("\ninterrupted: nothing half-written was kept; run again to continue\n".utf8))
+                exit(128 + number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
