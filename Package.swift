@@ -2,8 +2,9 @@
 import PackageDescription
 
 /// Tailor's modules follow its pipeline; each depends only on the ones above it:
-/// diagnostics → YAML layer → spec language & checker → planner → CLI. The tensor
-/// runtime (TailorRuntime, over OpenBLAS) knows nothing of specs; it shares only
+/// diagnostics → YAML layer → spec language & checker → planner → executor → CLI. Below the
+/// executor, knowing nothing of specs: the training loop (TailorTraining), the models
+/// (TailorModels) and the tensor runtime (TailorRuntime, over OpenBLAS), which share only
 /// TailorDiagnostics' file probe, the one place that decides whether a path may be read.
 let package = Package(
     name: "Tailor",
@@ -40,6 +41,11 @@ let package = Package(
             dependencies: ["TailorRuntime", "TailorDiagnostics", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
+        .target(
+            name: "TailorTraining",
+            dependencies: ["TailorModels", "TailorRuntime", "TailorDiagnostics", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+        ),
         .target(name: "TailorDiagnostics"),
         .target(name: "TailorYAML", dependencies: ["CLibYAML", "TailorDiagnostics"]),
         .target(name: "TailorSpec", dependencies: ["TailorYAML", "TailorDiagnostics"]),
@@ -54,7 +60,10 @@ let package = Package(
         ),
         .target(
             name: "TailorExecutor",
-            dependencies: ["TailorPlan", "TailorSpec", "TailorModels", "TailorRuntime", "TailorDiagnostics", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorRuntime", "TailorDiagnostics",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .executableTarget(
@@ -78,9 +87,10 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),
+        .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorModels", "TailorRuntime"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorSpec", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
+            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]

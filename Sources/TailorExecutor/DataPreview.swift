@@ -1,5 +1,6 @@
 import Foundation
 import TailorModels
+import TailorTraining
 import TailorPlan
 
 /// What training sees of a tokenized dataset: a few examples token by token, each marked

@@ -31,26 +31,26 @@ struct NodeContext {
     /// A path from the spec, relative to the spec's folder.
     func resolve(_ path: String) -> String { path.hasPrefix("/") || specDirectory == "." ? path : specDirectory + "/" + path }
 
+    /// The inputs in `role`, in the plan's order.
+    func inputs(_ role: InputRole) -> [(input: PlanInput, artifact: Artifact)] { inputs.filter { $0.input.role == role } }
+
+    /// The one input in `role`.
+    func input(_ role: InputRole) throws -> (input: PlanInput, artifact: Artifact) {
+        guard let found = inputs(role).first else { throw ExecutionError("'\(node.id)' has no '\(role.rawValue)' input in its plan") }
+        return found
+    }
+
     /// The dataset an input refers to: its port's file, or `data.jsonl`.
-    func dataset(_ i: Int) throws -> Dataset {
-        let (input, artifact) = inputs[i]
-        return try Dataset.read(artifact.path((input.port ?? "data") + ".jsonl"))
+    func dataset(_ entry: (input: PlanInput, artifact: Artifact)) throws -> Dataset {
+        try Dataset.read(entry.artifact.path((entry.input.port ?? "data") + ".jsonl"))
     }
 
     /// The records an eval scores: its dataset input, cut to the first `limit` records when
     /// the eval sets one (the estimate and the content key already count with it).
-    func evaluated(_ i: Int) throws -> Dataset {
-        let data = try dataset(i)
+    func evaluated(_ entry: (input: PlanInput, artifact: Artifact)) throws -> Dataset {
+        let data = try dataset(entry)
         guard let limit = params["limit"]?.int, limit < data.count else { return data }
         return Dataset(records: Array(data.records.prefix(limit)))
-    }
-
-    /// The first input artifact produced by a node of `kind` (or holding `file`).
-    func artifact(holding file: String) throws -> Artifact {
-        guard let a = inputs.first(where: { $0.artifact.files[file] != nil })?.artifact else {
-            throw ExecutionError("'\(node.id)' has no input with a \(file)")
-        }
-        return a
     }
 }
 

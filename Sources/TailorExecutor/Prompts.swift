@@ -1,4 +1,5 @@
 import Foundation
+import TailorRuntime
 import TailorSpec
 
 /// A prompt template as a `prompt.template` node stores it (`prompt.json`): the template,
@@ -98,7 +99,7 @@ struct Prompt {
             }
             return scored.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(k).map { pool[$0.0] }
         }
-        let order = DataRunners.permutation(candidates.count, seed: seed, stream: 0x7368_6f74_0000 + UInt64(index))
+        let order = Philox.permutation(candidates.count, seed: seed, stream: 0x7368_6f74_0000 + UInt64(index))
         return order.prefix(k).map { candidates[$0].element }
     }
 
@@ -111,7 +112,7 @@ struct Prompt {
 /// prompt.template and data.template.
 enum PromptRunners {
     static func template(_ ctx: NodeContext) throws {
-        let pool = ctx.inputs.isEmpty ? [] : try ctx.dataset(0).records
+        let pool = try ctx.inputs(.source).first.map { try ctx.dataset($0).records } ?? []
         let prompt = Prompt(params: ctx.params, pool: pool)
         try JSONText.render(prompt.json).write(toFile: ctx.out("prompt.json"), atomically: false, encoding: .utf8)
     }
@@ -125,11 +126,8 @@ enum PromptRunners {
 
     /// Every record through the prompt: instruction records of the rendered prompt and the answer.
     static func apply(_ ctx: NodeContext) throws {
-        guard let promptIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["prompt.json"] != nil }),
-              let dataIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["prompt.json"] == nil })
-        else { throw ExecutionError("a template needs a dataset and a prompt") }
-        let prompt = try load(ctx.inputs[promptIndex].artifact)
-        let data = try ctx.dataset(dataIndex)
+        let prompt = try load(try ctx.input(.prompt).artifact)
+        let data = try ctx.dataset(try ctx.input(.source))
         // A ChatML prompt also keeps the chat itself: tokenizers with ChatML's tokens then
         // encode the turns as special tokens and mask everything but the answer.
         let records: [[String: Any]] = data.records.enumerated().map { i, r in

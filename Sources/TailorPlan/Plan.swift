@@ -1,12 +1,56 @@
 import TailorDiagnostics
 import TailorSpec
 
-/// One input edge: the producing node and, for split datasets, which part.
+/// What an input is to the node that reads it. Runners find their inputs by role, never by
+/// guessing from the files an artifact holds. Roles are not hashed into content keys: a role
+/// follows from the node's kind and the input's position, which the key already holds.
+public enum InputRole: String, Sendable, Hashable, CaseIterable {
+    /// Data a data node derives from (split, filter, take, mix, template, tokenize, …).
+    case source
+    case tokenizer
+    case prompt
+    /// The model a training node starts from.
+    case base
+    /// Training data.
+    case data
+    /// Held-out data evaluated during training (`train.eval.data`).
+    case heldOut = "held_out"
+    /// A frozen reference policy (DPO).
+    case reference
+    /// A reward model (PPO, win rate).
+    case reward
+    /// The model an eval compares against (win rate).
+    case baseline
+    /// A continual model's task data, in training order.
+    case task
+    /// The model an eval scores, an export writes or a server serves.
+    case model
+    /// Data an eval scores.
+    case evalData = "eval_data"
+    case documents, chunks, index, encoder, generator
+    /// One model's eval, gathered by the eval's report.
+    case result
+}
+
+/// One input edge: the producing node, for split datasets which part, and its role.
 public struct PlanInput: Sendable, Hashable {
     public var node: String
     public var port: String?
+    public var role: InputRole
+
+    public init(node: String, port: String? = nil, role: InputRole = .source) {
+        self.node = node
+        self.port = port
+        self.role = role
+    }
 
     public var display: String { port.map { "\(node):\($0)" } ?? node }
+
+    /// As plans list it: `role: node`, or just the node for the data a data node derives from.
+    public var labelled: String { role == .source ? display : "\(role.rawValue): \(display)" }
+
+    /// The same edge in another role.
+    public func `as`(_ role: InputRole) -> PlanInput { PlanInput(node: node, port: port, role: role) }
 }
 
 /// Static cost of a node, computed from the spec alone.

@@ -19,7 +19,7 @@ public enum PlanRenderer {
             let number = String(i + 1).leftPadded(to: String(plan.nodes.count).count)
             out += "\(number)  \(node.id.rightPadded(to: width))  \(node.kind.rawValue.rightPadded(to: kindWidth))  \(node.shortKey)\n"
             let indent = String(repeating: " ", count: number.count + 2) + "    "
-            if !node.inputs.isEmpty { out += indent + "← " + node.inputs.map(\.display).joined(separator: ", ") + "\n" }
+            if !node.inputs.isEmpty { out += indent + "← " + node.inputs.map(\.labelled).joined(separator: ", ") + "\n" }
             if let variants = node.variants, variants.count > 1 { out += indent + "variants: " + variants.joined(separator: "; ") + "\n" }
             if let s = status?[node.id] { out += indent + s + "\n" }
             let estimate = describe(node.estimate, plan.machine)
@@ -76,7 +76,7 @@ public enum PlanRenderer {
             out += "    {\n"
             out += "      \"id\": \(quote(n.id)),\n      \"kind\": \(quote(n.kind.rawValue)),\n      \"version\": \(n.kind.version),\n"
             out += "      \"key\": \(quote(n.key)),\n"
-            out += "      \"inputs\": [" + n.inputs.map { quote($0.display) }.joined(separator: ", ") + "],\n"
+            out += "      \"inputs\": [" + n.inputs.map { "{\"from\": \(quote($0.display)), \"role\": \(quote($0.role.rawValue))}" }.joined(separator: ", ") + "],\n"
             if !n.files.isEmpty { out += "      \"files\": [" + n.files.map(quote).joined(separator: ", ") + "],\n" }
             if let v = n.variants { out += "      \"variants\": [" + v.map(quote).joined(separator: ", ") + "],\n" }
             if let loc = n.location { out += "      \"source\": \(quote(loc.description)),\n" }

@@ -21,11 +21,11 @@ extension Planner {
             add(initID, .modelInit, params: Self.object([
                 ("arch", Self.string(arch.name)), ("size", size), ("init", v["init"] ?? Self.object([("std", Value(.number(0.02), at: nil))])),
                 ("seed", seed),
-            ]), inputs: [PlanInput(node: tokNode)], at: v.location, estimate: Estimator.model(dims, arch: arch))
+            ]), inputs: [PlanInput(node: tokNode, role: .tokenizer)], at: v.location, estimate: Estimator.model(dims, arch: arch))
             guard let pretrain = v["pretrain"] else { return id }
-            var inputs = [PlanInput(node: initID)]
-            if let d = dataInput(pretrain["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
-            if let d = dataInput(pretrain["eval"]?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
+            var inputs = [PlanInput(node: initID, role: .base)]
+            if let d = dataInput(pretrain["data"]) { inputs.append(tokens(d.as(.data), tokenizer: tokNode)) }
+            if let d = dataInput(pretrain["eval"]?["data"]) { inputs.append(tokens(d.as(.heldOut), tokenizer: tokNode)) }
             return add(id, .trainPretrain, params: Self.object([("train", Self.trainParams(pretrain)), ("seed", seed)]),
                        inputs: inputs, at: pretrain.location,
                        estimate: Estimator.training(dims, arch: arch, method: "pretrain", methodParams: nil, train: pretrain))
@@ -43,10 +43,10 @@ extension Planner {
         tokenizerNode[name] = tokNode
         let method = info.method
         let methodValue = v[method] ?? Self.object([])
-        var inputs = [PlanInput(node: baseID)]
+        var inputs = [PlanInput(node: baseID, role: .base)]
         let train = v["train"]
-        if let d = dataInput(train?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
-        if let d = dataInput(train?["eval"]?["data"]) { inputs.append(tokens(d, tokenizer: tokNode)) }
+        if let d = dataInput(train?["data"]) { inputs.append(tokens(d.as(.data), tokenizer: tokNode)) }
+        if let d = dataInput(train?["eval"]?["data"]) { inputs.append(tokens(d.as(.heldOut), tokenizer: tokNode)) }
         var methodParams = methodValue
         var files: [String] = []
         switch method {
@@ -58,14 +58,14 @@ extension Planner {
             }
         case "continual":
             for task in methodValue["tasks"]?.list ?? [] {
-                if let d = dataInput(task) { inputs.append(tokens(d, tokenizer: tokNode)) }
+                if let d = dataInput(task) { inputs.append(tokens(d.as(.task), tokenizer: tokNode)) }
             }
             methodParams = methodValue.removing(["tasks"])
         case "dpo":
-            inputs.append(PlanInput(node: methodValue["reference"]?.string.map { model($0) } ?? baseID))
+            inputs.append(PlanInput(node: methodValue["reference"]?.string.map { model($0) } ?? baseID, role: .reference))
             methodParams = methodValue.removing(["reference"])
         case "ppo":
-            if let r = methodValue["reward"]?.string { inputs.append(PlanInput(node: model(r))) }
+            if let r = methodValue["reward"]?.string { inputs.append(PlanInput(node: model(r), role: .reward)) }
             methodParams = methodValue.removing(["reward"])
         default:
             break
@@ -104,34 +104,34 @@ extension Planner {
             ("size", Self.int(200)), ("overlap", Self.int(20)), ("unit", Self.string("words")),
         ])
         add(chunkID, .ragChunk, params: Self.object([("chunk", chunk)]),
-            inputs: [dataInput(v["documents"])].compactMap { $0 }, at: v.location)
-        var inputs = [PlanInput(node: chunkID)]
-        if let embed = v["embed"]?.string { inputs.append(PlanInput(node: model(embed))) }
+            inputs: [dataInput(v["documents"])?.as(.documents)].compactMap { $0 }, at: v.location)
+        var inputs = [PlanInput(node: chunkID, role: .chunks)]
+        if let embed = v["embed"]?.string { inputs.append(PlanInput(node: model(embed), role: .encoder)) }
         return add(id, .ragIndex, params: Self.object([("metric", v["metric"])]), inputs: inputs, at: v.location)
     }
 
     mutating func eval(_ name: String, _ v: Value) {
         let params = v.removing(["models", "rag", "data", "prompt", "reward", "baseline", "tasks"])
-        var shared: [PlanInput] = [dataInput(v["data"])].compactMap { $0 }
-        if let p = v["prompt"]?.string { shared.append(PlanInput(node: prompt(p))) }
-        for task in v["tasks"]?.list ?? [] { shared += [dataInput(task)].compactMap { $0 } }
+        var shared: [PlanInput] = [dataInput(v["data"])?.as(.evalData)].compactMap { $0 }
+        if let p = v["prompt"]?.string { shared.append(PlanInput(node: prompt(p), role: .prompt)) }
+        for task in v["tasks"]?.list ?? [] { shared += [dataInput(task)?.as(.task)].compactMap { $0 } }
         var rows = shared.first.flatMap { self.rows(of: $0) }
         if let limit = v["limit"]?.int { rows = rows.map { min($0, limit) } ?? limit }
         var parts: [PlanInput] = []
         if let ragName = v["rag"]?.string, let pipeline = spec.value["rag"]?[ragName] {
-            var inputs = [PlanInput(node: rag(ragName))] + shared
-            if let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g))) }
-            if let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p))) }
+            var inputs = [PlanInput(node: rag(ragName), role: .index)] + shared
+            if let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g), role: .generator)) }
+            if let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p), role: .prompt)) }
             let id = add("eval.\(name).\(ragName)", .evalRAG,
                          params: params.setting("rag", pipeline.removing(["documents", "embed", "generator", "prompt", "chunk"])),
                          inputs: inputs, at: v.location)
-            parts.append(PlanInput(node: id))
+            parts.append(PlanInput(node: id, role: .result))
         }
         for ref in v["models"]?.list ?? [] {
             guard let m = ref.string, let info = spec.models[m] else { continue }
-            var inputs = [PlanInput(node: model(m))] + shared
-            if let r = v["reward"]?.string { inputs.append(PlanInput(node: model(r))) }
-            if let b = v["baseline"]?.string { inputs.append(PlanInput(node: model(b))) }
+            var inputs = [PlanInput(node: model(m), role: .model)] + shared
+            if let r = v["reward"]?.string { inputs.append(PlanInput(node: model(r), role: .reward)) }
+            if let b = v["baseline"]?.string { inputs.append(PlanInput(node: model(b), role: .baseline)) }
             let kind: NodeKind = switch info.kind {
             case .classifier: .evalClassify
             case .reward: .evalReward
@@ -140,18 +140,18 @@ extension Planner {
             let arch = info.arch, dims = info.dims, evalRows = rows
             let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location,
                          estimate: arch.map { Estimator.inference(dims, arch: $0, rows: evalRows, v: v) } ?? Estimate())
-            parts.append(PlanInput(node: id))
+            parts.append(PlanInput(node: id, role: .result))
         }
         add("eval.\(name)", .evalReport, params: Self.object([("metrics", v["metrics"])]), inputs: parts, at: v.location)
     }
 
     mutating func export(_ name: String, _ v: Value) {
         guard let m = v["model"]?.string else { return }
-        add("export.\(name)", .exportModel, params: v.removing(["model"]), inputs: [PlanInput(node: model(m))], at: v.location)
+        add("export.\(name)", .exportModel, params: v.removing(["model"]), inputs: [PlanInput(node: model(m), role: .model)], at: v.location)
     }
 
     mutating func serve(_ v: Value) {
-        let inputs = (v["models"]?.list ?? []).compactMap { $0.string.map { PlanInput(node: model($0)) } }
+        let inputs = (v["models"]?.list ?? []).compactMap { $0.string.map { PlanInput(node: model($0), role: .model) } }
         add("serve", .serveAPI, params: v, inputs: inputs, at: v.location)
     }
 }

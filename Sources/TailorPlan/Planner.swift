@@ -121,7 +121,7 @@ struct Planner {
         if let g = v["generate"] {
             e.rows = v["count"]?.int
             var inputs: [PlanInput] = []
-            if let docs = v["options"]?["documents"] { inputs += [dataInput(docs)].compactMap { $0 } }
+            if let docs = v["options"]?["documents"] { inputs += [dataInput(docs)?.as(.documents)].compactMap { $0 } }
             let options = v["options"].map { $0.removing(["documents"]) }
             return add(id, .dataGenerate, params: Self.object([
                 ("generator", g), ("count", v["count"]), ("options", options), ("seed", seed),
@@ -166,7 +166,7 @@ struct Planner {
         }
         if let t = v["template"]?.string {
             return add(id, .dataTemplate, params: Self.object([("seed", seed)]),
-                       inputs: [source, PlanInput(node: prompt(t))], at: v.location, estimate: e)
+                       inputs: [source, PlanInput(node: prompt(t), role: .prompt)], at: v.location, estimate: e)
         }
         return id
     }
@@ -190,16 +190,17 @@ struct Planner {
         return add(id, .tokenizerBytes, params: Self.object([("special", special)]), at: v.location)
     }
 
-    /// Tokenized form of a dataset under a tokenizer; shared by every consumer.
+    /// Tokenized form of a dataset under a tokenizer, shared by every consumer, as an input in
+    /// the role of `data`.
     mutating func tokens(_ data: PlanInput, tokenizer: String) -> PlanInput {
         let label = tokenizer.hasPrefix("tokenizer.") ? String(tokenizer.dropFirst(10)) : tokenizer
         let dataLabel = Self.datasetName(data.node) + (data.port.map { ".\($0)" } ?? "")
         let id = "tokens.\(dataLabel)@\(label)"
         var e = Estimate()
         e.rows = rows(of: data)
-        add(id, .dataTokenize, params: Self.object([]), inputs: [data, PlanInput(node: tokenizer)],
+        add(id, .dataTokenize, params: Self.object([]), inputs: [data.as(.source), PlanInput(node: tokenizer, role: .tokenizer)],
             at: spec.datasets[Self.datasetName(data.node)]?.value.location, estimate: e)
-        return PlanInput(node: id)
+        return PlanInput(node: id, role: data.role)
     }
 
     mutating func prompt(_ name: String) -> String {

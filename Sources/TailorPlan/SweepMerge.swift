@@ -27,7 +27,7 @@ enum SweepMerge {
                     continue
                 }
                 n.id = id
-                n.inputs = n.inputs.map { PlanInput(node: rename[$0.node] ?? $0.node, port: $0.port) }
+                n.inputs = n.inputs.map { PlanInput(node: rename[$0.node] ?? $0.node, port: $0.port, role: $0.role) }
                 position[id] = merged.count
                 labelsOfNode[merged.count] = [label]
                 merged.append(n)

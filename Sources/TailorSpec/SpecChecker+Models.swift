@@ -130,6 +130,11 @@ extension SpecChecker {
             if let train {
                 requireTrainData(train, for: "a task head")
                 expectFormat(train["data"], [.classification], for: what)
+                // A head learns each example's label from one row: there are no tokens to pack or predict.
+                for key in ["packing", "train_on_inputs"] where train[key]?.bool == true {
+                    diagnostics.error(.notForMethod(key, "head"), at: train[key]?.location,
+                                      notes: [Note("a classification head reads one example per row and learns its label, not its tokens; remove '\(key)'")])
+                }
             }
         case "continual":
             needBase([.languageModel], "a language model", &self)

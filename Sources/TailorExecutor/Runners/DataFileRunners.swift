@@ -52,7 +52,7 @@ enum DataFileRunners {
         for input in ctx.node.files { try place(ctx.resolve(input), at: input) }
         // Datasets it needs: another command's own output file where that command wrote it,
         // any other dataset as NAME.jsonl (a split port as NAME.PORT.jsonl).
-        for (input, artifact) in ctx.inputs {
+        for (input, artifact) in ctx.inputs(.source) {
             if let declared = commandOutput(artifact) {
                 try place(artifact.path(declared.stored), at: declared.path)
             } else {
@@ -114,7 +114,7 @@ enum DataFileRunners {
     }
 
     static func filter(_ ctx: NodeContext) throws {
-        let data = try ctx.dataset(0)
+        let data = try ctx.dataset(try ctx.input(.source))
         let f = ctx.params["filter"]
         let (minChars, maxChars, contains) = (f?["min_chars"]?.int, f?["max_chars"]?.int, f?["contains"]?.string)
         var seen = Set<String>()
@@ -134,14 +134,14 @@ enum DataFileRunners {
     }
 
     static func take(_ ctx: NodeContext) throws {
-        let data = try ctx.dataset(0)
+        let data = try ctx.dataset(try ctx.input(.source))
         try Dataset(records: Array(data.records.prefix(ctx.params["take"]?.int ?? data.count))).write(ctx.out("data.jsonl"))
     }
 
     /// `count` records: each source's share by weight (largest remainders), drawn in a seeded
     /// order from that source (repeating it when the share is larger), then shuffled together.
     static func mix(_ ctx: NodeContext) throws {
-        let sources = try ctx.inputs.indices.map { try ctx.dataset($0) }
+        let sources = try ctx.inputs(.source).map { try ctx.dataset($0) }
         let weights = (ctx.params["weights"]?.list ?? []).map { $0.number ?? 1 }
         let count = ctx.params["count"]?.int ?? sources.reduce(0) { $0 + $1.count }
         let total = weights.reduce(0, +)
@@ -152,10 +152,10 @@ enum DataFileRunners {
         }
         var records: [[String: Any]] = []
         for (j, source) in sources.enumerated() where shares[j] > 0 {
-            let order = DataRunners.permutation(source.count, seed: ctx.seed, stream: 0x6d69_7800 + UInt64(j))
+            let order = Philox.permutation(source.count, seed: ctx.seed, stream: 0x6d69_7800 + UInt64(j))
             records += (0..<shares[j]).map { source.records[order[$0 % source.count]] }
         }
-        let shuffle = DataRunners.permutation(records.count, seed: ctx.seed, stream: 0x6d69_78ff)
+        let shuffle = Philox.permutation(records.count, seed: ctx.seed, stream: 0x6d69_78ff)
         try Dataset(records: shuffle.map { records[$0] }).write(ctx.out("data.jsonl"))
     }
 }

@@ -15,9 +15,9 @@ enum DataRunners {
     /// Shuffles with the seed, then cuts at the cumulative fractions, in port-name order (so
     /// reordering the keys in the spec, which changes no content key, changes no output).
     static func split(_ ctx: NodeContext) throws {
-        let data = try ctx.dataset(0)
+        let data = try ctx.dataset(try ctx.input(.source))
         let n = data.count
-        let order = permutation(n, seed: ctx.seed)
+        let order = Philox.permutation(n, seed: ctx.seed)
         let parts = (ctx.params["split"]?.entries ?? []).sorted { $0.0 < $1.0 }
         let total = parts.reduce(0.0) { $0 + ($1.1.number ?? 0) }
         var start = 0, cumulative = 0.0
@@ -29,17 +29,5 @@ enum DataRunners {
             try Dataset(records: Array(rows)).write(ctx.out(port + ".jsonl"))
             start = Swift.max(start, end)
         }
-    }
-
-    /// A seeded Fisher–Yates permutation of 0..<n.
-    static func permutation(_ n: Int, seed: UInt64, stream: UInt64 = 0x73706c) -> [Int] {
-        var order = Array(0..<n)
-        guard n > 1 else { return order }
-        let u = Philox(seed: seed, stream: stream).uniform(count: n)
-        for i in stride(from: n - 1, to: 0, by: -1) {
-            let j = Swift.min(i, Int(u[i] * Float(i + 1)))
-            order.swapAt(i, j)
-        }
-        return order
     }
 }

@@ -5,27 +5,25 @@ import TailorRuntime
 /// eval.lm (loss, perplexity, exact match by greedy generation) and eval.report.
 enum EvalRunners {
     static func languageModel(_ ctx: NodeContext) throws {
-        guard let modelIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] != nil }),
-              let dataIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] == nil && $0.artifact.files["prompt.json"] == nil })
-        else { throw ExecutionError("'\(ctx.node.id)' needs a model and a dataset") }
-        let (model, tokenizer) = try ModelRunners.loadForEvaluation(ctx.inputs[modelIndex].artifact)
-        let data = try ctx.evaluated(dataIndex)
+        let (modelInput, dataInput) = (try ctx.input(.model), try ctx.input(.evalData))
+        let (model, tokenizer) = try ModelRunners.loadForEvaluation(modelInput.artifact)
+        let data = try ctx.evaluated(dataInput)
         // With a prompt, each record's context is rendered through it (few-shot, chain of thought, style).
-        let prompt = try ctx.inputs.first { $0.artifact.files["prompt.json"] != nil }.map { try PromptRunners.load($0.artifact) }
+        let promptInput = ctx.inputs(.prompt).first
+        let prompt = try promptInput.map { try PromptRunners.load($0.artifact) }
         let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
         guard let eos = tokenizer.eos else { throw ExecutionError("the model's tokenizer has no end-of-text token") }
         // Each record: context ids and answer ids (+ end of text), cut to the context window.
         var examples: [(context: [Int32], answer: [Int32], text: String)] = []
         for (i, record) in data.records.enumerated() {
-            guard var (context, answer) = Rendering.parts(record) else { throw ExecutionError("\(ctx.inputs[dataIndex].input.display): record \(i + 1) has no text fields") }
+            guard var (context, answer) = Rendering.parts(record) else { throw ExecutionError("\(dataInput.input.display): record \(i + 1) has no text fields") }
             if let prompt { context = prompt.render(record, index: i) }
             // ChatML prompts (a chat prompt here, or records templated by one) hold special tokens.
             let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml" || record["messages"] != nil)
             examples.append((c, Array((tokenizer.encode(answer, specials: false) + [eos]).prefix(Swift.max(1, model.context - c.count))), answer))
         }
-        var result: [String: Any] = ["model": ctx.inputs[modelIndex].input.node, "data": ctx.inputs[dataIndex].input.display,
-                                     "examples": examples.count]
-        if let p = ctx.inputs.first(where: { $0.artifact.files["prompt.json"] != nil }) { result["prompt"] = p.input.node }
+        var result: [String: Any] = ["model": modelInput.input.node, "data": dataInput.input.display, "examples": examples.count]
+        if let promptInput { result["prompt"] = promptInput.input.node }
         try Tensor.noGrad {
             if metrics.contains("loss") || metrics.contains("perplexity") {
                 // Teacher-forced cross-entropy over answer tokens, in batches of 16.
@@ -87,7 +85,7 @@ enum EvalRunners {
     static func report(_ ctx: NodeContext) throws {
         let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
         var rows: [[String: Any]] = []
-        for (_, artifact) in ctx.inputs {
+        for (_, artifact) in ctx.inputs(.result) {
             guard let data = FileManager.default.contents(atPath: artifact.path("metrics.json")),
                   let row = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
             else { throw ExecutionError("'\(ctx.node.id)': an input has no metrics.json") }

@@ -7,7 +7,7 @@ import TailorRuntime
 /// record gets a copy under `exports/`.
 enum ExportRunners {
     static func export(_ ctx: NodeContext) throws {
-        let (model, tokenizer) = try ModelRunners.load(try ctx.artifact(holding: "model.safetensors"))
+        let (model, tokenizer) = try ModelRunners.load(try ctx.input(.model).artifact)
         let dtype: DType = ["f16": .f16, "bf16": .bf16][ctx.params["dtype"]?.string ?? "f32"] ?? .f32
         let staging = ctx.output + "/.export"
         do {
@@ -32,7 +32,7 @@ enum ExportRunners {
             throw ExecutionError(error.description)
         }
         try moveUp(staging, into: ctx.output)
-        try JSONText.render(["format": ctx.params["format"]?.string ?? "hf", "model": ctx.inputs[0].input.node] as [String: Any])
+        try JSONText.render(["format": ctx.params["format"]?.string ?? "hf", "model": try ctx.input(.model).input.node] as [String: Any])
             .write(toFile: ctx.out("export.json"), atomically: false, encoding: .utf8)
     }
 }

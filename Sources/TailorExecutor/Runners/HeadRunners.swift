@@ -1,6 +1,7 @@
 import Foundation
 import TailorModels
 import TailorRuntime
+import TailorTraining
 
 /// Class labels as text ("positive", "2"), in a fixed order: numbers numerically, else by text.
 enum Labels {
@@ -17,57 +18,10 @@ enum Labels {
     }
 }
 
-/// A backbone read from a model artifact: a decoder or an encoder, with its tokenizer.
-enum Backbone {
-    case decoder(any CausalLM)
-    case encoder(Bert)
-
-    var width: Int {
-        switch self {
-        case .decoder(let m): m.width
-        case .encoder(let b): b.config.width
-        }
-    }
-
-    var context: Int {
-        switch self {
-        case .decoder(let m): m.context
-        case .encoder(let b): b.config.maxPositions
-        }
-    }
-
-    var parameters: [(String, Tensor)] {
-        switch self {
-        case .decoder(let m): m.namedParameters
-        case .encoder(let b): b.namedParameters
-        }
-    }
-
-    func makeTrainable() {
-        switch self {
-        case .decoder(let m): m.makeTrainable()
-        case .encoder(let b): b.makeTrainable()
-        }
-    }
-
-    /// Pooled features (B, C) of sequences of any lengths.
-    func features(_ sequences: [[Int32]], pooling: Pooling) -> Tensor {
-        let lengths = sequences.map(\.count)
-        switch self {
-        case .decoder(let m):
-            let t = lengths.max()!
-            let ids = sequences.flatMap { $0 + Array(repeating: 0, count: t - $0.count) }
-            return pooling.pool(m.hidden(ids, batch: sequences.count, cache: nil, keyStart: nil), lengths: lengths)
-        case .encoder(let b):
-            return pooling.pool(b.hidden(sequences), lengths: lengths)
-        }
-    }
-}
-
 /// model.init of encoders, train.head and eval.classify.
 enum HeadRunners {
     static func initialiseEncoder(_ ctx: NodeContext) throws {
-        let tokenizerArtifact = try ctx.artifact(holding: "tokenizer.json")
+        let tokenizerArtifact = try ctx.input(.tokenizer).artifact
         let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
         let size = ctx.params["size"]
         let width = size?["width"]?.int ?? 128
@@ -101,90 +55,76 @@ enum HeadRunners {
         }
     }
 
-    /// A classification head on pooled features; the backbone frozen (`freeze: backbone`) or
-    /// trained with it (`none`). Labels come from the tokenized data's labels.json.
+    /// A classification head on pooled features, trained by the one `Trainer`; the backbone
+    /// frozen (`freeze: backbone`), partly trained (`unfreeze`) or trained with it (`none`).
+    /// Labels come from the tokenized data's labels.json; a held-out set (`train.eval`) is
+    /// scored by the same cross-entropy, its labels matched to the training data's by name.
     static func train(_ ctx: NodeContext) throws {
-        let modelArtifact = try ctx.artifact(holding: "model.safetensors")
+        let modelArtifact = try ctx.input(.base).artifact
         let (backbone, tokenizer) = try loadBackbone(modelArtifact)
-        let tokenArtifact = try ctx.artifact(holding: "tokens.bin")
-        let tokens = try TokenArrays.read(tokenArtifact.path("tokens.bin"))
-        guard tokenArtifact.files["labels.json"] != nil,
-              let labelData = FileManager.default.contents(atPath: tokenArtifact.path("labels.json")),
-              let labelJSON = (try? JSONSerialization.jsonObject(with: labelData)) as? [String: Any],
-              let classes = labelJSON["classes"] as? [String], let labels = labelJSON["labels"] as? [Int]
-        else { throw ExecutionError("'\(ctx.node.id)': the training data has no labels (a classification dataset is needed)") }
+        let trainArtifact = try ctx.input(.data).artifact
+        let (tokens, classes, labels) = try labelled(trainArtifact, "the training data", ctx)
         let head = ctx.params["head"]
         let k = head?["labels"]?.int ?? classes.count
         guard classes.count <= k else { throw ExecutionError("'\(ctx.node.id)': the data has \(classes.count) labels, more than the head's \(k)") }
-        let pooling = Pooling(rawValue: head?["pooling"]?.string ?? "mean") ?? .mean
-        let s = TrainRunners.Settings(ctx.params["train"])
+        guard let poolingName = head?["pooling"]?.string, let pooling = Pooling(rawValue: poolingName) else {
+            throw ExecutionError("the plan of '\(ctx.node.id)' lacks `head.pooling` (a planner bug)")
+        }
+        let p = try TrainParameters(ctx.node.id, ctx.params["train"])
         backbone.makeTrainable()
         for (_, p) in backbone.parameters { p.requiringGrad(false) }
-        var projection = TaskHead(width: backbone.width, outputs: k, seed: ctx.seed)
-        var trainable = [projection.projection.weight, projection.projection.bias!]
         let unfreeze = (head?["unfreeze"]?.list ?? []).compactMap(\.string)
         let training = head?["freeze"]?.string == "none"
             ? backbone.parameters : backbone.parameters.filter { name, _ in unfreeze.contains { TrainRunners.frozen(name, $0) } }
         if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError("'\(ctx.node.id)': no backbone module matches `unfreeze` \(unfreeze)") }
-        trainable += training.map { $0.1.requiringGrad() }
-        let frozen = training.isEmpty
-        let length = s.width(context: backbone.context)  // `train.sequence` cuts examples
-        func sequence(_ row: Int) -> [Int32] { Array(tokens.sequence(row).ids.prefix(length)) }
-        // A frozen backbone gives each example the same features at every step: computed once.
-        var cached: Tensor?
-        if frozen {
-            ctx.progress("features of \(tokens.count) examples from the frozen backbone")
-            cached = Tensor.noGrad {
-                let blocks = stride(from: 0, to: tokens.count, by: 32).map { start in
-                    backbone.features((start..<Swift.min(tokens.count, start + 32)).map(sequence), pooling: pooling)  // (≤32, C)
-                }
-                return Tensor.concat(blocks, axis: 0)  // (N, C)
-            }
+        let length = p.width(context: backbone.context)  // `train.sequence` cuts examples
+        func examples(_ tokens: TokenArrays, _ labels: [Int]) -> ClassificationObjective.Examples {
+            .init(sequences: (0..<tokens.count).map { Array(tokens.sequence($0).ids.prefix(length)) }, labels: labels)
         }
-        var optimizer = AdamW(trainable, beta1: 0.9, beta2: 0.95, weightDecay: s.weightDecay)
-        let schedule = LearningRateSchedule(peak: s.lr, warmup: s.warmup, total: s.steps, shape: s.schedule)
-        var sampler = TrainRunners.Sampler(count: tokens.count, seed: ctx.seed)
-        var losses: [Float] = []
-        let start = Date()
-        for step in 0..<s.steps {
-            optimizer.zeroGrad()
-            let rows = sampler.next(s.batch)
-            let features = cached.map { $0.embedding(rows.map(Int32.init), shape: [rows.count]) }  // (B, C)
-                ?? backbone.features(rows.map(sequence), pooling: pooling)
-            let loss = projection(features).crossEntropy(targets: rows.map { Int32(labels[$0]) })
-            do {
-                try loss.backward()
-            } catch let error as NumericError {
-                throw ExecutionError("'\(ctx.node.id)' step \(step + 1): \(error) (lower 'lr')")
+        var heldOut: ClassificationObjective.Examples?
+        if let evalArtifact = ctx.inputs(.heldOut).first?.artifact {
+            let (evalTokens, evalClasses, evalLabels) = try labelled(evalArtifact, "the held-out data of `train.eval`", ctx)
+            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+            let unknown = evalClasses.filter { index[$0] == nil }
+            if !unknown.isEmpty {
+                throw ExecutionError("'\(ctx.node.id)': the held-out data of `train.eval` has labels the training data lacks: "
+                                     + unknown.map { "'\($0)'" }.joined(separator: ", "))
             }
-            if s.gradClip > 0 { clipGradientNorm(trainable, maxNorm: s.gradClip) }
-            optimizer.step(lr: schedule.rate(at: step))
-            losses.append(loss.item)
-            if step % 10 == 9 || step == s.steps - 1 {
-                ctx.progress(String(format: "step %d/%d loss %.4f", step + 1, s.steps, loss.item), done: step + 1, total: s.steps, since: start)
-            }
+            heldOut = examples(evalTokens, evalLabels.map { index[evalClasses[$0]]! })
         }
-        Tensor.noGrad { for p in trainable { p.requiringGrad(false) } }
-        projection = TaskHead(projection: projection.projection)
+        if training.isEmpty { ctx.progress("features of \(tokens.count) examples from the frozen backbone") }
+        var objective = try ClassificationObjective(backbone: backbone, head: TaskHead(width: backbone.width, outputs: k, seed: ctx.seed),
+                                                    pooling: pooling, trainingBackbone: training, training: examples(tokens, labels), heldOut: heldOut)
+        let summary = try TrainRunners.train(&objective, p.settings, ctx, rate: nil)
+        let projection = objective.head.projection
         switch (backbone, tokenizer) {
         case (.decoder(let m), .bpe(let t)): try ModelRunners.save(m, tokenizer: t, into: ctx.output)
         case (.encoder(let b), _): try save(b, tokenizerFrom: modelArtifact.folder, into: ctx.output)
         case (.decoder, .wordPiece): throw ExecutionError("'\(ctx.node.id)': a decoder with a WordPiece tokenizer cannot be saved")
         }
-        try Safetensors.write(["head.weight": projection.projection.weight, "head.bias": projection.projection.bias!], to: ctx.out("head.safetensors"))
+        try Safetensors.write(["head.weight": projection.weight, "head.bias": projection.bias!], to: ctx.out("head.safetensors"))
         try JSONText.render(["classes": classes, "labels": k, "pooling": pooling.rawValue] as [String: Any])
             .write(toFile: ctx.out("head.json"), atomically: false, encoding: .utf8)
-        try JSONText.render(["steps": s.steps, "loss": losses.map(Double.init), "trainable_parameters": trainable.reduce(0) { $0 + $1.count }] as [String: Any])
-            .write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
+        try JSONText.render(TrainRunners.log(summary)).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
+    }
+
+    /// A tokenized classification dataset: its sequences, class names and each example's class.
+    static func labelled(_ artifact: Artifact, _ what: String, _ ctx: NodeContext) throws -> (TokenArrays, classes: [String], labels: [Int]) {
+        let tokens = try TokenArrays.read(artifact.path("tokens.bin"))
+        guard artifact.files["labels.json"] != nil,
+              let data = FileManager.default.contents(atPath: artifact.path("labels.json")),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let classes = json["classes"] as? [String], let labels = json["labels"] as? [Int],
+              labels.count == tokens.count, labels.allSatisfy({ $0 >= 0 && $0 < classes.count })
+        else { throw ExecutionError("'\(ctx.node.id)': \(what) has no labels (a classification dataset is needed)") }
+        return (tokens, classes, labels)
     }
 
     /// Accuracy and macro-F1 (per-class F1 averaged over the classes in the gold labels or the
     /// predictions) of a model with a head on a labelled dataset.
     static func evaluate(_ ctx: NodeContext) throws {
-        guard let modelIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["head.safetensors"] != nil }),
-              let dataIndex = ctx.inputs.firstIndex(where: { $0.artifact.files["model.safetensors"] == nil })
-        else { throw ExecutionError("'\(ctx.node.id)' needs a model with a classification head and a dataset") }
-        let artifact = ctx.inputs[modelIndex].artifact
+        let (modelInput, dataInput) = (try ctx.input(.model), try ctx.input(.evalData))
+        let artifact = modelInput.artifact
         let (backbone, tokenizer) = try loadBackbone(artifact)
         let weights = try Safetensors.read(path: artifact.path("head.safetensors")).tensors
         guard let w = weights["head.weight"], let b = weights["head.bias"],
@@ -193,7 +133,7 @@ enum HeadRunners {
         else { throw ExecutionError("the head of \(artifact.key) is unreadable") }
         let pooling = Pooling(rawValue: json["pooling"] as? String ?? "mean") ?? .mean
         let head = TaskHead(projection: Linear(weight: w, bias: b))
-        let data = try ctx.evaluated(dataIndex)
+        let data = try ctx.evaluated(dataInput)
         var gold: [String] = [], predicted: [String] = []
         Tensor.noGrad {
             for start in stride(from: 0, to: data.count, by: 32) {
@@ -205,7 +145,7 @@ enum HeadRunners {
             }
         }
         let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
-        var result: [String: Any] = ["model": ctx.inputs[modelIndex].input.node, "data": ctx.inputs[dataIndex].input.display, "examples": gold.count]
+        var result: [String: Any] = ["model": modelInput.input.node, "data": dataInput.input.display, "examples": gold.count]
         if metrics.contains("accuracy") {
             result["accuracy"] = gold.isEmpty ? 0 : Double(zip(gold, predicted).filter { $0 == $1 }.count) / Double(gold.count)
         }

@@ -8,7 +8,7 @@ enum ModelRunners {
     static func initialise(_ ctx: NodeContext) throws {
         let arch = ctx.params["arch"]?.string ?? ""
         if arch == "bert" { return try HeadRunners.initialiseEncoder(ctx) }  // BPE or WordPiece
-        let tokenizer = try TokenizerRunners.load(try ctx.artifact(holding: "tokenizer.json"))
+        let tokenizer = try TokenizerRunners.load(try ctx.input(.tokenizer).artifact)
         let size = ctx.params["size"]
         let width = size?["width"]?.int ?? 128, heads = size?["heads"]?.int ?? 4
         let layers = size?["layers"]?.int ?? 4, context = size?["context"]?.int ?? 256

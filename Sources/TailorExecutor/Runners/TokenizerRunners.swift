@@ -1,11 +1,12 @@
 import Foundation
 import TailorModels
+import TailorTraining
 
 /// tokenizer.train and data.tokenize.
 enum TokenizerRunners {
     static func train(_ ctx: NodeContext) throws {
         var texts: [String] = []
-        for i in ctx.inputs.indices { texts += try Rendering.texts(try ctx.dataset(i), source: ctx.inputs[i].input.display) }
+        for entry in ctx.inputs(.source) { texts += try Rendering.texts(try ctx.dataset(entry), source: entry.input.display) }
         let special = (ctx.params["special"]?.list ?? []).compactMap(\.string)
         let trainer = BPETrainer(vocabSize: ctx.params["vocab"]?.int ?? 1024, specialTokens: [Rendering.endOfText] + special.filter { $0 != Rendering.endOfText },
                                  minFrequency: ctx.params["min_frequency"]?.int ?? 2)
@@ -75,16 +76,17 @@ enum TokenizerRunners {
     /// With a WordPiece tokenizer (BERT encoders, classification only) each record's text as
     /// `[CLS] text [SEP]`.
     static func tokenize(_ ctx: NodeContext) throws {
-        let data = try ctx.dataset(0)
+        let source = try ctx.input(.source)
+        let data = try ctx.dataset(source)
         var arrays = TokenArrays()
         let tokenizer: BPETokenizer
-        switch try ArtifactTokenizer.load(try ctx.artifact(holding: "tokenizer.json")) {
+        switch try ArtifactTokenizer.load(try ctx.input(.tokenizer).artifact) {
         case .bpe(let bpe):
             tokenizer = bpe
         case .wordPiece(let wordPiece):
             for (i, record) in data.records.enumerated() {
                 guard let (context, answer) = Rendering.parts(record) else {
-                    throw ExecutionError("\(ctx.inputs[0].input.display): record \(i + 1) has no text fields")
+                    throw ExecutionError("\(source.input.display): record \(i + 1) has no text fields")
                 }
                 let ids = wordPiece.encode(context.isEmpty ? answer : context + " " + answer)
                 arrays.append(ids, mask: [0] + [UInt8](repeating: 1, count: ids.count - 1))
@@ -98,7 +100,7 @@ enum TokenizerRunners {
                 continue
             }
             guard let (context, answer) = Rendering.parts(record) else {
-                throw ExecutionError("\(ctx.inputs[0].input.display): record \(i + 1) has no text fields")
+                throw ExecutionError("\(source.input.display): record \(i + 1) has no text fields")
             }
             let c = context.isEmpty ? [] : tokenizer.encode(context, specials: false)
             let a = tokenizer.encode(answer, specials: false) + [eos]

@@ -22,6 +22,11 @@ struct Checkpoint {
     var stale = 0
     var best: (loss: Double, weights: [Tensor])? = nil
 
+    /// Lower-case hex of a digest, as the checkpoint's header records it.
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+
     static func path(_ scratch: String) -> String { scratch + "/checkpoint.safetensors" }
 
     static let digestKey = "tailor.checkpoint.sha256"
@@ -44,7 +49,7 @@ struct Checkpoint {
         for name in tensors.keys.sorted() { h.update(data: tensors[name]!.bytes) }
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         try Safetensors.write(packed: tensors, metadata: ["tailor.checkpoint": String(decoding: state, as: UTF8.self),
-                                                          digestKey: Digest.hex(h.finalize())], to: path(scratch))
+                                                          digestKey: hex(h.finalize())], to: path(scratch))
     }
 
     enum Restored {
@@ -68,38 +73,38 @@ struct Checkpoint {
         }
     }
 
-    private static func load(_ file: String, parameters: [(String, Tensor)], optimizer: inout any Optimizer) -> Result<Checkpoint, ExecutionError> {
+    private static func load(_ file: String, parameters: [(String, Tensor)], optimizer: inout any Optimizer) -> Result<Checkpoint, TrainingError> {
         let data: Data
         let metadata: [String: String], base: Int
         do {
             data = try FileProbe.map(file)
             (_, metadata, base) = try Safetensors.header(data)
-        } catch { return .failure(ExecutionError("it cannot be read (\(error))")) }
-        guard let recorded = metadata[digestKey] else { return .failure(ExecutionError("it has no digest")) }
-        guard Digest.hex(SHA256.hash(data: data[(data.startIndex + base)...])) == recorded else {
-            return .failure(ExecutionError("its bytes do not match its digest"))
+        } catch { return .failure(TrainingError("it cannot be read (\(error))")) }
+        guard let recorded = metadata[digestKey] else { return .failure(TrainingError("it has no digest")) }
+        guard hex(SHA256.hash(data: data[(data.startIndex + base)...])) == recorded else {
+            return .failure(TrainingError("its bytes do not match its digest"))
         }
         guard let (tensors, _) = try? Safetensors.parse(data), let text = metadata["tailor.checkpoint"],
               let state = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
               let step = state["step"] as? Int, let epoch = state["epoch"] as? Int, let position = state["position"] as? Int
-        else { return .failure(ExecutionError("its training state is unreadable")) }
+        else { return .failure(TrainingError("its training state is unreadable")) }
         for (name, p) in parameters {
             guard let saved = tensors["param." + name], saved.shape == p.shape else {
-                return .failure(ExecutionError("it does not hold this model's '\(name)'"))
+                return .failure(TrainingError("it does not hold this model's '\(name)'"))
             }
         }
         var optimizerState: [String: Tensor] = [:]
         for (name, t) in tensors where name.hasPrefix("optimizer.") { optimizerState[String(name.dropFirst("optimizer.".count))] = t }
         do {
             try optimizer.load(state: optimizerState)
-        } catch { return .failure(ExecutionError("its optimizer state does not fit (\(error))")) }
+        } catch { return .failure(TrainingError("its optimizer state does not fit (\(error))")) }
         func double(_ bits: Int) -> Double { Double(bitPattern: UInt64(UInt(bitPattern: bits))) }
         var best: (loss: Double, weights: [Tensor])?
         if let bits = state["best_loss"] as? Int {
             var weights: [Tensor] = []
             for (name, p) in parameters {
                 guard let w = tensors["best." + name], w.shape == p.shape else {
-                    return .failure(ExecutionError("its best weights do not hold this model's '\(name)'"))
+                    return .failure(TrainingError("its best weights do not hold this model's '\(name)'"))
                 }
                 weights.append(w)
             }

@@ -1,0 +1,31 @@
+import TailorRuntime
+
+/// What a training run optimises: the one part that differs between methods. The `Trainer`
+/// owns everything else (the data order, accumulation, the schedule, clipping, held-out
+/// evals, early stopping, best weights, checkpoints), so a new method is a new objective.
+///
+/// An objective holds whatever models it needs: frozen ones (a DPO reference, a reward model)
+/// are fields it reads and never lists in `parameters`; extra trainable parts (a value head)
+/// are listed there beside the model's own, by name, and so are optimised, clipped,
+/// checkpointed and restored with them; extra loss terms (a pull towards earlier weights)
+/// are added to the micro-batch loss it returns.
+public protocol Objective {
+    /// Everything the run trains, by name. The names key the checkpoint, so they must be stable
+    /// and unique; the order is the optimizer's and the gradient norm's.
+    var parameters: [(String, Tensor)] { get }
+
+    /// How many training examples the sampler orders.
+    var examples: Int { get }
+
+    /// Whether `heldOutLoss` measures something (the run has held-out data).
+    var hasHeldOut: Bool { get }
+
+    /// The loss of one micro-batch drawn from `sampler`: a scalar tensor to differentiate, and
+    /// how many targets it counted (tokens for language models, examples for classifiers).
+    /// `draw` numbers the micro-batches of the run from 0, for per-draw randomness (dropout).
+    mutating func loss(_ sampler: inout Sampler, rows: Int, draw: Int) throws -> (loss: Tensor, targets: Int)
+
+    /// The mean loss on the held-out data, computed without gradients and without training-only
+    /// randomness. Lower is better: it picks the best weights and drives early stopping.
+    func heldOutLoss() -> Double
+}
