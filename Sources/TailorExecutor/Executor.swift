@@ -275,6 +275,7 @@ public final class Executor {
                 do {
                     try runner(ctx)
                     try confirmFiles(node)
+                    try Self.confirmRead(ctx)
                 } catch {
                     // Whatever failed (a reader, a writer out of space), the user is told which node and why.
                     throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error)")
@@ -283,6 +284,16 @@ public final class Executor {
             try? FileManager.default.removeItem(atPath: scratch)
             return (made, true)
         }
+    }
+
+    /// After a node ran: its runner read every parameter of the node. One it never looked at
+    /// was accepted by the checker and is in the key, yet changed nothing: the node fails
+    /// (nothing is stored) rather than hand back a result that ignored it.
+    static func confirmRead(_ ctx: NodeContext) throws {
+        let unread = ctx.reads.unread(ctx.node.params)
+        guard !unread.isEmpty else { return }
+        throw ExecutionError("Tailor accepted \(unread.map { "'\($0)'" }.joined(separator: ", ")) but its '\(ctx.node.kind.rawValue)' "
+                             + "runner does not apply \(unread.count == 1 ? "it" : "them"): this is a bug in Tailor, please report it")
     }
 
     /// The digests of the node's files (as the spec writes them) that its key is made of.

@@ -23,7 +23,10 @@ struct NodeContext {
 
     func warn(_ text: String) { warning(text) }
 
-    var params: Value { node.params }
+    /// Which parameters the runner read (the executor checks it read them all).
+    let reads = ParameterReads()
+
+    var params: Params { Params(node.params, reads: reads) }
     var seed: UInt64 { UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0) }
 
     func out(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }

@@ -16,7 +16,7 @@ struct Prompt {
 
     static let defaultThought = "Let's think step by step."
 
-    init(params: Value, pool: [[String: Any]]) {
+    init(params: Params, pool: [[String: Any]]) {
         template = params["template"]?.string ?? "{prompt}"
         system = params["system"]?.string
         style = params["style"]?.string ?? "plain"

@@ -111,7 +111,10 @@ extension Planner {
     }
 
     mutating func eval(_ name: String, _ v: Value) {
-        let params = v.removing(["models", "rag", "data", "prompt", "reward", "baseline", "tasks"])
+        // Settings no metric of this eval reads stay out of its parameters (and so its key).
+        let names = Set((v["metrics"]?.list ?? []).compactMap(\.string))
+        let params = v.removing(["models", "rag", "data", "prompt", "reward", "baseline", "tasks"]
+                                + Metric.settingsByMetric.filter { names.isDisjoint(with: $0.metrics) }.map(\.key))
         var shared: [PlanInput] = [dataInput(v["data"])?.as(.evalData)].compactMap { $0 }
         if let p = v["prompt"]?.string { shared.append(PlanInput(node: prompt(p), role: .prompt)) }
         for task in v["tasks"]?.list ?? [] { shared += [dataInput(task)?.as(.task)].compactMap { $0 } }

@@ -165,7 +165,7 @@ struct Planner {
             return add(id, .dataTake, params: Self.object([("take", take)]), inputs: [source], at: v.location, estimate: e)
         }
         if let t = v["template"]?.string {
-            return add(id, .dataTemplate, params: Self.object([("seed", seed)]),
+            return add(id, .dataTemplate, params: Self.object([]),
                        inputs: [source, PlanInput(node: prompt(t), role: .prompt)], at: v.location, estimate: e)
         }
         return id

@@ -30,8 +30,8 @@ public enum EvalSchema {
             Field("metrics", .list(.choice(Metric.all.map(\.name)), minCount: 1), required: true, "what to measure (see Metrics)"),
             Field("prompt", .reference(.prompt), "prompt applied to each record before generation"),
             Field("limit", .int(min: 1, max: nil), "score only the first N records"),
-            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer for generation metrics"),
-            Field("k", .int(min: 1, max: 1000), default: .int(5), "k of `recall_at_k`"),
+            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer; only with a metric that generates (`exact_match`, `contains`, `answer_check`, `rag_exact_match`, `win_rate`)"),
+            Field("k", .int(min: 1, max: 1000), default: .int(5), "k of `recall_at_k`; only with that metric"),
             Field("reward", .reference(.model), "reward model that judges `win_rate`"),
             Field("baseline", .reference(.model), "the model `win_rate` compares against"),
             Field("tasks", .list(.reference(.data), minCount: 1), "task datasets of the `forgetting` matrix; default the model's continual tasks"),
@@ -44,8 +44,8 @@ public enum EvalSchema {
             Field("model", .reference(.model), required: true, "the model to write"),
             Field("format", .choice(["hf", "peft", "gguf"]), default: .string("hf"),
                   "`hf`: a Hugging Face folder (config.json + model.safetensors + tokenizer.json); `peft`: the LoRA adapter alone; `gguf`: one GGUF file"),
-            Field("merge", .bool, default: .bool(false), "fold LoRA adapters into the base weights first"),
-            Field("dtype", .choice(["f32", "f16", "bf16"]), default: .string("f32"), "tensor type of the written weights"),
+            Field("merge", .bool, default: .bool(false), "fold LoRA adapters into the base weights first (`hf` only)"),
+            Field("dtype", .choice(["f32", "f16", "bf16"]), default: .string("f32"), "tensor type of the written weights (`hf`; a `peft` adapter is f32)"),
         ])
 
     public static let serve = ObjectSchema(

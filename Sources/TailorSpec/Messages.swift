@@ -19,6 +19,7 @@ extension Message {
     static func needs(_ key: String, _ others: [String]) -> Message {
         Message("'\(key)' only applies together with \(others.map { "'\($0)'" }.joined(separator: " or "))")
     }
+    static func notForTokenizer(_ key: String, _ source: String) -> Message { Message("'\(key)' does not apply to a tokenizer from '\(source)'") }
     static func notForMethod(_ key: String, _ method: String) -> Message { Message("'\(key)' does not apply to a '\(method)' model") }
     static func tooFewItems(_ count: Int, min: Int) -> Message { Message("list has \(count) item\(count == 1 ? "" : "s"); at least \(min) needed") }
     static let topLevelNotMapping = Message("a spec must be a mapping of keys such as 'tailor:', 'name:' and 'models:'")

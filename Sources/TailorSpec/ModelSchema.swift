@@ -63,8 +63,8 @@ public enum ModelSchema {
             Field("weight_decay", .number(min: 0, max: 1, minExclusive: false), default: .number(0), "decoupled weight decay"),
             Field("grad_clip", .number(min: 0, max: nil, minExclusive: false), default: .number(1), "clip the global gradient norm to this; 0 turns clipping off"),
             Field("accumulate", .int(min: 1, max: 4096), default: .int(1), "micro-batches per optimizer step"),
-            Field("packing", .bool, default: .bool(false), "pack several examples per sequence (attention and positions reset at boundaries)"),
-            Field("train_on_inputs", .bool, default: .bool(false), "also compute the loss on prompt tokens (instruction and chat data)"),
+            Field("packing", .bool, default: .bool(false), "pack several examples per sequence (attention and positions reset at boundaries); language-model training only"),
+            Field("train_on_inputs", .bool, default: .bool(false), "also compute the loss on prompt tokens (instruction and chat data); language-model training only"),
             Field("eval", .object(trainEval), "periodic evaluation during training"),
             Field("checkpoint_every", .int(min: 1, max: nil), default: .int(100), "steps between resumable checkpoints"),
         ])

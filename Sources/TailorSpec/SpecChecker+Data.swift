@@ -120,6 +120,10 @@ extension SpecChecker {
                 vocab = 256 + (v["special"]?.list?.count ?? 0)
             } else if v["load"] != nil {
                 expectFile(v["load"])
+                if let special = v["special"], special.list?.isEmpty == false {
+                    diagnostics.error(.notForTokenizer("special", "load"), at: special.location,
+                                      notes: [Note("a loaded tokenizer keeps the special tokens its file defines; remove 'special', or add them to the file")])
+                }
             }
             tokenizers[name] = TokenizerInfo(name: name, vocab: vocab, value: v)
         }

@@ -61,7 +61,13 @@ extension SpecChecker {
                                       notes: [Note("leave it out for now: 'exact_match', 'answer_check' and 'loss' score the models today")])
                 }
             }
-            let judged = (v["metrics"]?.list ?? []).contains { $0.string == "win_rate" }
+            let names = Set((v["metrics"]?.list ?? []).compactMap(\.string))
+            for (key, readers) in Metric.settingsByMetric where names.isDisjoint(with: readers) {
+                guard let setting = v[key], !setting.isDefault else { continue }
+                diagnostics.error(.needs(key, readers.sorted().map { "metrics: [\($0)]" }), at: setting.location,
+                                  notes: [Note("none of this eval's metrics reads '\(key)'; remove it, or add a metric that does")])
+            }
+            let judged = names.contains("win_rate")
             for key in ["reward", "baseline"] where v[key] != nil && !judged {
                 diagnostics.error(.needs(key, ["metrics: [win_rate]"]), at: v[key]?.location)
             }
@@ -82,6 +88,17 @@ extension SpecChecker {
             if v["format"]?.string == "peft", !m.hasAdapter {
                 diagnostics.error(.peftNeedsLoRA, at: v["format"]?.location,
                                   notes: [Note("'\(m.name)' is made by '\(m.method)'", at: ref.location)])
+            }
+            // PEFT's layout is the adapter alone, as trained: nothing to merge, and float32.
+            if v["format"]?.string == "peft" {
+                if let merge = v["merge"], merge.bool == true {
+                    diagnostics.error(.needs("merge", ["format: hf"]), at: merge.location,
+                                      notes: [Note("a PEFT export is the adapter without the base; export `format: hf` to merge it in")])
+                }
+                if let dtype = v["dtype"], !dtype.isDefault, dtype.string != "f32" {
+                    diagnostics.error(.needs("dtype", ["format: hf"]), at: dtype.location,
+                                      notes: [Note("a PEFT export keeps the adapter in f32; remove 'dtype'")])
+                }
             }
         }
         for ref in value["serve"]?["models"]?.list ?? [] {

@@ -96,7 +96,7 @@ public enum SpecSchema {
             Field("train", .object(tokenizerTraining), "train byte-level BPE on a dataset"),
             Field("load", .path, "a Hugging Face `tokenizer.json` or a `.gguf` file"),
             Field("bytes", .bool, "one token per byte (256 tokens plus specials); no training"),
-            Field("special", .list(.string, minCount: 0), default: .list([]), "extra special tokens, e.g. `[\"<|im_start|>\", \"<|im_end|>\"]`"),
+            Field("special", .list(.string, minCount: 0), default: .list([]), "extra special tokens, e.g. `[\"<|im_start|>\", \"<|im_end|>\"]` (`train` and `bytes`; a loaded tokenizer keeps its file's)"),
         ],
         rules: [.exactlyOne(["train", "load", "bytes"])])
 

@@ -8,17 +8,22 @@ import TailorRuntime
 enum ExportRunners {
     static func export(_ ctx: NodeContext) throws {
         let (model, tokenizer) = try ModelRunners.load(try ctx.input(.model).artifact)
-        let dtype: DType = ["f16": .f16, "bf16": .bf16][ctx.params["dtype"]?.string ?? "f32"] ?? .f32
+        let dtypeName = ctx.params["dtype"]?.string ?? "f32", merge = ctx.params["merge"]?.bool ?? false
+        let dtype: DType = ["f16": .f16, "bf16": .bf16][dtypeName] ?? .f32
         let staging = ctx.output + "/.export"
         do {
             switch ctx.params["format"]?.string ?? "hf" {
             case "peft":
+                // The checker refuses both: a PEFT adapter is the unmerged adapter, in float32.
+                guard !merge, dtypeName == "f32" else {
+                    throw ExecutionError("'\(ctx.node.id)': a PEFT export writes the adapter alone, unmerged, in f32")
+                }
                 guard let adaptable = model as? Adaptable, !adaptable.adapters.isEmpty else {
                     throw ExecutionError("'\(ctx.node.id)': the model has no LoRA adapters to export as PEFT")
                 }
                 try PEFTAdapter.save(adaptable, to: staging)
             case "hf":
-                if ctx.params["merge"]?.bool == true, let adaptable = model as? Adaptable { adaptable.mergeAdapters() }
+                if merge, let adaptable = model as? Adaptable { adaptable.mergeAdapters() }
                 switch model {
                 case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer, dtype: dtype)
                 case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, dtype: dtype)

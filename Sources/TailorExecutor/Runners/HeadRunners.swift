@@ -24,8 +24,11 @@ enum HeadRunners {
         let tokenizerArtifact = try ctx.input(.tokenizer).artifact
         let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
         let size = ctx.params["size"]
-        let width = size?["width"]?.int ?? 128
-        let config = BertConfig(vocab: tokenizer.count, width: width, layers: size?["layers"]?.int ?? 2, heads: size?["heads"]?.int ?? 4,
+        let width = size?["width"]?.int ?? 128, heads = size?["heads"]?.int ?? 4
+        if let kv = size?["kv_heads"]?.int, kv != heads {
+            throw ExecutionError("'\(ctx.node.id)': bert attention has as many key/value heads as heads (\(heads)), not \(kv)")
+        }
+        let config = BertConfig(vocab: tokenizer.count, width: width, layers: size?["layers"]?.int ?? 2, heads: heads,
                                 ffn: size?["mlp"]?.int ?? 4 * width, maxPositions: size?["context"]?.int ?? 128, typeVocab: 2, normEps: 1e-12)
         let bert = Bert(config: config, seed: ctx.seed, std: Float(ctx.params["init"]?["std"]?.number ?? 0.02))
         try save(bert, tokenizerFrom: tokenizerArtifact.folder, into: ctx.output)

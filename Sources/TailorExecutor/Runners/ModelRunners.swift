@@ -1,4 +1,5 @@
 import Foundation
+import TailorDiagnostics
 import TailorModels
 import TailorRuntime
 
@@ -18,6 +19,9 @@ enum ModelRunners {
             if let mlp = size?["mlp"]?.int, mlp != 4 * width {
                 throw ExecutionError("'\(ctx.node.id)': a gpt2 MLP is 4 × width (\(4 * width)), not \(mlp)")
             }
+            if let kv = size?["kv_heads"]?.int, kv != heads {
+                throw ExecutionError("'\(ctx.node.id)': gpt2 attention has as many key/value heads as heads (\(heads)), not \(kv)")
+            }
             let config = GPT2Config(vocab: tokenizer.count, context: context, width: width, layers: layers, heads: heads)
             try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
         case "llama":
@@ -36,6 +40,12 @@ enum ModelRunners {
     static func load(_ ctx: NodeContext) throws {
         let file = ctx.node.files.first ?? ""
         let path = ctx.resolve(file)
+        // The format the plan read from the path: a `.gguf` file, or a Hugging Face folder.
+        switch (ctx.params["format"]?.string, FileProbe.kind(path)) {
+        case ("gguf", .folder): throw ExecutionError("'\(file)' is named like a GGUF file but is a folder")
+        case ("hf", .file): throw ExecutionError("'\(file)' is a file: a Hugging Face model is a folder (with config.json), a GGUF model a `.gguf` file")
+        default: break
+        }
         do {
             let loaded = try LoadedModel.open(path)
             switch loaded.network {

@@ -33,6 +33,9 @@ enum TokenizerRunners {
 
     /// A tokenizer file from the user: a `tokenizer.json` (byte-level BPE) or a GGUF model's tokenizer.
     static func loadFile(_ ctx: NodeContext) throws {
+        if let special = ctx.params["special"]?.list, !special.isEmpty {  // the checker refuses them: the file defines its own
+            throw ExecutionError("'\(ctx.node.id)': a loaded tokenizer keeps the special tokens its file defines")
+        }
         let file = ctx.node.files.first ?? ""
         let path = ctx.resolve(file)
         do {

@@ -12,9 +12,9 @@ struct TrainParameters {
     var packing: Bool
     var trainOnInputs: Bool
 
-    init(_ node: String, _ v: Value?) throws {
+    init(_ node: String, _ v: Params?) throws {
         guard let v else { throw ExecutionError("'\(node)' has no `train` parameters in its plan") }
-        func field<T>(_ key: String, _ read: (Value) -> T?) throws -> T {
+        func field<T>(_ key: String, _ read: (Params) -> T?) throws -> T {
             guard let value = v[key].flatMap(read) else { throw ExecutionError("the plan of '\(node)' lacks `train.\(key)` (a planner bug)") }
             return value
         }

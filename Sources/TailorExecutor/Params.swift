@@ -1,0 +1,79 @@
+import Foundation
+import TailorSpec
+
+/// A node's parameters as its runner reads them. Every value read is remembered, so that
+/// after the runner the executor can name any parameter it never looked at: a setting the
+/// checker accepted and the plan hashed but nothing applied. That is a bug in Tailor, and the
+/// run stops on it rather than return a result that silently ignored what the user asked.
+struct Params {
+    let value: Value
+    /// Dotted path from the node's parameters (`train.eval.every`; list items by index).
+    let path: String
+    let reads: ParameterReads
+
+    init(_ value: Value, path: String = "", reads: ParameterReads) {
+        self.value = value
+        self.path = path
+        self.reads = reads
+    }
+
+    subscript(key: String) -> Params? {
+        value[key].map { Params($0, path: path.isEmpty ? key : path + "." + key, reads: reads) }
+    }
+
+    var string: String? { read(value.string) }
+    var int: Int? { read(value.int) }
+    var bool: Bool? { read(value.bool) }
+    var number: Double? { read(value.number) }
+    var list: [Params]? {
+        read(value.list).map { $0.enumerated().map { Params($1, path: path + ".\($0)", reads: reads) } }
+    }
+    var entries: [(String, Params)]? {
+        read(value.entries).map { $0.map { ($0, Params($1, path: path.isEmpty ? $0 : path + "." + $0, reads: reads)) } }
+    }
+
+    /// The value as text (a list or object in full), every part of it read.
+    var display: String {
+        reads.note(value, at: path)
+        return value.display
+    }
+
+    private func read<T>(_ v: T) -> T {
+        reads.note(path)
+        return v
+    }
+}
+
+/// The parameter paths a runner read, shared by every `Params` of one node.
+final class ParameterReads: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths = Set<String>()
+
+    func note(_ path: String) { lock.withLock { _ = paths.insert(path) } }
+
+    /// Notes `value` at `path` and everything in it.
+    func note(_ value: Value, at path: String) {
+        note(path)
+        for (k, child) in value.entries ?? [] { note(child, at: path.isEmpty ? k : path + "." + k) }
+        for (i, child) in (value.list ?? []).enumerated() { note(child, at: path + ".\(i)") }
+    }
+
+    /// The leaves of `params` (scalars, empty lists and objects) that were never read.
+    func unread(_ params: Value) -> [String] {
+        let read = lock.withLock { paths }
+        var missed: [String] = []
+        func walk(_ v: Value, _ path: String) {
+            switch v.kind {
+            case .object(let entries) where !entries.isEmpty:
+                for (k, child) in entries { walk(child, path.isEmpty ? k : path + "." + k) }
+            case .list(let items) where !items.isEmpty:
+                for (i, child) in items.enumerated() { walk(child, path + ".\(i)") }
+            default:
+                if !read.contains(path) { missed.append(path) }
+            }
+        }
+        if params.entries?.isEmpty == true { return [] }  // a kind without parameters
+        walk(params, "")
+        return missed
+    }
+}
