@@ -4,14 +4,14 @@ import TailorExecutor
 
 /// Options every cache subcommand shares.
 struct CacheOptions: ParsableArguments {
-    @Option(help: "The cache folder (default: TAILOR_CACHE, else .tailor).")
+    @Option(help: "The cache folder (default: TAILOR_CACHE, else the project's .tailor: the nearest one up from here, or at the git root).")
     var cache: String?
 
     @Option(help: "Where run records and .lock files are (default: the folder holding the cache).")
     var runs: [String] = []
 
     func maintenance() throws -> CacheMaintenance {
-        let root = try cacheRoot(cache, default: ".tailor")
+        let root = try cacheRoot(cache, from: ".")
         guard FileManager.default.fileExists(atPath: root + "/artifacts") else { throw ValidationError("'\(root)' is not a Tailor cache") }
         let parent = (root as NSString).deletingLastPathComponent
         return CacheMaintenance(store: try ArtifactStore(root: root), referenceRoots: runs.isEmpty ? [parent.isEmpty ? "." : parent] : runs)

@@ -28,7 +28,7 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print the plan as JSON (full content keys, resolved parameters).")
     var json = false
 
-    @Option(help: "The artifact cache to report cached nodes from (default: .tailor beside the spec, or TAILOR_CACHE).")
+    @Option(help: "The artifact cache to report cached nodes from (default: TAILOR_CACHE, else the project's .tailor, as `tailor run` finds it).")
     var cache: String?
 
     @Flag(help: "Tokenize the training data and show which tokens the loss is computed on.")
@@ -45,7 +45,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         // What a run would do: from the cache when there is one (never created by planning).
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
-        let root = try cacheRoot(cache, default: directory + "/.tailor")
+        let root = try cacheRoot(cache, from: directory)
         let hasCache = FileManager.default.fileExists(atPath: root)
         var compiler = makeCompiler()
         if hasCache { compiler.digests = FileDigests(memo: root + "/index/file-digests.json") }

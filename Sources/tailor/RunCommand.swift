@@ -8,7 +8,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Execute a spec: every node in dependency order, reusing cached artifacts.",
         discussion: """
-            Artifacts go to the cache (.tailor/ beside the spec, or --cache / TAILOR_CACHE) under
+            Artifacts go to the project's cache (.tailor/ at the git root, or the nearest one up from the spec; --cache / TAILOR_CACHE) under
             their content key; an unchanged node is read back, not recomputed. Each run writes a
             record to runs/NAME/RUN-ID/ beside the spec (spec, plan, lock, metrics, report).
 
@@ -23,7 +23,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("only"), help: "Run only this node and what it needs (repeatable).")
     var only: [String] = []
 
-    @Option(help: "The artifact cache folder (default: .tailor beside the spec, or TAILOR_CACHE).")
+    @Option(help: "The artifact cache folder (default: TAILOR_CACHE, else the project's .tailor: the nearest one up from the spec, or at the git root, else beside the spec).")
     var cache: String?
 
     @Flag(help: "Also write the lock beside the spec (SPEC.lock), to commit with it.")
@@ -46,7 +46,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
-        let root = try cacheRoot(cache, default: directory + "/.tailor")
+        let root = try cacheRoot(cache, from: directory)
         var compiler = makeCompiler()
         compiler.digests = FileDigests(memo: root + "/index/file-digests.json")
         var diagnostics = DiagnosticBag()

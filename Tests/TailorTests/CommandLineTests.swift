@@ -11,11 +11,11 @@ final class CommandLineTests: XCTestCase {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    func run(_ args: [String], environment extra: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
+    func run(_ args: [String], environment extra: [String: String] = [:], in folder: URL = Golden.root) throws -> (code: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
-        p.currentDirectoryURL = Golden.root
+        p.currentDirectoryURL = folder
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         env.merge(extra) { _, new in new }
@@ -237,6 +237,33 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try run(["cache", "gc", "--cache", cache, "--dry-run"]).out.contains("would remove 8 artifacts"))
         XCTAssertTrue(try run(["cache", "gc", "--cache", cache]).out.contains("removed 8 artifacts"))
         XCTAssertTrue(try run(["cache", "ls", "--cache", cache]).out.isEmpty)
+    }
+
+    /// `tailor run` and `tailor cache` find the same cache by default: the project's `.tailor`
+    /// at the root of the git work tree, whichever folder of it they start from.
+    func testRunAndCacheShareTheProjectCache() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-project-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let specs = dir.appendingPathComponent("specs")
+        try FileManager.default.createDirectory(at: specs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent(".git"), withIntermediateDirectories: true)
+        try """
+        tailor: 1
+        name: words
+        data:
+          sums: { generate: addition, count: 20 }
+          parts: { from: sums, split: { train: 0.5, test: 0.5 } }
+        """.write(to: specs.appendingPathComponent("words.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(["run", "specs/words.yaml", "--quiet"], in: dir).code, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".tailor/artifacts").path), "the cache is at the project root")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: specs.appendingPathComponent(".tailor").path), "not beside the spec")
+        for folder in [dir, specs] {
+            let ls = try run(["cache", "ls"], in: folder)
+            XCTAssertEqual(ls.code, 0, ls.err)
+            XCTAssertEqual(ls.out.split(separator: "\n").count, 2, ls.out)
+        }
+        let rerun = try run(["run", "words.yaml"], in: specs)
+        XCTAssertTrue(rerun.out.contains("0 ran, 2 cached"), "a run from inside the project finds the same cache: \(rerun.out)")
     }
 
     /// A training run killed with SIGKILL resumes from its last checkpoint, and its model is
