@@ -19,6 +19,7 @@ enum ReportHTML {
             svg { background: #fafafa; border: 1px solid #ddd; }
             </style></head><body>
             <h1>\(escape(plan.name))</h1>
+            \(plan.description.map { "<p>" + escape($0) + "</p>" } ?? "")
             <p>\(outcomes.count) nodes: \(outcomes.filter { $0.status != .cached }.count) ran, \
             \(outcomes.filter { $0.status == .cached }.count) from the cache; \(String(format: "%.2f", seconds)) s.</p>
             <h2>Graph</h2>

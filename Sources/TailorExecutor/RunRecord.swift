@@ -74,7 +74,8 @@ public struct RunRecord {
         }
         try json(["spec": plan.file, "sets": sets as [Any], "seconds": seconds, "nodes": nodes], "run.json")
         var metrics: [String: Any] = [:]
-        var report = "# \(plan.name)\n\n| node | kind | status | seconds | peak tensor memory |\n|---|---|---|---|---|\n"
+        var report = "# \(plan.name)\n\n" + (plan.description.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\n" } ?? "")
+            + "| node | kind | status | seconds | peak tensor memory |\n|---|---|---|---|---|\n"
         for o in outcomes {
             report += "| \(o.node.id) | \(o.node.kind.rawValue) | \(o.status.rawValue) | \(String(format: "%.2f", o.seconds)) | \(o.peakMemory.map(Self.mebibytes) ?? "") |\n"
             if o.artifact.files["metrics.json"] != nil, let data = FileManager.default.contents(atPath: o.artifact.path("metrics.json")) {

@@ -43,6 +43,7 @@ public struct Compiler {
         var plan = Plan(
             name: first.name, file: file, variants: specs.compactMap(\.variant), nodes: nodes, machine: machine,
             warnings: [])
+        plan.description = first.value["description"]?.string
         for node in plan.nodes {
             if let peak = node.estimate.peakBytes, peak > machine.memoryBytes {
                 let d = Diagnostic(

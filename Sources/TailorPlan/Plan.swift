@@ -97,6 +97,8 @@ public struct PlanNode: Sendable {
 /// The typed execution graph of a spec, in an order where inputs come first.
 public struct Plan: Sendable {
     public var name: String
+    /// The spec's `description`, shown in plans and run reports.
+    public var description: String? = nil
     public var file: String
     public var variants: [String]
     public var nodes: [PlanNode]

@@ -12,6 +12,7 @@ public enum PlanRenderer {
             let cached = status.values.filter { $0 == "cached" }.count
             out += "; \(cached) cached, \(plan.nodes.count - cached) to run or check"
         }
+        if let description = plan.description { out += "\n" + description.trimmingCharacters(in: .whitespacesAndNewlines) }
         out += "\nmachine: \(Format.bytes(plan.machine.memoryBytes)) memory, \(Format.flops(plan.machine.flops))/s training rate\n\n"
         let width = min(44, plan.nodes.map(\.id.count).max() ?? 10)
         let kindWidth = NodeKind.allCases.map(\.rawValue.count).max() ?? 14
@@ -69,6 +70,7 @@ public enum PlanRenderer {
     public static func json(_ plan: Plan) -> String {
         var out = "{\n"
         out += "  \"name\": \(quote(plan.name)),\n  \"file\": \(quote(plan.file)),\n"
+        if let description = plan.description { out += "  \"description\": \(quote(description)),\n" }
         out += "  \"machine\": {\"memory_bytes\": \(Int(plan.machine.memoryBytes)), \"flops\": \(Int(plan.machine.flops))},\n"
         out += "  \"variants\": [" + plan.variants.map(quote).joined(separator: ", ") + "],\n"
         out += "  \"nodes\": [\n"

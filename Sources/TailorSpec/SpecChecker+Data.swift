@@ -116,8 +116,11 @@ extension SpecChecker {
             if let train = v["train"] {
                 expectFormat(train["from"], DataFormat.languageModeling + [.documents], for: "tokenizer training")
                 vocab = train["vocab"]?.int
-            } else if v["bytes"] != nil {
+            } else if let bytes = v["bytes"] {
                 vocab = 256 + (v["special"]?.list?.count ?? 0)
+                if bytes.bool == false {  // it chooses the kind of tokenizer: `false` would still plan a byte tokenizer
+                    diagnostics.error(.bytesIsTrue, at: bytes.location, notes: [Note("write `bytes: true`, or choose `train:` or `load:` instead")])
+                }
             } else if v["load"] != nil {
                 expectFile(v["load"])
                 if let special = v["special"], special.list?.isEmpty == false {
