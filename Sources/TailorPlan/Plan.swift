@@ -91,6 +91,19 @@ public struct PlanNode: Sendable {
     /// Sweep variants using this node; nil when every variant does (or without a sweep).
     public var variants: [String]?
 
+    public init(id: String, kind: NodeKind, params: Value, inputs: [PlanInput], files: [String], key: String,
+                location: SourceLocation?, estimate: Estimate, variants: [String]? = nil) {
+        self.id = id
+        self.kind = kind
+        self.params = params
+        self.inputs = inputs
+        self.files = files
+        self.key = key
+        self.location = location
+        self.estimate = estimate
+        self.variants = variants
+    }
+
     public var shortKey: String { String(key.prefix(12)) }
 }
 
@@ -104,6 +117,15 @@ public struct Plan: Sendable {
     public var nodes: [PlanNode]
     public var machine: MachineProfile
     public var warnings: [Diagnostic]
+
+    public init(name: String, file: String, variants: [String], nodes: [PlanNode], machine: MachineProfile, warnings: [Diagnostic]) {
+        self.name = name
+        self.file = file
+        self.variants = variants
+        self.nodes = nodes
+        self.machine = machine
+        self.warnings = warnings
+    }
 
     public func node(_ id: String) -> PlanNode? { nodes.first { $0.id == id } }
 

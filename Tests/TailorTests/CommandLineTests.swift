@@ -266,6 +266,63 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(rerun.out.contains("0 ran, 2 cached"), "a run from inside the project finds the same cache: \(rerun.out)")
     }
 
+    /// `tailor job` runs a node's inputs and describes the node; `tailor exec-node` (what a
+    /// batch worker runs) builds it into the cache under the key `tailor run` then finds. A job
+    /// whose files, inputs or Tailor changed is refused, never built under the wrong key.
+    func testAJobRunsElsewhereIntoTheSameCache() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-job-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try (0..<60).map { "{\"prompt\": \"\($0)+1=\", \"response\": \"\($0 + 1)\"}" }.joined(separator: "\n")
+            .write(to: dir.appendingPathComponent("sums.jsonl"), atomically: true, encoding: .utf8)
+        let spec = dir.appendingPathComponent("job.yaml").path
+        try """
+        tailor: 1
+        name: job
+        data:
+          sums: { file: sums.jsonl, format: instruction }
+        tokenizers:
+          bytes: { bytes: true }
+        models:
+          base:
+            arch: gpt2
+            size: { layers: 1, width: 16, heads: 2, context: 16 }
+            tokenizer: bytes
+            pretrain: { data: sums, steps: 12 }
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let job = dir.appendingPathComponent("base.job.json").path
+        let written = try run(["job", spec, "model.base", "-o", job, "--quiet"])
+        XCTAssertEqual(written.code, 0, written.err)
+        let text = try String(contentsOfFile: job, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"role\":\"base\"") && text.contains("\"kind\":\"train.pretrain\""), text)
+        let listed = try run(["plan", spec])
+        XCTAssertTrue(listed.out.contains("4 cached, 1 to run"), "the job ran the inputs, not the node: \(listed.out)")
+        let executed = try run(["exec-node", job])
+        XCTAssertEqual(executed.code, 0, executed.err)
+        XCTAssertTrue(executed.out.contains("model.base: ran"), executed.out)
+        XCTAssertTrue(try run(["exec-node", job]).out.contains("model.base: cached"))
+        let rerun = try run(["run", spec])
+        XCTAssertTrue(rerun.out.contains("0 ran, 5 cached"), "the worker's artifact is the run's: \(rerun.out)")
+        // A job from another Tailor, or whose data changed, is refused.
+        try text.replacingOccurrences(of: "\"kind_version\":2", with: "\"kind_version\":1").write(toFile: job + ".old", atomically: true, encoding: .utf8)
+        let old = try run(["exec-node", job + ".old"])
+        XCTAssertEqual(old.code, 1)
+        XCTAssertTrue(old.err.contains("write the job again with this Tailor"), old.err)
+        let other = try text.replacingOccurrences(of: "\"seed\":0", with: "\"seed\":1")
+        try other.write(toFile: job + ".seed", atomically: true, encoding: .utf8)
+        let tampered = try run(["exec-node", job + ".seed"])
+        XCTAssertEqual(tampered.code, 1)
+        XCTAssertTrue(tampered.err.contains("computes the job's key as"), tampered.err)
+        XCTAssertEqual(try run(["exec-node", dir.appendingPathComponent("nope.json").path]).code, 1)
+        // The job of a node that reads a file names its digest: a file changed since is refused.
+        let load = dir.appendingPathComponent("sums.job.json").path
+        XCTAssertEqual(try run(["job", spec, "data.sums", "-o", load, "--quiet"]).code, 0)
+        try "{\"prompt\": \"1+1=\", \"response\": \"2\"}\n".write(to: dir.appendingPathComponent("sums.jsonl"), atomically: true, encoding: .utf8)
+        let changed = try run(["exec-node", load])
+        XCTAssertEqual(changed.code, 1)
+        XCTAssertTrue(changed.err.contains("'sums.jsonl' has changed since the job was written"), changed.err)
+    }
+
     /// A training run killed with SIGKILL resumes from its last checkpoint, and its model is
     /// bit-identical to a run that was never interrupted.
     func testKilledTrainingResumesBitIdentical() throws {
