@@ -396,6 +396,50 @@ final class ExecutorTests: FolderTestCase {
         XCTAssertEqual(after["embeddings.word_embeddings.weight"]?.scalars, before["embeddings.word_embeddings.weight"]?.scalars)
     }
 
+    /// A head trains in the one training loop: every `train` setting changes its weights, and a
+    /// held-out set is scored during training (early stopping keeps the best weights).
+    func testHeadsHonourEveryTrainingSetting() throws {
+        try """
+            tailor: 1
+            name: head-settings
+            seed: 2
+            data:
+              reviews: { generate: sentiment, count: 240, options: { classes: 2 } }
+              parts: { from: reviews, split: { train: 0.75, test: 0.25 } }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              encoder:
+                arch: bert
+                size: { layers: 1, width: 16, heads: 2, context: 48 }
+                tokenizer: bytes
+              probe:
+                from: encoder
+                head: { labels: 2 }
+                train: { data: parts.train, steps: 12, batch: 8, lr: 0.01 }
+            """.write(toFile: dir + "/h.yaml", atomically: true, encoding: .utf8)
+        let store = try ArtifactStore(root: dir + "/.tailor")
+        func head(_ sets: [String]) throws -> (weights: String, log: [String: Any]) {
+            var diagnostics = DiagnosticBag()
+            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/h.yaml", sets: sets, diagnostics: &diagnostics), "\(diagnostics.items)")
+            let probe = try XCTUnwrap(try Executor(plan: plan, store: store).run(plan.nodes).first { $0.node.id == "model.probe" }).artifact
+            let log = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: probe.path("training.json")))) as! [String: Any]
+            return (try XCTUnwrap(probe.files["head.safetensors"]), log)
+        }
+        let reference = try head([])
+        XCTAssertEqual(reference.log["steps"] as? Int, 12)
+        for change in ["optimizer=sgd", "accumulate=2", "weight_decay=0.1", "grad_clip=0.01", "schedule=constant", "warmup=4", "sequence=8"] {
+            XCTAssertNotEqual(try head(["models.probe.train." + change]).weights, reference.weights, change)
+        }
+        let evaluated = try head(["models.probe.train.eval={data: parts.test, every: 3, patience: 2}"])
+        let evals = try XCTUnwrap(evaluated.log["eval"] as? [[String: Any]])
+        XCTAssertFalse(evals.isEmpty)
+        XCTAssertEqual(evaluated.log["best_eval_loss"] as? Double, evals.compactMap { $0["loss"] as? Double }.min())
+        // Checkpoints are written (every 6 steps here) and change nothing in the result; resuming
+        // from one is TrainerTests' and ClassificationResumeTests' to show.
+        XCTAssertEqual(try head(["models.probe.train.checkpoint_every=6"]).weights, reference.weights, "checkpoints change nothing")
+    }
+
     /// A WordPiece tokenizer.json (as BERT checkpoints ship) serves an encoder and its head:
     /// examples tokenize as [CLS] … [SEP], a frozen encoder's features are computed once, and a
     /// decoder given WordPiece is refused by name.
