@@ -21,6 +21,16 @@ struct Params {
         value[key].map { Params($0, path: path.isEmpty ? key : path + "." + key, reads: reads) }
     }
 
+    /// The field `key`, which the plan always holds (the schema's default filled in): there
+    /// is no second default here to disagree with the schema's, and a missing field is
+    /// reported as the planner bug it is.
+    func required<T>(_ key: String, _ read: (Params) -> T?) throws -> T {
+        guard let value = self[key].flatMap(read) else {
+            throw ExecutionError("the plan lacks `\(path.isEmpty ? key : path + "." + key)` (a planner bug)")
+        }
+        return value
+    }
+
     var string: String? { read(value.string) }
     var int: Int? { read(value.int) }
     var bool: Bool? { read(value.bool) }

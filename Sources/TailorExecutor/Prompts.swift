@@ -16,16 +16,17 @@ struct Prompt {
 
     static let defaultThought = "Let's think step by step."
 
-    init(params: Params, pool: [[String: Any]]) {
-        template = params["template"]?.string ?? "{prompt}"
+    init(params: Params, pool: [[String: Any]]) throws {
+        template = try params.required("template", \.string)
         system = params["system"]?.string
-        style = params["style"]?.string ?? "plain"
+        style = try params.required("style", \.string)
         if let cot = params["chain_of_thought"] {
             chainOfThought = cot.bool == true ? Prompt.defaultThought : cot.string
         }
-        k = params["few_shot"]?["k"]?.int ?? 0
-        select = params["few_shot"]?["select"]?.string ?? "random"
-        seed = UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0)
+        // Without few-shot examples: none, and nothing to select them by.
+        k = try params["few_shot"]?.required("k", \.int) ?? 0
+        select = try params["few_shot"]?.required("select", \.string) ?? "random"
+        seed = UInt64(truncatingIfNeeded: try params.required("seed", \.int))
         self.pool = pool
     }
 
@@ -113,7 +114,7 @@ struct Prompt {
 enum PromptRunners {
     static func template(_ ctx: NodeContext) throws {
         let pool = try ctx.inputs(.source).first.map { try ctx.dataset($0).records } ?? []
-        let prompt = Prompt(params: ctx.params, pool: pool)
+        let prompt = try Prompt(params: ctx.params, pool: pool)
         try JSONText.render(prompt.json).write(toFile: ctx.out("prompt.json"), atomically: false, encoding: .utf8)
     }
 

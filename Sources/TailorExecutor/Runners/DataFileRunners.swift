@@ -10,7 +10,7 @@ enum DataFileRunners {
 
     static func load(_ ctx: NodeContext) throws {
         let file = ctx.node.files.first ?? ""
-        let data = try DataFiles.load(ctx.resolve(file), shownAs: file, format: ctx.params["format"]?.string ?? "text", fields: fields(ctx))
+        let data = try DataFiles.load(ctx.resolve(file), shownAs: file, format: try ctx.params.required("format", \.string), fields: fields(ctx))
         try data.write(ctx.out("data.jsonl"))
     }
 
@@ -97,7 +97,7 @@ enum DataFileRunners {
             throw ExecutionError("the command `\(args.joined(separator: " "))` succeeded but wrote no '\(output)'")
         }
         let data = try DataFiles.load(work + "/" + output, shownAs: output + " (the command's output)",
-                                      format: ctx.params["format"]?.string ?? "text", fields: fields(ctx))
+                                      format: try ctx.params.required("format", \.string), fields: fields(ctx))
         try data.write(ctx.out("data.jsonl"))
         // The file itself too, for commands that need this one.
         let stored = "output" + ((output as NSString).pathExtension.isEmpty ? "" : "." + (output as NSString).pathExtension)

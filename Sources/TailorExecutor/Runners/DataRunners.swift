@@ -4,11 +4,11 @@ import TailorRuntime
 /// data.generate and data.split.
 enum DataRunners {
     static func generate(_ ctx: NodeContext) throws {
-        let name = ctx.params["generator"]?.string ?? ""
+        let name = try ctx.params.required("generator", \.string)
         guard Generators.implemented.contains(name) else { throw ExecutionError("the '\(name)' generator is not yet executable") }
         var options: [String: Int] = [:]
         for (key, value) in ctx.params["options"]?.entries ?? [] { if let v = value.int { options[key] = v } }
-        let data = try Generators.make(name, count: ctx.params["count"]?.int ?? 0, options: options, seed: ctx.seed)
+        let data = try Generators.make(name, count: try ctx.params.required("count", \.int), options: options, seed: ctx.seed)
         try data.write(ctx.out("data.jsonl"))
     }
 

@@ -51,7 +51,7 @@ enum EvalRunners {
             }
             if metrics.contains("exact_match") || metrics.contains("contains") || metrics.contains("answer_check") {
                 let generator = Generator(model: model, tokenizer: tokenizer)
-                let maxTokens = ctx.params["max_tokens"]?.int ?? 32
+                let maxTokens = try ctx.params.required("max_tokens", \.int)
                 var exact = 0, contained = 0, checked = 0
                 var samples: [[String: String]] = []
                 let began = Date()

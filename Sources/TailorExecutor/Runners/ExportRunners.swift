@@ -8,11 +8,12 @@ import TailorRuntime
 enum ExportRunners {
     static func export(_ ctx: NodeContext) throws {
         let (model, tokenizer) = try ModelRunners.load(try ctx.input(.model).artifact)
-        let dtypeName = ctx.params["dtype"]?.string ?? "f32", merge = ctx.params["merge"]?.bool ?? false
+        let dtypeName = try ctx.params.required("dtype", \.string), merge = try ctx.params.required("merge", \.bool)
+        let format = try ctx.params.required("format", \.string)
         let dtype: DType = ["f16": .f16, "bf16": .bf16][dtypeName] ?? .f32
         let staging = ctx.output + "/.export"
         do {
-            switch ctx.params["format"]?.string ?? "hf" {
+            switch format {
             case "peft":
                 // The checker refuses both: a PEFT adapter is the unmerged adapter, in float32.
                 guard !merge, dtypeName == "f32" else {
@@ -31,13 +32,13 @@ enum ExportRunners {
                 }
                 if let adaptable = model as? Adaptable { try AdapterFiles.save(adaptable.adapters, to: staging) }
             default:
-                throw ExecutionError("exporting as '\(ctx.params["format"]?.string ?? "?")' is not yet executable (hf and peft are)")
+                throw ExecutionError("exporting as '\(format)' is not yet executable (hf and peft are)")
             }
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
         try moveUp(staging, into: ctx.output)
-        try JSONText.render(["format": ctx.params["format"]?.string ?? "hf", "model": try ctx.input(.model).input.node] as [String: Any])
+        try JSONText.render(["format": format, "model": try ctx.input(.model).input.node] as [String: Any])
             .write(toFile: ctx.out("export.json"), atomically: false, encoding: .utf8)
     }
 }

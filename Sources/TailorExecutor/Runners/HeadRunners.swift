@@ -23,14 +23,14 @@ enum HeadRunners {
     static func initialiseEncoder(_ ctx: NodeContext) throws {
         let tokenizerArtifact = try ctx.input(.tokenizer).artifact
         let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
-        let size = ctx.params["size"]
-        let width = size?["width"]?.int ?? 128, heads = size?["heads"]?.int ?? 4
-        if let kv = size?["kv_heads"]?.int, kv != heads {
+        let size = try ctx.params.required("size") { $0 }
+        let width = try size.required("width", \.int), heads = try size.required("heads", \.int)
+        if let kv = size["kv_heads"]?.int, kv != heads {
             throw ExecutionError("'\(ctx.node.id)': bert attention has as many key/value heads as heads (\(heads)), not \(kv)")
         }
-        let config = BertConfig(vocab: tokenizer.count, width: width, layers: size?["layers"]?.int ?? 2, heads: heads,
-                                ffn: size?["mlp"]?.int ?? 4 * width, maxPositions: size?["context"]?.int ?? 128, typeVocab: 2, normEps: 1e-12)
-        let bert = Bert(config: config, seed: ctx.seed, std: Float(ctx.params["init"]?["std"]?.number ?? 0.02))
+        let config = BertConfig(vocab: tokenizer.count, width: width, layers: try size.required("layers", \.int), heads: heads,
+                                ffn: try size.required("mlp", \.int), maxPositions: try size.required("context", \.int), typeVocab: 2, normEps: 1e-12)
+        let bert = Bert(config: config, seed: ctx.seed, std: Float(try ctx.params.required("init") { $0 }.required("std", \.number)))
         try save(bert, tokenizerFrom: tokenizerArtifact.folder, into: ctx.output)
     }
 

@@ -7,26 +7,26 @@ import TailorRuntime
 /// tokenizer inside, so `tailor generate` and transformers can open an artifact directly).
 enum ModelRunners {
     static func initialise(_ ctx: NodeContext) throws {
-        let arch = ctx.params["arch"]?.string ?? ""
+        let arch = try ctx.params.required("arch", \.string)
         if arch == "bert" { return try HeadRunners.initialiseEncoder(ctx) }  // BPE or WordPiece
         let tokenizer = try TokenizerRunners.load(try ctx.input(.tokenizer).artifact)
-        let size = ctx.params["size"]
-        let width = size?["width"]?.int ?? 128, heads = size?["heads"]?.int ?? 4
-        let layers = size?["layers"]?.int ?? 4, context = size?["context"]?.int ?? 256
-        let std = Float(ctx.params["init"]?["std"]?.number ?? 0.02)
+        let size = try ctx.params.required("size") { $0 }
+        let width = try size.required("width", \.int), heads = try size.required("heads", \.int)
+        let layers = try size.required("layers", \.int), context = try size.required("context", \.int)
+        let std = Float(try ctx.params.required("init") { $0 }.required("std", \.number))
         switch arch {
         case "gpt2":
-            if let mlp = size?["mlp"]?.int, mlp != 4 * width {
+            if let mlp = size["mlp"]?.int, mlp != 4 * width {
                 throw ExecutionError("'\(ctx.node.id)': a gpt2 MLP is 4 × width (\(4 * width)), not \(mlp)")
             }
-            if let kv = size?["kv_heads"]?.int, kv != heads {
+            if let kv = size["kv_heads"]?.int, kv != heads {
                 throw ExecutionError("'\(ctx.node.id)': gpt2 attention has as many key/value heads as heads (\(heads)), not \(kv)")
             }
             let config = GPT2Config(vocab: tokenizer.count, context: context, width: width, layers: layers, heads: heads)
             try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
         case "llama":
             let config = LlamaConfig(vocab: tokenizer.count, width: width, layers: layers, heads: heads,
-                                     kvHeads: size?["kv_heads"]?.int ?? heads, ffn: size?["mlp"]?.int ?? (8 * width / 3 + 63) / 64 * 64,
+                                     kvHeads: try size.required("kv_heads", \.int), ffn: try size.required("mlp", \.int),
                                      context: context)
             try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
         default:

@@ -8,8 +8,9 @@ enum TokenizerRunners {
         var texts: [String] = []
         for entry in ctx.inputs(.source) { texts += try Rendering.texts(try ctx.dataset(entry), source: entry.input.display) }
         let special = (ctx.params["special"]?.list ?? []).compactMap(\.string)
-        let trainer = BPETrainer(vocabSize: ctx.params["vocab"]?.int ?? 1024, specialTokens: [Rendering.endOfText] + special.filter { $0 != Rendering.endOfText },
-                                 minFrequency: ctx.params["min_frequency"]?.int ?? 2)
+        let trainer = BPETrainer(vocabSize: try ctx.params.required("vocab", \.int),
+                                 specialTokens: [Rendering.endOfText] + special.filter { $0 != Rendering.endOfText },
+                                 minFrequency: try ctx.params.required("min_frequency", \.int))
         ctx.progress("training BPE on \(texts.count) texts")
         let tokenizer = try trainer.train(texts)
         try write(tokenizer, ctx)

@@ -14,17 +14,13 @@ struct TrainParameters {
 
     init(_ node: String, _ v: Params?) throws {
         guard let v else { throw ExecutionError("'\(node)' has no `train` parameters in its plan") }
-        func field<T>(_ key: String, _ read: (Params) -> T?) throws -> T {
-            guard let value = v[key].flatMap(read) else { throw ExecutionError("the plan of '\(node)' lacks `train.\(key)` (a planner bug)") }
-            return value
-        }
+        func field<T>(_ key: String, _ read: (Params) -> T?) throws -> T { try v.required(key, read) }
         let steps = try field("steps", \.int)
         let shape = try field("schedule") { $0.string.flatMap(LearningRateSchedule.Shape.init(rawValue:)) }
         let schedule = LearningRateSchedule(peak: Float(try field("lr", \.number)), warmup: try field("warmup", \.int), total: steps, shape: shape)
         var evaluation: TrainingSettings.Evaluation?
         if let eval = v["eval"] {
-            guard let every = eval["every"]?.int else { throw ExecutionError("the plan of '\(node)' lacks `train.eval.every` (a planner bug)") }
-            evaluation = .init(every: every, patience: eval["patience"]?.int)
+            evaluation = .init(every: try eval.required("every", \.int), patience: eval["patience"]?.int)
         }
         settings = TrainingSettings(
             steps: steps, batch: try field("batch", \.int), accumulate: try field("accumulate", \.int), schedule: schedule,

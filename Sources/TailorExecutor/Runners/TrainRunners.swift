@@ -85,7 +85,7 @@ enum TrainRunners {
             return chosen
         }
         guard let adaptable = model as? Adaptable else { throw ExecutionError("this architecture takes no LoRA adapters") }
-        let lora = ctx.params["lora"]
+        let lora = try ctx.params.required("lora") { $0 }
         for (_, p) in model.namedParameters { p.requiringGrad(false) }
         if let file = ctx.node.files.first {  // `lora.load`: start from an adapter in PEFT's layout
             do {
@@ -95,14 +95,14 @@ enum TrainRunners {
             }
             for (_, p) in adaptable.adapters.parameters { p.requiringGrad() }
         } else {
-            let rank = lora?["rank"]?.int ?? 8
-            let targets = (lora?["targets"]?.list ?? []).compactMap(\.string)
-            let count = adaptable.addLoRA(targets: targets.isEmpty ? ["attn.q", "attn.v"] : targets, rank: rank,
-                                          alpha: Float(lora?["alpha"]?.number ?? Double(2 * rank)), rsLoRA: lora?["rslora"]?.bool ?? false,
-                                          seed: ctx.seed)
+            let rank = try lora.required("rank", \.int)
+            let targets = try lora.required("targets", \.list).compactMap(\.string)
+            let count = adaptable.addLoRA(targets: targets, rank: rank,
+                                          alpha: Float(lora["alpha"]?.number ?? Double(2 * rank)),  // the schema's default: 2 × rank
+                                          rsLoRA: try lora.required("rslora", \.bool), seed: ctx.seed)
             if count == 0 { throw ExecutionError("'\(ctx.node.id)': no module matches the LoRA targets \(targets)") }
         }
-        adaptable.adapters.dropout = Float(lora?["dropout"]?.number ?? 0)
+        adaptable.adapters.dropout = Float(try lora.required("dropout", \.number))
         adaptable.adapters.dropoutSeed = ctx.seed
         return adaptable.adapters.parameters
     }
