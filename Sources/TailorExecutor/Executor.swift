@@ -50,17 +50,8 @@ public final class Executor {
     let specDirectory: String
     let digests: FileDigests
 
-    static let runners: [NodeKind: @Sendable (NodeContext) throws -> Void] = [
-        .dataGenerate: DataRunners.generate, .dataSplit: DataRunners.split,
-        .tokenizerTrain: TokenizerRunners.train, .dataTokenize: TokenizerRunners.tokenize,
-        .modelInit: ModelRunners.initialise, .modelLoad: ModelRunners.load, .trainPretrain: TrainRunners.train, .trainFinetune: TrainRunners.train, .trainLoRA: TrainRunners.train,
-        .evalLM: EvalRunners.languageModel, .evalReport: EvalRunners.report,
-        .dataLoad: DataFileRunners.load, .dataFolder: DataFileRunners.folder, .dataCommand: DataFileRunners.command,
-        .dataFilter: DataFileRunners.filter, .dataTake: DataFileRunners.take, .dataMix: DataFileRunners.mix,
-        .tokenizerBytes: TokenizerRunners.bytes, .tokenizerLoad: TokenizerRunners.loadFile,
-        .promptTemplate: PromptRunners.template, .dataTemplate: PromptRunners.apply,
-        .trainHead: HeadRunners.train, .evalClassify: HeadRunners.evaluate, .exportModel: ExportRunners.export,
-    ]
+    /// Every kind that runs, and its runner: each stage's runners register their kinds.
+    static let runners = NodeRunners.registry
 
     /// `digests`: the ones the plan was made with (their memo lives in the cache).
     public init(plan: Plan, store: ArtifactStore, digests: FileDigests? = nil) {

@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorRuntime
 import TailorSpec
 
@@ -139,4 +140,8 @@ enum PromptRunners {
         }
         try Dataset(records: records).write(ctx.out("data.jsonl"))
     }
+}
+
+extension PromptRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.promptTemplate: template, .dataTemplate: apply]
 }

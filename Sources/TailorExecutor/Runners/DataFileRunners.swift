@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorDiagnostics
 import TailorRuntime
 
@@ -158,4 +159,10 @@ enum DataFileRunners {
         let shuffle = Philox.permutation(records.count, seed: ctx.seed, stream: 0x6d69_78ff)
         try Dataset(records: shuffle.map { records[$0] }).write(ctx.out("data.jsonl"))
     }
+}
+
+extension DataFileRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [
+        .dataLoad: load, .dataFolder: folder, .dataCommand: command, .dataFilter: filter, .dataTake: take, .dataMix: mix,
+    ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorRuntime
 
 /// data.generate and data.split.
@@ -30,4 +31,8 @@ enum DataRunners {
             start = Swift.max(start, end)
         }
     }
+}
+
+extension DataRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.dataGenerate: generate, .dataSplit: split]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorModels
 import TailorRuntime
 
@@ -100,4 +101,8 @@ enum EvalRunners {
         }
         try md.write(toFile: ctx.out("report.md"), atomically: false, encoding: .utf8)
     }
+}
+
+extension EvalRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.evalLM: languageModel, .evalReport: report]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorModels
 import TailorRuntime
 
@@ -41,4 +42,8 @@ enum ExportRunners {
         try JSONText.render(["format": format, "model": try ctx.input(.model).input.node] as [String: Any])
             .write(toFile: ctx.out("export.json"), atomically: false, encoding: .utf8)
     }
+}
+
+extension ExportRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.exportModel: export]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorModels
 import TailorRuntime
 import TailorTraining
@@ -164,4 +165,8 @@ enum HeadRunners {
         }
         try JSONText.render(result).write(toFile: ctx.out("metrics.json"), atomically: false, encoding: .utf8)
     }
+}
+
+extension HeadRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.trainHead: train, .evalClassify: evaluate]
 }

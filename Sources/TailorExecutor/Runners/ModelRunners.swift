@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorDiagnostics
 import TailorModels
 import TailorRuntime
@@ -155,4 +156,8 @@ enum ModelRunners {
         func set(_ digest: String, _ value: (any CausalLM, BPETokenizer)) { lock.withLock { entry = (digest, value.0, value.1) } }
         func clear() { lock.withLock { entry = nil } }
     }
+}
+
+extension ModelRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.modelInit: initialise, .modelLoad: load]
 }

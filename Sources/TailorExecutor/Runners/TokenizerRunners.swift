@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorModels
 import TailorTraining
 
@@ -125,4 +126,8 @@ enum TokenizerRunners {
                 .write(toFile: ctx.out("labels.json"), atomically: false, encoding: .utf8)
         }
     }
+}
+
+extension TokenizerRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.tokenizerTrain: train, .tokenizerBytes: bytes, .tokenizerLoad: loadFile, .dataTokenize: tokenize]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorPlan
 import TailorModels
 import TailorRuntime
 import TailorSpec
@@ -113,4 +114,8 @@ enum TrainRunners {
         if pattern.hasSuffix("*") { return name.hasPrefix(String(pattern.dropLast())) }
         return name == pattern || name.hasPrefix(pattern + ".")
     }
+}
+
+extension TrainRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.trainPretrain: train, .trainFinetune: train, .trainLoRA: train]
 }
