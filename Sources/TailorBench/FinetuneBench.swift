@@ -8,7 +8,7 @@ import TailorRuntime
 /// peak RSS is the method's own.
 enum FinetuneBench {
     static func run(lora: Bool, path: String = "models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") {
-        guard let loaded = try? LoadedModel.open(path), case .decoder(let network, _) = loaded.network, let model = network as? Llama else {
+        guard let loaded = try? LoadedModel.open(path), case .decoder(let network) = loaded.backbone, let model = network as? Llama else {
             return print("smollm2: cannot open \(path) (run `make models`)")
         }
         model.makeTrainable()

@@ -43,7 +43,7 @@ public struct DataPreview: Sendable {
 
     /// Token j of an example is learned when it is the target of position j − 1: every token
     /// after the first whose mask is 1, or every token after the first with `trainsOnInputs`.
-    init(node: String, arrays: TokenArrays, tokenizer: ArtifactTokenizer, readers: [String], trainsOnInputs: Bool, examples: Int) {
+    init(node: String, arrays: TokenArrays, tokenizer: TextTokenizer, readers: [String], trainsOnInputs: Bool, examples: Int) {
         self.node = node
         self.readers = readers
         self.trainsOnInputs = trainsOnInputs

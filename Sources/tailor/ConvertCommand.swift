@@ -20,7 +20,8 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let loaded = try openModel(model)
-        guard case .decoder(let network, let tokenizer) = loaded.network else {
+        let tokenizer = loaded.bpe
+        guard case .decoder(let network) = loaded.backbone else {
             throw ValidationError("\(model) is an encoder; convert writes decoders")
         }
         do {

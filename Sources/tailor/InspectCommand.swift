@@ -55,7 +55,8 @@ struct Inspect: ParsableCommand {
     func inspectFolder() throws {
         let loaded = try openModel(model)
         print("folder: \(model) (Hugging Face)")
-        if case .decoder(let network, let tokenizer) = loaded.network {
+        if case .decoder(let network) = loaded.backbone {
+            let tokenizer = loaded.bpe
             switch network {
             case let gpt2 as GPT2:
                 let c = gpt2.config

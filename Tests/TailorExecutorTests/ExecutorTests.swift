@@ -263,14 +263,14 @@ final class ExecutorTests: FolderTestCase {
             """).replacingOccurrences(of: "models: [base]", with: "models: [base, adapted]")
             + "\n  fit: { models: [base, adapted], data: split.train, metrics: [loss] }\n"
         try tuned.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
-        let sharedBefore = ModelRunners.SharedBase.shared.hits
+        let sharedBefore = ModelPool.shared.hits
         let ran = try execute()
         let outcomes = Dictionary(uniqueKeysWithValues: ran.map { ($0.node.id, $0) })
         // Both evals side by side: a row per model, a column per eval and metric.
         let summary = try XCTUnwrap(RunRecord.evalSummary(ran))
         XCTAssertTrue(summary.hasPrefix("| model | accuracy: loss | accuracy: exact_match | fit: loss |\n"), summary)
         XCTAssertEqual(summary.split(separator: "\n").count, 4, "header, rule, base, adapted")
-        XCTAssertGreaterThan(ModelRunners.SharedBase.shared.hits, sharedBefore, "the adapter's eval reuses the base in memory")
+        XCTAssertGreaterThan(ModelPool.shared.hits, sharedBefore, "the adapter's eval reuses the base in memory")
         let base = try XCTUnwrap(outcomes["model.base"]).artifact
         let adapted = try XCTUnwrap(outcomes["model.adapted"]).artifact
         XCTAssertEqual(adapted.files["model.safetensors"], base.files["model.safetensors"], "the base weights are untouched")

@@ -48,7 +48,7 @@ enum HeadRunners {
         try ArtifactTokenizer.copyFiles(from: source, to: folder)
     }
 
-    static func loadBackbone(_ artifact: Artifact) throws -> (Backbone, ArtifactTokenizer) {
+    static func loadBackbone(_ artifact: Artifact) throws -> (Backbone, TextTokenizer) {
         do {
             let folder = try HuggingFaceFolder(path: artifact.folder)
             if folder.modelType == "bert" { return (.encoder(try folder.bert()), try ArtifactTokenizer.load(artifact)) }

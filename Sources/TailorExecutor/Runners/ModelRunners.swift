@@ -49,12 +49,11 @@ enum ModelRunners {
         }
         do {
             let loaded = try LoadedModel.open(path)
-            switch loaded.network {
-            case .decoder(let model, let tokenizer?):
+            switch loaded.backbone {
+            case .decoder(let model):
+                guard let tokenizer = loaded.bpe else { throw ExecutionError("'\(file)' has no tokenizer.json: a run needs the model's tokenizer") }
                 try save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: loaded.chatTemplateSource)
-            case .decoder:
-                throw ExecutionError("'\(file)' has no tokenizer.json: a run needs the model's tokenizer")
-            case .bert(let bert, _):
+            case .encoder(let bert):
                 guard FileManager.default.fileExists(atPath: path + "/tokenizer.json") else {
                     throw ExecutionError("'\(file)' has no tokenizer.json (only vocab.txt): save it with a fast tokenizer")
                 }
@@ -82,31 +81,10 @@ enum ModelRunners {
     }
 
     /// The decoder and tokenizer of a model artifact, with its adapters, as a copy of its own
-    /// (a node may change its weights). Releases the base evaluations share, so a run holds at
-    /// most one extra copy of a base, and none while it trains.
+    /// (a node may change its weights); the pool lets go of the base evaluations share.
     static func load(_ artifact: Artifact) throws -> (any CausalLM, BPETokenizer) {
-        SharedBase.shared.clear()
-        let (model, tokenizer) = try loadBase(artifact)
-        try attachAdapters(artifact, to: model)
-        return (model, tokenizer)
-    }
-
-    /// The decoder and tokenizer of a model artifact, without its adapters.
-    static func loadBase(_ artifact: Artifact) throws -> (any CausalLM, BPETokenizer) {
         do {
-            let folder = try HuggingFaceFolder(path: artifact.folder)
-            guard let tokenizer = try folder.bpeTokenizer() else { throw ExecutionError("the model artifact \(artifact.key) has no tokenizer") }
-            return (try folder.causalLM(), tokenizer)
-        } catch let error as ModelFileError {
-            throw ExecutionError(error.description)
-        }
-    }
-
-    /// Attaches the adapters an artifact keeps beside its base weights (none: nothing changes).
-    static func attachAdapters(_ artifact: Artifact, to model: any CausalLM) throws {
-        guard let adaptable = model as? Adaptable else { return }
-        do {
-            try AdapterFiles.load(from: artifact.folder, into: adaptable)
+            return try ModelPool.shared.privateDecoder(folder: artifact.folder)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
@@ -114,47 +92,15 @@ enum ModelRunners {
 
     /// The decoder of a model artifact for evaluation, its base weights shared with earlier
     /// evaluations: a LoRA artifact keeps its base's weight file unchanged (the same digest), so
-    /// evaluating a base and several of its adapters loads the weights once and swaps adapter
-    /// sets on them ("one base, many skills"). Only for nodes that never change weights.
+    /// evaluating a base and several of its adapters loads the weights once. Only for nodes that
+    /// never change weights.
     static func loadForEvaluation(_ artifact: Artifact) throws -> (any CausalLM, BPETokenizer) {
         guard let digest = artifact.files["model.safetensors"] else { return try load(artifact) }
-        let base = try SharedBase.shared.get(digest) ?? {
-            let loaded = try loadBase(artifact)
-            SharedBase.shared.set(digest, loaded)
-            return loaded
-        }()
-        guard let model = bareCopy(base.0) else { return base }  // never attach adapters to the shared base itself
-        try attachAdapters(artifact, to: model)
-        return (model, base.1)
-    }
-
-    /// A model over the same weights without adapters (nil for architectures without adapters).
-    static func bareCopy(_ model: any CausalLM) -> (any CausalLM)? {
-        switch model {
-        case let llama as Llama: llama.sharingWeights()
-        case let gpt2 as GPT2: gpt2.sharingWeights()
-        default: nil
+        do {
+            return try ModelPool.shared.sharedDecoder(folder: artifact.folder, weightsDigest: digest)
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
         }
-    }
-
-    /// The one base model kept between evaluations (by weight-file digest); `load` clears it.
-    final class SharedBase: @unchecked Sendable {
-        static let shared = SharedBase()
-        private let lock = NSLock()
-        private var entry: (digest: String, model: any CausalLM, tokenizer: BPETokenizer)?
-        /// Loads that found the base already in memory (for tests and the run log).
-        private(set) var hits = 0
-
-        func get(_ digest: String) -> (any CausalLM, BPETokenizer)? {
-            lock.withLock {
-                guard let entry, entry.digest == digest else { return nil }
-                hits += 1
-                return (entry.model, entry.tokenizer)
-            }
-        }
-
-        func set(_ digest: String, _ value: (any CausalLM, BPETokenizer)) { lock.withLock { entry = (digest, value.0, value.1) } }
-        func clear() { lock.withLock { entry = nil } }
     }
 }
 

@@ -5,14 +5,8 @@ import TailorDiagnostics
 /// merges as "a b" strings or [a, b] pairs), a `ByteLevel` pre-tokenizer (optionally after
 /// `Digits`), and added tokens, which are matched whole.
 public enum TokenizerJSON {
-    /// What a `tokenizer.json` holds: byte-level BPE (decoders) or WordPiece (BERT encoders).
-    public enum Loaded {
-        case bpe(BPETokenizer)
-        case wordPiece(WordPieceTokenizer)
-    }
-
     /// Reads a `tokenizer.json` once and builds the tokenizer its model type names.
-    public static func load(path: String, bos: String? = nil, eos: String? = nil) throws -> Loaded {
+    public static func load(path: String, bos: String? = nil, eos: String? = nil) throws -> TextTokenizer {
         let (root, model) = try parse(path)
         if model["type"] as? String == "WordPiece" { return .wordPiece(try WordPieceTokenizer(root: root, model: model, source: path)) }
         return .bpe(try bpe(root: root, model: model, path: path, bos: bos, eos: eos))
