@@ -18,7 +18,7 @@ public final class ArtifactStore: @unchecked Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
             } catch {
-                throw ExecutionError("cannot create the cache folder '\(root)/\(sub)' (\(error.localizedDescription))")
+                throw ExecutionError.cacheFolder("\(root)/\(sub)", error.localizedDescription)
             }
         }
     }
@@ -52,7 +52,7 @@ public final class ArtifactStore: @unchecked Sendable {
         try fm.createDirectory(atPath: root + "/damaged", withIntermediateDirectories: true)
         if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
         guard rename(folder(key), target) == 0 else {
-            throw ExecutionError("cannot move the damaged artifact '\(folder(key))' aside (\(String(cString: strerror(errno))))")
+            throw ExecutionError.setAside(folder(key), String(cString: strerror(errno)))
         }
     }
 
@@ -62,9 +62,9 @@ public final class ArtifactStore: @unchecked Sendable {
     public func withLock<T>(_ key: String, _ body: () throws -> T) throws -> T {
         let path = "\(root)/locks/\(key.prefix(2)).lock"
         let fd = open(path, O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw ExecutionError("cannot open the lock '\(path)'") }
+        guard fd >= 0 else { throw ExecutionError.lockFile(path, "open") }
         defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw ExecutionError("cannot lock '\(path)'") }
+        guard flock(fd, LOCK_EX) == 0 else { throw ExecutionError.lockFile(path, "take") }
         defer { flock(fd, LOCK_UN) }
         return try body()
     }
@@ -100,14 +100,14 @@ public final class ArtifactStore: @unchecked Sendable {
         let final = folder(key)
         try fm.createDirectory(atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }  // a corrupt one being replaced
-        guard rename(staging, final) == 0 else { throw ExecutionError("cannot move the artifact into '\(final)'") }
+        guard rename(staging, final) == 0 else { throw ExecutionError.storeMove(final) }
         try? fm.removeItem(atPath: damaged(key))  // rebuilt: the damaged copy has served
         return Artifact(key: key, folder: final, files: files, kind: kind)
     }
 
     private func sync(_ path: String) throws {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ExecutionError("cannot open '\(path)'") }
+        guard fd >= 0 else { throw ExecutionError.cannotOpen(path) }
         fsync(fd)
         close(fd)
     }

@@ -15,7 +15,7 @@ enum DataFiles {
     static func load(_ path: String, shownAs display: String, format: String, fields: [String: String]) throws -> Dataset {
         let ext = (path as NSString).pathExtension.lowercased()
         let data = try ExecutionError.reading(display) { try FileProbe.read(path) }
-        guard let text = String(data: data, encoding: .utf8) else { throw ExecutionError("\(display): not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ExecutionError.notUTF8(display) }
         var problems: [String] = []
         var rows: [(line: Int, record: [String: Any])] = []
         switch ext {
@@ -38,7 +38,7 @@ enum DataFiles {
                 line += paragraph.filter { $0 == "\n" }.count + 2
             }
         default:
-            throw ExecutionError("\(display): Tailor reads .jsonl, .csv and .txt data files, not '.\(ext)'")
+            throw ExecutionError.dataExtension(display, ext)
         }
         let needed = required[format] ?? []
         var records: [[String: Any]] = []
@@ -78,10 +78,9 @@ enum DataFiles {
             // In file order, whatever check found them.
             func line(_ p: String) -> Int { Int(p.dropFirst(display.count + 1).prefix { $0.isNumber }) ?? 0 }
             problems.sort { line($0) < line($1) }
-            let shown = problems.prefix(20).joined(separator: "\n")
-            throw ExecutionError("bad data:\n" + shown + (problems.count > 20 ? "\n… and \(problems.count - 20) more problems" : ""))
+            throw ExecutionError.badData(problems)
         }
-        if records.isEmpty { throw ExecutionError("\(display): no records (the dataset is empty)") }
+        if records.isEmpty { throw ExecutionError.noRecords(display) }
         return Dataset(records: records)
     }
 
@@ -127,7 +126,7 @@ enum DataFiles {
             table.append((rowLine, cells))
         }
         table.removeAll { $0.cells == [""] }
-        guard let header = table.first else { throw ExecutionError("\(display): no header row") }
+        guard let header = table.first else { throw ExecutionError.noHeader(display) }
         return table.dropFirst().compactMap { row in
             guard row.cells.count == header.cells.count else {
                 problems.append("\(display):\(row.line): \(row.cells.count) columns, but the header has \(header.cells.count)")

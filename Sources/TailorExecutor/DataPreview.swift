@@ -30,7 +30,7 @@ public struct DataPreview: Sendable {
         return try outcomes.filter { $0.node.kind == .dataTokenize }.map { outcome in
             guard let tokenizerID = outcome.node.inputs.map(\.node).first(where: { byID[$0]?.artifact.files["tokenizer.json"] != nil }),
                   let tokenizerArtifact = byID[tokenizerID]?.artifact else {
-                throw ExecutionError("'\(outcome.node.id)' has no tokenizer among its inputs")
+                throw ExecutionError.noTokenizerInput(outcome.node.id)
             }
             let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
             let arrays = try TokenArrays.read(outcome.artifact.path("tokens.bin"))

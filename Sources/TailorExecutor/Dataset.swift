@@ -11,13 +11,13 @@ public struct Dataset: @unchecked Sendable {
     public var count: Int { records.count }
 
     public static func read(_ path: String) throws -> Dataset {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ExecutionError("cannot read the dataset '\(path)'") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ExecutionError.datasetUnreadable(path) }
         var records: [[String: Any]] = []
         var problem: Int?
         lines(data) { number, line in
             if let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] { records.append(object) } else if problem == nil { problem = number }
         }
-        if let problem { throw ExecutionError("\(path):\(problem): not a JSON object") }
+        if let problem { throw ExecutionError.notJSONObject("\(path):\(problem)") }
         return Dataset(records: records)
     }
 
@@ -50,7 +50,7 @@ public struct Dataset: @unchecked Sendable {
     /// A string field of record `i`, or an error naming the record and field.
     public func string(_ i: Int, _ field: String, source: String) throws -> String {
         guard let value = records[i][field] as? String else {
-            throw ExecutionError("\(source): record \(i + 1) has no text field '\(field)'")
+            throw ExecutionError.noTextField(source, record: i + 1, field)
         }
         return value
     }

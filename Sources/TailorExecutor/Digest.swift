@@ -25,18 +25,3 @@ enum Digest {
         return String(decoding: out, as: UTF8.self)
     }
 }
-
-/// A failure while executing a node, in plain words.
-public struct ExecutionError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-
-    /// Runs a file read, a path that cannot be read becoming an error that shows it as `display`.
-    static func reading<T>(_ display: String, _ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let failure as FileProbe.Failure {
-            throw ExecutionError("'\(display)' \(failure.problem)")
-        }
-    }
-}

@@ -83,7 +83,7 @@ public final class Executor {
         var stack = only
         while let id = stack.popLast() {
             guard let node = plan.node(id) else {
-                throw ExecutionError("there is no node '\(id)' in the plan (see `tailor plan`)")
+                throw ExecutionError.noNode(id)
             }
             if wanted.insert(id).inserted { stack += node.inputs.map(\.node) }
         }
@@ -200,7 +200,7 @@ public final class Executor {
     func process(_ node: PlanNode, position: Int, total: Int, state: RunState, events: @escaping (Event) -> Void) throws {
         var inputs = try state.locked {
             try node.inputs.map { input -> (PlanInput, Artifact) in
-                guard let a = state.done[input.node] else { throw ExecutionError("'\(node.id)' runs before its input '\(input.node)'") }
+                guard let a = state.done[input.node] else { throw ExecutionError.runsBeforeInput(node.id, input.node) }
                 return (input, a)
             }
         }
@@ -258,7 +258,7 @@ public final class Executor {
     func build(_ node: PlanNode, _ inputs: [(PlanInput, Artifact)], key: String, events: @escaping (Event) -> Void) throws -> (Artifact, built: Bool) {
         try store.withLock(key) {
             if case (let built?, _) = store.lookup(key) { return (built, false) }
-            guard let runner = Self.runners[node.kind] else { throw ExecutionError("'\(node.id)': '\(node.kind.rawValue)' nodes are not yet executable") }
+            guard let runner = Self.runners[node.kind] else { throw ExecutionError.inNode(node, ExecutionError.notExecutable(node.kind)) }
             let scratch = store.scratch(key)
             let made = try store.store(key, kind: node.kind.rawValue) { folder in
                 let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
@@ -269,7 +269,7 @@ public final class Executor {
                     try Self.confirmRead(ctx)
                 } catch {
                     // Whatever failed (a reader, a writer out of space), the user is told which node and why.
-                    throw ExecutionError("\(node.location.map { "\($0): " } ?? "")\(node.id): \(error)")
+                    throw ExecutionError.inNode(node, error)
                 }
             }
             try? FileManager.default.removeItem(atPath: scratch)
@@ -283,8 +283,7 @@ public final class Executor {
     static func confirmRead(_ ctx: NodeContext) throws {
         let unread = ctx.reads.unread(ctx.node.params)
         guard !unread.isEmpty else { return }
-        throw ExecutionError("Tailor accepted \(unread.map { "'\($0)'" }.joined(separator: ", ")) but its '\(ctx.node.kind.rawValue)' "
-                             + "runner does not apply \(unread.count == 1 ? "it" : "them"): this is a bug in Tailor, please report it")
+        throw ExecutionError.unreadParameters(unread, ctx.node.kind)
     }
 
     /// The digests of the node's files (as the spec writes them) that its key is made of.
@@ -300,8 +299,7 @@ public final class Executor {
         for (file, planned) in fileDigests(node) {
             let now = fresh.digest(resolve(file))
             guard now == planned else {
-                throw ExecutionError("'\(file)' changed while the run was reading it (\(planned.prefix(19))… when planned, \(now.prefix(19))… now); "
-                                     + "nothing was stored: run again once it stops changing")
+                throw ExecutionError.changedWhileRead(file, planned: planned, now: now)
             }
         }
     }

@@ -51,23 +51,22 @@ public struct Job: Sendable {
         do {
             v = try Value(json: text)
         } catch {
-            throw ExecutionError("the job description is not JSON: \(error)")
+            throw ExecutionError.jobNotJSON(error)
         }
         func field<T>(_ value: Value?, _ name: String, _ read: (Value) -> T?) throws -> T {
-            guard let value, let t = read(value) else { throw ExecutionError("the job description has no valid '\(name)'") }
+            guard let value, let t = read(value) else { throw ExecutionError.jobField(name) }
             return t
         }
         let version = try field(v["job_version"], "job_version", \.int)
         guard version == Self.version else {
-            throw ExecutionError("the job description is version \(version); this Tailor reads version \(Self.version)")
+            throw ExecutionError.jobVersion(version, Self.version)
         }
         node = try field(v["node"], "node", \.string)
         let kindName = try field(v["kind"], "kind", \.string)
-        guard let kind = NodeKind(rawValue: kindName) else { throw ExecutionError("the job's kind '\(kindName)' is not one this Tailor knows") }
+        guard let kind = NodeKind(rawValue: kindName) else { throw ExecutionError.jobKind(kindName) }
         let kindVersion = try field(v["kind_version"], "kind_version", \.int)
         guard kindVersion == kind.version else {
-            throw ExecutionError("the job was written by a Tailor whose '\(kindName)' is version \(kindVersion); this one's is \(kind.version), "
-                                 + "so it would build another artifact: write the job again with this Tailor")
+            throw ExecutionError.jobKindVersion(kind, written: kindVersion)
         }
         self.kind = kind
         params = try field(v["params"], "params") { $0.entries != nil ? $0 : nil }
@@ -78,7 +77,7 @@ public struct Job: Sendable {
         }
         inputs = try field(v["inputs"], "inputs", \.list).map { i in
             let role = try field(i["role"], "inputs.role", \.string)
-            guard let r = InputRole(rawValue: role) else { throw ExecutionError("the job has an input of unknown role '\(role)'") }
+            guard let r = InputRole(rawValue: role) else { throw ExecutionError.jobRole(role) }
             return Input(role: r, node: try field(i["node"], "inputs.node", \.string), port: i["port"]?.string,
                          artifact: try field(i["artifact"], "inputs.artifact", \.string))
         }
@@ -107,7 +106,7 @@ extension Executor {
     /// The job of `nodeID`: the nodes it needs run first (from the cache, or computed), then the
     /// node itself described, not run.
     public func job(for nodeID: String, jobs: Int = 1, events: @escaping (Event) -> Void = { _ in }) throws -> Job {
-        guard let node = plan.node(nodeID) else { throw ExecutionError("there is no node '\(nodeID)' in the plan (see `tailor plan`)") }
+        guard let node = plan.node(nodeID) else { throw ExecutionError.noNode(nodeID) }
         let needed = try Self.selection(node.inputs.map(\.node), in: plan)
         let done = Dictionary(try run(needed, jobs: jobs, events: events).map { ($0.node.id, $0.artifact) }, uniquingKeysWith: { a, _ in a })
         let inputs = node.inputs.map { ($0, done[$0.node]!) }
@@ -119,24 +118,23 @@ extension Executor {
     /// then the artifact is built under the key (or found there already).
     public static func execute(_ job: Job, store: ArtifactStore, events: @escaping (Event) -> Void = { _ in }) throws -> Outcome {
         let node = job.planNode
-        let place = job.location.map { "\($0): " } ?? ""
+        let place = (job.location.map { "\($0): " } ?? "") + job.node + ": "
         let plan = Plan(name: job.node, file: (job.specDirectory as NSString).appendingPathComponent("job"), variants: [], nodes: [node],
                         machine: .reference, warnings: [])
         let executor = Executor(plan: plan, store: store, digests: FileDigests())
         var inputs: [(PlanInput, Artifact)] = []
         for (input, described) in zip(node.inputs, job.inputs) {
             guard case (let artifact?, _) = store.lookup(described.artifact) else {
-                throw ExecutionError("\(place)\(job.node): its input '\(described.node)' (artifact \(described.artifact.prefix(12))) is not in the cache "
-                                     + "at \(store.root), or is damaged: copy it there, or run the spec's inputs with `tailor job` on this cache")
+                throw ExecutionError.jobInputMissing(place, input: described.node, artifact: described.artifact, cache: store.root)
             }
             inputs.append((input, artifact))
         }
         for (file, digest) in executor.fileDigests(node) where job.files.first(where: { $0.path == file })?.digest != digest {
-            throw ExecutionError("\(place)\(job.node): '\(file)' has changed since the job was written: write the job again")
+            throw ExecutionError.jobFileChanged(place, file)
         }
         let key = executor.executionKey(node, inputs)
         guard key == job.key else {
-            throw ExecutionError("\(place)\(job.node): this Tailor computes the job's key as \(key.prefix(12)), not \(job.key.prefix(12)): write the job again with it")
+            throw ExecutionError.jobKey(place, computed: key, written: job.key)
         }
         let start = Date()
         events(.started(node, index: 0, total: 1))
@@ -144,7 +142,7 @@ extension Executor {
         do {
             (artifact, built) = try executor.build(node, inputs, key: key, events: events)
         } catch let error as ExecutionError {
-            throw ExecutionError(place + error.description)
+            throw ExecutionError((job.location.map { "\($0): " } ?? "") + error.description)  // build named the node
         }
         let outcome = Outcome(node: node, status: built ? .ran : .cached, reason: built ? "new" : nil, seconds: Date().timeIntervalSince(start),
                               artifact: artifact, inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) }, files: executor.fileDigests(node))

@@ -39,7 +39,7 @@ struct NodeContext {
 
     /// The one input in `role`.
     func input(_ role: InputRole) throws -> (input: PlanInput, artifact: Artifact) {
-        guard let found = inputs(role).first else { throw ExecutionError("'\(node.id)' has no '\(role.rawValue)' input in its plan") }
+        guard let found = inputs(role).first else { throw ExecutionError.noInput(role) }
         return found
     }
 

@@ -26,7 +26,7 @@ struct Params {
     /// reported as the planner bug it is.
     func required<T>(_ key: String, _ read: (Params) -> T?) throws -> T {
         guard let value = self[key].flatMap(read) else {
-            throw ExecutionError("the plan lacks `\(path.isEmpty ? key : path + "." + key)` (a planner bug)")
+            throw ExecutionError.planLacks(path.isEmpty ? key : path + "." + key)
         }
         return value
     }

@@ -122,7 +122,7 @@ enum PromptRunners {
     static func load(_ artifact: Artifact) throws -> Prompt {
         guard let data = FileManager.default.contents(atPath: artifact.path("prompt.json")),
               let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        else { throw ExecutionError("the prompt artifact \(artifact.key) has no readable prompt.json") }
+        else { throw ExecutionError.unreadablePrompt(artifact.key) }
         return Prompt(json: json)
     }
 

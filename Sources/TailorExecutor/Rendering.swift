@@ -20,7 +20,7 @@ enum Rendering {
     /// Every record's full text (for tokenizer training).
     static func texts(_ data: Dataset, source: String) throws -> [String] {
         try data.records.enumerated().map { i, r in
-            guard let (context, answer) = parts(r) else { throw ExecutionError("\(source): record \(i + 1) has no text fields") }
+            guard let (context, answer) = parts(r) else { throw ExecutionError.noTextFields(source, record: i + 1) }
             return context + answer
         }
     }

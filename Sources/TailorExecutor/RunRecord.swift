@@ -60,7 +60,7 @@ public struct RunRecord {
         var folder = "\(root)/\(plan.name)/\(stamp)"
         var n = 1
         while mkdir(folder, 0o755) != 0 {
-            guard errno == EEXIST else { throw ExecutionError("cannot create the run record '\(folder)': \(String(cString: strerror(errno)))") }
+            guard errno == EEXIST else { throw ExecutionError.runRecord(folder, String(cString: strerror(errno))) }
             n += 1
             folder = "\(root)/\(plan.name)/\(stamp)-\(n)"
         }

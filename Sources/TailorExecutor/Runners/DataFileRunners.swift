@@ -19,19 +19,19 @@ enum DataFileRunners {
     static func folder(_ ctx: NodeContext) throws {
         let folder = ctx.node.files.first ?? ""
         let path = ctx.resolve(folder)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { throw ExecutionError("cannot read the folder '\(folder)'") }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { throw ExecutionError.folderUnreadable(folder) }
         var records: [[String: Any]] = []
         for name in names.sorted() where !name.hasPrefix(".") {
             if FileProbe.kind(path + "/" + name) == .folder {
-                throw ExecutionError("'\(folder)/\(name)' is a folder: a documents folder holds its documents directly, one file each")
+                throw ExecutionError.nestedFolder("\(folder)/\(name)")
             }
             let data = try ExecutionError.reading("\(folder)/\(name)") { try FileProbe.read(path + "/" + name) }
             guard let text = String(data: data, encoding: .utf8) else {
-                throw ExecutionError("\(folder)/\(name): not UTF-8 text")
+                throw ExecutionError.notUTF8("\(folder)/\(name)")
             }
             records.append(["id": name, "text": text])
         }
-        if records.isEmpty { throw ExecutionError("\(folder): no documents (the folder is empty)") }
+        if records.isEmpty { throw ExecutionError.noDocuments(folder) }
         try Dataset(records: records).write(ctx.out("data.jsonl"))
     }
 
@@ -45,7 +45,7 @@ enum DataFileRunners {
         try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
         func place(_ source: String, at relative: String) throws {
             guard !relative.hasPrefix("/"), !relative.split(separator: "/").contains("..") else {
-                throw ExecutionError("command input '\(relative)' must be a path inside the spec's folder")
+                throw ExecutionError.commandInputOutside(relative)
             }
             try fm.createDirectory(atPath: (work + "/" + relative as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try fm.copyItem(atPath: source, toPath: work + "/" + relative)
@@ -62,7 +62,7 @@ enum DataFileRunners {
             }
         }
         let args = (ctx.params["run"]?.list ?? []).compactMap(\.string)
-        guard !args.isEmpty, let output = ctx.params["output"]?.string else { throw ExecutionError("the command has no 'run' or 'output'") }
+        guard !args.isEmpty, let output = ctx.params["output"]?.string else { throw ExecutionError.commandIncomplete }
         let process = Process()
         if ctx.params["shell"]?.bool == true {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -86,16 +86,16 @@ enum DataFileRunners {
         do {
             try process.run()
         } catch {
-            throw ExecutionError("cannot start \(args[0]) (\(error.localizedDescription))")
+            throw ExecutionError.commandStart(args[0], error.localizedDescription)
         }
         let stderr = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let tail = String(decoding: stderr, as: UTF8.self).split(separator: "\n").suffix(8).joined(separator: "\n")
-            throw ExecutionError("the command `\(args.joined(separator: " "))` failed with exit code \(process.terminationStatus)" + (tail.isEmpty ? "" : ":\n" + tail))
+            throw ExecutionError.commandFailed(args, status: process.terminationStatus, tail: tail)
         }
         guard fm.fileExists(atPath: work + "/" + output) else {
-            throw ExecutionError("the command `\(args.joined(separator: " "))` succeeded but wrote no '\(output)'")
+            throw ExecutionError.commandNoOutput(args, output)
         }
         let data = try DataFiles.load(work + "/" + output, shownAs: output + " (the command's output)",
                                       format: try ctx.params.required("format", \.string), fields: fields(ctx))
@@ -130,7 +130,7 @@ enum DataFileRunners {
             }
             return true
         }
-        if kept.isEmpty { throw ExecutionError("the filter keeps none of \(data.count) records") }
+        if kept.isEmpty { throw ExecutionError.filterKeepsNone(data.count) }
         try Dataset(records: kept).write(ctx.out("data.jsonl"))
     }
 

@@ -6,7 +6,7 @@ import TailorRuntime
 enum DataRunners {
     static func generate(_ ctx: NodeContext) throws {
         let name = try ctx.params.required("generator", \.string)
-        guard Generators.implemented.contains(name) else { throw ExecutionError("the '\(name)' generator is not yet executable") }
+        guard Generators.implemented.contains(name) else { throw ExecutionError.generatorNotYet(name) }
         var options: [String: Int] = [:]
         for (key, value) in ctx.params["options"]?.entries ?? [] { if let v = value.int { options[key] = v } }
         let data = try Generators.make(name, count: try ctx.params.required("count", \.int), options: options, seed: ctx.seed)
@@ -26,7 +26,7 @@ enum DataRunners {
             cumulative += fraction.number ?? 0
             let end = i == parts.count - 1 ? n : Int((cumulative / total * Double(n)).rounded())
             let rows = order[start..<Swift.max(start, end)].map { data.records[$0] }
-            if rows.isEmpty { throw ExecutionError("split '\(port)' of '\(ctx.node.id)' would be empty (\(n) records)") }
+            if rows.isEmpty { throw ExecutionError.emptySplit(port, records: n) }
             try Dataset(records: Array(rows)).write(ctx.out(port + ".jsonl"))
             start = Swift.max(start, end)
         }

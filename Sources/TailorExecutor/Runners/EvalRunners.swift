@@ -13,11 +13,11 @@ enum EvalRunners {
         let promptInput = ctx.inputs(.prompt).first
         let prompt = try promptInput.map { try PromptRunners.load($0.artifact) }
         let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
-        guard let eos = tokenizer.eos else { throw ExecutionError("the model's tokenizer has no end-of-text token") }
+        guard let eos = tokenizer.eos else { throw ExecutionError.noEndOfText }
         // Each record: context ids and answer ids (+ end of text), cut to the context window.
         var examples: [(context: [Int32], answer: [Int32], text: String)] = []
         for (i, record) in data.records.enumerated() {
-            guard var (context, answer) = Rendering.parts(record) else { throw ExecutionError("\(dataInput.input.display): record \(i + 1) has no text fields") }
+            guard var (context, answer) = Rendering.parts(record) else { throw ExecutionError.noTextFields(dataInput.input.display, record: i + 1) }
             if let prompt { context = prompt.render(record, index: i) }
             // ChatML prompts (a chat prompt here, or records templated by one) hold special tokens.
             let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml" || record["messages"] != nil)
@@ -59,7 +59,7 @@ enum EvalRunners {
                 for start in stride(from: 0, to: examples.count, by: 16) {
                     let rows = Array(examples[start..<Swift.min(examples.count, start + 16)])
                     let budget = Swift.min(maxTokens, model.context - rows.map(\.context.count).max()!)
-                    guard budget > 0 else { throw ExecutionError("'\(ctx.node.id)': a prompt fills the model's whole context") }
+                    guard budget > 0 else { throw ExecutionError.promptFillsContext }
                     let answers = generator.generate(ids: rows.map(\.context), options: SamplingOptions(maxTokens: budget))
                     for (row, answer) in zip(rows, answers) {
                         let got = answer.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -89,7 +89,7 @@ enum EvalRunners {
         for (_, artifact) in ctx.inputs(.result) {
             guard let data = FileManager.default.contents(atPath: artifact.path("metrics.json")),
                   let row = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-            else { throw ExecutionError("'\(ctx.node.id)': an input has no metrics.json") }
+            else { throw ExecutionError.noMetrics }
             rows.append(row)
         }
         try JSONSerialization.data(withJSONObject: ["metrics": metrics, "rows": rows], options: [.sortedKeys, .prettyPrinted])

@@ -18,10 +18,10 @@ enum ExportRunners {
             case "peft":
                 // The checker refuses both: a PEFT adapter is the unmerged adapter, in float32.
                 guard !merge, dtypeName == "f32" else {
-                    throw ExecutionError("'\(ctx.node.id)': a PEFT export writes the adapter alone, unmerged, in f32")
+                    throw ExecutionError.peftAsTrained
                 }
                 guard let adaptable = model as? Adaptable, !adaptable.adapters.isEmpty else {
-                    throw ExecutionError("'\(ctx.node.id)': the model has no LoRA adapters to export as PEFT")
+                    throw ExecutionError.noAdaptersToExport
                 }
                 try PEFTAdapter.save(adaptable, to: staging)
             case "hf":
@@ -29,11 +29,11 @@ enum ExportRunners {
                 switch model {
                 case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer, dtype: dtype)
                 case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, dtype: dtype)
-                default: throw ExecutionError("this architecture cannot be exported yet")
+                default: throw ExecutionError.cannotExport
                 }
                 if let adaptable = model as? Adaptable { try AdapterFiles.save(adaptable.adapters, to: staging) }
             default:
-                throw ExecutionError("exporting as '\(format)' is not yet executable (hf and peft are)")
+                throw ExecutionError.exportNotYet(format)
             }
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)

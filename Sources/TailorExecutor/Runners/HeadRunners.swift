@@ -27,7 +27,7 @@ enum HeadRunners {
         let size = try ctx.params.required("size") { $0 }
         let width = try size.required("width", \.int), heads = try size.required("heads", \.int)
         if let kv = size["kv_heads"]?.int, kv != heads {
-            throw ExecutionError("'\(ctx.node.id)': bert attention has as many key/value heads as heads (\(heads)), not \(kv)")
+            throw ExecutionError.keyValueHeads("bert", heads: heads, kv)
         }
         let config = BertConfig(vocab: tokenizer.count, width: width, layers: try size.required("layers", \.int), heads: heads,
                                 ffn: try size.required("mlp", \.int), maxPositions: try size.required("context", \.int), typeVocab: 2, normEps: 1e-12)
@@ -70,9 +70,9 @@ enum HeadRunners {
         let (tokens, classes, labels) = try labelled(trainArtifact, "the training data", ctx)
         let head = ctx.params["head"]
         let k = head?["labels"]?.int ?? classes.count
-        guard classes.count <= k else { throw ExecutionError("'\(ctx.node.id)': the data has \(classes.count) labels, more than the head's \(k)") }
-        guard let poolingName = head?["pooling"]?.string, let pooling = Pooling(rawValue: poolingName) else {
-            throw ExecutionError("the plan of '\(ctx.node.id)' lacks `head.pooling` (a planner bug)")
+        guard classes.count <= k else { throw ExecutionError.moreLabels(classes.count, than: k) }
+        guard let pooling = Pooling(rawValue: try ctx.params.required("head") { $0 }.required("pooling", \.string)) else {
+            throw ExecutionError.planLacks("head.pooling")
         }
         let p = try TrainParameters(ctx.node.id, ctx.params["train"])
         backbone.makeTrainable()
@@ -80,7 +80,7 @@ enum HeadRunners {
         let unfreeze = (head?["unfreeze"]?.list ?? []).compactMap(\.string)
         let training = head?["freeze"]?.string == "none"
             ? backbone.parameters : backbone.parameters.filter { name, _ in unfreeze.contains { TrainRunners.frozen(name, $0) } }
-        if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError("'\(ctx.node.id)': no backbone module matches `unfreeze` \(unfreeze)") }
+        if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError.noUnfreezeMatch(unfreeze) }
         let length = p.width(context: backbone.context)  // `train.sequence` cuts examples
         func examples(_ tokens: TokenArrays, _ labels: [Int]) -> ClassificationObjective.Examples {
             .init(sequences: (0..<tokens.count).map { Array(tokens.sequence($0).ids.prefix(length)) }, labels: labels)
@@ -91,8 +91,7 @@ enum HeadRunners {
             let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
             let unknown = evalClasses.filter { index[$0] == nil }
             if !unknown.isEmpty {
-                throw ExecutionError("'\(ctx.node.id)': the held-out data of `train.eval` has labels the training data lacks: "
-                                     + unknown.map { "'\($0)'" }.joined(separator: ", "))
+                throw ExecutionError.heldOutLabels(unknown)
             }
             heldOut = examples(evalTokens, evalLabels.map { index[evalClasses[$0]]! })
         }
@@ -104,7 +103,7 @@ enum HeadRunners {
         switch (backbone, tokenizer) {
         case (.decoder(let m), .bpe(let t)): try ModelRunners.save(m, tokenizer: t, into: ctx.output)
         case (.encoder(let b), _): try save(b, tokenizerFrom: modelArtifact.folder, into: ctx.output)
-        case (.decoder, .wordPiece): throw ExecutionError("'\(ctx.node.id)': a decoder with a WordPiece tokenizer cannot be saved")
+        case (.decoder, .wordPiece): throw ExecutionError.decoderWithWordPiece
         }
         try Safetensors.write(["head.weight": projection.weight, "head.bias": projection.bias!], to: ctx.out("head.safetensors"))
         try JSONText.render(["classes": classes, "labels": k, "pooling": pooling.rawValue] as [String: Any])
@@ -120,7 +119,7 @@ enum HeadRunners {
               let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let classes = json["classes"] as? [String], let labels = json["labels"] as? [Int],
               labels.count == tokens.count, labels.allSatisfy({ $0 >= 0 && $0 < classes.count })
-        else { throw ExecutionError("'\(ctx.node.id)': \(what) has no labels (a classification dataset is needed)") }
+        else { throw ExecutionError.noLabels(what) }
         return (tokens, classes, labels)
     }
 
@@ -134,7 +133,7 @@ enum HeadRunners {
         guard let w = weights["head.weight"], let b = weights["head.bias"],
               let meta = FileManager.default.contents(atPath: artifact.path("head.json")),
               let json = (try? JSONSerialization.jsonObject(with: meta)) as? [String: Any], let classes = json["classes"] as? [String]
-        else { throw ExecutionError("the head of \(artifact.key) is unreadable") }
+        else { throw ExecutionError.unreadableHead(artifact.key) }
         let pooling = Pooling(rawValue: json["pooling"] as? String ?? "mean") ?? .mean
         let head = TaskHead(projection: Linear(weight: w, bias: b))
         let data = try ctx.evaluated(dataInput)

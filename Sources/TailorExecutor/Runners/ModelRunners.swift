@@ -18,10 +18,10 @@ enum ModelRunners {
         switch arch {
         case "gpt2":
             if let mlp = size["mlp"]?.int, mlp != 4 * width {
-                throw ExecutionError("'\(ctx.node.id)': a gpt2 MLP is 4 × width (\(4 * width)), not \(mlp)")
+                throw ExecutionError.gpt2MLP(width: width, mlp)
             }
             if let kv = size["kv_heads"]?.int, kv != heads {
-                throw ExecutionError("'\(ctx.node.id)': gpt2 attention has as many key/value heads as heads (\(heads)), not \(kv)")
+                throw ExecutionError.keyValueHeads("gpt2", heads: heads, kv)
             }
             let config = GPT2Config(vocab: tokenizer.count, context: context, width: width, layers: layers, heads: heads)
             try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
@@ -31,7 +31,7 @@ enum ModelRunners {
                                      context: context)
             try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
         default:
-            throw ExecutionError("initialising a '\(arch)' model is not yet executable")
+            throw ExecutionError.initNotYet(arch)
         }
     }
 
@@ -43,19 +43,19 @@ enum ModelRunners {
         let path = ctx.resolve(file)
         // The format the plan read from the path: a `.gguf` file, or a Hugging Face folder.
         switch (ctx.params["format"]?.string, FileProbe.kind(path)) {
-        case ("gguf", .folder): throw ExecutionError("'\(file)' is named like a GGUF file but is a folder")
-        case ("hf", .file): throw ExecutionError("'\(file)' is a file: a Hugging Face model is a folder (with config.json), a GGUF model a `.gguf` file")
+        case ("gguf", .folder): throw ExecutionError.ggufIsFolder(file)
+        case ("hf", .file): throw ExecutionError.hfIsFile(file)
         default: break
         }
         do {
             let loaded = try LoadedModel.open(path)
             switch loaded.backbone {
             case .decoder(let model):
-                guard let tokenizer = loaded.bpe else { throw ExecutionError("'\(file)' has no tokenizer.json: a run needs the model's tokenizer") }
+                guard let tokenizer = loaded.bpe else { throw ExecutionError.noTokenizerJSON(file) }
                 try save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: loaded.chatTemplateSource)
             case .encoder(let bert):
                 guard FileManager.default.fileExists(atPath: path + "/tokenizer.json") else {
-                    throw ExecutionError("'\(file)' has no tokenizer.json (only vocab.txt): save it with a fast tokenizer")
+                    throw ExecutionError.onlyVocabTxt(file)
                 }
                 try HeadRunners.save(bert, tokenizerFrom: path, into: ctx.output)
             }
@@ -71,7 +71,7 @@ enum ModelRunners {
             switch model {
             case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer)
             case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, chatTemplate: chatTemplate)
-            default: throw ExecutionError("this architecture cannot be saved yet")
+            default: throw ExecutionError.cannotSave
             }
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)

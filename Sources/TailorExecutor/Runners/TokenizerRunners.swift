@@ -36,7 +36,7 @@ enum TokenizerRunners {
     /// A tokenizer file from the user: a `tokenizer.json` (byte-level BPE) or a GGUF model's tokenizer.
     static func loadFile(_ ctx: NodeContext) throws {
         if let special = ctx.params["special"]?.list, !special.isEmpty {  // the checker refuses them: the file defines its own
-            throw ExecutionError("'\(ctx.node.id)': a loaded tokenizer keeps the special tokens its file defines")
+            throw ExecutionError.loadedSpecials
         }
         let file = ctx.node.files.first ?? ""
         let path = ctx.resolve(file)
@@ -54,7 +54,7 @@ enum TokenizerRunners {
     /// Reads a tokenizer artifact's byte-level BPE tokenizer.json (what decoders need).
     static func load(_ artifact: Artifact) throws -> BPETokenizer {
         guard case .bpe(let tokenizer) = try ArtifactTokenizer.load(artifact) else {
-            throw ExecutionError("the tokenizer \(artifact.key) is WordPiece: decoders need a byte-level BPE tokenizer (WordPiece serves encoders)")
+            throw ExecutionError.wordPieceForDecoder(artifact.key)
         }
         return tokenizer
     }
@@ -91,21 +91,21 @@ enum TokenizerRunners {
         case .wordPiece(let wordPiece):
             for (i, record) in data.records.enumerated() {
                 guard let (context, answer) = Rendering.parts(record) else {
-                    throw ExecutionError("\(source.input.display): record \(i + 1) has no text fields")
+                    throw ExecutionError.noTextFields(source.input.display, record: i + 1)
                 }
                 let ids = wordPiece.encode(context.isEmpty ? answer : context + " " + answer)
                 arrays.append(ids, mask: [0] + [UInt8](repeating: 1, count: ids.count - 1))
             }
             return try finish(arrays, data, ctx)
         }
-        guard let eos = tokenizer.eos else { throw ExecutionError("the tokenizer has no \(Rendering.endOfText) token") }
+        guard let eos = tokenizer.eos else { throw ExecutionError.tokenizerLacks(Rendering.endOfText) }
         for (i, record) in data.records.enumerated() {
             if let messages = record["messages"] as? [[String: Any]], let chat = chatML(messages, tokenizer) {
                 arrays.append(chat.ids, mask: chat.mask)
                 continue
             }
             guard let (context, answer) = Rendering.parts(record) else {
-                throw ExecutionError("\(source.input.display): record \(i + 1) has no text fields")
+                throw ExecutionError.noTextFields(source.input.display, record: i + 1)
             }
             let c = context.isEmpty ? [] : tokenizer.encode(context, specials: false)
             let a = tokenizer.encode(answer, specials: false) + [eos]

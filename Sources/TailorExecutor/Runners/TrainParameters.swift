@@ -13,7 +13,7 @@ struct TrainParameters {
     var trainOnInputs: Bool
 
     init(_ node: String, _ v: Params?) throws {
-        guard let v else { throw ExecutionError("'\(node)' has no `train` parameters in its plan") }
+        guard let v else { throw ExecutionError.noTrainParameters }
         func field<T>(_ key: String, _ read: (Params) -> T?) throws -> T { try v.required(key, read) }
         let steps = try field("steps", \.int)
         let shape = try field("schedule") { $0.string.flatMap(LearningRateSchedule.Shape.init(rawValue:)) }

@@ -15,7 +15,7 @@ enum TrainRunners {
     static func train(_ ctx: NodeContext) throws {
         let (model, tokenizer) = try ModelRunners.load(try ctx.input(.base).artifact)
         guard let trainInput = ctx.inputs(.data).first else {
-            guard ctx.node.kind == .trainLoRA, !ctx.node.files.isEmpty else { throw ExecutionError("'\(ctx.node.id)' has no training data") }
+            guard ctx.node.kind == .trainLoRA, !ctx.node.files.isEmpty else { throw ExecutionError.noTrainingData }
             _ = try trainable(model, ctx)  // `lora.load` without `train`: the base with the imported adapter
             return try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
         }
@@ -58,7 +58,7 @@ enum TrainRunners {
                 return .proceed
             }
         } catch let error as TrainingError {
-            throw ExecutionError("'\(ctx.node.id)': \(error.description)")
+            throw ExecutionError(error.description)  // the executor names the node
         }
     }
 
@@ -82,10 +82,10 @@ enum TrainRunners {
             let all = model.namedParameters
             for (_, p) in all { p.requiringGrad(false) }
             let chosen = all.filter { name, _ in !freeze.contains { pattern in frozen(name, pattern) } }
-            if chosen.isEmpty { throw ExecutionError("'\(ctx.node.id)': `freeze` leaves no weight to train") }
+            if chosen.isEmpty { throw ExecutionError.freezeLeavesNothing }
             return chosen
         }
-        guard let adaptable = model as? Adaptable else { throw ExecutionError("this architecture takes no LoRA adapters") }
+        guard let adaptable = model as? Adaptable else { throw ExecutionError.noLoRA }
         let lora = try ctx.params.required("lora") { $0 }
         for (_, p) in model.namedParameters { p.requiringGrad(false) }
         if let file = ctx.node.files.first {  // `lora.load`: start from an adapter in PEFT's layout
@@ -101,7 +101,7 @@ enum TrainRunners {
             let count = adaptable.addLoRA(targets: targets, rank: rank,
                                           alpha: Float(lora["alpha"]?.number ?? Double(2 * rank)),  // the schema's default: 2 × rank
                                           rsLoRA: try lora.required("rslora", \.bool), seed: ctx.seed)
-            if count == 0 { throw ExecutionError("'\(ctx.node.id)': no module matches the LoRA targets \(targets)") }
+            if count == 0 { throw ExecutionError.noLoRATargets(targets) }
         }
         adaptable.adapters.dropout = Float(try lora.required("dropout", \.number))
         adaptable.adapters.dropoutSeed = ctx.seed
