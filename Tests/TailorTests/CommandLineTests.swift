@@ -206,11 +206,11 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// The digest of `model.base` in the lock of the run record that `tailor run` printed.
-    func modelDigest(_ output: String) throws -> String {
+    func modelDigest(_ output: String, node: String = "model.base") throws -> String {
         let summary = try XCTUnwrap(output.split(separator: "\n").first { $0.contains("; record ") })
         let record = String(summary.split(separator: " ").last!)
         let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
-        return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == "model.base" }!["digest"] as! String
+        return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == node }!["digest"] as! String
     }
 
     func testCacheCommands() throws {
@@ -332,6 +332,29 @@ final class CommandLineTests: XCTestCase {
     /// The same with evals during training and early stopping: killed after an eval, the run
     /// resumes with the evals so far, the best weights and the patience spent, and ends with
     /// the same model and training log (both are in the artifact's digest).
+    /// The same for a classification head trained with its encoder, with held-out evals.
+    func testKilledHeadTrainingResumesBitIdentical() throws {
+        try killAndResume(named: "kill-head", [], spec: { dir in
+            let spec = dir.appendingPathComponent("head.yaml").path
+            try """
+                tailor: 1
+                name: head
+                data:
+                  reviews: { generate: sentiment, count: 300, options: { classes: 2 } }
+                  parts: { from: reviews, split: { train: 0.8, test: 0.2 } }
+                tokenizers:
+                  bytes: { bytes: true }
+                models:
+                  encoder: { arch: bert, size: { layers: 2, width: 32, heads: 2, context: 64 }, tokenizer: bytes }
+                  probe:
+                    from: encoder
+                    head: { labels: 2, freeze: none }
+                    train: { data: parts.train, steps: 150, batch: 8, eval: { data: parts.test, every: 25, patience: 100 } }
+                """.write(toFile: spec, atomically: true, encoding: .utf8)
+            return spec
+        }, node: "model.probe", training: "models.probe.train")
+    }
+
     func testKilledTrainingWithEvalsResumesBitIdentical() throws {
         try killAndResume(named: "kill-eval", ["--set", "models.base.pretrain.steps=300",
                                                "--set", "models.base.pretrain.eval={data: split.test, every: 25, patience: 100}"])
@@ -339,12 +362,13 @@ final class CommandLineTests: XCTestCase {
 
     /// Runs the tiny spec with `sets` and checkpoints every 25 steps, kills it with SIGKILL
     /// once a checkpoint exists, resumes it, and compares its model with a fresh run's.
-    func killAndResume(named name: String, _ sets: [String]) throws {
+    func killAndResume(named name: String, _ sets: [String], spec write: ((URL) throws -> String)? = nil,
+                       node: String = "model.base", training: String = "models.base.pretrain") throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-\(name)-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let spec = try writeTinySpec(in: dir)
-        let long = sets + ["--set", "models.base.pretrain.checkpoint_every=25", "--quiet"]
+        let spec = try (write ?? writeTinySpec)(dir)
+        let long = sets + ["--set", "\(training).checkpoint_every=25", "--quiet"]
         let p = try start(["run", spec] + long)
         let scratch = dir.appendingPathComponent(".tailor/scratch").path
         let deadline = Date().addingTimeInterval(120)
@@ -363,7 +387,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(resumed.out.contains("resumed from the checkpoint at step"), resumed.out)
         let fresh = try run(["run", spec, "--cache", dir.appendingPathComponent("fresh").path] + long)
         XCTAssertEqual(fresh.code, 0, fresh.err)
-        XCTAssertEqual(try modelDigest(resumed.out), try modelDigest(fresh.out))
+        XCTAssertEqual(try modelDigest(resumed.out, node: node), try modelDigest(fresh.out, node: node))
         XCTAssertFalse(((try? FileManager.default.subpathsOfDirectory(atPath: scratch)) ?? []).contains { $0.hasSuffix(".safetensors") },
                        "the scratch space is cleared once the artifact is stored")
     }
