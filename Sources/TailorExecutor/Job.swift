@@ -129,7 +129,8 @@ extension Executor {
             }
             inputs.append((input, artifact))
         }
-        for (file, digest) in executor.fileDigests(node) where job.files.first(where: { $0.path == file })?.digest != digest {
+        let files = executor.fileDigests(node)
+        for (file, digest) in files where job.files.first(where: { $0.path == file })?.digest != digest {
             throw ExecutionError.jobFileChanged(place, file)
         }
         let key = executor.executionKey(node, inputs)
@@ -145,7 +146,7 @@ extension Executor {
             throw ExecutionError((job.location.map { "\($0): " } ?? "") + error.description)  // build named the node
         }
         let outcome = Outcome(node: node, status: built ? .ran : .cached, reason: built ? "new" : nil, seconds: Date().timeIntervalSince(start),
-                              artifact: artifact, inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) }, files: executor.fileDigests(node))
+                              artifact: artifact, inputs: inputs.map { ($0.0, $0.1.digest(port: $0.0.port)) }, files: files)
         events(.finished(outcome, index: 0, total: 1))
         return outcome
     }

@@ -31,6 +31,9 @@ struct Params {
         return value
     }
 
+    /// The mapping `key`, which the plan always holds.
+    func required(_ key: String) throws -> Params { try required(key) { $0 } }
+
     var string: String? { read(value.string) }
     var int: Int? { read(value.int) }
     var bool: Bool? { read(value.bool) }

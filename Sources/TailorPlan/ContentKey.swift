@@ -14,18 +14,7 @@ public enum ContentKey {
         text += params.canonicalJSON
         for input in inputs { text += "\nin \(input.key)" + (input.port.map { ":\($0)" } ?? "") }
         for digest in fileDigests { text += "\nfile \(digest)" }
-        return hex(SHA256.hash(data: Data(text.utf8)))
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let chars = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for b in digest {
-            out.append(chars[Int(b >> 4)])
-            out.append(chars[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.string(SHA256.hash(data: Data(text.utf8)))
     }
 }
 
@@ -90,7 +79,7 @@ public final class FileDigests: @unchecked Sendable {
             for n in names where !n.hasPrefix(".") {
                 h.update(data: Data((n + "\n" + digest(path + "/" + n, depth: depth + 1) + "\n").utf8))
             }
-            result = "sha256:" + ContentKey.hex(h.finalize())
+            result = "sha256:" + Hex.string(h.finalize())
         case .file: result = fileDigest(path)
         case .missing: result = "missing"
         default: result = "unreadable"
@@ -116,7 +105,7 @@ public final class FileDigests: @unchecked Sendable {
         var h = SHA256()
         while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(data: chunk) }
         try? handle.close()
-        let digest = "sha256:" + ContentKey.hex(h.finalize())
+        let digest = "sha256:" + Hex.string(h.finalize())
         if stamped, memoPath != nil {
             lock.lock()
             stamps[key] = (size, time, digest)

@@ -22,11 +22,6 @@ struct Checkpoint {
     var stale = 0
     var best: (loss: Double, weights: [Tensor])? = nil
 
-    /// Lower-case hex of a digest, as the checkpoint's header records it.
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
-    }
-
     static func path(_ scratch: String) -> String { scratch + "/checkpoint.safetensors" }
 
     static let digestKey = "tailor.checkpoint.sha256"
@@ -49,7 +44,7 @@ struct Checkpoint {
         for name in tensors.keys.sorted() { h.update(data: tensors[name]!.bytes) }
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         try Safetensors.write(packed: tensors, metadata: ["tailor.checkpoint": String(decoding: state, as: UTF8.self),
-                                                          digestKey: hex(h.finalize())], to: path(scratch))
+                                                          digestKey: Hex.string(h.finalize())], to: path(scratch))
     }
 
     enum Restored {
@@ -81,7 +76,7 @@ struct Checkpoint {
             (_, metadata, base) = try Safetensors.header(data)
         } catch { return .failure(TrainingError("it cannot be read (\(error))")) }
         guard let recorded = metadata[digestKey] else { return .failure(TrainingError("it has no digest")) }
-        guard hex(SHA256.hash(data: data[(data.startIndex + base)...])) == recorded else {
+        guard Hex.string(SHA256.hash(data: data[(data.startIndex + base)...])) == recorded else {
             return .failure(TrainingError("its bytes do not match its digest"))
         }
         guard let (tensors, _) = try? Safetensors.parse(data), let text = metadata["tailor.checkpoint"],

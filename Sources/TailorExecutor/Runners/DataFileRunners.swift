@@ -118,13 +118,14 @@ enum DataFileRunners {
         let data = try ctx.dataset(try ctx.input(.source))
         let f = ctx.params["filter"]
         let (minChars, maxChars, contains) = (f?["min_chars"]?.int, f?["max_chars"]?.int, f?["contains"]?.string)
+        let dedupe = f?["dedupe"]?.bool == true  // read once, not once per record
         var seen = Set<String>()
         let kept = data.records.filter { record in
             let text = Rendering.parts(record).map { $0.context + $0.answer } ?? ""
             if let minChars, text.count < minChars { return false }
             if let maxChars, text.count > maxChars { return false }
             if let contains, !text.contains(contains) { return false }
-            if f?["dedupe"]?.bool == true {
+            if dedupe {
                 let line = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? text
                 if !seen.insert(line).inserted { return false }
             }

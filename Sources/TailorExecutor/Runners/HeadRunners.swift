@@ -24,14 +24,14 @@ enum HeadRunners {
     static func initialiseEncoder(_ ctx: NodeContext) throws {
         let tokenizerArtifact = try ctx.input(.tokenizer).artifact
         let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
-        let size = try ctx.params.required("size") { $0 }
+        let size = try ctx.params.required("size")
         let width = try size.required("width", \.int), heads = try size.required("heads", \.int)
         if let kv = size["kv_heads"]?.int, kv != heads {
             throw ExecutionError.keyValueHeads("bert", heads: heads, kv)
         }
         let config = BertConfig(vocab: tokenizer.count, width: width, layers: try size.required("layers", \.int), heads: heads,
                                 ffn: try size.required("mlp", \.int), maxPositions: try size.required("context", \.int), typeVocab: 2, normEps: 1e-12)
-        let bert = Bert(config: config, seed: ctx.seed, std: Float(try ctx.params.required("init") { $0 }.required("std", \.number)))
+        let bert = Bert(config: config, seed: ctx.seed, std: Float(try ctx.params.required("init").required("std", \.number)))
         try save(bert, tokenizerFrom: tokenizerArtifact.folder, into: ctx.output)
     }
 
@@ -67,18 +67,16 @@ enum HeadRunners {
         let modelArtifact = try ctx.input(.base).artifact
         let (backbone, tokenizer) = try loadBackbone(modelArtifact)
         let trainArtifact = try ctx.input(.data).artifact
-        let (tokens, classes, labels) = try labelled(trainArtifact, "the training data", ctx)
-        let head = ctx.params["head"]
-        let k = head?["labels"]?.int ?? classes.count
+        let (tokens, classes, labels) = try labelled(trainArtifact, "the training data")
+        let head = try ctx.params.required("head")
+        let k = head["labels"]?.int ?? classes.count  // the schema's default: the labels the data has
         guard classes.count <= k else { throw ExecutionError.moreLabels(classes.count, than: k) }
-        guard let pooling = Pooling(rawValue: try ctx.params.required("head") { $0 }.required("pooling", \.string)) else {
-            throw ExecutionError.planLacks("head.pooling")
-        }
-        let p = try TrainParameters(ctx.node.id, ctx.params["train"])
+        let pooling = try head.required("pooling") { $0.string.flatMap(Pooling.init(rawValue:)) }
+        let p = try TrainParameters(ctx.params["train"])
         backbone.makeTrainable()
         for (_, p) in backbone.parameters { p.requiringGrad(false) }
-        let unfreeze = (head?["unfreeze"]?.list ?? []).compactMap(\.string)
-        let training = head?["freeze"]?.string == "none"
+        let unfreeze = (head["unfreeze"]?.list ?? []).compactMap(\.string)
+        let training = try head.required("freeze", \.string) == "none"
             ? backbone.parameters : backbone.parameters.filter { name, _ in unfreeze.contains { TrainRunners.frozen(name, $0) } }
         if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError.noUnfreezeMatch(unfreeze) }
         let length = p.width(context: backbone.context)  // `train.sequence` cuts examples
@@ -87,7 +85,7 @@ enum HeadRunners {
         }
         var heldOut: ClassificationObjective.Examples?
         if let evalArtifact = ctx.inputs(.heldOut).first?.artifact {
-            let (evalTokens, evalClasses, evalLabels) = try labelled(evalArtifact, "the held-out data of `train.eval`", ctx)
+            let (evalTokens, evalClasses, evalLabels) = try labelled(evalArtifact, "the held-out data of `train.eval`")
             let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
             let unknown = evalClasses.filter { index[$0] == nil }
             if !unknown.isEmpty {
@@ -112,7 +110,7 @@ enum HeadRunners {
     }
 
     /// A tokenized classification dataset: its sequences, class names and each example's class.
-    static func labelled(_ artifact: Artifact, _ what: String, _ ctx: NodeContext) throws -> (TokenArrays, classes: [String], labels: [Int]) {
+    static func labelled(_ artifact: Artifact, _ what: String) throws -> (TokenArrays, classes: [String], labels: [Int]) {
         let tokens = try TokenArrays.read(artifact.path("tokens.bin"))
         guard artifact.files["labels.json"] != nil,
               let data = FileManager.default.contents(atPath: artifact.path("labels.json")),

@@ -11,10 +11,10 @@ enum ModelRunners {
         let arch = try ctx.params.required("arch", \.string)
         if arch == "bert" { return try HeadRunners.initialiseEncoder(ctx) }  // BPE or WordPiece
         let tokenizer = try TokenizerRunners.load(try ctx.input(.tokenizer).artifact)
-        let size = try ctx.params.required("size") { $0 }
+        let size = try ctx.params.required("size")
         let width = try size.required("width", \.int), heads = try size.required("heads", \.int)
         let layers = try size.required("layers", \.int), context = try size.required("context", \.int)
-        let std = Float(try ctx.params.required("init") { $0 }.required("std", \.number))
+        let std = Float(try ctx.params.required("init").required("std", \.number))
         switch arch {
         case "gpt2":
             if let mlp = size["mlp"]?.int, mlp != 4 * width {

@@ -12,7 +12,7 @@ struct TrainParameters {
     var packing: Bool
     var trainOnInputs: Bool
 
-    init(_ node: String, _ v: Params?) throws {
+    init(_ v: Params?) throws {
         guard let v else { throw ExecutionError.noTrainParameters }
         func field<T>(_ key: String, _ read: (Params) -> T?) throws -> T { try v.required(key, read) }
         let steps = try field("steps", \.int)

@@ -19,7 +19,7 @@ enum TrainRunners {
             _ = try trainable(model, ctx)  // `lora.load` without `train`: the base with the imported adapter
             return try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
         }
-        let p = try TrainParameters(ctx.node.id, ctx.params["train"])
+        let p = try TrainParameters(ctx.params["train"])
         let tokens = try TokenArrays.read(trainInput.artifact.path("tokens.bin"))
         let heldOut = try ctx.inputs(.heldOut).first.map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
         model.makeTrainable()
@@ -86,7 +86,7 @@ enum TrainRunners {
             return chosen
         }
         guard let adaptable = model as? Adaptable else { throw ExecutionError.noLoRA }
-        let lora = try ctx.params.required("lora") { $0 }
+        let lora = try ctx.params.required("lora")
         for (_, p) in model.namedParameters { p.requiringGrad(false) }
         if let file = ctx.node.files.first {  // `lora.load`: start from an adapter in PEFT's layout
             do {
