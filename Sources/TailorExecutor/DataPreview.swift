@@ -28,14 +28,14 @@ public struct DataPreview: Sendable {
     public static func all(_ outcomes: [Executor.Outcome], plan: Plan, examples: Int) throws -> [DataPreview] {
         let byID = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0) })
         return try outcomes.filter { $0.node.kind == .dataTokenize }.map { outcome in
-            guard let tokenizerID = outcome.node.inputs.map(\.node).first(where: { byID[$0]?.artifact.files["tokenizer.json"] != nil }),
+            guard let tokenizerID = outcome.node.inputs.first(where: { $0.role == .tokenizer })?.node,
                   let tokenizerArtifact = byID[tokenizerID]?.artifact else {
                 throw ExecutionError.noTokenizerInput(outcome.node.id)
             }
             let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
             let arrays = try TokenArrays.read(outcome.artifact.path("tokens.bin"))
             let readers = plan.nodes.filter { $0.kind.trains && $0.inputs.contains { $0.node == outcome.node.id } }
-            let onInputs = readers.contains { $0.params["train"]?["train_on_inputs"]?.bool == true }
+            let onInputs = readers.contains { node in node.params["train"].flatMap { try? TrainParameters(Params($0)) }?.trainOnInputs == true }
             return DataPreview(node: outcome.node.id, arrays: arrays, tokenizer: tokenizer, readers: readers.map(\.id),
                                trainsOnInputs: onInputs, examples: examples)
         }

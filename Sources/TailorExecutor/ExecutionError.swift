@@ -36,7 +36,7 @@ extension ExecutionError {
         .init("'\(file)' changed while the run was reading it (\(planned.prefix(19))… when planned, \(now.prefix(19))… now); "
               + "nothing was stored: run again once it stops changing")
     }
-    static func planLacks(_ path: String) -> Self { .init("the plan lacks `\(path)` (a planner bug)") }
+    static func notThisRunner(_ kind: NodeKind) -> Self { .init("\(kind.rawValue) is not run by this runner (a registry bug)") }
     static func noInput(_ role: InputRole) -> Self { .init("the node has no '\(role.rawValue)' input in its plan (a planner bug)") }
     static func unreadable(_ display: String, _ problem: String) -> Self { .init("'\(display)' \(problem)") }
     static func cacheFolder(_ path: String, _ why: String) -> Self { .init("cannot create the cache folder '\(path)' (\(why))") }
@@ -102,6 +102,9 @@ extension ExecutionError {
     }
     static func filterKeepsNone(_ count: Int) -> Self { .init("the filter keeps none of \(count) records") }
     static func emptySplit(_ port: String, records: Int) -> Self { .init("split '\(port)' would be empty (\(records) records)") }
+    static func folderFormat(_ format: String) -> Self {
+        .init("a folder is read as documents, one per file (`{id, text}`); format '\(format)' does not apply to it")
+    }
     static func generatorNotYet(_ name: String) -> Self { .init("the '\(name)' generator is not yet executable") }
 
     // MARK: models and training
@@ -122,7 +125,6 @@ extension ExecutionError {
     static func exportNotYet(_ format: String) -> Self { .init("exporting as '\(format)' is not yet executable (hf and peft are)") }
     static let peftAsTrained = ExecutionError("a PEFT export writes the adapter alone, unmerged, in f32")
     static let noAdaptersToExport = ExecutionError("the model has no LoRA adapters to export as PEFT")
-    static let noTrainParameters = ExecutionError("the node has no `train` parameters in its plan (a planner bug)")
     static let noTrainingData = ExecutionError("the node has no training data")
     static let freezeLeavesNothing = ExecutionError("`freeze` leaves no weight to train")
     static let noLoRA = ExecutionError("this architecture takes no LoRA adapters")

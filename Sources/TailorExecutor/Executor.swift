@@ -66,10 +66,10 @@ public final class Executor {
     public static func notExecutable(_ nodes: [PlanNode]) -> [(PlanNode, String)] {
         nodes.compactMap { node in
             guard Self.runners[node.kind] != nil else { return (node, "'\(node.kind.rawValue)' nodes are not yet executable") }
-            if node.kind == .exportModel, let format = node.params["format"]?.string, format == "gguf" {
+            if node.kind == .exportModel, (try? ExportParameters(plan: node.params))?.format == "gguf" {
                 return (node, "exporting as 'gguf' is not yet executable (hf and peft are)")
             }
-            if node.kind == .dataGenerate, let g = node.params["generator"]?.string, !Generators.implemented.contains(g) {
+            if node.kind == .dataGenerate, let g = (try? DataGenerateParameters(plan: node.params))?.generator, !Generators.implemented.contains(g) {
                 return (node, "the '\(g)' generator is not yet executable")
             }
             return nil

@@ -27,6 +27,11 @@ struct NodeContext {
     let reads = ParameterReads()
 
     var params: Params { Params(node.params, reads: reads) }
+
+    /// The node's parameters as its kind's type reads them.
+    func parameters<P: NodeParameters>(_ type: P.Type) throws -> P { try P(params) }
+
+    /// The node's seed (the spec's), for kinds that draw random numbers.
     var seed: UInt64 { UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0) }
 
     func out(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
@@ -50,10 +55,9 @@ struct NodeContext {
 
     /// The records an eval scores: its dataset input, cut to the first `limit` records when
     /// the eval sets one (the estimate and the content key already count with it).
-    func evaluated(_ entry: (input: PlanInput, artifact: Artifact)) throws -> Dataset {
+    func evaluated(_ entry: (input: PlanInput, artifact: Artifact), _ scope: EvalScope) throws -> Dataset {
         let data = try dataset(entry)
-        guard let limit = params["limit"]?.int, limit < data.count else { return data }
-        return Dataset(records: Array(data.records.prefix(limit)))
+        return Dataset(records: Array(data.records.prefix(scope.scored(of: data.count))))
     }
 }
 

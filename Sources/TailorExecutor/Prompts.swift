@@ -15,19 +15,9 @@ struct Prompt {
     var seed: UInt64
     var pool: [[String: Any]]
 
-    static let defaultThought = "Let's think step by step."
-
-    init(params: Params, pool: [[String: Any]]) throws {
-        template = try params.required("template", \.string)
-        system = params["system"]?.string
-        style = try params.required("style", \.string)
-        if let cot = params["chain_of_thought"] {
-            chainOfThought = cot.bool == true ? Prompt.defaultThought : cot.string
-        }
-        // Without few-shot examples: none, and nothing to select them by.
-        k = try params["few_shot"]?.required("k", \.int) ?? 0
-        select = try params["few_shot"]?.required("select", \.string) ?? "random"
-        seed = UInt64(truncatingIfNeeded: try params.required("seed", \.int))
+    init(_ p: PromptParameters, pool: [[String: Any]]) {
+        (template, system, style, chainOfThought) = (p.template, p.system, p.style, p.chainOfThought)
+        (k, select, seed) = (p.k, p.select, UInt64(truncatingIfNeeded: p.seed))
         self.pool = pool
     }
 
@@ -115,7 +105,7 @@ struct Prompt {
 enum PromptRunners {
     static func template(_ ctx: NodeContext) throws {
         let pool = try ctx.inputs(.source).first.map { try ctx.dataset($0).records } ?? []
-        let prompt = try Prompt(params: ctx.params, pool: pool)
+        let prompt = Prompt(try ctx.parameters(PromptParameters.self), pool: pool)
         try JSONText.render(prompt.json).write(toFile: ctx.out("prompt.json"), atomically: false, encoding: .utf8)
     }
 

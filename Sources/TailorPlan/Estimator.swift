@@ -46,8 +46,10 @@ enum Estimator {
         return e
     }
 
-    /// Parameters trained by a method: everything, adapters only, or a head.
-    static func trainable(_ d: Dimensions, arch: Architecture, method: String, params: Value?) -> Int {
+    /// Parameters trained by a method: everything, adapters only, or a head. `params` are the
+    /// node's, read through its kind's parameters type; `method` the spec's method settings, for
+    /// the methods that have no parameters type yet (they do not run).
+    static func trainable(_ d: Dimensions, arch: Architecture, kind: NodeKind, params: Value, method: Value?) -> Int {
         let all = parameters(d, arch: arch)
         let mods = modules(d, arch: arch)
         func matching(_ patterns: [String]) -> [(Int, Int)] {
@@ -58,24 +60,30 @@ enum Estimator {
                 }
             }.map(\.value)
         }
-        switch method {
-        case "lora":
-            let rank = params?["rank"]?.int ?? 8
-            let targets = params?["targets"]?.list?.compactMap(\.string) ?? ["attn.q", "attn.v"]
-            return d.layers * matching(targets).reduce(0) { $0 + rank * ($1.0 + $1.1) }
-        case "head":
-            let labels = params?["labels"]?.int ?? 2
-            let head = d.width * labels + labels
-            return params?["freeze"]?.string == "none" ? all + head : head
-        case "reward":
+        func adapters(rank: Int, targets: [String]) -> Int { d.layers * matching(targets).reduce(0) { $0 + rank * ($1.0 + $1.1) } }
+        switch kind {
+        case .trainLoRA:
+            guard let lora = try? LoRAParameters(plan: params) else { return 0 }
+            // An imported adapter's shape is in its file, which planning does not read: it is
+            // estimated with the schema's default shape.
+            let defaults = ModelSchema.lora.fields
+            let shape = lora.adapter ?? (rank: defaults.first { $0.name == "rank" }?.defaultValue.flatMap { Value($0, at: nil).int } ?? 0,
+                                         alpha: 0, targets: defaults.first { $0.name == "targets" }?.defaultValue
+                                             .flatMap { Value($0, at: nil).list?.compactMap(\.string) } ?? [],
+                                         rsLoRA: false)
+            return adapters(rank: shape.rank, targets: shape.targets)
+        case .trainHead:
+            guard let head = try? HeadParameters(plan: params) else { return 0 }
+            let labels = head.labels ?? 2  // the data's labels, unknown until it is read: estimated as 2
+            let weights = d.width * labels + labels
+            return head.trainsBackbone ? all + weights : weights
+        case .trainReward:
             return all + d.width + 1
-        case "continual":
-            if let rank = params?["mitigation"]?["adapters"]?.int {
-                return d.layers * matching(["attn.q", "attn.v"]).reduce(0) { $0 + rank * ($1.0 + $1.1) }
-            }
+        case .trainContinual:
+            if let rank = method?["mitigation"]?["adapters"]?.int { return adapters(rank: rank, targets: ["attn.q", "attn.v"]) }
             return all
-        case "finetune":
-            let frozen = params?["freeze"]?.list?.compactMap(\.string) ?? []
+        case .trainFinetune:
+            let frozen = (try? FinetuneParameters(plan: params))?.freeze ?? []
             // A pattern naming a layer index (`layers.0.*`) freezes that layer only.
             let frozenBlocks = frozen.reduce(0) { total, pattern in
                 let layers = pattern.split(separator: ".").contains { Int($0) != nil } ? 1 : d.layers
@@ -96,44 +104,42 @@ enum Estimator {
 
     /// `rows`: examples in the training data, when known (a head on a frozen backbone reads
     /// each once: their features are computed once, not at every step).
-    static func training(_ d: Dimensions?, arch: Architecture, method: String, methodParams: Value?, train: Value?, rows: Int? = nil)
+    static func training(_ d: Dimensions?, arch: Architecture, kind: NodeKind, params: Value, method methodParams: Value?, rows: Int? = nil)
         -> Estimate
     {
         var e = model(d, arch: arch)
-        guard let d, d.vocab != nil, let train else { return e }
+        guard let d, d.vocab != nil, let trainValue = params["train"], let train = try? TrainParameters(Params(trainValue)) else { return e }
         let n = parameters(d, arch: arch)
-        let trainable = trainable(d, arch: arch, method: method, params: methodParams)
+        let trainable = trainable(d, arch: arch, kind: kind, params: params, method: methodParams)
         e.trainable = trainable
-        let batch = train["batch"]?.int ?? 8
-        let accumulate = train["accumulate"]?.int ?? 1
-        let t = train["sequence"]?.int ?? d.context
-        var steps = train["steps"]?.int ?? 0
-        if method == "continual" { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
+        let (batch, accumulate, t) = (train.batch, train.accumulate, train.sequence ?? d.context)
+        var steps = train.steps
+        if kind == .trainContinual { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
         // In Double: the schema allows values whose product overflows Int.
         let tokens = Double(steps) * Double(batch) * Double(accumulate) * Double(t)
         e.tokens = tokens < 9e18 ? Int(tokens) : nil
         let forward = forwardFLOPsPerToken(d, arch: arch, sequence: t)
         // Full training: forward + backward (2× forward). Frozen weights skip their weight
         // gradients, which saves a third of the backward for adapters and heads.
-        let adapterOnly = method == "lora" || (method == "head" && trainable < n)
-            || (method == "continual" && methodParams?["mitigation"]?["adapters"] != nil)
+        let adapterOnly = kind == .trainLoRA || (kind == .trainHead && trainable < n)
+            || (kind == .trainContinual && methodParams?["mitigation"]?["adapters"] != nil)
         var perToken = adapterOnly ? 2 * forward : 3 * forward
-        if method == "head", trainable < n { perToken = forward }
+        if kind == .trainHead, trainable < n { perToken = forward }
         // DPO also runs the frozen reference; PPO generates, scores with a reward model and a reference.
-        if method == "dpo" { perToken += forward * 2 }
-        if method == "ppo" { perToken += forward * 3 }
+        if kind == .trainDPO { perToken += forward * 2 }
+        if kind == .trainPPO { perToken += forward * 3 }
         e.flops = tokens * perToken
-        let optimizerFloats = train["optimizer"]?.string == "sgd" ? 1.0 : 2.0
+        let optimizerFloats = train.optimizer == "sgd" ? 1.0 : 2.0
         e.gradientBytes = Double(trainable) * 4
         e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
-        if method == "dpo" || method == "ppo" { e.weightsBytes = (e.weightsBytes ?? 0) * (method == "ppo" ? 3 : 2) }
+        if kind == .trainDPO || kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * (kind == .trainPPO ? 3 : 2) }
         // Saved activations per token and layer (float32): norms, QKV, attention output,
         // MLP input and hidden, residuals, plus attention probabilities (H·T);
         // then the logits and their gradient.
         let perLayer = Double(9 * d.width + 2 * d.mlp + d.heads * t)
         let micro = Double(batch * t)
         e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
-        if method == "head", trainable < n, methodParams?["unfreeze"] == nil, let rows {
+        if kind == .trainHead, trainable < n, (try? HeadParameters(plan: params))?.unfreeze.isEmpty == true, let rows {
             // Features once per example, in blocks of 32, holding one layer's activations at a time.
             e.tokens = rows * t
             e.flops = Double(rows) * Double(t) * forward

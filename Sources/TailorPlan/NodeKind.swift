@@ -37,16 +37,9 @@ public enum NodeKind: String, Sendable, CaseIterable, Codable {
     case exportModel = "export.model"
     case serveAPI = "serve.api"
 
-    /// Implementation version of this kind; bump when its output changes for the same inputs.
-    public var version: Int {
-        switch self {
-        case .trainPretrain, .trainFinetune, .trainLoRA: 2  // 2: packed examples no longer see each other
-        case .trainHead: 2  // 2: a frozen backbone's features are computed once per example
-        case .evalLM: 2  // 2: metrics keep the first generated answers
-        case .dataTemplate: 2  // 2: ChatML templates also keep the chat
-        default: 1
-        }
-    }
+    /// Implementation version of this kind, declared by its parameters type (1 for a kind
+    /// with none yet); part of every content key.
+    public var version: Int { NodeParameterTypes.byKind[self]?.version ?? 1 }
 
     /// Whether the node trains weights (and so has training estimates).
     public var trains: Bool { rawValue.hasPrefix("train.") }

@@ -26,9 +26,9 @@ extension Planner {
             var inputs = [PlanInput(node: initID, role: .base)]
             if let d = dataInput(pretrain["data"]) { inputs.append(tokens(d.as(.data), tokenizer: tokNode)) }
             if let d = dataInput(pretrain["eval"]?["data"]) { inputs.append(tokens(d.as(.heldOut), tokenizer: tokNode)) }
-            return add(id, .trainPretrain, params: Self.object([("train", Self.trainParams(pretrain)), ("seed", seed)]),
-                       inputs: inputs, at: pretrain.location,
-                       estimate: Estimator.training(dims, arch: arch, method: "pretrain", methodParams: nil, train: pretrain))
+            let params = Self.object([("train", Self.trainParams(pretrain)), ("seed", seed)])
+            return add(id, .trainPretrain, params: params, inputs: inputs, at: pretrain.location,
+                       estimate: Estimator.training(dims, arch: arch, kind: .trainPretrain, params: params, method: nil))
         }
         if let path = v["load"]?.string {
             tokenizerNode[name] = id
@@ -74,10 +74,9 @@ extension Planner {
         guard let kind = Self.trainingKinds[method] else { return id }
         let arch = info.arch, dims = info.dims
         let trainRows = dataInput(train?["data"]).flatMap { rows(of: $0) }
-        return add(id, kind, params: Self.object([
-            (method, methodParams), ("train", train.map(Self.trainParams)), ("seed", seed),
-        ]), inputs: inputs, files: files, at: v.location, estimate: arch.map {
-            Estimator.training(dims, arch: $0, method: method, methodParams: methodValue, train: train, rows: trainRows)
+        let params = Self.object([(method, methodParams), ("train", train.map(Self.trainParams)), ("seed", seed)])
+        return add(id, kind, params: params, inputs: inputs, files: files, at: v.location, estimate: arch.map {
+            Estimator.training(dims, arch: $0, kind: kind, params: params, method: methodValue, rows: trainRows)
         } ?? Estimate())
     }
 

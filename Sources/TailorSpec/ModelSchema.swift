@@ -83,7 +83,7 @@ public enum ModelSchema {
             Field("freeze", .list(.string, minCount: 0), default: .list([]), "module names or patterns kept frozen, e.g. `[embed, \"layers.0.*\"]`"),
         ])
 
-    static let lora = ObjectSchema(
+    public static let lora = ObjectSchema(
         "lora", doc: "Low-rank adapters: W + (alpha / rank) · B·A on each target; the base stays frozen.",
         fields: [
             Field("rank", .int(min: 1, max: 4096), default: .int(8), "rank r of the adapters"),

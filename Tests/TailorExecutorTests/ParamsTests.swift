@@ -1,4 +1,5 @@
 @testable import TailorExecutor
+import TailorPlan
 import TailorSpec
 import XCTest
 

@@ -5,18 +5,17 @@ import TailorRuntime
 
 /// data.load, data.folder, data.command, data.filter, data.take and data.mix.
 enum DataFileRunners {
-    static func fields(_ ctx: NodeContext) -> [String: String] {
-        Dictionary((ctx.params["fields"]?.entries ?? []).compactMap { k, v in v.string.map { (k, $0) } }, uniquingKeysWith: { a, _ in a })
-    }
-
     static func load(_ ctx: NodeContext) throws {
         let file = ctx.node.files.first ?? ""
-        let data = try DataFiles.load(ctx.resolve(file), shownAs: file, format: try ctx.params.required("format", \.string), fields: fields(ctx))
+        let records = try ctx.parameters(DataLoadParameters.self).records
+        let data = try DataFiles.load(ctx.resolve(file), shownAs: file, format: records.format, fields: records.fields)
         try data.write(ctx.out("data.jsonl"))
     }
 
     /// Every file of a folder (sorted by name, hidden files skipped) as a document `{id, text}`.
     static func folder(_ ctx: NodeContext) throws {
+        let format = try ctx.parameters(DataFolderParameters.self).format
+        guard format == "documents" || format == "text" else { throw ExecutionError.folderFormat(format) }
         let folder = ctx.node.files.first ?? ""
         let path = ctx.resolve(folder)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { throw ExecutionError.folderUnreadable(folder) }
@@ -39,6 +38,7 @@ enum DataFileRunners {
     /// holds copies of its declared inputs at the same relative paths; its output file is then
     /// read like a data file.
     static func command(_ ctx: NodeContext) throws {
+        let p = try ctx.parameters(DataCommandParameters.self)
         let work = ctx.scratch + "/work"
         let fm = FileManager.default
         try? fm.removeItem(atPath: work)
@@ -61,10 +61,10 @@ enum DataFileRunners {
                 try place(artifact.path((input.port ?? "data") + ".jsonl"), at: name + (input.port.map { ".\($0)" } ?? "") + ".jsonl")
             }
         }
-        let args = (ctx.params["run"]?.list ?? []).compactMap(\.string)
-        guard !args.isEmpty, let output = ctx.params["output"]?.string else { throw ExecutionError.commandIncomplete }
+        let (args, output) = (p.run, p.output)
+        guard !args.isEmpty else { throw ExecutionError.commandIncomplete }
         let process = Process()
-        if ctx.params["shell"]?.bool == true {
+        if p.shell {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", args.joined(separator: " ")]
         } else if args[0].contains("/") {
@@ -76,8 +76,8 @@ enum DataFileRunners {
         }
         process.currentDirectoryURL = URL(fileURLWithPath: work)
         var environment = ProcessInfo.processInfo.environment
-        for (name, value) in ctx.params["params"]?.entries ?? [] {
-            environment["TAILOR_PARAM_" + name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined()] = value.string ?? value.display
+        for (name, value) in p.environment {
+            environment["TAILOR_PARAM_" + name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined()] = value
         }
         process.environment = environment
         let errors = Pipe()
@@ -98,7 +98,7 @@ enum DataFileRunners {
             throw ExecutionError.commandNoOutput(args, output)
         }
         let data = try DataFiles.load(work + "/" + output, shownAs: output + " (the command's output)",
-                                      format: try ctx.params.required("format", \.string), fields: fields(ctx))
+                                      format: p.records.format, fields: p.records.fields)
         try data.write(ctx.out("data.jsonl"))
         // The file itself too, for commands that need this one.
         let stored = "output" + ((output as NSString).pathExtension.isEmpty ? "" : "." + (output as NSString).pathExtension)
@@ -116,9 +116,8 @@ enum DataFileRunners {
 
     static func filter(_ ctx: NodeContext) throws {
         let data = try ctx.dataset(try ctx.input(.source))
-        let f = ctx.params["filter"]
-        let (minChars, maxChars, contains) = (f?["min_chars"]?.int, f?["max_chars"]?.int, f?["contains"]?.string)
-        let dedupe = f?["dedupe"]?.bool == true  // read once, not once per record
+        let f = try ctx.parameters(DataFilterParameters.self)
+        let (minChars, maxChars, contains, dedupe) = (f.minChars, f.maxChars, f.contains, f.dedupe)
         var seen = Set<String>()
         let kept = data.records.filter { record in
             let text = Rendering.parts(record).map { $0.context + $0.answer } ?? ""
@@ -137,15 +136,16 @@ enum DataFileRunners {
 
     static func take(_ ctx: NodeContext) throws {
         let data = try ctx.dataset(try ctx.input(.source))
-        try Dataset(records: Array(data.records.prefix(ctx.params["take"]?.int ?? data.count))).write(ctx.out("data.jsonl"))
+        try Dataset(records: Array(data.records.prefix(try ctx.parameters(DataTakeParameters.self).take))).write(ctx.out("data.jsonl"))
     }
 
     /// `count` records: each source's share by weight (largest remainders), drawn in a seeded
     /// order from that source (repeating it when the share is larger), then shuffled together.
     static func mix(_ ctx: NodeContext) throws {
         let sources = try ctx.inputs(.source).map { try ctx.dataset($0) }
-        let weights = (ctx.params["weights"]?.list ?? []).map { $0.number ?? 1 }
-        let count = ctx.params["count"]?.int ?? sources.reduce(0) { $0 + $1.count }
+        let p = try ctx.parameters(DataMixParameters.self)
+        let weights = p.weights
+        let count = p.count ?? sources.reduce(0) { $0 + $1.count }
         let total = weights.reduce(0, +)
         let exact = weights.map { $0 / total * Double(count) }
         var shares = exact.map { Int($0) }

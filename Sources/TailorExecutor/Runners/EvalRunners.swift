@@ -7,12 +7,13 @@ import TailorRuntime
 enum EvalRunners {
     static func languageModel(_ ctx: NodeContext) throws {
         let (modelInput, dataInput) = (try ctx.input(.model), try ctx.input(.evalData))
+        let p = try ctx.parameters(EvalLMParameters.self)
         let (model, tokenizer) = try ModelRunners.loadForEvaluation(modelInput.artifact)
-        let data = try ctx.evaluated(dataInput)
+        let data = try ctx.evaluated(dataInput, p.scope)
         // With a prompt, each record's context is rendered through it (few-shot, chain of thought, style).
         let promptInput = ctx.inputs(.prompt).first
         let prompt = try promptInput.map { try PromptRunners.load($0.artifact) }
-        let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
+        let metrics = p.scope.metrics
         guard let eos = tokenizer.eos else { throw ExecutionError.noEndOfText }
         // Each record: context ids and answer ids (+ end of text), cut to the context window.
         var examples: [(context: [Int32], answer: [Int32], text: String)] = []
@@ -52,7 +53,7 @@ enum EvalRunners {
             }
             if metrics.contains("exact_match") || metrics.contains("contains") || metrics.contains("answer_check") {
                 let generator = Generator(model: model, tokenizer: tokenizer)
-                let maxTokens = try ctx.params.required("max_tokens", \.int)
+                guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
                 var exact = 0, contained = 0, checked = 0
                 var samples: [[String: String]] = []
                 let began = Date()
@@ -84,7 +85,7 @@ enum EvalRunners {
 
     /// One table of every evaluated model's metrics (report.json and report.md).
     static func report(_ ctx: NodeContext) throws {
-        let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
+        let metrics = try ctx.parameters(EvalReportParameters.self).metrics
         var rows: [[String: Any]] = []
         for (_, artifact) in ctx.inputs(.result) {
             guard let data = FileManager.default.contents(atPath: artifact.path("metrics.json")),

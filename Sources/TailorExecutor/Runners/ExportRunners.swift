@@ -9,8 +9,8 @@ import TailorRuntime
 enum ExportRunners {
     static func export(_ ctx: NodeContext) throws {
         let (model, tokenizer) = try ModelRunners.load(try ctx.input(.model).artifact)
-        let dtypeName = try ctx.params.required("dtype", \.string), merge = try ctx.params.required("merge", \.bool)
-        let format = try ctx.params.required("format", \.string)
+        let p = try ctx.parameters(ExportParameters.self)
+        let (dtypeName, merge, format) = (p.dtype, p.merge, p.format)
         let dtype: DType = ["f16": .f16, "bf16": .bf16][dtypeName] ?? .f32
         let staging = ctx.output + "/.export"
         do {

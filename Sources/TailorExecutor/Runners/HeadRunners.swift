@@ -24,14 +24,14 @@ enum HeadRunners {
     static func initialiseEncoder(_ ctx: NodeContext) throws {
         let tokenizerArtifact = try ctx.input(.tokenizer).artifact
         let tokenizer = try ArtifactTokenizer.load(tokenizerArtifact)
-        let size = try ctx.params.required("size")
-        let width = try size.required("width", \.int), heads = try size.required("heads", \.int)
-        if let kv = size["kv_heads"]?.int, kv != heads {
-            throw ExecutionError.keyValueHeads("bert", heads: heads, kv)
+        let p = try ctx.parameters(ModelInitParameters.self)
+        if let kv = p.kvHeads, kv != p.heads {
+            throw ExecutionError.keyValueHeads("bert", heads: p.heads, kv)
         }
-        let config = BertConfig(vocab: tokenizer.count, width: width, layers: try size.required("layers", \.int), heads: heads,
-                                ffn: try size.required("mlp", \.int), maxPositions: try size.required("context", \.int), typeVocab: 2, normEps: 1e-12)
-        let bert = Bert(config: config, seed: ctx.seed, std: Float(try ctx.params.required("init").required("std", \.number)))
+        guard let mlp = p.mlp else { throw ParameterError(path: "size.mlp") }  // the planner fills bert's default
+        let config = BertConfig(vocab: tokenizer.count, width: p.width, layers: p.layers, heads: p.heads,
+                                ffn: mlp, maxPositions: p.context, typeVocab: 2, normEps: 1e-12)
+        let bert = Bert(config: config, seed: ctx.seed, std: Float(p.std))
         try save(bert, tokenizerFrom: tokenizerArtifact.folder, into: ctx.output)
     }
 
@@ -68,18 +68,17 @@ enum HeadRunners {
         let (backbone, tokenizer) = try loadBackbone(modelArtifact)
         let trainArtifact = try ctx.input(.data).artifact
         let (tokens, classes, labels) = try labelled(trainArtifact, "the training data")
-        let head = try ctx.params.required("head")
-        let k = head["labels"]?.int ?? classes.count  // the schema's default: the labels the data has
+        let head = try ctx.parameters(HeadParameters.self)
+        let k = head.labels ?? classes.count  // the schema's default: the labels the data has
         guard classes.count <= k else { throw ExecutionError.moreLabels(classes.count, than: k) }
-        let pooling = try head.required("pooling") { $0.string.flatMap(Pooling.init(rawValue:)) }
-        let p = try TrainParameters(ctx.params["train"])
+        guard let pooling = Pooling(rawValue: head.pooling) else { throw ParameterError(path: "head.pooling") }
         backbone.makeTrainable()
         for (_, p) in backbone.parameters { p.requiringGrad(false) }
-        let unfreeze = (head["unfreeze"]?.list ?? []).compactMap(\.string)
-        let training = try head.required("freeze", \.string) == "none"
+        let unfreeze = head.unfreeze
+        let training = head.trainsBackbone
             ? backbone.parameters : backbone.parameters.filter { name, _ in unfreeze.contains { TrainRunners.frozen(name, $0) } }
         if !unfreeze.isEmpty, training.isEmpty { throw ExecutionError.noUnfreezeMatch(unfreeze) }
-        let length = p.width(context: backbone.context)  // `train.sequence` cuts examples
+        let length = head.train.width(context: backbone.context)  // `train.sequence` cuts examples
         func examples(_ tokens: TokenArrays, _ labels: [Int]) -> ClassificationObjective.Examples {
             .init(sequences: (0..<tokens.count).map { Array(tokens.sequence($0).ids.prefix(length)) }, labels: labels)
         }
@@ -96,7 +95,7 @@ enum HeadRunners {
         if training.isEmpty { ctx.progress("features of \(tokens.count) examples from the frozen backbone") }
         var objective = try ClassificationObjective(backbone: backbone, head: TaskHead(width: backbone.width, outputs: k, seed: ctx.seed),
                                                     pooling: pooling, trainingBackbone: training, training: examples(tokens, labels), heldOut: heldOut)
-        let summary = try TrainRunners.train(&objective, p.settings, ctx, rate: nil)
+        let summary = try TrainRunners.train(&objective, try TrainingSettings(head.train), ctx, rate: nil)
         let projection = objective.head.projection
         switch (backbone, tokenizer) {
         case (.decoder(let m), .bpe(let t)): try ModelRunners.save(m, tokenizer: t, into: ctx.output)
@@ -134,7 +133,8 @@ enum HeadRunners {
         else { throw ExecutionError.unreadableHead(artifact.key) }
         let pooling = Pooling(rawValue: json["pooling"] as? String ?? "mean") ?? .mean
         let head = TaskHead(projection: Linear(weight: w, bias: b))
-        let data = try ctx.evaluated(dataInput)
+        let scope = try ctx.parameters(EvalClassifyParameters.self).scope
+        let data = try ctx.evaluated(dataInput, scope)
         var gold: [String] = [], predicted: [String] = []
         Tensor.noGrad {
             for start in stride(from: 0, to: data.count, by: 32) {
@@ -145,7 +145,7 @@ enum HeadRunners {
                 predicted += best.map { $0 < classes.count ? classes[$0] : "#\($0)" }
             }
         }
-        let metrics = (ctx.params["metrics"]?.list ?? []).compactMap(\.string)
+        let metrics = scope.metrics
         var result: [String: Any] = ["model": modelInput.input.node, "data": dataInput.input.display, "examples": gold.count]
         if metrics.contains("accuracy") {
             result["accuracy"] = gold.isEmpty ? 0 : Double(zip(gold, predicted).filter { $0 == $1 }.count) / Double(gold.count)

@@ -8,30 +8,27 @@ import TailorRuntime
 /// tokenizer inside, so `tailor generate` and transformers can open an artifact directly).
 enum ModelRunners {
     static func initialise(_ ctx: NodeContext) throws {
-        let arch = try ctx.params.required("arch", \.string)
-        if arch == "bert" { return try HeadRunners.initialiseEncoder(ctx) }  // BPE or WordPiece
+        let p = try ctx.parameters(ModelInitParameters.self)
+        if p.arch == "bert" { return try HeadRunners.initialiseEncoder(ctx) }  // BPE or WordPiece
         let tokenizer = try TokenizerRunners.load(try ctx.input(.tokenizer).artifact)
-        let size = try ctx.params.required("size")
-        let width = try size.required("width", \.int), heads = try size.required("heads", \.int)
-        let layers = try size.required("layers", \.int), context = try size.required("context", \.int)
-        let std = Float(try ctx.params.required("init").required("std", \.number))
-        switch arch {
+        let (width, heads, layers, context, std) = (p.width, p.heads, p.layers, p.context, Float(p.std))
+        switch p.arch {
         case "gpt2":
-            if let mlp = size["mlp"]?.int, mlp != 4 * width {
+            if let mlp = p.mlp, mlp != 4 * width {
                 throw ExecutionError.gpt2MLP(width: width, mlp)
             }
-            if let kv = size["kv_heads"]?.int, kv != heads {
+            if let kv = p.kvHeads, kv != heads {
                 throw ExecutionError.keyValueHeads("gpt2", heads: heads, kv)
             }
             let config = GPT2Config(vocab: tokenizer.count, context: context, width: width, layers: layers, heads: heads)
             try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
         case "llama":
+            guard let kvHeads = p.kvHeads, let mlp = p.mlp else { throw ParameterError(path: "size") }  // the planner fills llama's defaults
             let config = LlamaConfig(vocab: tokenizer.count, width: width, layers: layers, heads: heads,
-                                     kvHeads: try size.required("kv_heads", \.int), ffn: try size.required("mlp", \.int),
-                                     context: context)
+                                     kvHeads: kvHeads, ffn: mlp, context: context)
             try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
         default:
-            throw ExecutionError.initNotYet(arch)
+            throw ExecutionError.initNotYet(p.arch)
         }
     }
 
@@ -42,7 +39,7 @@ enum ModelRunners {
         let file = ctx.node.files.first ?? ""
         let path = ctx.resolve(file)
         // The format the plan read from the path: a `.gguf` file, or a Hugging Face folder.
-        switch (ctx.params["format"]?.string, FileProbe.kind(path)) {
+        switch (try ctx.parameters(ModelLoadParameters.self).format, FileProbe.kind(path)) {
         case ("gguf", .folder): throw ExecutionError.ggufIsFolder(file)
         case ("hf", .file): throw ExecutionError.hfIsFile(file)
         default: break

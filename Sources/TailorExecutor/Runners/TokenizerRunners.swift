@@ -8,10 +8,10 @@ enum TokenizerRunners {
     static func train(_ ctx: NodeContext) throws {
         var texts: [String] = []
         for entry in ctx.inputs(.source) { texts += try Rendering.texts(try ctx.dataset(entry), source: entry.input.display) }
-        let special = (ctx.params["special"]?.list ?? []).compactMap(\.string)
-        let trainer = BPETrainer(vocabSize: try ctx.params.required("vocab", \.int),
-                                 specialTokens: [Rendering.endOfText] + special.filter { $0 != Rendering.endOfText },
-                                 minFrequency: try ctx.params.required("min_frequency", \.int))
+        let p = try ctx.parameters(TokenizerTrainParameters.self)
+        let trainer = BPETrainer(vocabSize: p.vocab,
+                                 specialTokens: [Rendering.endOfText] + p.special.filter { $0 != Rendering.endOfText },
+                                 minFrequency: p.minFrequency)
         ctx.progress("training BPE on \(texts.count) texts")
         let tokenizer = try trainer.train(texts)
         try write(tokenizer, ctx)
@@ -29,13 +29,13 @@ enum TokenizerRunners {
 
     /// A byte tokenizer: the 256 byte symbols, no merges, end of text and the spec's specials.
     static func bytes(_ ctx: NodeContext) throws {
-        let special = (ctx.params["special"]?.list ?? []).compactMap(\.string).filter { $0 != Rendering.endOfText }
+        let special = try ctx.parameters(SpecialTokensParameters.self).special.filter { $0 != Rendering.endOfText }
         try write(try BPETrainer(vocabSize: 0, specialTokens: [Rendering.endOfText] + special).train([String]()), ctx)
     }
 
     /// A tokenizer file from the user: a `tokenizer.json` (byte-level BPE) or a GGUF model's tokenizer.
     static func loadFile(_ ctx: NodeContext) throws {
-        if let special = ctx.params["special"]?.list, !special.isEmpty {  // the checker refuses them: the file defines its own
+        if !(try ctx.parameters(SpecialTokensParameters.self).special.isEmpty) {  // the checker refuses them: the file defines its own
             throw ExecutionError.loadedSpecials
         }
         let file = ctx.node.files.first ?? ""

@@ -13,19 +13,24 @@ enum TrainRunners {
     /// the eval loss is measured every `every` steps, training stops after `patience` evals
     /// without improvement, and the best weights are kept.
     static func train(_ ctx: NodeContext) throws {
+        let method = try Method(ctx)
         let (model, tokenizer) = try ModelRunners.load(try ctx.input(.base).artifact)
-        guard let trainInput = ctx.inputs(.data).first else {
-            guard ctx.node.kind == .trainLoRA, !ctx.node.files.isEmpty else { throw ExecutionError.noTrainingData }
-            _ = try trainable(model, ctx)  // `lora.load` without `train`: the base with the imported adapter
+        guard let trainInput = ctx.inputs(.data).first, let p = method.train else {
+            guard case .lora(let lora) = method, !ctx.node.files.isEmpty else { throw ExecutionError.noTrainingData }
+            _ = try adapters(lora, on: model, ctx)  // `lora.load` without `train`: the base with the imported adapter
             return try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
         }
-        let p = try TrainParameters(ctx.params["train"])
         let tokens = try TokenArrays.read(trainInput.artifact.path("tokens.bin"))
         let heldOut = try ctx.inputs(.heldOut).first.map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
         model.makeTrainable()
-        var objective = try LanguageModelObjective(model: model, parameters: try trainable(model, ctx), tokens: tokens, heldOut: heldOut,
+        let parameters = switch method {
+        case .lora(let lora): try adapters(lora, on: model, ctx)
+        case .pretrain: try unfrozen([], of: model)
+        case .finetune(let finetune): try unfrozen(finetune.freeze, of: model)
+        }
+        var objective = try LanguageModelObjective(model: model, parameters: parameters, tokens: tokens, heldOut: heldOut,
                                                    sequence: p.sequence, packing: p.packing, trainOnInputs: p.trainOnInputs)
-        let summary = try train(&objective, p.settings, ctx, rate: "tokens")
+        let summary = try train(&objective, try TrainingSettings(p), ctx, rate: "tokens")
         (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
         try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
         var log = TrainRunners.log(summary)
@@ -74,19 +79,40 @@ enum TrainRunners {
         return log
     }
 
-    /// The parameters this node trains, by name: every weight not matched by `finetune.freeze`
-    /// (pretraining and fine-tuning), or fresh LoRA adapters on a frozen base.
-    static func trainable(_ model: any CausalLM, _ ctx: NodeContext) throws -> [(String, Tensor)] {
-        guard ctx.node.kind == .trainLoRA else {
-            let freeze = (ctx.params["finetune"]?["freeze"]?.list ?? []).compactMap(\.string)
-            let all = model.namedParameters
-            for (_, p) in all { p.requiringGrad(false) }
-            let chosen = all.filter { name, _ in !freeze.contains { pattern in frozen(name, pattern) } }
-            if chosen.isEmpty { throw ExecutionError.freezeLeavesNothing }
-            return chosen
+    /// The three next-token methods' parameters.
+    enum Method {
+        case pretrain(PretrainParameters), finetune(FinetuneParameters), lora(LoRAParameters)
+
+        init(_ ctx: NodeContext) throws {
+            switch ctx.node.kind {
+            case .trainPretrain: self = .pretrain(try ctx.parameters(PretrainParameters.self))
+            case .trainFinetune: self = .finetune(try ctx.parameters(FinetuneParameters.self))
+            case .trainLoRA: self = .lora(try ctx.parameters(LoRAParameters.self))
+            default: throw ExecutionError.notThisRunner(ctx.node.kind)
+            }
         }
+
+        var train: TrainParameters? {
+            switch self {
+            case .pretrain(let p): p.train
+            case .finetune(let p): p.train
+            case .lora(let p): p.train
+            }
+        }
+    }
+
+    /// Every weight not matched by a `freeze` pattern (fine-tuning; none for pretraining).
+    static func unfrozen(_ freeze: [String], of model: any CausalLM) throws -> [(String, Tensor)] {
+        let all = model.namedParameters
+        for (_, p) in all { p.requiringGrad(false) }
+        let chosen = all.filter { name, _ in !freeze.contains { pattern in frozen(name, pattern) } }
+        if chosen.isEmpty { throw ExecutionError.freezeLeavesNothing }
+        return chosen
+    }
+
+    /// Fresh LoRA adapters (or the imported ones) on a frozen base: what LoRA trains.
+    static func adapters(_ lora: LoRAParameters, on model: any CausalLM, _ ctx: NodeContext) throws -> [(String, Tensor)] {
         guard let adaptable = model as? Adaptable else { throw ExecutionError.noLoRA }
-        let lora = try ctx.params.required("lora")
         for (_, p) in model.namedParameters { p.requiringGrad(false) }
         if let file = ctx.node.files.first {  // `lora.load`: start from an adapter in PEFT's layout
             do {
@@ -95,15 +121,14 @@ enum TrainRunners {
                 throw ExecutionError(error.description)
             }
             for (_, p) in adaptable.adapters.parameters { p.requiringGrad() }
+        } else if let shape = lora.adapter {
+            let count = adaptable.addLoRA(targets: shape.targets, rank: shape.rank, alpha: Float(shape.alpha),
+                                          rsLoRA: shape.rsLoRA, seed: ctx.seed)
+            if count == 0 { throw ExecutionError.noLoRATargets(shape.targets) }
         } else {
-            let rank = try lora.required("rank", \.int)
-            let targets = try lora.required("targets", \.list).compactMap(\.string)
-            let count = adaptable.addLoRA(targets: targets, rank: rank,
-                                          alpha: Float(lora["alpha"]?.number ?? Double(2 * rank)),  // the schema's default: 2 × rank
-                                          rsLoRA: try lora.required("rslora", \.bool), seed: ctx.seed)
-            if count == 0 { throw ExecutionError.noLoRATargets(targets) }
+            throw ParameterError(path: "lora.rank")  // neither a file nor a shape
         }
-        adaptable.adapters.dropout = Float(try lora.required("dropout", \.number))
+        adaptable.adapters.dropout = Float(lora.dropout)
         adaptable.adapters.dropoutSeed = ctx.seed
         return adaptable.adapters.parameters
     }

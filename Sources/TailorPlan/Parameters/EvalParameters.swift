@@ -1,0 +1,43 @@
+import TailorSpec
+
+/// The records an eval scores: its dataset, cut to the first `limit` when the spec sets one.
+public struct EvalScope: Sendable {
+    public var metrics: [String]
+    public var limit: Int?
+
+    init(_ p: Params) throws {
+        metrics = try p.required("metrics", \.strings)
+        limit = p.optional("limit", \.int)
+    }
+
+    /// How many of `count` records are scored.
+    public func scored(of count: Int) -> Int { limit.map { Swift.min($0, count) } ?? count }
+}
+
+/// eval.lm: teacher-forced loss and perplexity, and metrics over greedy answers.
+public struct EvalLMParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.evalLM]
+    public static var version: Int { 2 }  // 2: metrics keep the first generated answers
+    public var scope: EvalScope
+    /// Longest generated answer; in the plan only when a metric generates.
+    public var maxTokens: Int?
+
+    public init(_ p: Params) throws {
+        scope = try EvalScope(p)
+        maxTokens = p.optional("max_tokens", \.int)
+    }
+}
+
+/// eval.classify: accuracy and macro-F1 of a model with a task head.
+public struct EvalClassifyParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.evalClassify]
+    public var scope: EvalScope
+    public init(_ p: Params) throws { scope = try EvalScope(p) }
+}
+
+/// eval.report: one table of the eval's models.
+public struct EvalReportParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.evalReport]
+    public var metrics: [String]
+    public init(_ p: Params) throws { metrics = try p.required("metrics", \.strings) }
+}

@@ -1,0 +1,53 @@
+import TailorSpec
+
+/// tokenizer.train: byte-level BPE learned from datasets.
+public struct TokenizerTrainParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.tokenizerTrain]
+    public var vocab: Int
+    public var minFrequency: Int
+    /// Special tokens besides end of text, which every tokenizer has.
+    public var special: [String]
+
+    public init(_ p: Params) throws {
+        vocab = try p.required("vocab", \.int)
+        minFrequency = try p.required("min_frequency", \.int)
+        special = p["special"]?.strings ?? []
+    }
+}
+
+/// tokenizer.bytes and tokenizer.load: the special tokens the spec adds (a loaded file defines
+/// its own, so the checker refuses them there and its runner refuses any that reach it).
+public struct SpecialTokensParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.tokenizerBytes, .tokenizerLoad]
+    public var special: [String]
+    public init(_ p: Params) throws { special = p["special"]?.strings ?? [] }
+}
+
+/// prompt.template: the template, its wrapping, chain of thought and few-shot selection.
+public struct PromptParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.promptTemplate]
+    public static let defaultThought = "Let's think step by step."
+    public var template: String
+    public var system: String?
+    public var style: String
+    /// The reasoning cue, if any (`true` in the spec is `defaultThought`).
+    public var chainOfThought: String?
+    /// Examples before the prompt, and how they are chosen; 0 and "random" without few-shot.
+    public var k: Int, select: String
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        template = try p.required("template", \.string)
+        system = p.optional("system", \.string)
+        style = try p.required("style", \.string)
+        let cot = try p.required("chain_of_thought") { $0 }
+        chainOfThought = cot.bool == true ? Self.defaultThought : cot.string
+        if let fewShot = p["few_shot"] {
+            k = try fewShot.required("k", \.int)
+            select = try fewShot.required("select", \.string)
+        } else {
+            (k, select) = (0, "random")
+        }
+        seed = try p.required("seed", \.int)
+    }
+}

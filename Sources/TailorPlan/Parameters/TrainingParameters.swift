@@ -1,0 +1,117 @@
+import TailorSpec
+
+/// The `train` (or `pretrain`) settings every training kind shares.
+public struct TrainParameters: Sendable {
+    public var steps: Int, batch: Int, accumulate: Int
+    public var lr: Double, warmup: Int
+    /// `constant`, `linear` or `cosine` after the warmup.
+    public var schedule: String
+    /// `adamw` or `sgd`.
+    public var optimizer: String
+    public var weightDecay: Double, gradClip: Double
+    public var checkpointEvery: Int
+    /// Held-out evaluation during training: every `every` steps, stopping after `patience`
+    /// evaluations without improvement when set.
+    public var eval: (every: Int, patience: Int?)?
+    /// Tokens per row; nil: the model's context.
+    public var sequence: Int?
+    public var packing: Bool, trainOnInputs: Bool
+
+    public init(_ p: Params) throws {
+        steps = try p.required("steps", \.int)
+        batch = try p.required("batch", \.int)
+        accumulate = try p.required("accumulate", \.int)
+        lr = try p.required("lr", \.number)
+        warmup = try p.required("warmup", \.int)
+        schedule = try p.required("schedule", \.string)
+        optimizer = try p.required("optimizer", \.string)
+        weightDecay = try p.required("weight_decay", \.number)
+        gradClip = try p.required("grad_clip", \.number)
+        checkpointEvery = try p.required("checkpoint_every", \.int)
+        eval = try p["eval"].map { (try $0.required("every", \.int), $0.optional("patience", \.int)) }
+        sequence = p.optional("sequence", \.int)
+        packing = try p.required("packing", \.bool)
+        trainOnInputs = try p.required("train_on_inputs", \.bool)
+    }
+
+    /// Tokens per row for a model of `context`: `sequence`, never past the context (the
+    /// checker refuses more where it knows the context).
+    public func width(context: Int) -> Int { Swift.min(sequence ?? context, context) }
+}
+
+/// train.pretrain: every weight of a fresh model on the next-token objective.
+public struct PretrainParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainPretrain]
+    public static var version: Int { 2 }  // 2: packed examples no longer see each other
+    public var train: TrainParameters
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        train = try TrainParameters(try p.required("train"))
+        seed = try p.required("seed", \.int)
+    }
+}
+
+/// train.finetune: every weight not matched by a `freeze` pattern.
+public struct FinetuneParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainFinetune]
+    public static var version: Int { 2 }  // 2: packed examples no longer see each other
+    public var freeze: [String]
+    public var train: TrainParameters
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        freeze = try p.required("finetune").required("freeze", \.strings)
+        train = try TrainParameters(try p.required("train"))
+        seed = try p.required("seed", \.int)
+    }
+}
+
+/// train.lora: adapters on a frozen base, fresh or imported from a PEFT folder (the node's file).
+public struct LoRAParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainLoRA]
+    public static var version: Int { 2 }  // 2: packed examples no longer see each other
+    /// A fresh adapter's shape; nil when one is imported (its file defines them).
+    public var adapter: (rank: Int, alpha: Double, targets: [String], rsLoRA: Bool)?
+    public var dropout: Double
+    /// nil: an imported adapter used as it is, without training.
+    public var train: TrainParameters?
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        let lora = try p.required("lora")
+        if lora["rank"] != nil {
+            let rank = try lora.required("rank", \.int)
+            adapter = (rank, lora.optional("alpha", \.number) ?? Double(2 * rank),  // the schema's default: 2 × rank
+                       try lora.required("targets", \.strings), try lora.required("rslora", \.bool))
+        }
+        dropout = try lora.required("dropout", \.number)
+        train = try p["train"].map(TrainParameters.init)
+        seed = try p.required("seed", \.int)
+    }
+}
+
+/// train.head: a classification head on pooled features, the backbone frozen, partly or not.
+public struct HeadParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainHead]
+    public static var version: Int { 2 }  // 2: a frozen backbone's features are computed once per example
+    /// Classes; nil: the labels the training data has.
+    public var labels: Int?
+    public var pooling: String
+    /// The whole backbone trains with the head (`freeze: none`).
+    public var trainsBackbone: Bool
+    /// Backbone modules that train although the backbone is frozen.
+    public var unfreeze: [String]
+    public var train: TrainParameters
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        let head = try p.required("head")
+        labels = head.optional("labels", \.int)
+        pooling = try head.required("pooling", \.string)
+        trainsBackbone = try head.required("freeze", \.string) == "none"
+        unfreeze = head["unfreeze"]?.strings ?? []
+        train = try TrainParameters(try p.required("train"))
+        seed = try p.required("seed", \.int)
+    }
+}
