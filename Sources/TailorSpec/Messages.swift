@@ -20,6 +20,7 @@ extension Message {
         Message("'\(key)' only applies together with \(others.map { "'\($0)'" }.joined(separator: " or "))")
     }
     static func notForTokenizer(_ key: String, _ source: String) -> Message { Message("'\(key)' does not apply to a tokenizer from '\(source)'") }
+    static func folderFormat(_ format: String) -> Message { Message("a folder's records are documents (`id`, `text`), not '\(format)'") }
     static let bytesIsTrue = Message("'bytes' chooses the byte tokenizer and takes only `true`")
     static func notForMethod(_ key: String, _ method: String) -> Message { Message("'\(key)' does not apply to a '\(method)' model") }
     static func tooFewItems(_ count: Int, min: Int) -> Message { Message("list has \(count) item\(count == 1 ? "" : "s"); at least \(min) needed") }

@@ -68,7 +68,14 @@ extension SpecChecker {
             datasets[name]?.value = v.setting("options", options)
         }
         if v["file"] != nil { expectFile(v["file"], folder: false) }
-        if v["folder"] != nil { expectFile(v["folder"], folder: true) }
+        if v["folder"] != nil {
+            expectFile(v["folder"], folder: true)
+            // Each file becomes `{id, text}`: documents, which also read as text.
+            if let f = v["format"], let name = f.string, name != DataFormat.documents.rawValue, name != DataFormat.text.rawValue {
+                diagnostics.error(.folderFormat(name), at: f.location,
+                                  notes: [Note("remove 'format' (a folder is `documents`), or load a JSONL `file` of \(name) records")])
+            }
+        }
         if let command = v["command"] {
             for input in command["inputs"]?.list ?? [] { expectFile(input) }
         }
