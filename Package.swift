@@ -2,7 +2,9 @@
 import PackageDescription
 
 /// Tailor's modules follow its pipeline; each depends only on the ones above it:
-/// diagnostics → YAML layer → spec language & checker → planner → executor → CLI. Below the
+/// diagnostics → YAML layer → spec language & checker → planner → engine (scheduler, artifact
+/// store, run records, jobs; it knows runners only by a protocol) → executor (the node runners
+/// of each stage, registered with the engine) → CLI. Below the
 /// executor, knowing nothing of specs: the training loop (TailorTraining), the models
 /// (TailorModels) and the tensor runtime (TailorRuntime, over OpenBLAS), which share only
 /// TailorDiagnostics' file probe, the one place that decides whether a path may be read.
@@ -59,9 +61,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TailorEngine",
+            dependencies: [
+                "TailorPlan", "TailorSpec", "TailorRuntime", "TailorDiagnostics",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "TailorExecutor",
             dependencies: [
-                "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorRuntime", "TailorDiagnostics",
+                "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorRuntime", "TailorDiagnostics",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
@@ -74,13 +83,14 @@ let package = Package(
                 "TailorDiagnostics",
                 "TailorModels",
                 "TailorRuntime",
+                "TailorEngine",
                 "TailorExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .executableTarget(
-            name: "TailorFuzz", dependencies: ["TailorPlan", "TailorExecutor", "TailorModels", "TailorRuntime", "TailorDiagnostics"]),
+            name: "TailorFuzz", dependencies: ["TailorPlan", "TailorEngine", "TailorExecutor", "TailorModels", "TailorRuntime", "TailorDiagnostics"]),
         .executableTarget(
             name: "TailorBench",
             dependencies: ["TailorRuntime", "TailorModels", "COpenBLAS"],
@@ -90,10 +100,10 @@ let package = Package(
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorModels", "TailorRuntime"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
+            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
         .testTarget(
             name: "TailorTests",
-            dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]
+            dependencies: ["tailor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 
 /// Whether a generated answer is right as a value, not as a string: what `answer_check`
 /// measures, for the synthetic tasks' answer kinds. Exact match calls `{"city": "Oslo",

@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorModels
 
 /// Reading and copying the tokenizer files a model or tokenizer artifact holds.

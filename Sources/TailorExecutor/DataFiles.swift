@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorDiagnostics
 
 /// Reading the user's data files into records of a format, with every problem named by file,

@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorModels
 import TailorTraining
 import TailorPlan

@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 
 /// A dataset artifact file: JSON Lines, one record (a JSON object of strings, numbers,
 /// lists) per line, written with sorted keys so equal data gives equal bytes.

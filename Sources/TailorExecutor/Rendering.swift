@@ -1,3 +1,5 @@
+import TailorEngine
+
 /// How a record becomes text for tokenizers and language models: a context part (the
 /// prompt, never a training target unless asked) and the part the model learns to write.
 enum Rendering {

@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorDiagnostics
 @testable import TailorExecutor
 import TailorModels

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TailorEngine
 import TailorExecutor
 
 /// Options every cache subcommand shares.

@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorExecutor
 
 /// Interrupting a run (Ctrl-C, SIGTERM from a scheduler) removes the artifact folders this

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TailorEngine
 import TailorDiagnostics
 import TailorExecutor
 import TailorPlan

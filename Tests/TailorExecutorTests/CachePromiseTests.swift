@@ -1,4 +1,5 @@
 import Foundation
+@testable import TailorEngine
 import TailorDiagnostics
 @testable import TailorExecutor
 import TailorPlan

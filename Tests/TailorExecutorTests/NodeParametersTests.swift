@@ -1,4 +1,5 @@
 import Foundation
+@testable import TailorEngine
 @testable import TailorExecutor
 import TailorDiagnostics
 import TailorPlan
@@ -12,7 +13,7 @@ final class NodeParametersTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func testEveryRunnableKindHasOneParametersType() {
-        let runnable = Set(Executor.runners.keys)
+        let runnable = Set(NodeRunners.registry.runners.keys)
         let typed = Set(NodeParameterTypes.byKind.keys)
         XCTAssertEqual(runnable.subtracting(typed).map(\.rawValue).sorted(), [], "runnable kinds without a parameters type")
         XCTAssertEqual(typed.subtracting(runnable).map(\.rawValue).sorted(), [], "parameters types of kinds nothing runs")

@@ -1,4 +1,5 @@
 import Foundation
+@testable import TailorEngine
 import TailorDiagnostics
 import TailorModels
 @testable import TailorExecutor

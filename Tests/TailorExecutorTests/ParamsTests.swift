@@ -1,4 +1,5 @@
 @testable import TailorExecutor
+@testable import TailorEngine
 import TailorPlan
 import TailorSpec
 import XCTest

@@ -1,4 +1,5 @@
 import Foundation
+@testable import TailorEngine
 import TailorDiagnostics
 import TailorPlan
 import TailorModels

@@ -1,4 +1,5 @@
 import Foundation
+@testable import TailorEngine
 @testable import TailorExecutor
 import XCTest
 
@@ -13,6 +14,6 @@ final class RegistryTests: XCTestCase {
             let first = line.dropFirst(2).prefix { $0 != "|" }
             for part in first.split(separator: "`", omittingEmptySubsequences: false).enumerated() where part.offset % 2 == 1 { documented.insert(String(part.element)) }
         }
-        XCTAssertEqual(documented, Set(NodeRunners.registry.keys.map(\.rawValue)))
+        XCTAssertEqual(documented, Set(NodeRunners.registry.runners.keys.map(\.rawValue)))
     }
 }

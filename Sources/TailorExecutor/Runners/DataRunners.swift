@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorPlan
 import TailorRuntime
 
@@ -33,4 +34,10 @@ enum DataRunners {
 
 extension DataRunners: NodeRunnerGroup {
     static let runners: [NodeKind: NodeRunner] = [.dataGenerate: generate, .dataSplit: split]
+
+    static func refusal(_ node: PlanNode) -> String? {
+        guard node.kind == .dataGenerate, let g = (try? DataGenerateParameters(plan: node.params))?.generator,
+              !Generators.implemented.contains(g) else { return nil }
+        return "the '\(g)' generator is not yet executable"
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorPlan
 import TailorModels
 import TailorRuntime
@@ -46,4 +47,8 @@ enum ExportRunners {
 
 extension ExportRunners: NodeRunnerGroup {
     static let runners: [NodeKind: NodeRunner] = [.exportModel: export]
+
+    static func refusal(_ node: PlanNode) -> String? {
+        (try? ExportParameters(plan: node.params))?.format == "gguf" ? "exporting as 'gguf' is not yet executable (hf and peft are)" : nil
+    }
 }

@@ -1,4 +1,5 @@
 import TailorPlan
+import TailorEngine
 import TailorRuntime
 import TailorTraining
 

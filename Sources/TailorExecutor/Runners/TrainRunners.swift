@@ -1,4 +1,5 @@
 import Foundation
+import TailorEngine
 import TailorPlan
 import TailorModels
 import TailorRuntime

@@ -116,12 +116,12 @@ extension Executor {
     /// Runs a job against `store`: every input artifact must be there and intact, every file
     /// must still have the digest the job names, and this Tailor must compute the same key;
     /// then the artifact is built under the key (or found there already).
-    public static func execute(_ job: Job, store: ArtifactStore, events: @escaping (Event) -> Void = { _ in }) throws -> Outcome {
+    public static func execute(_ job: Job, store: ArtifactStore, runners: RunnerRegistry, events: @escaping (Event) -> Void = { _ in }) throws -> Outcome {
         let node = job.planNode
         let place = (job.location.map { "\($0): " } ?? "") + job.node + ": "
         let plan = Plan(name: job.node, file: (job.specDirectory as NSString).appendingPathComponent("job"), variants: [], nodes: [node],
                         machine: .reference, warnings: [])
-        let executor = Executor(plan: plan, store: store, digests: FileDigests())
+        let executor = Executor(plan: plan, store: store, digests: FileDigests(), runners: runners)
         var inputs: [(PlanInput, Artifact)] = []
         for (input, described) in zip(node.inputs, job.inputs) {
             guard case (let artifact?, _) = store.lookup(described.artifact) else {

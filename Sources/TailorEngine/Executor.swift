@@ -51,29 +51,16 @@ public final class Executor {
     let digests: FileDigests
 
     /// Every kind that runs, and its runner: each stage's runners register their kinds.
-    static let runners = NodeRunners.registry
+    public let runners: RunnerRegistry
 
     /// `digests`: the ones the plan was made with (their memo lives in the cache).
-    public init(plan: Plan, store: ArtifactStore, digests: FileDigests? = nil) {
+    public init(plan: Plan, store: ArtifactStore, digests: FileDigests? = nil, runners: RunnerRegistry) {
+        self.runners = runners
         self.plan = plan
         self.store = store
         self.digests = digests ?? FileDigests(memo: store.root + "/index/file-digests.json")
         let dir = (plan.file as NSString).deletingLastPathComponent
         specDirectory = dir.isEmpty ? "." : dir
-    }
-
-    /// Nodes `run` cannot execute yet, each with why (a later issue implements them).
-    public static func notExecutable(_ nodes: [PlanNode]) -> [(PlanNode, String)] {
-        nodes.compactMap { node in
-            guard Self.runners[node.kind] != nil else { return (node, "'\(node.kind.rawValue)' nodes are not yet executable") }
-            if node.kind == .exportModel, (try? ExportParameters(plan: node.params))?.format == "gguf" {
-                return (node, "exporting as 'gguf' is not yet executable (hf and peft are)")
-            }
-            if node.kind == .dataGenerate, let g = (try? DataGenerateParameters(plan: node.params))?.generator, !Generators.implemented.contains(g) {
-                return (node, "the '\(g)' generator is not yet executable")
-            }
-            return nil
-        }
     }
 
     /// The nodes to run: all, or those named and everything they need.
@@ -258,7 +245,7 @@ public final class Executor {
     func build(_ node: PlanNode, _ inputs: [(PlanInput, Artifact)], key: String, events: @escaping (Event) -> Void) throws -> (Artifact, built: Bool) {
         try store.withLock(key) {
             if case (let built?, _) = store.lookup(key) { return (built, false) }
-            guard let runner = Self.runners[node.kind] else { throw ExecutionError.inNode(node, ExecutionError.notExecutable(node.kind)) }
+            guard let runner = runners.runners[node.kind] else { throw ExecutionError.inNode(node, ExecutionError.notExecutable(node.kind)) }
             let scratch = store.scratch(key)
             let made = try store.store(key, kind: node.kind.rawValue) { folder in
                 let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,

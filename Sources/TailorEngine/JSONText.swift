@@ -4,15 +4,15 @@ import TailorSpec
 /// JSON text for the records a run writes (locks, run summaries): keys sorted, two-space
 /// indentation. Written by hand because Foundation's writer sorts keys through dynamic casts,
 /// which made writing one 1,000-node lock cost more than the whole no-op run it records.
-enum JSONText {
-    static func render(_ value: Any) -> String {
+public enum JSONText {
+    public static func render(_ value: Any) -> String {
         var out = ""
         write(value, indent: 0, into: &out)
         return out + "\n"
     }
 
     /// One line, no spaces (JSON Lines records), keys sorted.
-    static func compact(_ value: Any, into out: inout String) {
+    public static func compact(_ value: Any, into out: inout String) {
         switch value {
         case let dict as [String: Any]:
             out += "{"
