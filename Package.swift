@@ -71,7 +71,6 @@ let package = Package(
             name: "TailorExecutor",
             dependencies: [
                 "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorRuntime", "TailorDiagnostics",
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
@@ -103,7 +102,7 @@ let package = Package(
             name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
         .testTarget(
             name: "TailorTests",
-            dependencies: ["tailor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]
+            dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]
         ),
     ]
 )

@@ -37,7 +37,7 @@ public struct DataLoadParameters: NodeParameters {
     public init(_ p: Params) throws { records = try RecordFormat(p) }
 }
 
-/// data.folder: each file of a folder as one document; text is the one format it reads.
+/// data.folder: each file of a folder as one document `{id, text}` (format `documents`, or `text`).
 public struct DataFolderParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataFolder]
     public var format: String
