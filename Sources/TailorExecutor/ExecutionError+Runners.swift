@@ -11,9 +11,12 @@ extension ExecutionError {
     static func dataExtension(_ display: String, _ ext: String) -> Self {
         .init("\(display): Tailor reads .jsonl, .csv and .txt data files, not '.\(ext)'")
     }
-    /// All of a file's problems at once, the first 20 shown.
-    static func badData(_ problems: [String]) -> Self {
-        .init("bad data:\n" + problems.prefix(20).joined(separator: "\n") + (problems.count > 20 ? "\n… and \(problems.count - 20) more problems" : ""))
+    /// All of a file's problems at once, one line per kind of problem.
+    static func badData(_ display: String, _ lines: [String]) -> Self {
+        .init("bad data in \(display):\n" + lines.map { "  " + $0 }.joined(separator: "\n"))
+    }
+    static func notJSONArray(_ display: String) -> Self {
+        .init("\(display): not valid JSON (a `.json` file starting with `[` is read as one array of records; JSON Lines go in `.jsonl`)")
     }
     static func noRecords(_ display: String) -> Self { .init("\(display): no records (the dataset is empty)") }
     static func noHeader(_ display: String) -> Self { .init("\(display): no header row") }

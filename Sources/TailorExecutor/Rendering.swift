@@ -8,15 +8,21 @@ enum Rendering {
     static func parts(_ record: [String: Any]) -> (context: String, answer: String)? {
         if let prompt = record["prompt"] as? String, let response = record["response"] as? String { return (prompt, response) }
         if let prompt = record["prompt"] as? String, let chosen = record["chosen"] as? String { return (prompt, chosen) }
-        if let messages = record["messages"] as? [[String: Any]] {
-            let turns = messages.compactMap { m -> String? in
-                guard let role = m["role"] as? String, let content = m["content"] as? String else { return nil }
-                return "\(role): \(content)\n"
-            }
-            return ("", turns.joined())
+        // A conversational preference pair: the prompt's turns, then the chosen ones.
+        if let prompt = record["prompt"] as? [[String: Any]], let chosen = record["chosen"] as? [[String: Any]] {
+            return (turns(prompt), turns(chosen))
         }
+        if let messages = record["messages"] as? [[String: Any]] { return ("", turns(messages)) }
         if let text = record["text"] as? String { return ("", text) }
         return nil
+    }
+
+    /// Chat turns as plain text, one `role: content` line each.
+    static func turns(_ messages: [[String: Any]]) -> String {
+        messages.compactMap { m -> String? in
+            guard let role = m["role"] as? String, let content = m["content"] as? String else { return nil }
+            return "\(role): \(content)\n"
+        }.joined()
     }
 
     /// Every record's full text (for tokenizer training).

@@ -115,7 +115,8 @@ struct Planner {
         if index[id] != nil { return id }
         guard let info = spec.datasets[name] else { return id }
         let v = info.value
-        let format = Self.string(info.format?.rawValue ?? "text")
+        // A file's layout (`alpaca`) is what its reader needs; the format it gives is the checker's.
+        let format = Self.string(v["format"]?.string ?? info.format?.rawValue ?? "text")
         let seed = Self.int(spec.seed)
         var e = Estimate()
         if let g = v["generate"] {

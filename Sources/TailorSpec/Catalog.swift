@@ -21,6 +21,37 @@ public enum DataFormat: String, Sendable, CaseIterable {
 
     /// Formats a language model can be trained on as plain token streams.
     public static let languageModeling: [DataFormat] = [.text, .instruction, .chat]
+
+    /// The format a spec's `format:` names: one of these, or a file layout read into one.
+    public init?(named name: String) {
+        guard let format = DataFormat(rawValue: name) ?? RecordLayout(rawValue: name)?.format else { return nil }
+        self = format
+    }
+}
+
+/// A layout of other tools' files that Tailor reads into the records of one of its formats
+/// (`format: alpaca` gives instruction records). Preference files and OpenAI `messages` need
+/// none: `preference` and `chat` read those layouts as they are.
+public enum RecordLayout: String, Sendable, CaseIterable {
+    /// Stanford Alpaca: `instruction`, optional `input`, `output`.
+    case alpaca
+    /// ShareGPT: `conversations` of `{from, value}`, from `human`, `gpt` or `system`.
+    case sharegpt
+
+    public var format: DataFormat {
+        switch self {
+        case .alpaca: .instruction
+        case .sharegpt: .chat
+        }
+    }
+
+    /// The file's fields, which `fields:` may rename.
+    public var fields: [String] {
+        switch self {
+        case .alpaca: ["instruction", "input", "output"]
+        case .sharegpt: ["conversations"]
+        }
+    }
 }
 
 /// A built-in, deterministic, offline data generator.

@@ -77,8 +77,8 @@ extension Message {
     static func unknownFormatExtension(_ path: String) -> Message {
         Message("cannot tell the format of '\(path)'; add 'format:'")
     }
-    static func unknownField(_ field: String, _ format: DataFormat) -> Message {
-        Message("'\(field)' is not a field of '\(format.rawValue)' records")
+    static func unknownField(_ field: String, _ format: String) -> Message {
+        Message("'\(field)' is not a field of '\(format)' records")
     }
     static func placeholder(_ name: String, _ format: DataFormat) -> Message {
         Message("placeholder '{\(name)}' is not a field of '\(format.rawValue)' records")

@@ -34,6 +34,10 @@ public enum SchemaDocs {
         }
         out += "\n### Data formats\n\n| format | fields |\n|---|---|\n"
         for f in DataFormat.allCases { out += "| `\(f.rawValue)` | \(f.fields.map { "`\($0)`" }.joined(separator: ", ")) |\n" }
+        out += "\n### File layouts\n\n| format | the file's fields | read as |\n|---|---|---|\n"
+        for l in RecordLayout.allCases {
+            out += "| `\(l.rawValue)` | \(l.fields.map { "`\($0)`" }.joined(separator: ", ")) | `\(l.format.rawValue)` records |\n"
+        }
         out += "\n### Architectures\n\n| arch | family | modules | description |\n|---|---|---|---|\n"
         for a in Architecture.all {
             out += "| `\(a.name)` | \(a.family.rawValue) | \(a.modules.map { "`\($0)`" }.joined(separator: ", ")) | \(escape(a.doc)) |\n"

@@ -16,7 +16,7 @@ extension SpecChecker {
         formatMemo[name] = .some(nil)
         var result: DataFormat?
         if let explicit = v["format"]?.string {
-            result = DataFormat(rawValue: explicit)
+            result = DataFormat(named: explicit)
         } else if let g = v["generate"]?.string {
             result = Generator.named(g)?.format
         } else if let file = v["file"]?.string {
@@ -56,11 +56,15 @@ extension SpecChecker {
             }
         }
         if let fields = v["fields"]?.entries, let format {
-            for (field, mapped) in fields where !format.fields.contains(field) {
+            // A layout's fields are the file's (`instruction`, `conversations`), not the format's.
+            let layout = v["format"]?.string.flatMap(RecordLayout.init(rawValue:))
+            let known = layout?.fields ?? format.fields
+            let name = layout?.rawValue ?? format.rawValue
+            for (field, mapped) in fields where !known.contains(field) {
                 var notes: [Note] = []
-                if let hint = Suggestions.didYouMean(field, in: format.fields) { notes.append(Note(hint)) }
-                notes.append(Note("'\(format.rawValue)' records have \(format.fields.map { "'\($0)'" }.joined(separator: ", "))"))
-                diagnostics.error(.unknownField(field, format), at: mapped.location, notes: notes)
+                if let hint = Suggestions.didYouMean(field, in: known) { notes.append(Note(hint)) }
+                notes.append(Note("'\(name)' records have \(known.map { "'\($0)'" }.joined(separator: ", "))"))
+                diagnostics.error(.unknownField(field, name), at: mapped.location, notes: notes)
             }
         }
         if let g = v["generate"]?.string, let generator = Generator.named(g) {

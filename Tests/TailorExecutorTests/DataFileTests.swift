@@ -35,15 +35,78 @@ final class DataFileTests: XCTestCase {
             {"question": "last", "answer": "ok"}
             """
         let p = problems("qa.jsonl", text, format: "instruction", fields: ["prompt": "question", "response": "answer"])
-        XCTAssertTrue(p.contains("qa.jsonl:2: missing field 'answer' (mapped to 'response') that instruction records need"), p)
-        XCTAssertTrue(p.contains("qa.jsonl:3: not a JSON object"), p)
-        XCTAssertTrue(p.contains("qa.jsonl:4: field 'answer' must be text, not a number"), p)
-        XCTAssertFalse(p.contains(":6:"), p)
+        XCTAssertEqual(p, """
+            bad data in qa.jsonl:
+              1 record lacks 'answer' (mapped to 'response') that instruction records need (line 2)
+              1 record is not a JSON object (line 3)
+              1 record has a number in 'answer', where text is needed (line 4)
+            """)
+    }
+
+    /// One line per kind of problem, with a count and the first three places, and the format the
+    /// records look like when it is not the one the spec names.
+    func testProblemsAreCountedOncePerKindWithTheFormatTheyLookLike() {
+        let alpaca = (1...120).map { #"{"instruction": "say \#($0)", "input": "", "output": "\#($0)"}"# }.joined(separator: "\n")
+        XCTAssertEqual(problems("a.jsonl", alpaca, format: "instruction"), """
+            bad data in a.jsonl:
+              120 records lack 'prompt' that instruction records need (lines 1, 2, 3 and 117 more)
+              120 records lack 'response' that instruction records need (lines 1, 2, 3 and 117 more)
+              these records look like Alpaca (instruction/input/output): write `format: alpaca`
+            """)
+        let completions = #"{"prompt": "1+1=", "completion": "2"}"#
+        XCTAssertTrue(problems("c.jsonl", completions, format: "instruction")
+            .hasSuffix("these records look like prompt/completion pairs: write `format: instruction` with `fields: {response: completion}`"))
+        XCTAssertFalse(problems("r.jsonl", #"{"prompt": "a", "response": 1}"#, format: "instruction").contains("look like"),
+                       "records of the named format with a bad value get no hint")
+    }
+
+    /// Every layout of docs/spec.md's Data formats, read from the committed example files.
+    func testOtherToolsLayoutsReadIntoTailorsRecords() throws {
+        let formats = NodeParametersTests.root.appendingPathComponent("specs/data/formats").path
+        func load(_ file: String, _ format: String) throws -> [[String: Any]] {
+            try DataFiles.load(formats + "/" + file, shownAs: file, format: format, fields: [:]).records
+        }
+        let alpaca = try load("alpaca.json", "alpaca")
+        XCTAssertEqual(alpaca.count, 3)
+        XCTAssertEqual(alpaca[0]["prompt"] as? String, """
+            Below is an instruction that describes a task, paired with an input that provides further context. \
+            Write a response that appropriately completes the request.
+
+            ### Instruction:
+            Add the numbers.
+
+            ### Input:
+            12 + 30
+
+            ### Response:
+
+            """)
+        XCTAssertEqual(alpaca[0]["response"] as? String, "42")
+        for record in alpaca.dropFirst() {  // an empty or absent input: the template without one
+            XCTAssertTrue((record["prompt"] as? String)?.hasPrefix("Below is an instruction that describes a task. Write") == true)
+            XCTAssertFalse((record["prompt"] as? String)?.contains("### Input:") ?? true)
+        }
+        func roles(_ record: [String: Any], _ field: String = "messages") -> [String] {
+            (record[field] as? [[String: Any]] ?? []).compactMap { $0["role"] as? String }
+        }
+        let shareGPT = try load("sharegpt.jsonl", "sharegpt")
+        XCTAssertEqual(shareGPT.map { roles($0) }, [["system", "user", "assistant"], ["user", "assistant", "user", "assistant"]])
+        XCTAssertEqual((shareGPT[0]["messages"] as? [[String: Any]])?.last?["content"] as? String, "4")
+        let messages = try load("messages.jsonl", "chat")
+        XCTAssertEqual(messages.map { roles($0) }, [["system", "user", "assistant"], ["user", "assistant"]])
+        let pairs = try load("preference.jsonl", "preference")
+        XCTAssertEqual(pairs.map { [$0["prompt"], $0["chosen"], $0["rejected"]].map { $0 as? String } },
+                       [["2 + 2 =", " 4", " 5"], ["Q: 10 - 3 = A:", " 7", " 8"]],
+                       "an implicit prompt is what both begin with; the space before the answers goes with them")
+        let chatPairs = try load("preference-chat.jsonl", "preference")
+        XCTAssertEqual(chatPairs.map { [roles($0, "prompt"), roles($0, "chosen"), roles($0, "rejected")] },
+                       [[["user"], ["assistant"], ["assistant"]], [["user"], ["assistant"], ["assistant"]]])
+        XCTAssertEqual(((chatPairs[1]["chosen"] as? [[String: Any]])?.first?["content"]) as? String, "9")
     }
 
     func testCSVQuotingAndColumnCounts() throws {
         let text = "text,label\n\"Hello, world\",positive\n\"She said \"\"hi\"\"\nthen left\",negative\nthree,columns,here\n"
-        XCTAssertTrue(problems("l.csv", text, format: "classification").contains("l.csv:5: 3 columns, but the header has 2"))
+        XCTAssertTrue(problems("l.csv", text, format: "classification").contains("1 record has 3 columns, but the header has 2 (line 5)"))
         try "text,label\n\"Hello, world\",positive\n\"She said \"\"hi\"\"\nthen left\",negative\n".write(toFile: dir + "/ok.csv", atomically: true, encoding: .utf8)
         let data = try DataFiles.load(dir + "/ok.csv", shownAs: "ok.csv", format: "classification", fields: [:])
         XCTAssertEqual(data.records.map { $0["text"] as? String }, ["Hello, world", "She said \"hi\"\nthen left"])

@@ -30,6 +30,21 @@ final class CommandLineTests: XCTestCase {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
+    /// What a user sees when their data is bad, for each spec in `specs/bad-data/`: exit 1 and
+    /// the error in `golden/bad-data/NAME.txt` (one line per kind of problem, with a count).
+    func testBadDataErrorsAreGolden() throws {
+        let specs = Golden.specs(in: "specs/bad-data")
+        XCTAssertGreaterThanOrEqual(specs.count, 5)
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-bad-data-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        for spec in specs {
+            let result = try run(["run", spec, "--cache", cache, "--quiet"])
+            XCTAssertEqual(result.code, 1, spec)
+            let name = (spec as NSString).lastPathComponent.replacingOccurrences(of: ".yaml", with: "")
+            Golden.assertMatches(result.err, file: "bad-data/\(name).txt")
+        }
+    }
+
     func testExitCodes() throws {
         let ok = try run(["check", "specs/quickstart.yaml"])
         XCTAssertEqual(ok.code, 0)
