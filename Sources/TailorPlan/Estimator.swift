@@ -113,7 +113,9 @@ enum Estimator {
         let trainable = trainable(d, arch: arch, kind: kind, params: params, method: methodParams)
         e.trainable = trainable
         let (batch, accumulate, t) = (train.batch, train.accumulate, train.sequence ?? d.context)
-        var steps = train.steps
+        // Epochs count examples: the data's rows where the plan knows them (before packing, which
+        // can only make fewer rows), else no estimate.
+        guard var steps = train.steps(examples: rows) else { return e }
         if kind == .trainContinual { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
         // In Double: the schema allows values whose product overflows Int.
         let tokens = Double(steps) * Double(batch) * Double(accumulate) * Double(t)

@@ -27,8 +27,9 @@ extension Planner {
             if let d = dataInput(pretrain["data"]) { inputs.append(tokens(d.as(.data), tokenizer: tokNode)) }
             if let d = dataInput(pretrain["eval"]?["data"]) { inputs.append(tokens(d.as(.heldOut), tokenizer: tokNode)) }
             let params = Self.object([("train", Self.trainParams(pretrain)), ("seed", seed)])
+            let dataRows = dataInput(pretrain["data"]).flatMap { rows(of: $0) }
             return add(id, .trainPretrain, params: params, inputs: inputs, at: pretrain.location,
-                       estimate: Estimator.training(dims, arch: arch, kind: .trainPretrain, params: params, method: nil))
+                       estimate: Estimator.training(dims, arch: arch, kind: .trainPretrain, params: params, method: nil, rows: dataRows))
         }
         if let path = v["load"]?.string {
             tokenizerNode[name] = id

@@ -53,7 +53,8 @@ public enum ModelSchema {
         "training settings", doc: "Training settings (`pretrain:` and `train:`).",
         fields: [
             Field("data", .reference(.data), "training dataset (its format must suit the method); required except for `continual`, which trains on its tasks"),
-            Field("steps", .int(min: 1, max: 100_000_000), required: true, "optimizer steps"),
+            Field("steps", .int(min: 1, max: 100_000_000), "optimizer steps; exactly one of `steps` and `epochs`"),
+            Field("epochs", .int(min: 1, max: 100_000), "passes over the training data instead of `steps`: ⌈epochs × examples ÷ (batch × accumulate)⌉ steps, examples counted after packing"),
             Field("batch", .int(min: 1, max: 65_536), default: .int(8), "sequences per step"),
             Field("sequence", .int(min: 2, max: 1_048_576), "tokens per sequence; default the model's context"),
             Field("lr", .number(min: 0, max: 10, minExclusive: true), default: .number(3e-4), "peak learning rate"),
@@ -67,7 +68,8 @@ public enum ModelSchema {
             Field("train_on_inputs", .bool, default: .bool(false), "also compute the loss on prompt tokens (instruction and chat data); language-model training only"),
             Field("eval", .object(trainEval), "periodic evaluation during training"),
             Field("checkpoint_every", .int(min: 1, max: nil), default: .int(100), "steps between resumable checkpoints"),
-        ])
+        ],
+        rules: [.exactlyOne(["steps", "epochs"])])
 
     static let trainEval = ObjectSchema(
         "train eval", doc: "Evaluation during training, for early stopping and best-checkpoint selection.",

@@ -64,7 +64,7 @@ public struct SchemaChecker {
 
     /// Names that users of other fine-tuning tools type, mapped to ours.
     static let aliases: [String: String] = [
-        "learning_rate": "lr", "batch_size": "batch", "micro_batch_size": "batch", "max_steps": "steps",
+        "learning_rate": "lr", "batch_size": "batch", "micro_batch_size": "batch", "max_steps": "steps", "num_train_epochs": "epochs", "num_epochs": "epochs",
         "lora_r": "rank", "r": "rank", "lora_alpha": "alpha", "lora_dropout": "dropout",
         "target_modules": "targets", "lora_target_modules": "targets", "gradient_accumulation_steps": "accumulate",
         "warmup_steps": "warmup", "lr_scheduler": "schedule", "lr_scheduler_type": "schedule",

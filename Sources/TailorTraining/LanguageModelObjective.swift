@@ -29,6 +29,12 @@ public struct LanguageModelObjective: Objective {
     }
 
     public var examples: Int { tokens.count }
+
+    /// Packed, an epoch's stream of every example's tokens gives ⌊(tokens − 1) ÷ width⌋ full
+    /// rows (the last token has no target), and at least one (a short corpus repeats).
+    public var rowsPerEpoch: Int {
+        packing ? Swift.max(1, (tokens.offsets[tokens.count] - 1) / width) : tokens.count
+    }
     public var hasHeldOut: Bool { heldOut != nil }
 
     public mutating func loss(_ sampler: inout Sampler, rows: Int, draw: Int) throws -> (loss: Tensor, targets: Int) {

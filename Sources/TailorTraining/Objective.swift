@@ -17,6 +17,10 @@ public protocol Objective {
     /// How many training examples the sampler orders.
     var examples: Int { get }
 
+    /// Rows one pass over the training data gives (what an epoch counts): the examples, or,
+    /// when examples are packed, the full rows their tokens fill.
+    var rowsPerEpoch: Int { get }
+
     /// Whether `heldOutLoss` measures something (the run has held-out data).
     var hasHeldOut: Bool { get }
 
@@ -28,4 +32,8 @@ public protocol Objective {
     /// The mean loss on the held-out data, computed without gradients and without training-only
     /// randomness. Lower is better: it picks the best weights and drives early stopping.
     func heldOutLoss() -> Double
+}
+
+extension Objective {
+    public var rowsPerEpoch: Int { examples }
 }

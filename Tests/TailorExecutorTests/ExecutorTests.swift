@@ -514,4 +514,41 @@ final class ExecutorTests: FolderTestCase {
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }
+
+    /// `epochs` instead of `steps`: ⌈epochs × rows ÷ (batch × accumulate)⌉ optimizer steps, rows
+    /// counted after packing, in the run and in the plan's estimate.
+    func testEpochsCountPassesOverTheTrainingRows() throws {
+        func spec(_ train: String) -> String {
+            """
+            tailor: 1
+            name: epochs
+            seed: 3
+            data:
+              sums: { generate: addition, count: 45, options: { digits: 2 } }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              base:
+                arch: gpt2
+                size: { layers: 1, width: 16, heads: 2, context: 32 }
+                tokenizer: bytes
+                pretrain: { data: sums, \(train) }
+            """
+        }
+        func steps(_ train: String, name: String) throws -> (run: Int, planned: Int?) {
+            let outcomes = try run(spec: spec(train), as: name + ".yaml")
+            let model = try XCTUnwrap(outcomes.first { $0.node.id == "model.base" })
+            let log = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model.artifact.path("training.json")))) as! [String: Any]
+            let batch = try TrainParameters(Params(try XCTUnwrap(model.node.params["train"]))).batch
+            return (try XCTUnwrap(log["steps"] as? Int), model.node.estimate.tokens.map { $0 / (batch * 32) })
+        }
+        XCTAssertEqual(try steps("epochs: 2, batch: 4", name: "e2").run, 23, "⌈2 × 45 ÷ 4⌉")
+        XCTAssertEqual(try steps("epochs: 2, batch: 4", name: "e2").planned, 23, "the plan counts the generated rows")
+        XCTAssertEqual(try steps("epochs: 3, batch: 4, accumulate: 2", name: "e3").run, 17, "⌈3 × 45 ÷ 8⌉")
+        // Packed, an epoch is the full rows of 32 the examples' tokens fill.
+        let tokens = try TokenArrays.read(try XCTUnwrap(try run(spec: spec("epochs: 1, batch: 4"), as: "t.yaml")
+            .first { $0.node.kind == .dataTokenize }).artifact.path("tokens.bin"))
+        let rows = (tokens.offsets[tokens.count] - 1) / 32
+        XCTAssertEqual(try steps("epochs: 2, batch: 4, packing: true", name: "p").run, (2 * rows + 3) / 4)
+    }
 }

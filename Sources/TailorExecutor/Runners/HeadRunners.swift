@@ -96,7 +96,7 @@ enum HeadRunners {
         if training.isEmpty { ctx.progress("features of \(tokens.count) examples from the frozen backbone") }
         var objective = try ClassificationObjective(backbone: backbone, head: TaskHead(width: backbone.width, outputs: k, seed: ctx.seed),
                                                     pooling: pooling, trainingBackbone: training, training: examples(tokens, labels), heldOut: heldOut)
-        let summary = try TrainRunners.train(&objective, try TrainingSettings(head.train), ctx, rate: nil)
+        let summary = try TrainRunners.train(&objective, try TrainingSettings(head.train, examples: objective.rowsPerEpoch), ctx, rate: nil)
         let projection = objective.head.projection
         switch (backbone, tokenizer) {
         case (.decoder(let m), .bpe(let t)): try ModelRunners.save(m, tokenizer: t, into: ctx.output)

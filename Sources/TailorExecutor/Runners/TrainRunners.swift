@@ -31,7 +31,7 @@ enum TrainRunners {
         }
         var objective = try LanguageModelObjective(model: model, parameters: parameters, tokens: tokens, heldOut: heldOut,
                                                    sequence: p.sequence, packing: p.packing, trainOnInputs: p.trainOnInputs)
-        let summary = try train(&objective, try TrainingSettings(p), ctx, rate: "tokens")
+        let summary = try train(&objective, try TrainingSettings(p, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
         (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
         try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
         var log = TrainRunners.log(summary)

@@ -2,7 +2,13 @@ import TailorSpec
 
 /// The `train` (or `pretrain`) settings every training kind shares.
 public struct TrainParameters: Sendable {
-    public var steps: Int, batch: Int, accumulate: Int
+    /// How long training runs: optimizer steps, or passes over the training examples.
+    public enum Length: Sendable, Equatable {
+        case steps(Int), epochs(Int)
+    }
+
+    public var length: Length
+    public var batch: Int, accumulate: Int
     public var lr: Double, warmup: Int
     /// `constant`, `linear` or `cosine` after the warmup.
     public var schedule: String
@@ -18,7 +24,11 @@ public struct TrainParameters: Sendable {
     public var packing: Bool, trainOnInputs: Bool
 
     public init(_ p: Params) throws {
-        steps = try p.required("steps", \.int)
+        if let epochs = p.optional("epochs", \.int) {
+            length = .epochs(epochs)
+        } else {
+            length = .steps(try p.required("steps", \.int))
+        }
         batch = try p.required("batch", \.int)
         accumulate = try p.required("accumulate", \.int)
         lr = try p.required("lr", \.number)
@@ -32,6 +42,19 @@ public struct TrainParameters: Sendable {
         sequence = p.optional("sequence", \.int)
         packing = try p.required("packing", \.bool)
         trainOnInputs = try p.required("train_on_inputs", \.bool)
+    }
+
+    /// Optimizer steps over `examples` training examples (rows after packing): `steps`, or
+    /// ⌈epochs × examples ÷ (batch × accumulate)⌉ and at least 1; nil for epochs over a count
+    /// not known yet (a plan over a file it has not read).
+    public func steps(examples: Int?) -> Int? {
+        switch length {
+        case .steps(let n): return n
+        case .epochs(let e):
+            guard let examples else { return nil }
+            let perStep = batch * accumulate
+            return Swift.max(1, (e * examples + perStep - 1) / perStep)
+        }
     }
 
     /// Tokens per row for a model of `context`: `sequence`, never past the context (the
