@@ -36,7 +36,9 @@ public struct LoadedModel {
                 }
                 (backbone, tokenizer) = (.decoder(model), bpe.map { .bpe($0) })
                 jinja = folder.chatTemplate
-                template = ChatTemplate(jinja: jinja)
+                template = try ModelFileError.template(folder.path) {
+                    try ChatTemplate(jinja: jinja, bos: bpe?.bos.map { bpe!.vocabulary[Int($0)] }, eos: bpe?.eos.map { bpe!.vocabulary[Int($0)] })
+                }
             }
         } else {
             let gguf = try GGUFFile(path: path)
@@ -47,7 +49,9 @@ public struct LoadedModel {
             }
             (backbone, tokenizer) = (.decoder(model), .bpe(bpe))
             jinja = gguf.string("tokenizer.chat_template")
-            template = ChatTemplate(jinja: jinja)
+            template = try ModelFileError.template(path) {
+                try ChatTemplate(jinja: jinja, bos: bpe.bos.map { bpe.vocabulary[Int($0)] }, eos: bpe.eos.map { bpe.vocabulary[Int($0)] })
+            }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return LoadedModel(path: path, backbone: backbone, tokenizer: tokenizer, chatTemplate: template, chatTemplateSource: jinja, loadSeconds: seconds)

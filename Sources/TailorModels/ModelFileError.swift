@@ -25,6 +25,15 @@ public struct ModelFileError: Error, Equatable, CustomStringConvertible {
         return object
     }
 
+    /// Reads a model's chat template, a template it cannot read becoming an error of the model's file.
+    static func template<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as JinjaError {
+            throw ModelFileError(path, "\(error)")
+        }
+    }
+
     /// Runs a file read, turning a path that cannot be read (missing, a FIFO, a loop of
     /// links) into a `ModelFileError` with the same plain words.
     static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {

@@ -43,9 +43,15 @@ struct Inspect: ParsableCommand {
         } catch {
             print("tokenizer: none usable (\(error))")
         }
-        switch ChatTemplate(jinja: file.string("tokenizer.chat_template")) {
-        case .chatML(let system): print("chat template: ChatML" + (system.map { " (default system prompt: \"\($0)\")" } ?? ""))
-        case .plain: print("chat template: plain")
+        if let jinja = file.string("tokenizer.chat_template") {
+            do {
+                _ = try JinjaTemplate(jinja)
+                print("chat template: the model's own (Jinja, \(jinja.count) characters)")
+            } catch {
+                print("chat template: present but unreadable (\(error))")
+            }
+        } else {
+            print("chat template: none (chats are written as `Role: text` lines)")
         }
         if tensors {
             for t in file.tensors { print("  \(t.name) \(t.shape) \(t.type.name)") }

@@ -45,7 +45,8 @@ final class SmolLM2Tests: XCTestCase {
         XCTAssertEqual(m.model.config.vocab, config["vocab_size"] as? Int)
         XCTAssertEqual(m.model.config.ropeBase, 100_000)
         XCTAssertTrue(m.model.config.tiedHead)
-        XCTAssertEqual(m.chatTemplate, .chatML(defaultSystem: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"))
+        XCTAssertEqual(try m.chatTemplate.render(prompt: "Hi"), "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, "
+                       + "trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", "the model's own template")
         for entry in Self.fixture["tensors"] as! [[String: Any]] {
             let name = entry["name"] as! String
             let t = try m.gguf.tensor(name)
@@ -120,7 +121,7 @@ final class SmolLM2Tests: XCTestCase {
     func testSeededSamplingIsReproducibleAndSeedDependent() throws {
         let m = try model()
         let generator = Generator(model: m.model, tokenizer: m.tokenizer)
-        let prompt = m.tokenizer.encode(m.chatTemplate.render(prompt: "Write a haiku about the sea."))
+        let prompt = m.tokenizer.encode(try m.chatTemplate.render(prompt: "Write a haiku about the sea."))
         let options = SamplingOptions(maxTokens: 12, temperature: 1, topK: 40, topP: 0.95, seed: 11)
         let a = generator.generate(ids: [prompt], options: options)[0]
         let b = generator.generate(ids: [prompt, Array(prompt.prefix(5))], options: options)[0]

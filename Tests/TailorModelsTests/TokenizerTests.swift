@@ -28,14 +28,29 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(pieces("x½²", .digitsThenGPT2), ["x", "½", "²"])
     }
 
-    func testChatMLTemplateFromTheModelsJinja() {
-        let jinja = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are helpful<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
-        let template = ChatTemplate(jinja: jinja)
-        XCTAssertEqual(template, .chatML(defaultSystem: "You are helpful"))
-        XCTAssertEqual(template.render(prompt: "Hi"),
+    func testTheModelsOwnTemplateWritesTheChat() throws {
+        let jinja = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are helpful<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+        let template = try ChatTemplate(jinja: jinja)
+        XCTAssertEqual(try template.render(prompt: "Hi"),
                        "<|im_start|>system\nYou are helpful<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-        XCTAssertEqual(template.render(prompt: "Hi", system: "Be brief"),
+        XCTAssertEqual(try template.render(prompt: "Hi", system: "Be brief"),
                        "<|im_start|>system\nBe brief<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-        XCTAssertEqual(ChatTemplate(jinja: nil).render(prompt: "Hi"), "User: Hi\nAssistant:")
+        XCTAssertEqual(try ChatTemplate(jinja: nil).render(prompt: "Hi"), "User: Hi\nAssistant:")
+        XCTAssertThrowsError(try ChatTemplate(jinja: "{% include 'x' %}"), "a template it cannot read is an error, not plain")
+    }
+
+    /// Assistant turns are what rendering each adds after the chat before it: the words and the
+    /// end marker the template writes; everything else (system, user, headers) is context.
+    func testAssistantTurnsAreToldApartByTheTemplate() throws {
+        let template = try ChatTemplate(jinja: "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+        let chat = [ChatTemplate.Message(role: "user", content: "2+2?"), .init(role: "assistant", content: "4"),
+                    .init(role: "user", content: "3+3?"), .init(role: "assistant", content: "6")]
+        let pieces = try template.pieces(chat)
+        XCTAssertEqual(pieces.map(\.text), ["<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n", "4<|im_end|>\n",
+                                            "<|im_start|>user\n3+3?<|im_end|>\n<|im_start|>assistant\n", "6<|im_end|>\n"])
+        XCTAssertEqual(pieces.map(\.assistant), [false, true, false, true])
+        XCTAssertEqual(pieces.map(\.text).joined(), try template.render(chat, generationPrompt: false))
+        let rewriting = try ChatTemplate(jinja: "{{ messages | length }}{% for m in messages %}{{ m.content }}{% endfor %}")
+        XCTAssertThrowsError(try rewriting.pieces(chat), "a template whose later turns change earlier text cannot be masked")
     }
 }
