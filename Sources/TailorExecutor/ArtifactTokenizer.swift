@@ -10,14 +10,36 @@ enum ArtifactTokenizer {
     /// The artifact's `tokenizer.json`, read once, with the BOS and EOS its
     /// `tokenizer_config.json` names (end of text when it names none).
     static func load(_ artifact: Artifact) throws -> TextTokenizer {
-        let settings = FileManager.default.contents(atPath: artifact.path("tokenizer_config.json"))
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+        let settings = settings(artifact)
         do {
             return try TokenizerJSON.load(path: artifact.path("tokenizer.json"), bos: settings["bos_token"] as? String,
                                           eos: settings["eos_token"] as? String ?? Rendering.endOfText)
         } catch let error as ModelFileError {
             throw ExecutionError(error.description)
         }
+    }
+
+    /// The model's own chat template as its artifact keeps it (`chat_template` of
+    /// `tokenizer_config.json`), nil for a model without one.
+    static func chatTemplateSource(_ artifact: Artifact) -> String? {
+        settings(artifact)["chat_template"] as? String
+    }
+
+    /// The chat template a model or tokenizer artifact writes chats with, its BOS and EOS
+    /// from the same settings; nil without one.
+    static func chatTemplate(_ artifact: Artifact) throws -> ChatTemplate? {
+        let s = settings(artifact)
+        guard let source = s["chat_template"] as? String else { return nil }
+        do {
+            return try ChatTemplate(jinja: source, bos: s["bos_token"] as? String, eos: s["eos_token"] as? String)
+        } catch {
+            throw ExecutionError.chatTemplate(artifact.key, error)
+        }
+    }
+
+    static func settings(_ artifact: Artifact) -> [String: Any] {
+        FileManager.default.contents(atPath: artifact.path("tokenizer_config.json"))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
     }
 
     /// Copies the tokenizer files of `source` (an artifact or model folder) into `folder`.

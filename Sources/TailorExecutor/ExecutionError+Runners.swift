@@ -1,4 +1,5 @@
 import TailorEngine
+import TailorModels
 import TailorPlan
 
 /// The runners' part of the execution error catalogue (the engine's is in TailorEngine).
@@ -82,6 +83,8 @@ extension ExecutionError {
 
     // MARK: evals, prompts and tokens
 
+    static func chatTemplate(_ key: String, _ error: Error) -> Self { .init("the chat template of \(key.prefix(12)) cannot be used: \(error)") }
+    static func chatRecord(_ source: String, record: Int, _ error: JinjaError) -> Self { .init("\(source): record \(record): \(error)") }
     static let noEndOfText = ExecutionError("the model's tokenizer has no end-of-text token")
     static func tokenizerLacks(_ token: String) -> Self { .init("the tokenizer has no \(token) token") }
     static let promptFillsContext = ExecutionError("a prompt fills the model's whole context")

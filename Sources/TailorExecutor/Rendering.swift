@@ -1,4 +1,5 @@
 import TailorEngine
+import TailorModels
 
 /// How a record becomes text for tokenizers and language models: a context part (the
 /// prompt, never a training target unless asked) and the part the model learns to write.
@@ -15,6 +16,11 @@ enum Rendering {
         if let messages = record["messages"] as? [[String: Any]] { return ("", turns(messages)) }
         if let text = record["text"] as? String { return ("", text) }
         return nil
+    }
+
+    /// A record's chat turns as the models module's messages.
+    static func messages(_ turns: [[String: Any]]) -> [ChatTemplate.Message] {
+        turns.map { ChatTemplate.Message(role: $0["role"] as? String ?? "user", content: $0["content"] as? String ?? "") }
     }
 
     /// Chat turns as plain text, one `role: content` line each.

@@ -381,7 +381,7 @@ final class ExecutorTests: FolderTestCase {
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
             try XCTUnwrap(outcomes.first { $0.node.id == "eval.sentiment" }).artifact.path("report.json")))) as! [String: Any]
         let rows = report["rows"] as! [[String: Any]]
-        XCTAssertEqual(rows.map { $0["examples"] as? Int }, [60, 60])
+        XCTAssertEqual(rows.map { $0["examples"] as? Int }, [67, 67], "the test part: a fifth of the records, whole problems only")
         XCTAssertGreaterThan(rows[0]["accuracy"] as! Double, 0.75, "a fine-tuned encoder separates two sentiments")
         for row in rows { XCTAssertNotNil(row["macro_f1"] as? Double) }
         let byID = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.node.id, $0.artifact) })
@@ -481,7 +481,8 @@ final class ExecutorTests: FolderTestCase {
         }
         XCTAssertNotNil(byID["model.probe"]?.files["vocab.txt"] ?? byID["model.probe"]?.files["tokenizer.json"], "the head keeps the tokenizer")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(byID["eval.sentiment"]).path("report.json")))) as! [String: Any]
-        XCTAssertGreaterThan((report["rows"] as! [[String: Any]])[0]["accuracy"] as! Double, 0.9, "seen words separate linearly")
+        // Held out by problem, the test reviews are sentences training never saw, of words it did.
+        XCTAssertGreaterThan((report["rows"] as! [[String: Any]])[0]["accuracy"] as! Double, 0.8, "seen words separate linearly")
         // A decoder needs byte-level BPE.
         let decoder = wordPiece.replacingOccurrences(of: "arch: bert", with: "arch: gpt2")
             .replacingOccurrences(of: "  probe:", with: "  # probe:").replacingOccurrences(of: "evals:\n  sentiment", with: "evals:\n  # sentiment")
@@ -550,5 +551,27 @@ final class ExecutorTests: FolderTestCase {
             .first { $0.node.kind == .dataTokenize }).artifact.path("tokens.bin"))
         let rows = (tokens.offsets[tokens.count] - 1) / 32
         XCTAssertEqual(try steps("epochs: 2, batch: 4, packing: true", name: "p").run, (2 * rows + 3) / 4)
+    }
+
+    /// A split is by problem: one-digit sums repeat (100 problems in 400 records), yet no test
+    /// prompt is a training prompt; the parts still hold about their fractions.
+    func testSplitsKeepEachProblemInOnePart() throws {
+        let outcomes = try run(spec: """
+            tailor: 1
+            name: split
+            seed: 5
+            data:
+              sums: { generate: addition, count: 400, options: { digits: 1 } }
+              parts: { from: sums, split: { train: 0.8, test: 0.2 } }
+            tokenizers:
+              bpe: { train: { from: parts.train, vocab: 260 } }
+            """, as: "split.yaml")
+        let split = try XCTUnwrap(outcomes.first { $0.node.id == "data.parts" }).artifact
+        let train = try Dataset.read(split.path("train.jsonl")), test = try Dataset.read(split.path("test.jsonl"))
+        let prompts = Set(train.records.compactMap { $0["prompt"] as? String })
+        XCTAssertLessThan(prompts.count, 100, "the data repeats problems")
+        XCTAssertEqual(train.count + test.count, 400)
+        XCTAssertEqual(test.records.filter { prompts.contains($0["prompt"] as? String ?? "") }.count, 0)
+        XCTAssertEqual(Double(test.count) / 400, 0.2, accuracy: 0.05)
     }
 }

@@ -69,6 +69,28 @@ final class PromptTests: XCTestCase {
 }
 
 final class ChatTokenizationTests: XCTestCase {
+    static let gguf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").path
+
+    /// Through the model's own template (SmolLM2's, from its GGUF file, which adds its default
+    /// system message), only what each assistant turn adds is a target: its words and the
+    /// `<|im_end|>` and newline the template writes after them.
+    func testAssistantTurnsOfTheModelsTemplateAreTheTargets() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.gguf), "models/ is fetched by `make models`")
+        let file = try GGUFFile(path: Self.gguf)
+        let tokenizer = try file.bpeTokenizer()
+        let template = try ChatTemplate(jinja: file.string("tokenizer.chat_template"))
+        let chat: [[String: Any]] = [["role": "user", "content": "2+2?"], ["role": "assistant", "content": "4"],
+                                     ["role": "user", "content": "And 3+3?"], ["role": "assistant", "content": "6"]]
+        let (ids, mask) = try TokenizerRunners.templated(chat, template, tokenizer)
+        XCTAssertEqual(tokenizer.decode(ids), "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+                       + "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"
+                       + "<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n6<|im_end|>\n")
+        let targets = zip(ids, mask).filter { $0.1 == 1 }.map(\.0)
+        XCTAssertEqual(tokenizer.decode(targets), "4<|im_end|>\n6<|im_end|>\n")
+        XCTAssertEqual(ids.filter { $0 == tokenizer.specialTokens["<|im_start|>"] }.count, 5, "markers are special tokens, not text")
+    }
+
     /// With ChatML tokens in the vocabulary, only the assistant's words (and their end marker) are targets.
     func testChatMLMasksEverythingButTheAssistant() throws {
         let tokenizer = try BPETrainer(vocabSize: 0, specialTokens: ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]).train([String]())

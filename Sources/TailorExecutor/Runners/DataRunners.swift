@@ -12,23 +12,49 @@ enum DataRunners {
         try data.write(ctx.out("data.jsonl"))
     }
 
-    /// Shuffles with the seed, then cuts at the cumulative fractions, in port-name order (so
-    /// reordering the keys in the spec, which changes no content key, changes no output).
+    /// Splits by problem: records with the same problem (the same prompt, or the same text
+    /// where there is no prompt) always land in the same part, so a held-out part never asks
+    /// what training has seen. The problems are shuffled with the seed and taken in turn into
+    /// each part until it holds its cumulative fraction of the records, in port-name order (so
+    /// reordering the keys in the spec, which changes no content key, changes no output). With
+    /// every problem distinct, this is a seeded shuffle cut at the fractions.
     static func split(_ ctx: NodeContext) throws {
         let data = try ctx.dataset(try ctx.input(.source))
         let n = data.count
         let parts = try ctx.parameters(DataSplitParameters.self).parts
-        let order = Philox.permutation(n, seed: ctx.seed)
+        var groups: [[Int]] = [], groupOf: [String: Int] = [:]
+        for (i, record) in data.records.enumerated() {
+            let key = problem(record)
+            if let g = groupOf[key] { groups[g].append(i) } else {
+                groupOf[key] = groups.count
+                groups.append([i])
+            }
+        }
+        let order = Philox.permutation(groups.count, seed: ctx.seed)
         let total = parts.reduce(0.0) { $0 + $1.fraction }
-        var start = 0, cumulative = 0.0
+        var next = 0, taken = 0, cumulative = 0.0
         for (i, (port, fraction)) in parts.enumerated() {
             cumulative += fraction
-            let end = i == parts.count - 1 ? n : Int((cumulative / total * Double(n)).rounded())
-            let rows = order[start..<Swift.max(start, end)].map { data.records[$0] }
+            let target = i == parts.count - 1 ? n : Int((cumulative / total * Double(n)).rounded())
+            var rows: [[String: Any]] = []
+            while next < order.count, taken < target {
+                rows += groups[order[next]].map { data.records[$0] }
+                taken += groups[order[next]].count
+                next += 1
+            }
             if rows.isEmpty { throw ExecutionError.emptySplit(port, records: n) }
-            try Dataset(records: Array(rows)).write(ctx.out(port + ".jsonl"))
-            start = Swift.max(start, end)
+            try Dataset(records: rows).write(ctx.out(port + ".jsonl"))
         }
+    }
+
+    /// What makes two records the same problem: the prompt, or the whole text without one.
+    static func problem(_ record: [String: Any]) -> String {
+        guard let (context, answer) = Rendering.parts(record) else {
+            var out = ""
+            JSONText.compact(record, into: &out)
+            return out
+        }
+        return context.isEmpty ? answer : context
     }
 }
 

@@ -16,11 +16,27 @@ enum EvalRunners {
         let prompt = try promptInput.map { try PromptRunners.load($0.artifact) }
         let metrics = p.scope.metrics
         guard let eos = tokenizer.eos else { throw ExecutionError.noEndOfText }
+        // A chat (a chat record, or a record through a ChatML prompt) goes through the model's
+        // own template when it has one, as its training data did: the turns before the last
+        // answer with the generation prompt are the context, that answer what is scored.
+        let template = try ArtifactTokenizer.chatTemplate(modelInput.artifact)
         // Each record: context ids and answer ids (+ end of text), cut to the context window.
         var examples: [(context: [Int32], answer: [Int32], text: String)] = []
         for (i, record) in data.records.enumerated() {
             guard var (context, answer) = Rendering.parts(record) else { throw ExecutionError.noTextFields(dataInput.input.display, record: i + 1) }
-            if let prompt { context = prompt.render(record, index: i) }
+            var chat = record["messages"] as? [[String: Any]]
+            if let prompt {
+                context = prompt.render(record, index: i)
+                if prompt.style == "chatml" { chat = prompt.messages(record, index: i, answer: answer) }
+            }
+            if let template, let turns = chat, let last = turns.last, last["role"] as? String == "assistant" {
+                do {
+                    context = try template.render(Rendering.messages(Array(turns.dropLast())), generationPrompt: true)
+                } catch let error as JinjaError {
+                    throw ExecutionError.chatRecord(dataInput.input.display, record: i + 1, error)
+                }
+                answer = last["content"] as? String ?? ""
+            }
             // ChatML prompts (a chat prompt here, or records templated by one) hold special tokens.
             let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml" || record["messages"] != nil)
             examples.append((c, Array((tokenizer.encode(answer, specials: false) + [eos]).prefix(Swift.max(1, model.context - c.count))), answer))

@@ -9,7 +9,8 @@ import TailorRuntime
 /// record gets a copy under `exports/`.
 enum ExportRunners {
     static func export(_ ctx: NodeContext) throws {
-        let (model, tokenizer) = try ModelRunners.load(try ctx.input(.model).artifact)
+        let source = try ctx.input(.model).artifact
+        let (model, tokenizer) = try ModelRunners.load(source)
         let p = try ctx.parameters(ExportParameters.self)
         let (dtypeName, merge, format) = (p.dtype, p.merge, p.format)
         let dtype: DType = ["f16": .f16, "bf16": .bf16][dtypeName] ?? .f32
@@ -29,7 +30,8 @@ enum ExportRunners {
                 if merge, let adaptable = model as? Adaptable { adaptable.mergeAdapters() }
                 switch model {
                 case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer, dtype: dtype)
-                case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, dtype: dtype)
+                case let llama as Llama:
+                    try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, chatTemplate: ArtifactTokenizer.chatTemplateSource(source), dtype: dtype)
                 default: throw ExecutionError.cannotExport
                 }
                 if let adaptable = model as? Adaptable { try AdapterFiles.save(adaptable.adapters, to: staging) }

@@ -99,7 +99,8 @@ enum HeadRunners {
         let summary = try TrainRunners.train(&objective, try TrainingSettings(head.train, examples: objective.rowsPerEpoch), ctx, rate: nil)
         let projection = objective.head.projection
         switch (backbone, tokenizer) {
-        case (.decoder(let m), .bpe(let t)): try ModelRunners.save(m, tokenizer: t, into: ctx.output)
+        case (.decoder(let m), .bpe(let t)):
+            try ModelRunners.save(m, tokenizer: t, into: ctx.output, chatTemplate: ArtifactTokenizer.chatTemplateSource(modelArtifact))
         case (.encoder(let b), _): try save(b, tokenizerFrom: modelArtifact.folder, into: ctx.output)
         case (.decoder, .wordPiece): throw ExecutionError.decoderWithWordPiece
         }

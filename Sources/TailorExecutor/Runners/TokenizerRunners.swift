@@ -19,10 +19,12 @@ enum TokenizerRunners {
     }
 
     /// A tokenizer artifact: `tokenizer.json` and a `tokenizer_config.json` naming its BOS and
-    /// EOS, as in a Hugging Face folder.
-    static func write(_ tokenizer: BPETokenizer, _ ctx: NodeContext) throws {
+    /// EOS (and the model's chat template, for a tokenizer loaded from a model), as in a Hugging
+    /// Face folder.
+    static func write(_ tokenizer: BPETokenizer, _ ctx: NodeContext, chatTemplate: String? = nil) throws {
         try TokenizerJSON.data(tokenizer).write(to: URL(fileURLWithPath: ctx.out("tokenizer.json")))
         var settings: [String: Any] = [:]
+        if let chatTemplate { settings["chat_template"] = chatTemplate }
         if let bos = tokenizer.bos { settings["bos_token"] = tokenizer.vocabulary[Int(bos)] }
         if let eos = tokenizer.eos { settings["eos_token"] = tokenizer.vocabulary[Int(eos)] }
         try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys]).write(to: URL(fileURLWithPath: ctx.out("tokenizer_config.json")))
@@ -36,13 +38,18 @@ enum TokenizerRunners {
 
     /// A tokenizer file from the user: a `tokenizer.json` (byte-level BPE) or a GGUF model's tokenizer.
     static func loadFile(_ ctx: NodeContext) throws {
-        if !(try ctx.parameters(SpecialTokensParameters.self).special.isEmpty) {  // the checker refuses them: the file defines its own
+        if !(try ctx.parameters(TokenizerLoadParameters.self).special.isEmpty) {  // the checker refuses them: the file defines its own
             throw ExecutionError.loadedSpecials
         }
         let file = ctx.node.files.first ?? ""
         let path = ctx.resolve(file)
         do {
-            if path.hasSuffix(".gguf") { return try write(try GGUFFile(path: path).bpeTokenizer(), ctx) }
+            if path.hasSuffix(".gguf") {
+                let gguf = try GGUFFile(path: path)
+                return try write(try gguf.bpeTokenizer(), ctx, chatTemplate: gguf.string("tokenizer.chat_template"))
+            }
+            // A lone tokenizer.json has no chat template: its model's is in another file, which
+            // the node's key does not cover (load the model, or its GGUF file, to use it).
             switch try TokenizerJSON.load(path: path, eos: Rendering.endOfText) {
             case .bpe(let tokenizer): try write(tokenizer, ctx)
             case .wordPiece: try FileManager.default.copyItem(atPath: path, toPath: ctx.out("tokenizer.json"))  // kept as it is, once it reads
@@ -78,15 +85,29 @@ enum TokenizerRunners {
         return (ids, mask)
     }
 
+    /// A chat through the model's own template: the rendered text's assistant turns (as the
+    /// template writes them, end markers included) are targets, everything else context.
+    static func templated(_ messages: [[String: Any]], _ template: ChatTemplate, _ tokenizer: BPETokenizer) throws -> (ids: [Int32], mask: [UInt8]) {
+        var ids: [Int32] = [], mask: [UInt8] = []
+        for piece in try template.pieces(Rendering.messages(messages)) {
+            let encoded = tokenizer.encode(piece.text, specials: true)
+            ids += encoded
+            mask += [UInt8](repeating: piece.assistant ? 1 : 0, count: encoded.count)
+        }
+        return (ids, mask)
+    }
+
     /// Each record as ids: context tokens (mask 0), answer tokens and end-of-text (mask 1).
-    /// With a WordPiece tokenizer (BERT encoders, classification only) each record's text as
-    /// `[CLS] text [SEP]`.
+    /// Chats go through the model's own chat template when its tokenizer artifact has one,
+    /// else ChatML when the tokenizer has ChatML's tokens. With a WordPiece tokenizer (BERT
+    /// encoders, classification only) each record's text as `[CLS] text [SEP]`.
     static func tokenize(_ ctx: NodeContext) throws {
         let source = try ctx.input(.source)
         let data = try ctx.dataset(source)
         var arrays = TokenArrays()
         let tokenizer: BPETokenizer
-        switch try ArtifactTokenizer.load(try ctx.input(.tokenizer).artifact) {
+        let tokenizerArtifact = try ctx.input(.tokenizer).artifact
+        switch try ArtifactTokenizer.load(tokenizerArtifact) {
         case .bpe(let bpe):
             tokenizer = bpe
         case .wordPiece(let wordPiece):
@@ -100,10 +121,22 @@ enum TokenizerRunners {
             return try finish(arrays, data, ctx)
         }
         guard let eos = tokenizer.eos else { throw ExecutionError.tokenizerLacks(Rendering.endOfText) }
+        let template = try ArtifactTokenizer.chatTemplate(tokenizerArtifact)
         for (i, record) in data.records.enumerated() {
-            if let messages = record["messages"] as? [[String: Any]], let chat = chatML(messages, tokenizer) {
-                arrays.append(chat.ids, mask: chat.mask)
-                continue
+            if let messages = record["messages"] as? [[String: Any]] {
+                if let template {
+                    do {
+                        let chat = try templated(messages, template, tokenizer)
+                        arrays.append(chat.ids, mask: chat.mask)
+                    } catch let error as JinjaError {
+                        throw ExecutionError.chatRecord(source.input.display, record: i + 1, error)
+                    }
+                    continue
+                }
+                if let chat = chatML(messages, tokenizer) {
+                    arrays.append(chat.ids, mask: chat.mask)
+                    continue
+                }
             }
             guard let (context, answer) = Rendering.parts(record) else {
                 throw ExecutionError.noTextFields(source.input.display, record: i + 1)

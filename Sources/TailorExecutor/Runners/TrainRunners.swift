@@ -15,11 +15,13 @@ enum TrainRunners {
     /// without improvement, and the best weights are kept.
     static func train(_ ctx: NodeContext) throws {
         let method = try Method(ctx)
-        let (model, tokenizer) = try ModelRunners.load(try ctx.input(.base).artifact)
+        let base = try ctx.input(.base).artifact
+        let (model, tokenizer) = try ModelRunners.load(base)
+        let chatTemplate = ArtifactTokenizer.chatTemplateSource(base)  // a tuned model is prompted as its base
         guard let trainInput = ctx.inputs(.data).first, let p = method.train else {
             guard case .lora(let lora) = method, !ctx.node.files.isEmpty else { throw ExecutionError.noTrainingData }
             _ = try adapters(lora, on: model, ctx)  // `lora.load` without `train`: the base with the imported adapter
-            return try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
+            return try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: chatTemplate)
         }
         let tokens = try TokenArrays.read(trainInput.artifact.path("tokens.bin"))
         let heldOut = try ctx.inputs(.heldOut).first.map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
@@ -33,7 +35,7 @@ enum TrainRunners {
                                                    sequence: p.sequence, packing: p.packing, trainOnInputs: p.trainOnInputs)
         let summary = try train(&objective, try TrainingSettings(p, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
         (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
-        try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output)
+        try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: chatTemplate)
         var log = TrainRunners.log(summary)
         log["target_tokens"] = summary.targets
         try JSONText.render(log).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)

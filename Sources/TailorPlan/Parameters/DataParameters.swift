@@ -66,6 +66,7 @@ public struct DataCommandParameters: NodeParameters {
 /// data.split: named parts by fraction, in port-name order.
 public struct DataSplitParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataSplit]
+    public static var version: Int { 2 }  // 2: split by problem, repeats of a problem kept together
     /// (port, fraction of the whole), sorted by port name.
     public var parts: [(port: String, fraction: Double)]
     public var seed: Int
@@ -125,5 +126,6 @@ public struct DataTemplateParameters: NodeParameters {
 /// data.tokenize: everything it does comes from its inputs (the data and the tokenizer).
 public struct DataTokenizeParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataTokenize]
+    public static var version: Int { 2 }  // 2: chats through the model's own chat template
     public init(_ p: Params) throws {}
 }

@@ -17,7 +17,7 @@ public struct EvalScope: Sendable {
 /// eval.lm: teacher-forced loss and perplexity, and metrics over greedy answers.
 public struct EvalLMParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalLM]
-    public static var version: Int { 2 }  // 2: metrics keep the first generated answers
+    public static var version: Int { 3 }  // 2: metrics keep the first generated answers; 3: chats through the model's own template
     public var scope: EvalScope
     /// Longest generated answer; in the plan only when a metric generates.
     public var maxTokens: Int?

@@ -38,6 +38,7 @@ public struct ModelLoadParameters: NodeParameters {
 /// export.model: a Hugging Face folder or a PEFT adapter.
 public struct ExportParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.exportModel]
+    public static var version: Int { 2 }  // 2: a Llama's chat template is written with it
     public var format: String
     public var merge: Bool
     public var dtype: String

@@ -25,7 +25,7 @@ public enum NodeParameterTypes {
     public static let all: [any NodeParameters.Type] = [
         DataGenerateParameters.self, DataLoadParameters.self, DataFolderParameters.self, DataCommandParameters.self,
         DataSplitParameters.self, DataFilterParameters.self, DataTakeParameters.self, DataMixParameters.self,
-        DataTemplateParameters.self, DataTokenizeParameters.self, TokenizerTrainParameters.self, SpecialTokensParameters.self, PromptParameters.self,
+        DataTemplateParameters.self, DataTokenizeParameters.self, TokenizerTrainParameters.self, SpecialTokensParameters.self, TokenizerLoadParameters.self, PromptParameters.self,
         ModelInitParameters.self, ModelLoadParameters.self, PretrainParameters.self, FinetuneParameters.self,
         LoRAParameters.self, HeadParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
         EvalReportParameters.self, ExportParameters.self,

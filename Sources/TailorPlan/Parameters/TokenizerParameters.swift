@@ -15,10 +15,18 @@ public struct TokenizerTrainParameters: NodeParameters {
     }
 }
 
-/// tokenizer.bytes and tokenizer.load: the special tokens the spec adds (a loaded file defines
-/// its own, so the checker refuses them there and its runner refuses any that reach it).
+/// tokenizer.bytes: the special tokens the spec adds.
 public struct SpecialTokensParameters: NodeParameters {
-    public static let kinds: [NodeKind] = [.tokenizerBytes, .tokenizerLoad]
+    public static let kinds: [NodeKind] = [.tokenizerBytes]
+    public var special: [String]
+    public init(_ p: Params) throws { special = p["special"]?.strings ?? [] }
+}
+
+/// tokenizer.load: a file's tokenizer. It defines its own special tokens, so the checker
+/// refuses the spec's and the runner refuses any that reach it.
+public struct TokenizerLoadParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.tokenizerLoad]
+    public static var version: Int { 2 }  // 2: a GGUF model's chat template kept with it
     public var special: [String]
     public init(_ p: Params) throws { special = p["special"]?.strings ?? [] }
 }

@@ -78,7 +78,7 @@ public struct PretrainParameters: NodeParameters {
 /// train.finetune: every weight not matched by a `freeze` pattern.
 public struct FinetuneParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainFinetune]
-    public static var version: Int { 2 }  // 2: packed examples no longer see each other
+    public static var version: Int { 3 }  // 2: packed examples no longer see each other; 3: the base's chat template kept
     public var freeze: [String]
     public var train: TrainParameters
     public var seed: Int
@@ -93,7 +93,7 @@ public struct FinetuneParameters: NodeParameters {
 /// train.lora: adapters on a frozen base, fresh or imported from a PEFT folder (the node's file).
 public struct LoRAParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainLoRA]
-    public static var version: Int { 2 }  // 2: packed examples no longer see each other
+    public static var version: Int { 3 }  // 2: packed examples no longer see each other; 3: the base's chat template kept
     /// A fresh adapter's shape; nil when one is imported (its file defines them).
     public var adapter: (rank: Int, alpha: Double, targets: [String], rsLoRA: Bool)?
     public var dropout: Double
@@ -117,7 +117,7 @@ public struct LoRAParameters: NodeParameters {
 /// train.head: a classification head on pooled features, the backbone frozen, partly or not.
 public struct HeadParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainHead]
-    public static var version: Int { 2 }  // 2: a frozen backbone's features are computed once per example
+    public static var version: Int { 3 }  // 2: a frozen backbone's features are computed once per example; 3: the base's chat template kept
     /// Classes; nil: the labels the training data has.
     public var labels: Int?
     public var pooling: String
