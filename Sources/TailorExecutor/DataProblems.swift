@@ -72,6 +72,9 @@ struct DataProblems {
     static let noSharedPrompt = Kind(
         one: "has no prompt: 'chosen' and 'rejected' share no beginning (write a 'prompt', or begin both with it)",
         many: "have no prompt: 'chosen' and 'rejected' share no beginning (write a 'prompt', or begin both with it)")
+    static let emptyAnswer = Kind(
+        one: "has no answer once the shared prompt is split off ('chosen' or 'rejected' is the other's beginning)",
+        many: "have no answer once the shared prompt is split off ('chosen' or 'rejected' is the other's beginning)")
     static let sameResponses = Kind(one: "has the same 'chosen' and 'rejected'", many: "have the same 'chosen' and 'rejected'")
     static let mixedPair = Kind(
         one: "has a 'chosen' and 'rejected' that are not both text or both lists of {role, content}",

@@ -40,7 +40,9 @@ extension ExecutionError {
         .init("the command `\(args.joined(separator: " "))` succeeded but wrote no '\(output)'")
     }
     static func filterKeepsNone(_ count: Int) -> Self { .init("the filter keeps none of \(count) records") }
-    static func emptySplit(_ port: String, records: Int) -> Self { .init("split '\(port)' would be empty (\(records) records)") }
+    static func emptySplit(_ port: String, records: Int, problems: Int) -> Self {
+        .init("split '\(port)' would be empty: \(records) records hold \(problems) distinct problems, and a problem's records stay in one part")
+    }
     static func folderFormat(_ format: String) -> Self {
         .init("a folder is read as documents, one per file (`{id, text}`); format '\(format)' does not apply to it")
     }

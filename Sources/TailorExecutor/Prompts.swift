@@ -40,14 +40,27 @@ struct Prompt {
         return j
     }
 
-    /// `{field}` placeholders filled from the record (unknown fields left as written).
+    /// `{field}` placeholders filled from the record in one pass over the template (so a value
+    /// that itself holds `{other}` stays as written); unknown fields left as written, and a
+    /// value that is not text (a list of turns) written as compact JSON with sorted keys.
     func fill(_ record: [String: Any]) -> String {
-        var out = template
-        for (key, value) in record {
-            let text = value as? String ?? "\(value)"
-            out = out.replacingOccurrences(of: "{\(key)}", with: text)
+        var out = "", rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: "}"), let value = record[String(after[..<close])] else {
+                out += "{"
+                rest = after
+                continue
+            }
+            if let text = value as? String {
+                out += text
+            } else {
+                JSONText.compact(value, into: &out)
+            }
+            rest = after[after.index(after: close)...]
         }
-        return out
+        return out + rest
     }
 
     /// The prompt for record `index`: few-shot examples (each followed by its answer), the

@@ -56,6 +56,8 @@ struct RecordReader {
     /// Tailor's own formats: the required fields, each text (a label may be a number).
     mutating func plain(_ raw: [String: Any], _ place: Int) -> [String: Any]? {
         var record: [String: Any] = [:], ok = true
+        // A query's relevant documents, when the file has them (`fields:` may rename them).
+        if format == "queries", let relevant = value(raw, "relevant") { record["relevant"] = relevant }
         for field in Self.required[format] ?? [] {
             if field == "label", let v = value(raw, field) {
                 guard v is String || v is NSNumber else {
@@ -177,6 +179,10 @@ struct RecordReader {
             if split > 0, c[split - 1] == " " { split -= 1 }  // the space before the answers goes with them
             guard split > 0 else {
                 problems.add(DataProblems.noSharedPrompt, at: place)
+                return nil
+            }
+            guard split < c.count, split < r.count else {  // one is the other with more after it
+                problems.add(DataProblems.emptyAnswer, at: place)
                 return nil
             }
             return ["prompt": String(c[..<split]), "chosen": String(c[split...]), "rejected": String(r[split...])]

@@ -9,7 +9,6 @@ public struct LoadedModel {
     public let backbone: Backbone
     /// Nil for a decoder whose folder has no `tokenizer.json`.
     public let tokenizer: TextTokenizer?
-    public let chatTemplate: ChatTemplate
     /// The model's own (Jinja) chat template text, kept for writing the model back out.
     public let chatTemplateSource: String?
     /// Seconds spent reading and dequantising the weights and the tokenizer.
@@ -19,14 +18,13 @@ public struct LoadedModel {
         let start = DispatchTime.now().uptimeNanoseconds
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ModelFileError(path, "does not exist") }
-        let backbone: Backbone, tokenizer: TextTokenizer?, template: ChatTemplate
+        let backbone: Backbone, tokenizer: TextTokenizer?
         var jinja: String?
         if isDirectory.boolValue {
             let folder = try HuggingFaceFolder(path: path)
             switch folder.modelType {
             case "bert":
                 (backbone, tokenizer) = (.encoder(try folder.bert()), .wordPiece(try folder.wordPieceTokenizer()))
-                template = .plain
             default:
                 let model = try folder.causalLM()
                 if let adaptable = model as? Adaptable { try AdapterFiles.load(from: path, into: adaptable) }
@@ -36,9 +34,6 @@ public struct LoadedModel {
                 }
                 (backbone, tokenizer) = (.decoder(model), bpe.map { .bpe($0) })
                 jinja = folder.chatTemplate
-                template = try ModelFileError.template(folder.path) {
-                    try ChatTemplate(jinja: jinja, bos: bpe?.bos.map { bpe!.vocabulary[Int($0)] }, eos: bpe?.eos.map { bpe!.vocabulary[Int($0)] })
-                }
             }
         } else {
             let gguf = try GGUFFile(path: path)
@@ -49,12 +44,18 @@ public struct LoadedModel {
             }
             (backbone, tokenizer) = (.decoder(model), .bpe(bpe))
             jinja = gguf.string("tokenizer.chat_template")
-            template = try ModelFileError.template(path) {
-                try ChatTemplate(jinja: jinja, bos: bpe.bos.map { bpe.vocabulary[Int($0)] }, eos: bpe.eos.map { bpe.vocabulary[Int($0)] })
-            }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return LoadedModel(path: path, backbone: backbone, tokenizer: tokenizer, chatTemplate: template, chatTemplateSource: jinja, loadSeconds: seconds)
+        return LoadedModel(path: path, backbone: backbone, tokenizer: tokenizer, chatTemplateSource: jinja, loadSeconds: seconds)
+    }
+
+    /// How chats are written for this model: its own template (read when first needed, so a
+    /// template this reader cannot parse fails only what writes chats), or plain.
+    public func chatTemplate() throws -> ChatTemplate {
+        let bpe = self.bpe
+        return try ModelFileError.template(path) {
+            try ChatTemplate(jinja: chatTemplateSource, bos: bpe?.bos.map { bpe!.vocabulary[Int($0)] }, eos: bpe?.eos.map { bpe!.vocabulary[Int($0)] })
+        }
     }
 
     /// The byte-level BPE tokenizer, when the model has one.

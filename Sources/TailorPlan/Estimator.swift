@@ -113,8 +113,19 @@ enum Estimator {
         let trainable = trainable(d, arch: arch, kind: kind, params: params, method: methodParams)
         e.trainable = trainable
         let (batch, accumulate, t) = (train.batch, train.accumulate, train.sequence ?? d.context)
+        // Memory does not depend on how long training runs.
+        let optimizerFloats = train.optimizer == "sgd" ? 1.0 : 2.0
+        e.gradientBytes = Double(trainable) * 4
+        e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
+        if kind == .trainDPO || kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * (kind == .trainPPO ? 3 : 2) }
+        // Saved activations per token and layer (float32): norms, QKV, attention output,
+        // MLP input and hidden, residuals, plus attention probabilities (H·T);
+        // then the logits and their gradient.
+        let perLayer = Double(9 * d.width + 2 * d.mlp + d.heads * t)
+        let micro = Double(batch * t)
+        e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
         // Epochs count examples: the data's rows where the plan knows them (before packing, which
-        // can only make fewer rows), else no estimate.
+        // can only make fewer rows); without them, no tokens or FLOPs.
         guard var steps = train.steps(examples: rows) else { return e }
         if kind == .trainContinual { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
         // In Double: the schema allows values whose product overflows Int.
@@ -131,16 +142,6 @@ enum Estimator {
         if kind == .trainDPO { perToken += forward * 2 }
         if kind == .trainPPO { perToken += forward * 3 }
         e.flops = tokens * perToken
-        let optimizerFloats = train.optimizer == "sgd" ? 1.0 : 2.0
-        e.gradientBytes = Double(trainable) * 4
-        e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
-        if kind == .trainDPO || kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * (kind == .trainPPO ? 3 : 2) }
-        // Saved activations per token and layer (float32): norms, QKV, attention output,
-        // MLP input and hidden, residuals, plus attention probabilities (H·T);
-        // then the logits and their gradient.
-        let perLayer = Double(9 * d.width + 2 * d.mlp + d.heads * t)
-        let micro = Double(batch * t)
-        e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
         if kind == .trainHead, trainable < n, (try? HeadParameters(plan: params))?.unfreeze.isEmpty == true, let rows {
             // Features once per example, in blocks of 32, holding one layer's activations at a time.
             e.tokens = rows * t

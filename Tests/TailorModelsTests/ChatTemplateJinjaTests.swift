@@ -58,4 +58,43 @@ final class ChatTemplateJinjaTests: XCTestCase {
         XCTAssertThrowsError(try render("{{ raise_exception('no system') }}")) { XCTAssertEqual($0 as? JinjaError, .raised("no system")) }
         XCTAssertThrowsError(try JinjaTemplate("{% if x %}unclosed"))
     }
+
+    /// A hostile or broken template (it comes from the user's model file) is an error, never a
+    /// trap, a hang or a stack overflow.
+    func testBadTemplatesAreErrorsNotCrashes() {
+        let hostile = [
+            "{{ 1.² }}", "{{ 99999999999999999999 }}", "{{ range() }}", "{{ range(9223372036854775807) | length }}",
+            "{{ [1, 2][:9223372036854775807] }}{{ [1][::9223372036854775807] }}", "{{ 9223372036854775807 // 1 }}{{ (-9223372036854775807 - 1) // -1 }}",
+            "{{ -(-9223372036854775807 - 1) }}", "{{ 9223372036854775807 + 1 }}", "{{ 'nan' | int }}{{ '1e400' | int }}",
+            "{{ [1] | tojson(indent=-1) }}", "{{ 'a' * 9223372036854775807 }}", "{% for a, a in [[1, 2]] %}{% endfor %}",
+            String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000),
+            String(repeating: "{% if true %}", count: 5000), "{{ " + String(repeating: "not ", count: 5000) + "x }}",
+            "{{ " + String(repeating: "-", count: 5000) + "1 }}", "{{ 'x' | trim('x') }}", "{{ 'a'.startswith(('a', 'b')) }}",
+            "{% if x %}{% else junk %}{% endif %}", "{{ 'unclosed }}", "{% for %}", "{{ }}", "{{ messages[0]['role'] }}",
+            "{{ 2 ** 64 }}", "{{ 1 % 0 }}{{ 1.5 // 0 }}", "{{ x.y.z }}{{ undefined_name | length }}",
+        ]
+        for source in hostile {
+            do {
+                _ = try JinjaTemplate(source).render(messages: [], addGenerationPrompt: true)
+            } catch is JinjaError {
+                continue
+            } catch {
+                XCTFail("\(source.prefix(40)): \(error)")
+            }
+        }
+    }
+
+    /// Jinja's own rules where chat templates meet them, each checked against jinja2 by hand.
+    func testJinjaEdgeCasesAsJinja2() throws {
+        func render(_ source: String) throws -> String { try JinjaTemplate(source).render(messages: [("user", "hi")], addGenerationPrompt: false) }
+        XCTAssertEqual(try render("{% if true %}\r\n  yes\r\n{% endif %}\r\n"), "  yes\n", "CRLF is a newline")
+        XCTAssertEqual(try render("{%\n if true\n %}a{%\n elif false %}b{%\n endif\n %}"), "a", "tags may start with a newline")
+        XCTAssertEqual(try render("{% if true +%}\nx{% endif %}"), "\nx", "`+%}` keeps the newline")
+        XCTAssertEqual(try render("{{ messages[5] is defined }}|{{ 'a' in undefined_name }}"), "False|False")
+        XCTAssertEqual(try render("{{ tools is none }}"), "True", "tools is passed as None, as transformers does")
+        XCTAssertEqual(try render(#"{{ 'caf\u00e9<&>' | tojson }}"#), "\"café<&>\"", "transformers' tojson keeps non-ASCII and does not escape HTML")
+        XCTAssertEqual(try render(#"{{ 'a\db' }}"#), #"a\db"#, "an unknown escape keeps its backslash")
+        XCTAssertEqual(try render("{{ 7 // -2 }} {{ 7 % -2 }} {{ -7 % 2 }}"), "-4 -1 1")
+        XCTAssertEqual(try render("{{ [1, 2, 3][::-1] }} {{ [1, 2, 3][-2:] }}"), "[3, 2, 1] [2, 3]")
+    }
 }

@@ -29,7 +29,7 @@ final class SmolLM2Tests: XCTestCase {
         }
         let opened = try LoadedModel.open(path)
         let (model, tokenizer) = try opened.decoder()
-        let loaded = Loaded(model: model as! Llama, tokenizer: tokenizer, chatTemplate: opened.chatTemplate, gguf: try GGUFFile(path: path))
+        let loaded = Loaded(model: model as! Llama, tokenizer: tokenizer, chatTemplate: try opened.chatTemplate(), gguf: try GGUFFile(path: path))
         Self.loaded = loaded
         return loaded
     }

@@ -37,18 +37,25 @@ enum DataRunners {
             cumulative += fraction
             let target = i == parts.count - 1 ? n : Int((cumulative / total * Double(n)).rounded())
             var rows: [[String: Any]] = []
-            while next < order.count, taken < target {
+            // Each part takes at least one problem while any are left, then fills to its share.
+            while next < order.count, taken < target || rows.isEmpty {
                 rows += groups[order[next]].map { data.records[$0] }
                 taken += groups[order[next]].count
                 next += 1
             }
-            if rows.isEmpty { throw ExecutionError.emptySplit(port, records: n) }
+            if rows.isEmpty { throw ExecutionError.emptySplit(port, records: n, problems: groups.count) }
             try Dataset(records: rows).write(ctx.out(port + ".jsonl"))
         }
     }
 
-    /// What makes two records the same problem: the prompt, or the whole text without one.
+    /// What makes two records the same problem: the prompt; a chat's turns before its last
+    /// answer; a query's question; or the whole text where there is nothing else.
     static func problem(_ record: [String: Any]) -> String {
+        if let turns = record["messages"] as? [[String: Any]] {
+            let asked = turns.last?["role"] as? String == "assistant" ? Array(turns.dropLast()) : turns
+            return Rendering.turns(asked)
+        }
+        if let question = record["question"] as? String { return question }
         guard let (context, answer) = Rendering.parts(record) else {
             var out = ""
             JSONText.compact(record, into: &out)

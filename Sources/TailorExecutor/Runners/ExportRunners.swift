@@ -29,7 +29,8 @@ enum ExportRunners {
             case "hf":
                 if merge, let adaptable = model as? Adaptable { adaptable.mergeAdapters() }
                 switch model {
-                case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer, dtype: dtype)
+                case let gpt2 as GPT2:
+                    try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer, chatTemplate: ArtifactTokenizer.chatTemplateSource(source), dtype: dtype)
                 case let llama as Llama:
                     try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, chatTemplate: ArtifactTokenizer.chatTemplateSource(source), dtype: dtype)
                 default: throw ExecutionError.cannotExport

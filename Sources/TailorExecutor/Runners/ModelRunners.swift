@@ -11,7 +11,11 @@ enum ModelRunners {
     static func initialise(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(ModelInitParameters.self)
         if p.arch == "bert" { return try HeadRunners.initialiseEncoder(ctx) }  // BPE or WordPiece
-        let tokenizer = try TokenizerRunners.load(try ctx.input(.tokenizer).artifact)
+        let tokenizerArtifact = try ctx.input(.tokenizer).artifact
+        let tokenizer = try TokenizerRunners.load(tokenizerArtifact)
+        // A tokenizer from a model brings its chat template: the new model is prompted as its
+        // training data is tokenized.
+        let chatTemplate = ArtifactTokenizer.chatTemplateSource(tokenizerArtifact)
         let (width, heads, layers, context, std) = (p.width, p.heads, p.layers, p.context, Float(p.std))
         switch p.arch {
         case "gpt2":
@@ -22,12 +26,12 @@ enum ModelRunners {
                 throw ExecutionError.keyValueHeads("gpt2", heads: heads, kv)
             }
             let config = GPT2Config(vocab: tokenizer.count, context: context, width: width, layers: layers, heads: heads)
-            try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
+            try save(GPT2(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output, chatTemplate: chatTemplate)
         case "llama":
             guard let kvHeads = p.kvHeads, let mlp = p.mlp else { throw ParameterError(path: "size") }  // the planner fills llama's defaults
             let config = LlamaConfig(vocab: tokenizer.count, width: width, layers: layers, heads: heads,
                                      kvHeads: kvHeads, ffn: mlp, context: context)
-            try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output)
+            try save(Llama(config: config, seed: ctx.seed, std: std), tokenizer: tokenizer, into: ctx.output, chatTemplate: chatTemplate)
         default:
             throw ExecutionError.initNotYet(p.arch)
         }
@@ -67,7 +71,7 @@ enum ModelRunners {
         let staging = folder + "/.model"
         do {
             switch model {
-            case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer)
+            case let gpt2 as GPT2: try HuggingFaceFolder.save(gpt2, to: staging, tokenizer: tokenizer, chatTemplate: chatTemplate)
             case let llama as Llama: try HuggingFaceFolder.save(llama, to: staging, tokenizer: tokenizer, chatTemplate: chatTemplate)
             default: throw ExecutionError.cannotSave
             }

@@ -121,10 +121,12 @@ enum TokenizerRunners {
             return try finish(arrays, data, ctx)
         }
         guard let eos = tokenizer.eos else { throw ExecutionError.tokenizerLacks(Rendering.endOfText) }
-        let template = try ArtifactTokenizer.chatTemplate(tokenizerArtifact)
+        // Read at the first chat: data without chats does not depend on the template.
+        var template: ChatTemplate??
         for (i, record) in data.records.enumerated() {
             if let messages = record["messages"] as? [[String: Any]] {
-                if let template {
+                if template == nil { template = .some(try ArtifactTokenizer.chatTemplate(tokenizerArtifact)) }
+                if let template = template! {
                     do {
                         let chat = try templated(messages, template, tokenizer)
                         arrays.append(chat.ids, mask: chat.mask)

@@ -85,7 +85,7 @@ extension HuggingFaceFolder {
 
     /// Writes `model` as a Hugging Face folder (config.json + model.safetensors), replacing
     /// `path` only once both files are complete.
-    public static func save(_ model: GPT2, to path: String, tokenizer: BPETokenizer? = nil, dtype: DType = .f32) throws {
+    public static func save(_ model: GPT2, to path: String, tokenizer: BPETokenizer? = nil, chatTemplate: String? = nil, dtype: DType = .f32) throws {
         let c = model.config
         var tensors: [String: Tensor] = ["transformer.wte.weight": model.embed, "transformer.wpe.weight": model.positions,
                                          "transformer.ln_f.weight": model.finalNorm.weight, "transformer.ln_f.bias": model.finalNorm.bias]
@@ -105,7 +105,7 @@ extension HuggingFaceFolder {
             "n_ctx": c.context, "n_embd": c.width, "n_layer": c.layers, "n_head": c.heads, "layer_norm_epsilon": Double(c.normEps),
             "activation_function": "gelu_new", "tie_word_embeddings": true, "torch_dtype": "float32",
         ]
-        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer, dtype: dtype)
+        try write(config: config, tensors: tensors, to: path, tokenizer: tokenizer, chatTemplate: chatTemplate, dtype: dtype)
     }
 
     /// Writes a Llama; Q and K weights in GGUF's interleaved rotary layout are permuted back

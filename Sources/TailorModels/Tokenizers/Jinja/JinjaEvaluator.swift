@@ -99,14 +99,12 @@ struct JinjaEvaluator {
         case .item(let base, let key):
             let (v, k) = (try eval(base), try eval(key))
             switch (v, k) {
-            case let (.list(l), .int(i)):
-                let j = i < 0 ? l.count + i : i
-                guard l.indices.contains(j) else { throw JinjaError.render("list index \(i) out of range (the list has \(l.count) items)") }
-                return l[j]
+            case let (.list(l), .int(i)):  // out of range: undefined, as in Jinja
+                let j = i < 0 ? l.count &+ i : i
+                return l.indices.contains(j) ? l[j] : .undefined
             case let (.string(s), .int(i)):
-                let c = Array(s), j = i < 0 ? c.count + i : i
-                guard c.indices.contains(j) else { throw JinjaError.render("string index \(i) out of range") }
-                return .string(String(c[j]))
+                let c = Array(s), j = i < 0 ? c.count &+ i : i
+                return c.indices.contains(j) ? .string(String(c[j])) : .undefined
             case (.namespace(let id), .string(let key)): return namespaces[id][key] ?? .undefined
             default: return v[k.text]
             }
@@ -114,10 +112,15 @@ struct JinjaEvaluator {
             let v = try eval(base)
             let (a, b, s) = (try start.map { try eval($0) }, try stop.map { try eval($0) }, try step.map { try eval($0) })
             func cut<T>(_ items: [T]) throws -> [T] {
-                let n = items.count, st = Int(s?.number ?? 1)
+                let n = items.count
+                // Bounds past the ends mean the ends: clamped before they become Ints.
+                func bounded(_ v: JinjaValue?) -> Int? {
+                    v?.number.map { $0.isNaN ? 0 : Int(Swift.max(Swift.min($0, Double(n) + 1), -Double(n) - 1)) }
+                }
+                let st = s.map { v in v.number.map { $0.isNaN ? 0 : Int(Swift.max(Swift.min($0, 1e9), -1e9)) } ?? 0 } ?? 1
                 guard st != 0 else { throw JinjaError.render("a slice step of 0") }
                 func clamp(_ x: JinjaValue?, _ dflt: Int) -> Int {
-                    guard let x = x?.number.map(Int.init) else { return dflt }
+                    guard let x = bounded(x) else { return dflt }
                     let y = x < 0 ? x + n : x
                     return st > 0 ? Swift.min(Swift.max(y, 0), n) : Swift.min(Swift.max(y, -1), n - 1)
                 }
@@ -151,7 +154,10 @@ struct JinjaEvaluator {
         case .unary(let op, let x):
             let v = try eval(x)
             if op == "not" { return .bool(!v.truthy) }
-            if case .int(let i) = v { return .int(-i) }
+            if case .int(let i) = v {
+                guard i != .min else { throw JinjaError.render("a number out of range") }
+                return .int(-i)
+            }
             guard let d = v.number else { throw JinjaError.render("cannot negate a \(v.typeName)") }
             return .double(-d)
         case .binary(let op, let l, let r):
@@ -170,9 +176,13 @@ struct JinjaEvaluator {
             namespaces.append(Dictionary(kwargs, uniquingKeysWith: { _, b in b }))
             return .namespace(namespaces.count - 1)
         case "range":
-            let n = args.map { Int($0.number ?? 0) }
+            // Python's range over integers, at most 100,000 of them (jinja2's sandbox limit).
+            let n = args.compactMap { v -> Int? in if case .int(let i) = v { i } else { nil } }
+            guard (1...3).contains(args.count), n.count == args.count else { throw JinjaError.render("range() takes one to three integers") }
             let (start, stop, step) = n.count == 1 ? (0, n[0], 1) : (n[0], n[1], n.count > 2 ? n[2] : 1)
             guard step != 0 else { throw JinjaError.render("range() step of 0") }
+            let count = (Double(stop) - Double(start)) / Double(step)
+            guard count <= 100_000 else { throw JinjaError.render("range() of more than 100,000 numbers") }
             return .list(Swift.stride(from: start, to: stop, by: step).map { .int($0) })
         default:
             throw JinjaError.render("the function `\(function)` is not supported by Tailor's template reader")
@@ -189,6 +199,7 @@ struct JinjaEvaluator {
             case .string(let s): return .bool(s.contains(a.text))
             case .list(let l): return .bool(l.contains(a))
             case .dict(let d): return .bool(d.contains { $0.0 == a.text })
+            case .undefined: return .bool(false)
             default: throw JinjaError.render("`in` needs a string, list or mapping, not a \(b.typeName)")
             }
         case "<", ">", "<=", ">=":
@@ -210,22 +221,39 @@ struct JinjaEvaluator {
         default: break
         }
         if case .int(let x) = a, case .int(let y) = b {
+            // Python's ints do not overflow; these do, and say so rather than wrap.
+            func checked(_ r: (partialValue: Int, overflow: Bool)) throws -> JinjaValue {
+                guard !r.overflow else { throw JinjaError.render("a number out of range") }
+                return .int(r.partialValue)
+            }
             switch op {
-            case "+": return .int(x &+ y)
-            case "-": return .int(x &- y)
-            case "*": return .int(x &* y)
+            case "+": return try checked(x.addingReportingOverflow(y))
+            case "-": return try checked(x.subtractingReportingOverflow(y))
+            case "*": return try checked(x.multipliedReportingOverflow(by: y))
             case "**" where y >= 0:
+                if x == 0 || x == 1 { return .int(y == 0 ? 1 : x) }
+                if x == -1 { return .int(y % 2 == 0 ? 1 : -1) }
                 var p = 1
-                for _ in 0..<Swift.min(y, 64) { p = p &* x }
+                for _ in 0..<Swift.min(y, 64) {  // |x| ≥ 2 overflows within 63 products
+                    let r = p.multipliedReportingOverflow(by: x)
+                    guard !r.overflow else { throw JinjaError.render("a number out of range") }
+                    p = r.partialValue
+                }
                 return .int(p)
             case "//", "%":
                 guard y != 0 else { throw JinjaError.render("division by zero") }
-                let q = Int((Double(x) / Double(y)).rounded(.down))
-                return .int(op == "//" ? q : x - q * y)
+                let (q, overflow) = x.dividedReportingOverflow(by: y)
+                guard !overflow else { throw JinjaError.render("a number out of range") }
+                // Floor division and a remainder with the divisor's sign, as in Python.
+                let floor = x % y != 0 && (x < 0) != (y < 0) ? q - 1 : q
+                return .int(op == "//" ? floor : x &- floor &* y)  // the remainder is in range; its parts may wrap
             default: break
             }
         }
-        if op == "*", case .string(let s) = a, case .int(let n) = b { return .string(String(repeating: s, count: Swift.max(0, n))) }
+        if op == "*", case .string(let s) = a, case .int(let n) = b {
+            guard n <= 0 || s.count <= 1_000_000 / n else { throw JinjaError.render("a string of more than 1,000,000 characters") }
+            return .string(String(repeating: s, count: Swift.max(0, n)))
+        }
         guard let x = a.number, let y = b.number else {
             throw JinjaError.render("cannot apply `\(op)` to a \(a.typeName) and a \(b.typeName)")
         }
@@ -243,7 +271,27 @@ struct JinjaEvaluator {
         }
     }
 
+    /// How many positional arguments each filter takes, and the keywords it knows; any other
+    /// argument is refused rather than ignored.
+    static let filterArguments: [String: (max: Int, keywords: Set<String>)] = [
+        "trim": (0, []), "upper": (0, []), "lower": (0, []), "capitalize": (0, []), "length": (0, []), "count": (0, []),
+        "default": (2, ["default_value", "boolean"]), "d": (2, ["default_value", "boolean"]), "first": (0, []), "last": (0, []),
+        "join": (1, ["d"]), "list": (0, []), "reverse": (0, []), "string": (0, []), "int": (1, ["default"]), "float": (1, ["default"]),
+        "replace": (2, ["old", "new"]), "tojson": (1, ["indent"]), "items": (0, []),
+    ]
+
     static func filter(_ name: String, _ v: JinjaValue, _ args: [JinjaValue], _ kwargs: [(String, JinjaValue)]) throws -> JinjaValue {
+        guard let accepted = filterArguments[name] else {
+            throw JinjaError.render("the filter `\(name)` is not supported by Tailor's template reader")
+        }
+        if args.count > accepted.max || kwargs.contains(where: { !accepted.keywords.contains($0.0) }) {
+            throw JinjaError.render("the filter `\(name)` is used with arguments Tailor's template reader does not support")
+        }
+        func argument(_ position: Int, _ keyword: String) -> JinjaValue? {
+            position < args.count ? args[position] : kwargs.first { $0.0 == keyword }?.1
+        }
+        /// A number as an Int, where it is one (NaN, infinities and huge values are not).
+        func integer(_ d: Double) -> Int? { d.isFinite && abs(d) < 9.2e18 ? Int(d.rounded(.towardZero)) : nil }
         switch name {
         case "trim": return .string(v.text.trimmingCharacters(in: .whitespacesAndNewlines))
         case "upper": return .string(v.text.uppercased())
@@ -257,29 +305,33 @@ struct JinjaEvaluator {
             default: throw JinjaError.render("`length` of a \(v.typeName)")
             }
         case "default", "d":
-            let fallback = args.first ?? .string("")
-            let boolean = args.count > 1 ? args[1].truthy : false
+            let fallback = argument(0, "default_value") ?? .string("")
             if case .undefined = v { return fallback }
-            return boolean && !v.truthy ? fallback : v
+            return argument(1, "boolean")?.truthy == true && !v.truthy ? fallback : v
         case "first": return try iterate(v).first ?? .undefined
         case "last": return try iterate(v).last ?? .undefined
-        case "join": return .string(try iterate(v).map(\.text).joined(separator: args.first?.text ?? ""))
+        case "join": return .string(try iterate(v).map(\.text).joined(separator: argument(0, "d")?.text ?? ""))
         case "list": return .list(try iterate(v))
         case "reverse":
             if case .string(let s) = v { return .string(String(s.reversed())) }
             return .list(try iterate(v).reversed())
         case "string": return .string(v.text)
-        case "int": return .int(Int(v.number ?? Double(v.text.trimmingCharacters(in: .whitespaces)) ?? 0))
-        case "float": return .double(v.number ?? Double(v.text.trimmingCharacters(in: .whitespaces)) ?? 0)
-        case "replace": return .string(v.text.replacingOccurrences(of: args.first?.text ?? "", with: args.count > 1 ? args[1].text : ""))
+        case "int":
+            // Jinja's int: the value's, else the default (0) where it is not a number.
+            if case .int(let i) = v { return .int(i) }
+            let d = v.number ?? Double(v.text.trimmingCharacters(in: .whitespaces))
+            return d.flatMap(integer).map { .int($0) } ?? argument(0, "default") ?? .int(0)
+        case "float":
+            if let d = v.number ?? Double(v.text.trimmingCharacters(in: .whitespaces)) { return .double(d) }
+            return argument(0, "default") ?? .double(0)
+        case "replace":
+            return .string(v.text.replacingOccurrences(of: argument(0, "old")?.text ?? "", with: argument(1, "new")?.text ?? ""))
         case "tojson":
-            let indent = kwargs.first { $0.0 == "indent" }?.1.number.map(Int.init) ?? args.first?.number.map(Int.init)
+            let indent = argument(0, "indent")?.number.flatMap(integer).map { Swift.min(Swift.max($0, 0), 32) }
             return .string(JinjaJSON.write(v, indent: indent))
-        case "items":
+        default:  // items
             guard case .dict(let d) = v else { throw JinjaError.render("`items` of a \(v.typeName)") }
             return .list(d.map { .list([.string($0.0), $0.1]) })
-        default:
-            throw JinjaError.render("the filter `\(name)` is not supported by Tailor's template reader")
         }
     }
 
@@ -321,6 +373,12 @@ struct JinjaEvaluator {
             }
         }
         guard case .string(let s) = v else { throw JinjaError.render("the method `\(name)` of a \(v.typeName) is not supported") }
+        let takes = ["strip": 1, "lstrip": 1, "rstrip": 1, "upper": 0, "lower": 0, "title": 0, "startswith": 1, "endswith": 1,
+                     "replace": 2, "split": 1][name]
+        guard let takes else { throw JinjaError.render("the string method `\(name)` is not supported by Tailor's template reader") }
+        guard args.count <= takes, args.allSatisfy({ if case .string = $0 { true } else { false } }) else {
+            throw JinjaError.render("the string method `\(name)` is used with arguments Tailor's template reader does not support")
+        }
         let chars = args.first.map { CharacterSet(charactersIn: $0.text) } ?? .whitespacesAndNewlines
         switch name {
         case "strip": return .string(s.trimmingCharacters(in: chars))
@@ -340,8 +398,9 @@ struct JinjaEvaluator {
     }
 }
 
-/// `tojson` as Python's `json.dumps` writes it (Jinja's filter: keys in order, non-ASCII kept
-/// as `\uXXXX`, `<`, `>`, `&` and `'` escaped for HTML).
+/// `tojson` as transformers renders chat templates with it: Python's `json.dumps` with
+/// `ensure_ascii=False` (keys in order, non-ASCII text as it is, control characters escaped,
+/// no HTML escaping), `, ` and `: ` between items (`,` before a newline when indented).
 enum JinjaJSON {
     static func write(_ v: JinjaValue, indent: Int?, level: Int = 0) -> String {
         let pad = indent.map { "\n" + String(repeating: " ", count: $0 * (level + 1)) }
@@ -366,8 +425,8 @@ enum JinjaJSON {
 
     static func string(_ s: String) -> String {
         var out = "\""
-        for u in s.utf16 {
-            switch u {
+        for scalar in s.unicodeScalars {
+            switch scalar.value {
             case 0x22: out += "\\\""
             case 0x5C: out += "\\\\"
             case 0x0A: out += "\\n"
@@ -375,9 +434,8 @@ enum JinjaJSON {
             case 0x09: out += "\\t"
             case 0x08: out += "\\b"
             case 0x0C: out += "\\f"
-            case 0x3C, 0x3E, 0x26, 0x27: out += String(format: "\\u%04x", u)
-            case 0x20..<0x7F: out += String(UnicodeScalar(u)!)
-            default: out += String(format: "\\u%04x", u)
+            case 0..<0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out + "\""

@@ -12,8 +12,10 @@ enum JinjaLexer {
     }
 
     static func segments(_ source: String) throws -> [Segment] {
-        // One newline at the very end is not part of the output (Jinja's keep_trailing_newline off).
-        let s = Array(source.hasSuffix("\r\n") ? String(source.dropLast(2)) : source.hasSuffix("\n") ? String(source.dropLast()) : source)
+        // Newlines are `\n` (Jinja normalises `\r\n` and `\r`), and one at the very end is not
+        // part of the output (Jinja's keep_trailing_newline off).
+        let normalised = source.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        let s = Array(normalised.hasSuffix("\n") ? String(normalised.dropLast()) : normalised)
         var out: [Segment] = []
         var text = ""
         var i = 0
@@ -30,7 +32,6 @@ enum JinjaLexer {
                 if trimNextNewline {
                     trimNextNewline = false
                     if s[i] == "\n" { i += 1; continue }
-                    if s[i] == "\r", i + 1 < s.count, s[i + 1] == "\n" { i += 2; continue }
                 }
                 text.append(s[i])
                 i += 1
@@ -58,7 +59,8 @@ enum JinjaLexer {
             }
             guard j + 1 < s.count else { throw JinjaError.syntax("a `\(kind == "{" ? "{{" : kind == "%" ? "{%" : "{#")` is never closed") }
             let trailingMinus = j > start && s[j - 1] == "-"
-            let inner = String(s[start..<(trailingMinus ? j - 1 : j)])
+            let trailingPlus = j > start && s[j - 1] == "+"  // `+%}`: keep the newline after the tag
+            let inner = String(s[start..<(trailingMinus || trailingPlus ? j - 1 : j)])
             if minus {
                 text = String(text.reversed().drop { $0.isWhitespace }.reversed())
             } else if kind != "{", !plus {
@@ -74,7 +76,7 @@ enum JinjaLexer {
             default: break  // a comment
             }
             i = j + 2
-            if trailingMinus { stripLeading = true } else if kind != "{" { trimNextNewline = true }
+            if trailingMinus { stripLeading = true } else if kind != "{", !trailingPlus { trimNextNewline = true }
         }
         flush()
         return out

@@ -15,8 +15,16 @@ struct JinjaParser {
         try body(until: []).0
     }
 
-    /// Nodes up to a block whose first word is in `ends` (returned, with the block's text).
-    private mutating func body(until ends: Set<String>) throws -> ([JinjaNode], String?) {
+    /// How deeply blocks may nest (chat templates nest a few levels; a hostile file is refused
+    /// before it can overflow the stack).
+    static let maxDepth = 64
+    private var depth = 0
+
+    /// Nodes up to a block whose first word is in `ends` (returned, with the rest of its tokens).
+    private mutating func body(until ends: Set<String>) throws -> ([JinjaNode], (word: String, tokens: JinjaTokens)?) {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw JinjaError.syntax("blocks nest more than \(Self.maxDepth) deep") }
         var nodes: [JinjaNode] = []
         while position < segments.count {
             let segment = segments[position]
@@ -27,8 +35,8 @@ struct JinjaParser {
             case .block(let b):
                 var tokens = try JinjaTokens(b)
                 guard case .name(let word)? = tokens.peek else { throw JinjaError.syntax("an empty `{% %}`") }
-                if ends.contains(word) { return (nodes, b.trimmingCharacters(in: .whitespaces)) }
                 tokens.next()
+                if ends.contains(word) { return (nodes, (word, tokens)) }
                 switch word {
                 case "if": nodes.append(try ifChain(&tokens))
                 case "for": nodes.append(try forLoop(&tokens))
@@ -48,36 +56,43 @@ struct JinjaParser {
         while true {
             let (nodes, end) = try body(until: ["elif", "else", "endif"])
             branches.append((condition, nodes))
-            guard let end else { throw JinjaError.syntax("`{% if %}` without `{% endif %}`") }
-            var t = try JinjaTokens(end)
-            t.next()
-            if end.hasPrefix("elif") {
-                condition = try t.expressionToEnd()
-                continue
-            }
-            if end.hasPrefix("else") {
+            guard var (word, rest) = end else { throw JinjaError.syntax("`{% if %}` without `{% endif %}`") }
+            switch word {
+            case "elif":
+                condition = try rest.expressionToEnd()
+            case "else":
+                try rest.end()
                 let (otherwise, close) = try body(until: ["endif"])
-                guard close != nil else { throw JinjaError.syntax("`{% else %}` without `{% endif %}`") }
+                guard var (_, closing) = close else { throw JinjaError.syntax("`{% else %}` without `{% endif %}`") }
+                try closing.end()
                 return .ifChain(branches, otherwise: otherwise)
+            default:
+                try rest.end()
+                return .ifChain(branches, otherwise: [])
             }
-            return .ifChain(branches, otherwise: [])
         }
     }
 
     private mutating func forLoop(_ tokens: inout JinjaTokens) throws -> JinjaNode {
         var names = [try tokens.name()]
-        while tokens.take(.punct(",")) { names.append(try tokens.name()) }
+        while tokens.take(.punct(",")) {
+            let name = try tokens.name()
+            guard !names.contains(name) else { throw JinjaError.syntax("`{% for %}` names '\(name)' twice") }
+            names.append(name)
+        }
         guard tokens.take(.name("in")) else { throw JinjaError.syntax("`{% for %}` needs `in`") }
         let iterable = try tokens.expression(allowConditional: false)
         let filter = tokens.take(.name("if")) ? try tokens.expression() : nil
         try tokens.end()
         let (nodes, end) = try body(until: ["else", "endfor"])
-        guard let end else { throw JinjaError.syntax("`{% for %}` without `{% endfor %}`") }
+        guard var (word, rest) = end else { throw JinjaError.syntax("`{% for %}` without `{% endfor %}`") }
+        try rest.end()
         var otherwise: [JinjaNode] = []
-        if end.hasPrefix("else") {
-            let (rest, close) = try body(until: ["endfor"])
-            guard close != nil else { throw JinjaError.syntax("`{% for %}` without `{% endfor %}`") }
-            otherwise = rest
+        if word == "else" {
+            let (more, close) = try body(until: ["endfor"])
+            guard var (_, closing) = close else { throw JinjaError.syntax("`{% for %}` without `{% endfor %}`") }
+            try closing.end()
+            otherwise = more
         }
         return .forLoop(names: names, iterable: iterable, filter: filter, body: nodes, otherwise: otherwise)
     }
@@ -114,18 +129,20 @@ struct JinjaTokens {
             if ch.isWhitespace { i += 1; continue }
             if ch.isLetter || ch == "_" {
                 var j = i
-                while j < c.count, c[j].isLetter || c[j].isNumber || c[j] == "_" { j += 1 }
+                while j < c.count, c[j].isLetter || c[j].isASCIIDigit || c[j] == "_" { j += 1 }
                 tokens.append(.name(String(c[i..<j])))
                 i = j
-            } else if ch.isNumber {
+            } else if ch.isASCIIDigit {
                 var j = i
-                while j < c.count, c[j].isNumber { j += 1 }
-                if j + 1 < c.count, c[j] == ".", c[j + 1].isNumber {
+                while j < c.count, c[j].isASCIIDigit { j += 1 }
+                if j + 1 < c.count, c[j] == ".", c[j + 1].isASCIIDigit {
                     j += 1
-                    while j < c.count, c[j].isNumber { j += 1 }
-                    tokens.append(.double(Double(String(c[i..<j]))!))
+                    while j < c.count, c[j].isASCIIDigit { j += 1 }
+                    guard let d = Double(String(c[i..<j])), d.isFinite else { throw JinjaError.syntax("the number \(String(c[i..<j])) is out of range") }
+                    tokens.append(.double(d))
                 } else {
-                    tokens.append(.int(Int(String(c[i..<j])) ?? Int.max))
+                    guard let n = Int(String(c[i..<j])) else { throw JinjaError.syntax("the number \(String(c[i..<j])) is out of range") }
+                    tokens.append(.int(n))
                 }
                 i = j
             } else if ch == "'" || ch == "\"" {
@@ -133,11 +150,23 @@ struct JinjaTokens {
                 while j < c.count, c[j] != ch {
                     if c[j] == "\\", j + 1 < c.count {
                         j += 1
+                        // Python's escapes; an unknown one keeps its backslash, as Python does.
                         switch c[j] {
                         case "n": s.append("\n")
                         case "t": s.append("\t")
                         case "r": s.append("\r")
-                        default: s.append(c[j])
+                        case "0": s.append("\0")
+                        case "\\", "'", "\"": s.append(c[j])
+                        case "\n": break  // a line continuation
+                        case "x", "u", "U":
+                            let width = c[j] == "x" ? 2 : c[j] == "u" ? 4 : 8
+                            let hex = j + width < c.count ? String(c[(j + 1)...(j + width)]) : ""
+                            guard hex.count == width, let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) else {
+                                throw JinjaError.syntax("a bad \\\(c[j]) escape in a string")
+                            }
+                            s.unicodeScalars.append(scalar)
+                            j += width
+                        default: s.append("\\"); s.append(c[j])
                         }
                     } else {
                         s.append(c[j])
@@ -204,7 +233,18 @@ struct JinjaTokens {
 
     // MARK: grammar
 
+    /// How deeply expressions may nest (parentheses, lists, `not`, unary minus).
+    static let maxDepth = 200
+    private var depth = 0
+
+    private mutating func enter() throws {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw JinjaError.syntax("an expression nests more than \(Self.maxDepth) deep") }
+    }
+
     mutating func expression(allowConditional: Bool = true) throws -> JinjaExpr {
+        try enter()
+        defer { depth -= 1 }
         let value = try or()
         guard allowConditional, take(.name("if")) else { return value }
         let condition = try or()
@@ -224,7 +264,10 @@ struct JinjaTokens {
     }
 
     mutating func not() throws -> JinjaExpr {
-        take(.name("not")) ? .unary("not", try not()) : try compare()
+        guard take(.name("not")) else { return try compare() }
+        try enter()
+        defer { depth -= 1 }
+        return .unary("not", try not())
     }
 
     mutating func compare() throws -> JinjaExpr {
@@ -274,8 +317,13 @@ struct JinjaTokens {
     }
 
     mutating func unary() throws -> JinjaExpr {
-        if take(.punct("-")) { return .unary("-", try unary()) }
-        if take(.punct("+")) { return try unary() }
+        if peek == .punct("-") || peek == .punct("+") {
+            let minus = take(.punct("-"))
+            if !minus { next() }
+            try enter()
+            defer { depth -= 1 }
+            return minus ? .unary("-", try unary()) : try unary()
+        }
         var e = try postfix(try primary())
         while true {
             if take(.punct("|")) {
@@ -399,4 +447,9 @@ struct JinjaTokens {
         try expect(.punct(")"))
         return (args, kwargs)
     }
+}
+
+extension Character {
+    /// 0–9 only (`isNumber` also takes ² and ½).
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -14,10 +14,11 @@ public struct JinjaTemplate: Sendable {
     }
 
     /// The template over `messages` (each `{role, content}`), with the variables transformers
-    /// passes: `add_generation_prompt`, `bos_token`, `eos_token` and any `extra` ones.
+    /// passes: `add_generation_prompt`, `bos_token`, `eos_token`, `tools` and `documents` (none
+    /// here), and any `extra` ones.
     public func render(messages: [(role: String, content: String)], addGenerationPrompt: Bool,
                        bosToken: String = "", eosToken: String = "", extra: [String: JinjaValue] = [:]) throws -> String {
-        var globals = extra
+        var globals: [String: JinjaValue] = ["tools": .none, "documents": .none].merging(extra) { _, given in given }
         globals["messages"] = .list(messages.map { .dict([("role", .string($0.role)), ("content", .string($0.content))]) })
         globals["add_generation_prompt"] = .bool(addGenerationPrompt)
         globals["bos_token"] = .string(bosToken)
