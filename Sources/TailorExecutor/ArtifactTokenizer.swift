@@ -22,15 +22,16 @@ enum ArtifactTokenizer {
     /// The model's own chat template as its artifact keeps it (`chat_template` of
     /// `tokenizer_config.json`), nil for a model without one.
     static func chatTemplateSource(_ artifact: Artifact) -> String? {
-        settings(artifact)["chat_template"] as? String
+        (try? settings(artifact)["chat_template"].flatMap { try HuggingFaceFolder.template($0, in: artifact.path("tokenizer_config.json")) }) ?? nil
     }
 
     /// The chat template a model or tokenizer artifact writes chats with, its BOS and EOS
     /// from the same settings; nil without one.
     static func chatTemplate(_ artifact: Artifact) throws -> ChatTemplate? {
         let s = settings(artifact)
-        guard let source = s["chat_template"] as? String else { return nil }
         do {
+            guard let value = s["chat_template"], let source = try HuggingFaceFolder.template(value, in: artifact.path("tokenizer_config.json"))
+            else { return nil }
             return try ChatTemplate(jinja: source, bos: s["bos_token"] as? String, eos: s["eos_token"] as? String)
         } catch {
             throw ExecutionError.chatTemplate(artifact.key, error)

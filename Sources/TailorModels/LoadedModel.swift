@@ -33,7 +33,7 @@ public struct LoadedModel {
                     throw ModelFileError(path, "the tokenizer has \(bpe.count) tokens but the model's vocabulary is \(model.vocab)")
                 }
                 (backbone, tokenizer) = (.decoder(model), bpe.map { .bpe($0) })
-                jinja = folder.chatTemplate
+                jinja = try folder.chatTemplate()
             }
         } else {
             let gguf = try GGUFFile(path: path)

@@ -97,4 +97,26 @@ final class ChatTemplateJinjaTests: XCTestCase {
         XCTAssertEqual(try render("{{ 7 // -2 }} {{ 7 % -2 }} {{ -7 % 2 }}"), "-4 -1 1")
         XCTAssertEqual(try render("{{ [1, 2, 3][::-1] }} {{ [1, 2, 3][-2:] }}"), "[3, 2, 1] [2, 3]")
     }
+
+    /// Where a Hugging Face folder keeps its template: `chat_template.jinja`, or
+    /// `tokenizer_config.json`'s `chat_template` as text or as named templates (`default`).
+    func testFoldersGiveTheirTemplateInEveryShape() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-template-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"model_type": "llama"}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        func config(_ json: String) throws { try json.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8) }
+        try config(#"{"bos_token": "<s>"}"#)
+        XCTAssertNil(try HuggingFaceFolder(path: dir).chatTemplate())
+        try config(#"{"chat_template": "{{ messages[0].content }}"}"#)
+        XCTAssertEqual(try HuggingFaceFolder(path: dir).chatTemplate(), "{{ messages[0].content }}")
+        try config(#"{"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}]}"#)
+        XCTAssertEqual(try HuggingFaceFolder(path: dir).chatTemplate(), "D")
+        try config(#"{"chat_template": [{"name": "tool_use", "template": "T"}]}"#)
+        XCTAssertThrowsError(try HuggingFaceFolder(path: dir).chatTemplate(), "named templates without a default are not skipped")
+        try config(#"{"chat_template": 3}"#)
+        XCTAssertThrowsError(try HuggingFaceFolder(path: dir).chatTemplate())
+        try "{{ 'separate' }}".write(toFile: dir + "/chat_template.jinja", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try HuggingFaceFolder(path: dir).chatTemplate(), "{{ 'separate' }}", "chat_template.jinja comes first")
+    }
 }

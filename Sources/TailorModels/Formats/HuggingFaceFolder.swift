@@ -106,9 +106,32 @@ public struct HuggingFaceFolder {
         return try TokenizerJSON.bpe(path: json, bos: token("bos_token"), eos: token("eos_token"))
     }
 
-    /// The Jinja chat template of `tokenizer_config.json`, if any.
-    public var chatTemplate: String? {
-        (try? ModelFileError.jsonObject(file("tokenizer_config.json")))??["chat_template"] as? String
+    /// The folder's Jinja chat template: `chat_template.jinja` (where newer transformers save
+    /// it), else `tokenizer_config.json`'s `chat_template`, a string or a list of named templates
+    /// of which the one named `default` is the chat template. Nil where there is none; a
+    /// template in a shape Tailor cannot read is an error, never a silent fallback to plain.
+    public func chatTemplate() throws -> String? {
+        let separate = file("chat_template.jinja")
+        if FileProbe.kind(separate) != .missing {
+            let data = try ModelFileError.reading(separate) { try FileProbe.read(separate) }
+            guard let text = String(data: data, encoding: .utf8) else { throw ModelFileError(separate, "is not UTF-8 text") }
+            return text
+        }
+        guard let value = try ModelFileError.jsonObject(file("tokenizer_config.json"))?["chat_template"] else { return nil }
+        return try Self.template(value, in: file("tokenizer_config.json"))
+    }
+
+    /// A `chat_template` value: a string, or `[{"name", "template"}]` with a `default`.
+    public static func template(_ value: Any, in path: String) throws -> String? {
+        if value is NSNull { return nil }
+        if let text = value as? String { return text }
+        if let named = value as? [[String: Any]] {
+            guard let chosen = named.first(where: { $0["name"] as? String == "default" })?["template"] as? String else {
+                throw ModelFileError(path, "has named chat templates (\(named.compactMap { $0["name"] as? String }.joined(separator: ", "))) but none named 'default'")
+            }
+            return chosen
+        }
+        throw ModelFileError(path, "has a chat_template that is neither text nor a list of named templates")
     }
 
     /// The WordPiece tokenizer of `tokenizer.json` (or `vocab.txt` when there is none).
