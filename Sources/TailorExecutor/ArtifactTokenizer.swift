@@ -20,21 +20,36 @@ enum ArtifactTokenizer {
     }
 
     /// The model's own chat template as its artifact keeps it (`chat_template` of
-    /// `tokenizer_config.json`), nil for a model without one.
+    /// `tokenizer_config.json`, the one text Tailor writes there when loading a model), nil for a
+    /// model without one.
     static func chatTemplateSource(_ artifact: Artifact) -> String? {
-        (try? settings(artifact)["chat_template"].flatMap { try HuggingFaceFolder.template($0, in: artifact.path("tokenizer_config.json")) }) ?? nil
+        settings(artifact)["chat_template"] as? String
     }
 
     /// The chat template a model or tokenizer artifact writes chats with, its BOS and EOS
     /// from the same settings; nil without one.
     static func chatTemplate(_ artifact: Artifact) throws -> ChatTemplate? {
         let s = settings(artifact)
+        guard let source = s["chat_template"] as? String else { return nil }
         do {
-            guard let value = s["chat_template"], let source = try HuggingFaceFolder.template(value, in: artifact.path("tokenizer_config.json"))
-            else { return nil }
             return try ChatTemplate(jinja: source, bos: s["bos_token"] as? String, eos: s["eos_token"] as? String)
         } catch {
             throw ExecutionError.chatTemplate(artifact.key, error)
+        }
+    }
+
+    /// An artifact's chat template, read when a chat first needs it: data without chats does
+    /// not depend on the template, so one this reader cannot parse fails only chats.
+    struct LazyChatTemplate {
+        let artifact: Artifact
+        private var read: ChatTemplate??
+
+        init(_ artifact: Artifact) { self.artifact = artifact }
+
+        /// The template, nil for a model without one.
+        mutating func get() throws -> ChatTemplate? {
+            if read == nil { read = .some(try ArtifactTokenizer.chatTemplate(artifact)) }
+            return read!
         }
     }
 

@@ -92,12 +92,9 @@ struct RecordReader {
     /// `instruction`, optional `input`, `output` → an instruction record.
     mutating func alpaca(_ raw: [String: Any], _ place: Int) -> [String: Any]? {
         let instruction = text(raw, "instruction", place), output = text(raw, "output", place)
-        var input: String?
-        if let v = value(raw, "input") {
-            input = v as? String
-            if input == nil { problems.add(DataProblems.notText(source("input"), v), at: place) }
-        }
-        guard let instruction, let output, value(raw, "input").map({ $0 is String }) ?? true else { return nil }
+        let given = value(raw, "input"), input = given as? String  // optional, but text when given
+        if let given, input == nil { problems.add(DataProblems.notText(source("input"), given), at: place) }
+        guard let instruction, let output, given == nil || input != nil else { return nil }
         return ["prompt": Self.alpacaPrompt(instruction, input: input), "response": output]
     }
 

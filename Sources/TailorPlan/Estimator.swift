@@ -66,12 +66,9 @@ enum Estimator {
             guard let lora = try? LoRAParameters(plan: params) else { return 0 }
             // An imported adapter's shape is in its file, which planning does not read: it is
             // estimated with the schema's default shape.
-            let defaults = ModelSchema.lora.fields
-            let shape = lora.adapter ?? (rank: defaults.first { $0.name == "rank" }?.defaultValue.flatMap { Value($0, at: nil).int } ?? 0,
-                                         alpha: 0, targets: defaults.first { $0.name == "targets" }?.defaultValue
-                                             .flatMap { Value($0, at: nil).list?.compactMap(\.string) } ?? [],
-                                         rsLoRA: false)
-            return adapters(rank: shape.rank, targets: shape.targets)
+            if let shape = lora.adapter { return adapters(rank: shape.rank, targets: shape.targets) }
+            func schemaDefault(_ name: String) -> Value? { ModelSchema.lora.field(name)?.defaultValue.map { Value($0, at: nil) } }
+            return adapters(rank: schemaDefault("rank")?.int ?? 0, targets: schemaDefault("targets")?.list?.compactMap(\.string) ?? [])
         case .trainHead:
             guard let head = try? HeadParameters(plan: params) else { return 0 }
             let labels = head.labels ?? 2  // the data's labels, unknown until it is read: estimated as 2

@@ -58,7 +58,8 @@ struct Generate: ParsableCommand {
     func run() throws {
         let loaded = try openModel(model)
         let (network, tokenizer) = try usage { try loaded.decoder() }
-        let texts = try prompt.map { chat ? try loaded.chatTemplate().render(prompt: $0, system: system) : $0 }
+        let template = chat ? try loaded.chatTemplate() : nil  // parsed once for every prompt
+        let texts = try prompt.map { try template?.render(prompt: $0, system: system) ?? $0 }
         let ids = texts.map { tokenizer.encode($0) }
         if let empty = ids.firstIndex(where: \.isEmpty) {
             throw ValidationError("prompt \(empty + 1) is empty")

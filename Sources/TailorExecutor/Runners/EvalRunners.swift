@@ -19,7 +19,7 @@ enum EvalRunners {
         // A chat (a chat record, or a record through a ChatML prompt) goes through the model's
         // own template when it has one, as its training data did: the turns before the last
         // answer with the generation prompt are the context, that answer what is scored.
-        var template: ChatTemplate??  // read at the first chat
+        var template = ArtifactTokenizer.LazyChatTemplate(modelInput.artifact)
         // Each record: context ids and answer ids (+ end of text), cut to the context window.
         var examples: [(context: [Int32], answer: [Int32], text: String)] = []
         for (i, record) in data.records.enumerated() {
@@ -29,10 +29,7 @@ enum EvalRunners {
                 context = prompt.render(record, index: i)
                 if prompt.style == "chatml" { chat = prompt.messages(record, index: i, answer: answer) }
             }
-            if let turns = chat, let last = turns.last, last["role"] as? String == "assistant" {
-                if template == nil { template = .some(try ArtifactTokenizer.chatTemplate(modelInput.artifact)) }
-            }
-            if let template = template ?? nil, let turns = chat, let last = turns.last, last["role"] as? String == "assistant" {
+            if let turns = chat, let last = turns.last, last["role"] as? String == "assistant", let template = try template.get() {
                 do {
                     context = try template.render(Rendering.messages(Array(turns.dropLast())), generationPrompt: true)
                 } catch let error as JinjaError {

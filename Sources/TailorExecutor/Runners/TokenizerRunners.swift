@@ -121,12 +121,10 @@ enum TokenizerRunners {
             return try finish(arrays, data, ctx)
         }
         guard let eos = tokenizer.eos else { throw ExecutionError.tokenizerLacks(Rendering.endOfText) }
-        // Read at the first chat: data without chats does not depend on the template.
-        var template: ChatTemplate??
+        var template = ArtifactTokenizer.LazyChatTemplate(tokenizerArtifact)
         for (i, record) in data.records.enumerated() {
             if let messages = record["messages"] as? [[String: Any]] {
-                if template == nil { template = .some(try ArtifactTokenizer.chatTemplate(tokenizerArtifact)) }
-                if let template = template! {
+                if let template = try template.get() {
                     do {
                         let chat = try templated(messages, template, tokenizer)
                         arrays.append(chat.ids, mask: chat.mask)

@@ -122,7 +122,7 @@ public struct HuggingFaceFolder {
     }
 
     /// A `chat_template` value: a string, or `[{"name", "template"}]` with a `default`.
-    public static func template(_ value: Any, in path: String) throws -> String? {
+    static func template(_ value: Any, in path: String) throws -> String? {
         if value is NSNull { return nil }
         if let text = value as? String { return text }
         if let named = value as? [[String: Any]] {

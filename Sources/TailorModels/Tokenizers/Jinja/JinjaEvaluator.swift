@@ -409,7 +409,7 @@ enum JinjaJSON {
         case .undefined, .none: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
-        case .double(let d): return d == d.rounded() && abs(d) < 1e16 ? String(format: "%.1f", d) : String(d)
+        case .double: return v.text  // Python writes floats the same in both
         case .string(let s): return string(s)
         case .list(let l):
             guard !l.isEmpty else { return "[]" }
