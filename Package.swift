@@ -48,6 +48,7 @@ let package = Package(
             dependencies: ["TailorModels", "TailorRuntime", "TailorDiagnostics", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
+        .target(name: "TailorData", dependencies: ["TailorRuntime"]),
         .target(name: "TailorDiagnostics"),
         .target(name: "TailorYAML", dependencies: ["CLibYAML", "TailorDiagnostics"]),
         .target(name: "TailorSpec", dependencies: ["TailorYAML", "TailorDiagnostics"]),
@@ -57,6 +58,8 @@ let package = Package(
                 "TailorSpec",
                 "TailorYAML",
                 "TailorDiagnostics",
+                "TailorModels",
+                "TailorData",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -70,7 +73,7 @@ let package = Package(
         .target(
             name: "TailorExecutor",
             dependencies: [
-                "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorRuntime", "TailorDiagnostics",
+                "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorData", "TailorRuntime", "TailorDiagnostics",
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
@@ -99,10 +102,10 @@ let package = Package(
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorModels", "TailorRuntime"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels"]),
+            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels", "TailorData"]),
         .testTarget(
             name: "TailorTests",
-            dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels"]
+            dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels", "TailorData"]
         ),
     ]
 )

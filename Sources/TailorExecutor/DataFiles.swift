@@ -1,6 +1,7 @@
 import Foundation
-import TailorEngine
+import TailorData
 import TailorDiagnostics
+import TailorEngine
 
 /// Reading the user's data files into records of a format. All problems of a file are
 /// collected and named once per kind, with a count and the first places, so one pass finds them

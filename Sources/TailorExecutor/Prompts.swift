@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorEngine
 import TailorPlan
 import TailorRuntime
@@ -75,7 +76,7 @@ struct Prompt {
     func userText(_ record: [String: Any], index: Int) -> String {
         var text = ""
         for example in shots(for: record, index: index) {
-            text += fill(example) + " " + (Rendering.parts(example)?.answer ?? "") + "\n\n"
+            text += fill(example) + " " + (RecordText.parts(example)?.answer ?? "") + "\n\n"
         }
         text += fill(record)
         if let chainOfThought { text += " " + chainOfThought }
@@ -93,13 +94,13 @@ struct Prompt {
     /// words with the record's prompt (`similar`, ties to the earlier example); never the
     /// record itself.
     func shots(for record: [String: Any], index: Int) -> [[String: Any]] {
-        let query = Rendering.parts(record)?.context ?? ""
+        let query = RecordText.parts(record)?.context ?? ""
         let candidates = pool.enumerated().filter { NSDictionary(dictionary: $0.element).isEqual(to: record) == false }
         guard k > 0, !candidates.isEmpty else { return [] }
         if select == "similar" {
             let words = Prompt.words(query)
             let scored = candidates.map { (i, example) -> (Int, Double) in
-                let other = Prompt.words(Rendering.parts(example)?.context ?? "")
+                let other = Prompt.words(RecordText.parts(example)?.context ?? "")
                 let union = words.union(other).count
                 return (i, union == 0 ? 0 : Double(words.intersection(other).count) / Double(union))
             }
@@ -137,7 +138,7 @@ enum PromptRunners {
         // A ChatML prompt also keeps the chat itself: tokenizers with ChatML's tokens then
         // encode the turns as special tokens and mask everything but the answer.
         let records: [[String: Any]] = data.records.enumerated().map { i, r in
-            let answer = Rendering.parts(r)?.answer ?? ""
+            let answer = RecordText.parts(r)?.answer ?? ""
             var record: [String: Any] = ["prompt": prompt.render(r, index: i), "response": answer]
             if prompt.style == "chatml" { record["messages"] = prompt.messages(r, index: i, answer: answer) }
             return record

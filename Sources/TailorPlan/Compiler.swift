@@ -10,6 +10,8 @@ public struct Compiler {
     public var limits: YAMLLimits
     /// The user's file digests; give one with a memo to skip rehashing unchanged files.
     public var digests = FileDigests()
+    /// How loaded models' headers are read (for checks and estimates); nil: not read.
+    public var headers: ModelHeaderReader? = ModelHeaders.read
 
     public init(machine: MachineProfile = .reference, limits: YAMLLimits = .default) {
         self.machine = machine
@@ -23,7 +25,7 @@ public struct Compiler {
         var checked: [CheckedSpec] = []
         checked.reserveCapacity(loaded.variants.count)
         for variant in loaded.variants {
-            if let spec = SpecChecker.check(loaded, variant: variant, sharing: checked.first, diagnostics: &diagnostics) {
+            if let spec = SpecChecker.check(loaded, variant: variant, sharing: checked.first, headers: headers, diagnostics: &diagnostics) {
                 checked.append(spec)
             }
         }
@@ -35,8 +37,9 @@ public struct Compiler {
         let specs = check(file: file, sets: sets, diagnostics: &diagnostics)
         guard let first = specs.first else { return nil }
         let shared = specs.count > 1 ? PlanCache() : nil
+        let sampler = DataSampler()
         let perVariant = specs.map { spec -> (assignments: [(name: String, value: String)], nodes: [PlanNode]) in
-            var planner = Planner(spec: spec, digests: digests, shared: shared)
+            var planner = Planner(spec: spec, digests: digests, shared: shared, sampler: sampler)
             return (spec.assignments, planner.run())
         }
         let nodes = perVariant.count == 1 ? perVariant[0].nodes : SweepMerge.merge(perVariant)

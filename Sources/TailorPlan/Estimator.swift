@@ -93,6 +93,16 @@ enum Estimator {
         }
     }
 
+    /// Floats a training step keeps per token and layer for the backward pass: norms, Q, K, V,
+    /// attention output and residuals (9 × width), the MLP's hidden tensors (GPT-2: the product
+    /// and its GELU; Llama: gate, its SiLU, up and their product, plus Q and K after rotation),
+    /// and the attention probabilities (heads × T).
+    static func savedPerTokenLayer(_ d: Dimensions, arch: Architecture, sequence t: Int) -> Double {
+        let kvWidth = d.width / max(1, d.heads) * d.kvHeads
+        let mlp = arch.name == "llama" ? 4 * d.mlp + d.width + kvWidth : 2 * d.mlp
+        return Double(9 * d.width + mlp + d.heads * t)
+    }
+
     /// Forward FLOPs per token at sequence length `t`: the matmuls plus attention scores
     /// and weighted sums (causal: half of T per token on average, for Q·Kᵀ and P·V).
     static func forwardFLOPsPerToken(_ d: Dimensions, arch: Architecture, sequence t: Int) -> Double {
@@ -100,30 +110,37 @@ enum Estimator {
     }
 
     /// `rows`: examples in the training data, when known (a head on a frozen backbone reads
-    /// each once: their features are computed once, not at every step).
-    static func training(_ d: Dimensions?, arch: Architecture, kind: NodeKind, params: Value, method methodParams: Value?, rows: Int? = nil)
-        -> Estimate
+    /// each once: their features are computed once, not at every step); `lengths`: their
+    /// tokens, from a sample. Unpacked rows are as wide as their batch's longest example, so
+    /// with a sample, tokens follow its mean batch width and memory its longest example; without
+    /// one (or packed), rows are as wide as `sequence` or the context.
+    static func training(_ d: Dimensions?, arch: Architecture, kind: NodeKind, params: Value, method methodParams: Value?,
+                         rows: Int? = nil, lengths: TokenLengths? = nil) -> Estimate
     {
         var e = model(d, arch: arch)
         guard let d, d.vocab != nil, let trainValue = params["train"], let train = try? TrainParameters(Params(trainValue)) else { return e }
         let n = parameters(d, arch: arch)
         let trainable = trainable(d, arch: arch, kind: kind, params: params, method: methodParams)
         e.trainable = trainable
-        let (batch, accumulate, t) = (train.batch, train.accumulate, train.sequence ?? d.context)
+        let (batch, accumulate, width) = (train.batch, train.accumulate, train.width(context: d.context))
+        // A row's inputs are an example's tokens but the last (which is only a target).
+        let sampled = train.packing ? nil : lengths
+        let t = sampled.map { min(width, max(1, Int($0.batchWidth(batch).rounded(.up)) - 1)) } ?? width
+        let widest = sampled.map { min(width, max(1, $0.longest - 1)) } ?? width
+        // Packed, an epoch is the examples' tokens cut into full rows.
+        var examples = rows
+        if train.packing, let rows, let lengths { examples = max(1, Int(Double(rows) * lengths.mean) / width) }
         // Memory does not depend on how long training runs.
         let optimizerFloats = train.optimizer == "sgd" ? 1.0 : 2.0
         e.gradientBytes = Double(trainable) * 4
         e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
         if kind == .trainDPO || kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * (kind == .trainPPO ? 3 : 2) }
-        // Saved activations per token and layer (float32): norms, QKV, attention output,
-        // MLP input and hidden, residuals, plus attention probabilities (H·T);
-        // then the logits and their gradient.
-        let perLayer = Double(9 * d.width + 2 * d.mlp + d.heads * t)
-        let micro = Double(batch * t)
+        // Saved activations per token and layer, then the logits and their gradient.
+        let perLayer = savedPerTokenLayer(d, arch: arch, sequence: widest)
+        let micro = Double(batch * widest)
         e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
-        // Epochs count examples: the data's rows where the plan knows them (before packing, which
-        // can only make fewer rows); without them, no tokens or FLOPs.
-        guard var steps = train.steps(examples: rows) else { return e }
+        // Epochs count examples (packed rows, when packing): without them, no tokens or FLOPs.
+        guard var steps = train.steps(examples: examples) else { return e }
         if kind == .trainContinual { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
         // In Double: the schema allows values whose product overflows Int.
         let tokens = Double(steps) * Double(batch) * Double(accumulate) * Double(t)
@@ -143,19 +160,57 @@ enum Estimator {
             // Features once per example, in blocks of 32, holding one layer's activations at a time.
             e.tokens = rows * t
             e.flops = Double(rows) * Double(t) * forward
-            e.activationBytes = 4 * Double(32 * t) * perLayer
+            e.activationBytes = 4 * Double(32 * widest) * savedPerTokenLayer(d, arch: arch, sequence: widest)
         }
         return e
     }
 
-    static func inference(_ d: Dimensions?, arch: Architecture, rows: Int?, v: Value) -> Estimate {
+    /// An evaluation of `rows` examples in batches of 16, as `eval.lm` runs them. Generation
+    /// (`max_tokens`) reads each batch's prompts (padded to the longest) and then writes up to
+    /// `max_tokens` tokens one at a time, holding the keys and values of both; each of those
+    /// steps streams every weight for a few tokens, which memory bandwidth, not FLOPs, bounds
+    /// (a batch that finishes early stops sooner: an upper bound); scoring (loss,
+    /// perplexity) reads whole examples once, holding a batch's logits and their softmax
+    /// (`logits`; a classifier holds a layer's activations instead).
+    /// `lengths`: the examples' tokens through the eval's prompt, from a sample; without one,
+    /// rows are as long as the context.
+    static func inference(_ d: Dimensions?, arch: Architecture, rows: Int?, lengths: TokenLengths?, maxTokens: Int?, scores: Bool,
+                          logits: Bool)
+        -> Estimate
+    {
         var e = model(d, arch: arch)
-        guard let d, d.vocab != nil, let rows else { return e }
-        let tokens = Double(rows) * Double(d.context)
-        e.tokens = tokens < 9e18 ? Int(tokens) : nil
-        e.flops = tokens * forwardFLOPsPerToken(d, arch: arch, sequence: d.context)
+        e.lengths = lengths
+        guard let d, let vocab = d.vocab, let rows else { return e }
+        let batch = 16
         let kvWidth = d.width / max(1, d.heads) * d.kvHeads
-        e.activationBytes = 4 * Double(2 * d.layers * d.context * kvWidth + d.context * (d.vocab ?? 0))
+        var tokens = 0.0, flops = 0.0, activations = 0.0
+        if let maxTokens {
+            let prompt = lengths.map { min(Double(d.context), $0.batchWidth(batch, of: \.context)) } ?? Double(d.context)
+            let longest = lengths.map { min(d.context, ($0.context.max() ?? 0) + maxTokens) } ?? d.context
+            let written = min(Double(maxTokens), Double(d.context) - prompt)
+            tokens += Double(rows) * (prompt + written)
+            // Attention reads on average half of the keys the row holds by its end.
+            let forward = forwardFLOPsPerToken(d, arch: arch, sequence: Int((prompt + written) / 2))
+            flops += Double(rows) * (prompt + written) * forward
+            activations = 4 * Double(batch) * (Double(2 * d.layers * longest * kvWidth) + Double(vocab))
+            // Each decode step of a batch reads every weight for one token per row.
+            let steps = Double((rows + batch - 1) / batch) * max(0, written)
+            e.streamedBytes = steps * Double(parameters(d, arch: arch)) * 4
+            e.streamedFLOPs = Double(rows) * max(0, written) * forward
+        }
+        if scores {
+            let width = lengths.map { min(Double(d.context), $0.batchWidth(batch)) } ?? Double(d.context)
+            let longest = lengths.map { min(d.context, $0.longest) } ?? d.context
+            tokens += Double(rows) * width
+            flops += Double(rows) * width * forwardFLOPsPerToken(d, arch: arch, sequence: Int(width / 2))
+            // A language model's logits and their softmax; a classifier's one layer at a time.
+            let perToken = logits ? 2 * Double(vocab) : Double(9 * d.width + 2 * d.mlp + d.heads * longest)
+            activations = max(activations, 4 * Double(batch * longest) * perToken)
+        }
+        guard tokens > 0 else { return e }
+        e.tokens = tokens < 9e18 ? Int(tokens) : nil
+        e.flops = flops
+        e.activationBytes = activations
         return e
     }
 }

@@ -56,6 +56,8 @@ public struct PlanInput: Sendable, Hashable {
 /// Static cost of a node, computed from the spec alone.
 public struct Estimate: Sendable {
     public var rows: Int?
+    /// Tokens per example, from a sample of the data (tokenized data and what reads it).
+    public var lengths: TokenLengths?
     public var parameters: Int?
     public var trainable: Int?
     public var tokens: Int?
@@ -64,8 +66,19 @@ public struct Estimate: Sendable {
     public var gradientBytes: Double?
     public var optimizerBytes: Double?
     public var activationBytes: Double?
+    /// Weight bytes read for few tokens at a time (generation's decode steps), and the part
+    /// of `flops` done in those steps.
+    public var streamedBytes: Double?, streamedFLOPs: Double?
 
     public init() {}
+
+    /// Seconds on a machine: FLOPs at its rate, except in steps that stream the weights for a
+    /// few tokens, which take the longer of their FLOPs and their bytes at its bandwidth.
+    public func seconds(on machine: MachineProfile) -> Double? {
+        guard let flops else { return nil }
+        let streamed = streamedFLOPs ?? 0
+        return (flops - streamed) / machine.flops + max(streamed / machine.flops, (streamedBytes ?? 0) / machine.bandwidth)
+    }
 
     /// Peak memory: everything resident at once during the node.
     public var peakBytes: Double? {
@@ -131,6 +144,7 @@ public struct Plan: Sendable {
 
     /// Sum of all nodes' FLOPs.
     public var totalFLOPs: Double { nodes.reduce(0) { $0 + ($1.estimate.flops ?? 0) } }
+    public var totalSeconds: Double { nodes.reduce(0) { $0 + ($1.estimate.seconds(on: machine) ?? 0) } }
 
     /// The node with the largest peak memory.
     public var peak: PlanNode? {

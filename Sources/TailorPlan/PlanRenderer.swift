@@ -13,7 +13,8 @@ public enum PlanRenderer {
             out += "; \(cached) cached, \(plan.nodes.count - cached) to run or check"
         }
         if let description = plan.description { out += "\n" + description.trimmingCharacters(in: .whitespacesAndNewlines) }
-        out += "\nmachine: \(Format.bytes(plan.machine.memoryBytes)) memory, \(Format.flops(plan.machine.flops))/s training rate\n\n"
+        out += "\nmachine: \(Format.bytes(plan.machine.memoryBytes)) memory, \(Format.flops(plan.machine.flops))/s training rate, "
+            + "\(Format.bytes(plan.machine.bandwidth))/s weight streaming\n\n"
         let width = min(44, plan.nodes.map(\.id.count).max() ?? 10)
         let kindWidth = NodeKind.allCases.map(\.rawValue.count).max() ?? 14
         for (i, node) in plan.nodes.enumerated() {
@@ -33,6 +34,7 @@ public enum PlanRenderer {
     static func describe(_ e: Estimate, _ machine: MachineProfile) -> String {
         var parts: [String] = []
         if let rows = e.rows { parts.append("\(Format.count(rows)) rows") }
+        if let l = e.lengths { parts.append(String(format: "~%.0f tokens/example (longest %d)", l.mean, l.longest)) }
         if let p = e.parameters {
             parts.append("\(Format.count(p)) params")
             if let t = e.trainable, t > 0 {
@@ -43,7 +45,7 @@ public enum PlanRenderer {
         if let t = e.tokens { parts.append("\(Format.count(t)) tokens") }
         if let f = e.flops {
             parts.append(Format.flops(f))
-            let time = Format.duration(f / machine.flops)
+            let time = Format.duration(e.seconds(on: machine) ?? 0)
             parts.append(time.hasPrefix("<") ? time : "~" + time)
         }
         if let peak = e.peakBytes {
@@ -58,7 +60,7 @@ public enum PlanRenderer {
 
     static func totals(_ plan: Plan) -> String {
         let flops = plan.totalFLOPs
-        var out = "total: \(Format.flops(flops)), about \(Format.duration(flops / plan.machine.flops)) of compute"
+        var out = "total: \(Format.flops(flops)), about \(Format.duration(plan.totalSeconds)) of compute"
         if let peak = plan.peak, let bytes = peak.estimate.peakBytes {
             out += "; peak memory \(Format.bytes(bytes)) in \(peak.id)"
         }
@@ -71,7 +73,7 @@ public enum PlanRenderer {
         var out = "{\n"
         out += "  \"name\": \(quote(plan.name)),\n  \"file\": \(quote(plan.file)),\n"
         if let description = plan.description { out += "  \"description\": \(quote(description)),\n" }
-        out += "  \"machine\": {\"memory_bytes\": \(Int(plan.machine.memoryBytes)), \"flops\": \(Int(plan.machine.flops))},\n"
+        out += "  \"machine\": {\"memory_bytes\": \(Int(plan.machine.memoryBytes)), \"flops\": \(Int(plan.machine.flops)), \"bandwidth\": \(Int(plan.machine.bandwidth))},\n"
         out += "  \"variants\": [" + plan.variants.map(quote).joined(separator: ", ") + "],\n"
         out += "  \"nodes\": [\n"
         for (i, n) in plan.nodes.enumerated() {
@@ -88,7 +90,7 @@ public enum PlanRenderer {
         }
         out += "  ],\n"
         let peak = plan.peak
-        out += "  \"total\": {\"flops\": \(number(plan.totalFLOPs)), \"seconds\": \(number(plan.totalFLOPs / plan.machine.flops))"
+        out += "  \"total\": {\"flops\": \(number(plan.totalFLOPs)), \"seconds\": \(number(plan.totalSeconds))"
         if let peak, let bytes = peak.estimate.peakBytes { out += ", \"peak_bytes\": \(number(bytes)), \"peak_node\": \(quote(peak.id))" }
         out += "}\n}\n"
         return out
@@ -98,11 +100,15 @@ public enum PlanRenderer {
         var fields: [String] = []
         func add(_ k: String, _ v: Double?) { if let v { fields.append("\"\(k)\": \(number(v))") } }
         add("rows", e.rows.map(Double.init))
+        add("tokens_per_example", e.lengths.map { ($0.mean * 10).rounded() / 10 })
+        add("longest_example", e.lengths.map { Double($0.longest) })
         add("parameters", e.parameters.map(Double.init))
         add("trainable", e.trainable.map(Double.init))
         add("tokens", e.tokens.map(Double.init))
         add("flops", e.flops)
-        add("seconds", e.flops.map { $0 / machine.flops })
+        add("streamed_bytes", e.streamedBytes)
+        add("streamed_flops", e.streamedFLOPs)
+        add("seconds", e.seconds(on: machine))
         add("weights_bytes", e.weightsBytes)
         add("gradient_bytes", e.gradientBytes)
         add("optimizer_bytes", e.optimizerBytes)

@@ -24,12 +24,15 @@ extension Planner {
             ]), inputs: [PlanInput(node: tokNode, role: .tokenizer)], at: v.location, estimate: Estimator.model(dims, arch: arch))
             guard let pretrain = v["pretrain"] else { return id }
             var inputs = [PlanInput(node: initID, role: .base)]
-            if let d = dataInput(pretrain["data"]) { inputs.append(tokens(d.as(.data), tokenizer: tokNode)) }
+            let data = dataInput(pretrain["data"]).map { tokens($0.as(.data), tokenizer: tokNode) }
+            inputs += [data].compactMap { $0 }
             if let d = dataInput(pretrain["eval"]?["data"]) { inputs.append(tokens(d.as(.heldOut), tokenizer: tokNode)) }
             let params = Self.object([("train", Self.trainParams(pretrain)), ("seed", seed)])
             let dataRows = dataInput(pretrain["data"]).flatMap { rows(of: $0) }
+            let lengths = data.flatMap { estimate(of: $0.node).lengths }
             return add(id, .trainPretrain, params: params, inputs: inputs, at: pretrain.location,
-                       estimate: Estimator.training(dims, arch: arch, kind: .trainPretrain, params: params, method: nil, rows: dataRows))
+                       estimate: Estimator.training(dims, arch: arch, kind: .trainPretrain, params: params, method: nil, rows: dataRows,
+                                                    lengths: lengths))
         }
         if let path = v["load"]?.string {
             tokenizerNode[name] = id
@@ -46,7 +49,8 @@ extension Planner {
         let methodValue = v[method] ?? Self.object([])
         var inputs = [PlanInput(node: baseID, role: .base)]
         let train = v["train"]
-        if let d = dataInput(train?["data"]) { inputs.append(tokens(d.as(.data), tokenizer: tokNode)) }
+        let trainTokens = dataInput(train?["data"]).map { tokens($0.as(.data), tokenizer: tokNode) }
+        inputs += [trainTokens].compactMap { $0 }
         if let d = dataInput(train?["eval"]?["data"]) { inputs.append(tokens(d.as(.heldOut), tokenizer: tokNode)) }
         var methodParams = methodValue
         var files: [String] = []
@@ -75,9 +79,10 @@ extension Planner {
         guard let kind = Self.trainingKinds[method] else { return id }
         let arch = info.arch, dims = info.dims
         let trainRows = dataInput(train?["data"]).flatMap { rows(of: $0) }
+        let lengths = trainTokens.flatMap { estimate(of: $0.node).lengths }
         let params = Self.object([(method, methodParams), ("train", train.map(Self.trainParams)), ("seed", seed)])
         return add(id, kind, params: params, inputs: inputs, files: files, at: v.location, estimate: arch.map {
-            Estimator.training(dims, arch: $0, kind: kind, params: params, method: methodValue, rows: trainRows)
+            Estimator.training(dims, arch: $0, kind: kind, params: params, method: methodValue, rows: trainRows, lengths: lengths)
         } ?? Estimate())
     }
 
@@ -141,8 +146,15 @@ extension Planner {
             default: info.method == "continual" || v["tasks"] != nil ? .evalContinual : .evalLM
             }
             let arch = info.arch, dims = info.dims, evalRows = rows
-            let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location,
-                         estimate: arch.map { Estimator.inference(dims, arch: $0, rows: evalRows, v: v) } ?? Estimate())
+            let generates = kind == .evalLM && !names.isDisjoint(with: ["exact_match", "contains", "answer_check"])
+            let scores = kind != .evalLM || !names.isDisjoint(with: ["loss", "perplexity"])
+            let lengths = shared.first.flatMap { data in
+                tokenizerNode[m].flatMap { self.lengths(data, tokenizer: $0, prompt: v["prompt"]?.string.map { "prompt.\($0)" }) }
+            }
+            let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location, estimate: arch.map {
+                Estimator.inference(dims, arch: $0, rows: evalRows, lengths: lengths, maxTokens: generates ? v["max_tokens"]?.int : nil, scores: scores,
+                                    logits: kind == .evalLM)
+            } ?? Estimate())
             parts.append(PlanInput(node: id, role: .result))
         }
         add("eval.\(name)", .evalReport, params: Self.object([("metrics", v["metrics"])]), inputs: parts, at: v.location)

@@ -1,3 +1,4 @@
+import TailorData
 import TailorDiagnostics
 import TailorSpec
 
@@ -13,11 +14,14 @@ struct Planner {
     var index: [String: Int] = [:]
     /// The node that supplies each model's tokenizer (a tokenizer node, or the loaded model).
     var tokenizerNode: [String: String] = [:]
+    /// Sampled records, for the lengths of examples in estimates (shared by sweep variants).
+    let sampler: DataSampler
 
-    init(spec: CheckedSpec, digests: FileDigests, shared: PlanCache? = nil) {
+    init(spec: CheckedSpec, digests: FileDigests, shared: PlanCache? = nil, sampler: DataSampler = DataSampler()) {
         self.spec = spec
         self.digests = digests
         self.shared = shared
+        self.sampler = sampler
     }
 
     mutating func run() -> [PlanNode] {
@@ -83,6 +87,26 @@ struct Planner {
 
     func estimate(of id: String) -> Estimate { index[id].map { nodes[$0].estimate } ?? Estimate() }
 
+    /// The sampled records behind an input (a split part's are its whole's).
+    func sampledRecords(_ input: PlanInput) -> [[String: Any]]? {
+        guard let i = index[input.node] else { return nil }
+        return sampler.records(nodes[i], planned: { id in index[id].map { nodes[$0] } }, resolve: spec.resolvePath)
+    }
+
+    /// Token counts of an input's sampled records under a tokenizer node (through a prompt
+    /// node first, as evals read their data). A tokenizer read from a file (its own, or a
+    /// loaded model's) counts exactly; others count bytes.
+    func lengths(_ data: PlanInput, tokenizer: String, prompt: String? = nil) -> TokenLengths? {
+        guard var records = sampledRecords(data) else { return nil }
+        if let prompt, let node = index[prompt].map({ nodes[$0] }), let p = try? PromptParameters(plan: node.params) {
+            let pool = node.inputs.first.flatMap { sampledRecords($0) } ?? []
+            records = records.map { ["prompt": DataSampler.render(p, $0, pool: pool), "response": RecordText.parts($0)?.answer ?? ""] }
+        }
+        let source = index[tokenizer].map { nodes[$0] }
+        let file = source.flatMap { $0.kind == .tokenizerLoad || $0.kind == .modelLoad ? $0.files.first : nil }
+        return sampler.lengths(records, tokenizerFile: file.map(spec.resolvePath))
+    }
+
     /// Estimated records behind an input: a split part gets its fraction of the whole.
     func rows(of input: PlanInput) -> Int? {
         guard let rows = estimate(of: input.node).rows else { return nil }
@@ -129,8 +153,9 @@ struct Planner {
             ]), inputs: inputs, at: v.location, estimate: e)
         }
         if let file = v["file"]?.string {
+            e.rows = DataSampler.recordCount(spec.resolvePath(file))
             return add(id, .dataLoad, params: Self.object([("format", format), ("fields", v["fields"])]),
-                       files: [file], at: v.location)
+                       files: [file], at: v.location, estimate: e)
         }
         if let folder = v["folder"]?.string {
             return add(id, .dataFolder, params: Self.object([("format", format)]), files: [folder], at: v.location)
@@ -199,6 +224,7 @@ struct Planner {
         let id = "tokens.\(dataLabel)@\(label)"
         var e = Estimate()
         e.rows = rows(of: data)
+        e.lengths = lengths(data, tokenizer: tokenizer)
         add(id, .dataTokenize, params: Self.object([]), inputs: [data.as(.source), PlanInput(node: tokenizer, role: .tokenizer)],
             at: spec.datasets[Self.datasetName(data.node)]?.value.location, estimate: e)
         return PlanInput(node: id, role: data.role)

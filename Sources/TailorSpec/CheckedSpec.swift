@@ -33,7 +33,27 @@ public struct Dimensions: Sendable, Hashable {
     public var vocab: Int?
     /// Whether the output head shares the embedding matrix.
     public var tiedHead: Bool
+
+    public init(layers: Int, width: Int, heads: Int, kvHeads: Int, context: Int, mlp: Int, vocab: Int?, tiedHead: Bool) {
+        (self.layers, self.width, self.heads, self.kvHeads) = (layers, width, heads, kvHeads)
+        (self.context, self.mlp, self.vocab, self.tiedHead) = (context, mlp, vocab, tiedHead)
+    }
 }
+
+/// What a loaded model's files say about it without their weights being read (a GGUF header,
+/// a Hugging Face `config.json`): enough for the checker's checks and the planner's estimates.
+public struct ModelHeader: Sendable {
+    public var arch: Architecture
+    public var dims: Dimensions
+    public init(arch: Architecture, dims: Dimensions) {
+        self.arch = arch
+        self.dims = dims
+    }
+}
+
+/// Reads the header of the model at a path (a `.gguf` file or a folder), or nil where it cannot.
+/// The checker is given one: reading model files is the models module's work, not the spec's.
+public typealias ModelHeaderReader = @Sendable (_ path: String) -> ModelHeader?
 
 /// A dataset with its record format and, for splits, its parts.
 public struct DatasetInfo: Sendable {

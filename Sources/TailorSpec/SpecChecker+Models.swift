@@ -61,29 +61,17 @@ extension SpecChecker {
         return info
     }
 
-    /// A model loaded from files. A Hugging Face folder's `config.json` gives the
-    /// architecture and dimensions for estimates; GGUF headers are read by the runtime.
+    /// A model loaded from files: its header (GGUF metadata or `config.json`, read by the
+    /// header reader the checker is given) gives the architecture and dimensions for checks and
+    /// estimates; an encoder's `model_type` makes it one.
     private mutating func loadedModel(_ name: String, _ v: Value) -> ModelInfo {
         expectFile(v["load"])
         let path = v["load"]?.string ?? ""
         var info = ModelInfo(name: name, kind: .languageModel, method: "load", tokenizer: "file:\(path)", hasAdapter: false, value: v)
-        if let data = try? FileProbe.read(CheckedSpec.resolve(path, in: directory) + "/config.json"),
-            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        {
-            func int(_ keys: String...) -> Int? { keys.lazy.compactMap { json[$0] as? Int }.first }
-            let type = (json["model_type"] as? String) ?? ""
-            let archName = type == "llama" || type == "mistral" || type == "qwen2" ? "llama" : type == "bert" ? "bert" : "gpt2"
-            info.arch = Architecture.named(archName)
-            info.kind = archName == "bert" ? .encoder : .languageModel
-            if let width = int("hidden_size", "n_embd"), let layers = int("num_hidden_layers", "n_layer"),
-                let heads = int("num_attention_heads", "n_head")
-            {
-                info.dims = Dimensions(
-                    layers: layers, width: width, heads: heads, kvHeads: int("num_key_value_heads") ?? heads,
-                    context: int("max_position_embeddings", "n_positions") ?? 2048,
-                    mlp: int("intermediate_size", "n_inner") ?? 4 * width, vocab: int("vocab_size"),
-                    tiedHead: (json["tie_word_embeddings"] as? Bool) ?? (archName != "llama"))
-            }
+        if let header = headers?(CheckedSpec.resolve(path, in: directory)) {
+            info.arch = header.arch
+            info.dims = header.dims
+            info.kind = header.arch.family == .encoder ? .encoder : .languageModel
         }
         return info
     }

@@ -16,12 +16,15 @@ public struct SpecChecker {
     /// Entries that sit on a dependency cycle; their types cannot be derived.
     var cyclic: Set<String> = []
     var formatMemo: [String: DataFormat?] = [:]
+    /// How loaded models' headers are read; without one, loaded models have no dimensions.
+    var headers: ModelHeaderReader?
 
     /// Checks one composed variant. Returns nil when any error was found.
     /// `shared`, when given, is an earlier variant's checked spec whose entries that the
     /// sweep cannot change are reused instead of checked again.
     public static func check(
-        _ loaded: LoadedSpec, variant: SpecVariant, sharing shared: CheckedSpec? = nil, diagnostics: inout DiagnosticBag
+        _ loaded: LoadedSpec, variant: SpecVariant, sharing shared: CheckedSpec? = nil, headers: ModelHeaderReader? = nil,
+        diagnostics: inout DiagnosticBag
     ) -> CheckedSpec? {
         var schema = SchemaChecker()
         if let shared {
@@ -34,6 +37,7 @@ public struct SpecChecker {
         diagnostics.append(contentsOf: schema.diagnostics)
         guard let value else { return nil }
         var checker = SpecChecker(file: loaded.file, directory: loaded.directory, value: value)
+        checker.headers = headers
         checker.run()
         diagnostics.append(contentsOf: checker.diagnostics)
         if diagnostics.hasErrors { return nil }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import TailorEngine
+@testable import TailorData
 import TailorDiagnostics
-import TailorModels
+@testable import TailorEngine
 @testable import TailorExecutor
+import TailorModels
 import TailorPlan
 import TailorRuntime
 import TailorTraining
@@ -540,8 +541,11 @@ final class ExecutorTests: FolderTestCase {
             let outcomes = try run(spec: spec(train), as: name + ".yaml")
             let model = try XCTUnwrap(outcomes.first { $0.node.id == "model.base" })
             let log = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model.artifact.path("training.json")))) as! [String: Any]
-            let batch = try TrainParameters(Params(try XCTUnwrap(model.node.params["train"]))).batch
-            return (try XCTUnwrap(log["steps"] as? Int), model.node.estimate.tokens.map { $0 / (batch * 32) })
+            let train = try TrainParameters(Params(try XCTUnwrap(model.node.params["train"])))
+            // Planned rows: packed, 32 wide; else as wide as the sampled batches' longest.
+            let lengths = try XCTUnwrap(outcomes.first { $0.node.kind == .dataTokenize }?.node.estimate.lengths)
+            let width = train.packing ? 32 : min(32, Int(lengths.batchWidth(train.batch).rounded(.up)) - 1)
+            return (try XCTUnwrap(log["steps"] as? Int), model.node.estimate.tokens.map { $0 / (train.batch * train.accumulate * width) })
         }
         XCTAssertEqual(try steps("epochs: 2, batch: 4", name: "e2").run, 23, "⌈2 × 45 ÷ 4⌉")
         XCTAssertEqual(try steps("epochs: 2, batch: 4", name: "e2").planned, 23, "the plan counts the generated rows")
@@ -550,7 +554,9 @@ final class ExecutorTests: FolderTestCase {
         let tokens = try TokenArrays.read(try XCTUnwrap(try run(spec: spec("epochs: 1, batch: 4"), as: "t.yaml")
             .first { $0.node.kind == .dataTokenize }).artifact.path("tokens.bin"))
         let rows = (tokens.offsets[tokens.count] - 1) / 32
-        XCTAssertEqual(try steps("epochs: 2, batch: 4, packing: true", name: "p").run, (2 * rows + 3) / 4)
+        let packed = try steps("epochs: 2, batch: 4, packing: true", name: "p")
+        XCTAssertEqual(packed.run, (2 * rows + 3) / 4)
+        XCTAssertEqual(packed.planned, packed.run, "the plan counts packed rows from the sampled lengths")
     }
 
     /// A split is by problem: one-digit sums repeat (100 problems in 400 records), yet no test

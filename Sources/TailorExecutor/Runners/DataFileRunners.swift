@@ -1,7 +1,8 @@
 import Foundation
+import TailorData
+import TailorDiagnostics
 import TailorEngine
 import TailorPlan
-import TailorDiagnostics
 import TailorRuntime
 
 /// data.load, data.folder, data.command, data.filter, data.take and data.mix.
@@ -121,7 +122,7 @@ enum DataFileRunners {
         let (minChars, maxChars, contains, dedupe) = (f.minChars, f.maxChars, f.contains, f.dedupe)
         var seen = Set<String>()
         let kept = data.records.filter { record in
-            let text = Rendering.parts(record).map { $0.context + $0.answer } ?? ""
+            let text = RecordText.parts(record).map { $0.context + $0.answer } ?? ""
             if let minChars, text.count < minChars { return false }
             if let maxChars, text.count > maxChars { return false }
             if let contains, !text.contains(contains) { return false }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorEngine
 import TailorPlan
 import TailorRuntime
@@ -8,7 +9,7 @@ enum DataRunners {
     static func generate(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(DataGenerateParameters.self)
         guard Generators.implemented.contains(p.generator) else { throw ExecutionError.generatorNotYet(p.generator) }
-        let data = try Generators.make(p.generator, count: p.count, options: p.options, seed: ctx.seed)
+        let data = Dataset(records: Generators.make(p.generator, count: p.count, options: p.options, seed: ctx.seed))
         try data.write(ctx.out("data.jsonl"))
     }
 
@@ -53,10 +54,10 @@ enum DataRunners {
     static func problem(_ record: [String: Any]) -> String {
         if let turns = record["messages"] as? [[String: Any]] {
             let asked = turns.last?["role"] as? String == "assistant" ? Array(turns.dropLast()) : turns
-            return Rendering.turns(asked)
+            return RecordText.turns(asked)
         }
         if let question = record["question"] as? String { return question }
-        guard let (context, answer) = Rendering.parts(record) else {
+        guard let (context, answer) = RecordText.parts(record) else {
             var out = ""
             JSONText.compact(record, into: &out)
             return out

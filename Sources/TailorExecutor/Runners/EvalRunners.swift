@@ -1,7 +1,8 @@
 import Foundation
+import TailorData
 import TailorEngine
-import TailorPlan
 import TailorModels
+import TailorPlan
 import TailorRuntime
 
 /// eval.lm (loss, perplexity, exact match by greedy generation) and eval.report.
@@ -23,7 +24,7 @@ enum EvalRunners {
         // Each record: context ids and answer ids (+ end of text), cut to the context window.
         var examples: [(context: [Int32], answer: [Int32], text: String)] = []
         for (i, record) in data.records.enumerated() {
-            guard var (context, answer) = Rendering.parts(record) else { throw ExecutionError.noTextFields(dataInput.input.display, record: i + 1) }
+            guard var (context, answer) = RecordText.parts(record) else { throw ExecutionError.noTextFields(dataInput.input.display, record: i + 1) }
             var chat = record["messages"] as? [[String: Any]]
             if let prompt {
                 context = prompt.render(record, index: i)

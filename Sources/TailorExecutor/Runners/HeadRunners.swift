@@ -1,7 +1,8 @@
 import Foundation
+import TailorData
 import TailorEngine
-import TailorPlan
 import TailorModels
+import TailorPlan
 import TailorRuntime
 import TailorTraining
 
@@ -141,7 +142,7 @@ enum HeadRunners {
         Tensor.noGrad {
             for start in stride(from: 0, to: data.count, by: 32) {
                 let records = data.records[start..<Swift.min(data.count, start + 32)]
-                let sequences = records.map { tokenizer.classificationIDs(Rendering.parts($0)?.answer ?? "", limit: backbone.context) }
+                let sequences = records.map { tokenizer.classificationIDs(RecordText.parts($0)?.answer ?? "", limit: backbone.context) }
                 let best = head(backbone.features(sequences, pooling: pooling)).argmax(axis: 1)
                 gold += records.map { Labels.name($0["label"]) }
                 predicted += best.map { $0 < classes.count ? classes[$0] : "#\($0)" }

@@ -1,7 +1,8 @@
 import Foundation
+import TailorData
 import TailorEngine
-import TailorPlan
 import TailorModels
+import TailorPlan
 import TailorTraining
 
 /// tokenizer.train and data.tokenize.
@@ -112,7 +113,7 @@ enum TokenizerRunners {
             tokenizer = bpe
         case .wordPiece(let wordPiece):
             for (i, record) in data.records.enumerated() {
-                guard let (context, answer) = Rendering.parts(record) else {
+                guard let (context, answer) = RecordText.parts(record) else {
                     throw ExecutionError.noTextFields(source.input.display, record: i + 1)
                 }
                 let ids = wordPiece.encode(context.isEmpty ? answer : context + " " + answer)
@@ -138,7 +139,7 @@ enum TokenizerRunners {
                     continue
                 }
             }
-            guard let (context, answer) = Rendering.parts(record) else {
+            guard let (context, answer) = RecordText.parts(record) else {
                 throw ExecutionError.noTextFields(source.input.display, record: i + 1)
             }
             let c = context.isEmpty ? [] : tokenizer.encode(context, specials: false)

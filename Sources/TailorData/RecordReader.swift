@@ -3,12 +3,16 @@ import Foundation
 /// Reads one record of a user's file into Tailor's record of its format, in whichever layout
 /// the file uses: Tailor's own fields (renamed by `fields:`), Alpaca, ShareGPT, OpenAI's
 /// `messages`, and TRL's three preference layouts. Every problem goes into `problems`, by kind.
-struct RecordReader {
+public struct RecordReader {
     /// The spec's `format:` (a record format or a file layout).
-    let format: String
+    public let format: String
     /// `fields:`: Tailor's (or the layout's) field name → the file's.
-    let fields: [String: String]
-    var problems = DataProblems()
+    public let fields: [String: String]
+    public var problems = DataProblems()
+
+    public init(format: String, fields: [String: String]) {
+        (self.format, self.fields) = (format, fields)
+    }
 
     /// The fields each of Tailor's own formats must have.
     static let required: [String: [String]] = [
@@ -20,7 +24,7 @@ struct RecordReader {
     static let shareGPTRoles = ["human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"]
     static let chatRoles: Set<String> = ["system", "user", "assistant"]
 
-    mutating func read(_ raw: [String: Any], at place: Int) -> [String: Any]? {
+    public mutating func read(_ raw: [String: Any], at place: Int) -> [String: Any]? {
         switch format {
         case "alpaca": alpaca(raw, place)
         case "sharegpt": shareGPT(raw, place)

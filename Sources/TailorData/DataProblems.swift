@@ -3,28 +3,30 @@ import Foundation
 /// The problems of one data file, grouped by what is wrong: each kind of problem is named once,
 /// with how many records have it and the first three places, so a file whose every record lacks
 /// a field gives one line, not one per record.
-struct DataProblems {
+public struct DataProblems {
     /// One kind of problem, as a predicate of "1 record …" and "120 records …".
-    struct Kind: Hashable {
-        var one: String, many: String
+    public struct Kind: Hashable, Sendable {
+        public var one: String, many: String
     }
 
     /// "line" for line-based files, "item" for a JSON array.
-    var unit = "line"
+    public var unit = "line"
     private var order: [Kind] = []
     private var places: [Kind: [Int]] = [:]
     /// Something to say after the problems (the records look like another format).
-    var hint: String?
+    public var hint: String?
 
-    var isEmpty: Bool { order.isEmpty }
+    public init() {}
 
-    mutating func add(_ kind: Kind, at place: Int) {
+    public var isEmpty: Bool { order.isEmpty }
+
+    public mutating func add(_ kind: Kind, at place: Int) {
         if places[kind] == nil { order.append(kind) }
         places[kind, default: []].append(place)
     }
 
     /// One line per kind, in the order of each kind's first place.
-    var lines: [String] {
+    public var lines: [String] {
         let sorted = order.enumerated().sorted { (places[$0.element]![0], $0.offset) < (places[$1.element]![0], $1.offset) }.map(\.element)
         var out = sorted.map { kind -> String in
             let at = places[kind]!
@@ -39,8 +41,8 @@ struct DataProblems {
 
     // MARK: the kinds
 
-    static let notObject = Kind(one: "is not a JSON object", many: "are not JSON objects")
-    static let unclosedQuote = Kind(one: "has a quoted field that is never closed", many: "have a quoted field that is never closed")
+    public static let notObject = Kind(one: "is not a JSON object", many: "are not JSON objects")
+    public static let unclosedQuote = Kind(one: "has a quoted field that is never closed", many: "have a quoted field that is never closed")
 
     static func lacks(_ source: String, _ field: String, _ format: String) -> Kind {
         let what = "'\(source)'" + (source == field ? "" : " (mapped to '\(field)')") + " that \(format) records need"
@@ -61,7 +63,7 @@ struct DataProblems {
         return Kind(one: "has " + what, many: "have " + what)
     }
 
-    static func columns(_ count: Int, header: Int) -> Kind {
+    public static func columns(_ count: Int, header: Int) -> Kind {
         Kind(one: "has \(count) columns, but the header has \(header)", many: "have \(count) columns, but the header has \(header)")
     }
 
@@ -82,7 +84,7 @@ struct DataProblems {
 
     /// What a set of field names looks like, when it is a layout Tailor reads: the `format:` to
     /// write (and the renaming, where one is needed).
-    static func lookalike(_ keys: Set<String>) -> (name: String, write: String)? {
+    public static func lookalike(_ keys: Set<String>) -> (name: String, write: String)? {
         if keys.isSuperset(of: ["instruction", "output"]) { return ("Alpaca (instruction/input/output)", "`format: alpaca`") }
         if keys.contains("conversations") { return ("ShareGPT (conversations of from/value)", "`format: sharegpt`") }
         if keys.contains("messages") { return ("chat (messages of role/content)", "`format: chat`") }

@@ -1,11 +1,12 @@
 import TailorRuntime
 
 /// The built-in data generators: deterministic, offline. Record i draws from its own block of
-/// a Philox stream, so the first records do not change when `count` grows.
-enum Generators {
-    static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "extract", "chat"]
+/// a Philox stream, so the first records do not change when `count` grows (which also lets the
+/// planner sample a generator's first records to estimate what training on them costs).
+public enum Generators {
+    public static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "extract", "chat"]
 
-    static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) throws -> Dataset {
+    public static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) -> [[String: Any]] {
         let rng = Philox(seed: seed, stream: 0x6765_6e)  // "gen"
         /// `n` uniform numbers in [0, 1) for record i.
         func draws(_ i: Int, _ n: Int) -> [Float] { rng.uniform(count: n, start: UInt64(i) * 64) }
@@ -13,7 +14,7 @@ enum Generators {
         func word(_ u: ArraySlice<Float>, length: Int) -> String {
             String(u.prefix(length).map { Character(Unicode.Scalar(UInt8(97 + int($0, below: 26)))) })
         }
-        let records: [[String: Any]] = (0..<count).map { i in
+        return (0..<count).map { i in
             switch name {
             case "addition":
                 let limit = Int(pow10(options["digits"] ?? 3))
@@ -103,7 +104,6 @@ enum Generators {
                 return ["text": "The \(things[int(u[1], below: 5)]) was \(words[label][int(u[2], below: 3)]).", "label": label]
             }
         }
-        return Dataset(records: records)
     }
 
     /// People, cities and sentences of the `extract` generator.

@@ -1,0 +1,161 @@
+import Foundation
+import TailorData
+import TailorModels
+
+/// A few records of each dataset, read while planning so that estimates know how long the
+/// examples are (a batch is as wide as its longest example, not the model's context):
+/// a generator's first records (the very ones the run makes), the first records of a JSON Lines
+/// or JSON file read as the run reads them; splits, takes, filters and mixes pass their sources'
+/// records on, and templates fill theirs as the run does. Folders, commands and CSV files give
+/// none, and estimates then take rows as long as the context allows. Weights are never read.
+final class DataSampler {
+    /// Records per sample: enough for a mean and a batch maximum, cheap to read and tokenize.
+    static let size = 64
+
+    /// By node content key, so sweep variants that share a data node share its sample.
+    private var samples: [String: [[String: Any]]?] = [:]
+    /// Tokenizers by file path; nil where the file has none that planning can read.
+    private var tokenizers: [String: BPETokenizer?] = [:]
+
+    /// The sampled records of a data node, or nil where its kind or its files give none.
+    func records(_ node: PlanNode, planned: (String) -> PlanNode?, resolve: (String) -> String) -> [[String: Any]]? {
+        if let known = samples[node.key] { return known }
+        let made = sample(node, planned: planned, resolve: resolve)
+        samples[node.key] = made
+        return made
+    }
+
+    private func sample(_ node: PlanNode, planned: (String) -> PlanNode?, resolve: (String) -> String) -> [[String: Any]]? {
+        func source(_ input: PlanInput?) -> [[String: Any]]? {
+            guard let input, let from = planned(input.node) else { return nil }
+            return records(from, planned: planned, resolve: resolve)
+        }
+        switch node.kind {
+        case .dataGenerate:
+            guard let p = try? DataGenerateParameters(plan: node.params), Generators.implemented.contains(p.generator) else { return nil }
+            return Generators.make(p.generator, count: min(p.count, Self.size), options: p.options, seed: UInt64(truncatingIfNeeded: p.seed))
+        case .dataLoad:
+            guard let p = try? DataLoadParameters(plan: node.params), let file = node.files.first else { return nil }
+            return Self.fileRecords(resolve(file), format: p.records.format, fields: p.records.fields)
+        case .dataSplit, .dataFilter, .dataTake:
+            return source(node.inputs.first)
+        case .dataMix:
+            let parts = node.inputs.compactMap { source($0) }
+            return parts.isEmpty ? nil : Array(parts.joined().prefix(Self.size))
+        case .dataTemplate:
+            guard let records = source(node.inputs.first { $0.role == .source }),
+                  let promptNode = node.inputs.first(where: { $0.role == .prompt }).flatMap({ planned($0.node) }),
+                  let prompt = try? PromptParameters(plan: promptNode.params) else { return nil }
+            let pool = promptNode.inputs.first.flatMap { source($0) } ?? []
+            return records.map { ["prompt": Self.render(prompt, $0, pool: pool), "response": RecordText.parts($0)?.answer ?? ""] }
+        default:
+            return nil
+        }
+    }
+
+    /// The first records of a JSON Lines or JSON array file, through the reader the run uses;
+    /// nil for other files, and for unreadable ones (the run reports those).
+    static func fileRecords(_ path: String, format: String, fields: [String: String]) -> [[String: Any]]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        var reader = RecordReader(format: format, fields: fields)
+        var raw: [[String: Any]] = []
+        if path.hasSuffix(".jsonl") {
+            var start = data.startIndex
+            while raw.count < size, start < data.endIndex {
+                let end = data[start...].firstIndex(of: 10) ?? data.endIndex
+                if let object = (try? JSONSerialization.jsonObject(with: data[start..<end])) as? [String: Any] { raw.append(object) }
+                start = end < data.endIndex ? data.index(after: end) : end
+            }
+        } else if path.hasSuffix(".json") {
+            raw = ((try? JSONSerialization.jsonObject(with: data)) as? [Any] ?? []).prefix(size).compactMap { $0 as? [String: Any] }
+        }
+        let records = raw.enumerated().compactMap { reader.read($1, at: $0 + 1) }
+        return records.isEmpty ? nil : records
+    }
+
+    /// Records in a JSON Lines file (its lines that are not blank) or a JSON array; nil for
+    /// other files and unreadable ones.
+    static func recordCount(_ path: String) -> Int? {
+        guard path.hasSuffix(".jsonl") || path.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path) else { return nil }
+        if path.hasSuffix(".json") { return ((try? JSONSerialization.jsonObject(with: data)) as? [Any])?.count }
+        var count = 0, blank = true
+        for byte in data {
+            if byte == 10 {
+                if !blank { count += 1 }
+                blank = true
+            } else if byte != 32 && byte != 9 && byte != 13 {
+                blank = false
+            }
+        }
+        return blank ? count : count + 1
+    }
+
+    /// A record's prompt as `data.template` writes it, to be counted in tokens: few-shot
+    /// examples with their answers, the filled template, the reasoning cue, and ChatML's
+    /// wrapping (the run keeps the turns and the model's chat template wraps them; its markers
+    /// are single special tokens either way). Few-shot examples are the pool's first `k`: the
+    /// run draws them per record, which changes lengths, not their typical size.
+    static func render(_ prompt: PromptParameters, _ record: [String: Any], pool: [[String: Any]]) -> String {
+        var text = ""
+        for example in pool.prefix(prompt.k) {
+            text += fill(prompt.template, example) + " " + (RecordText.parts(example)?.answer ?? "") + "\n\n"
+        }
+        text += fill(prompt.template, record)
+        if let thought = prompt.chainOfThought { text += " " + thought }
+        guard prompt.style == "chatml" else { return text }
+        return (prompt.system.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? "") + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
+    }
+
+    /// `{field}` placeholders filled with the record's text fields (others left as written).
+    static func fill(_ template: String, _ record: [String: Any]) -> String {
+        var out = template
+        for (key, value) in record { if let text = value as? String { out = out.replacingOccurrences(of: "{\(key)}", with: text) } }
+        return out
+    }
+
+    /// Token counts of sampled records under a tokenizer: the whole example and its context
+    /// (the prompt part). `tokenizerFile` is the loaded tokenizer's or model's path; nil (bytes,
+    /// or a tokenizer trained by the run, whose merges planning cannot know) counts UTF-8 bytes,
+    /// which is exact for the bytes tokenizer and an upper bound for trained ones.
+    func lengths(_ records: [[String: Any]], tokenizerFile: String?) -> TokenLengths? {
+        let tokenizer = tokenizerFile.flatMap { loadTokenizer($0) }
+        var lengths = TokenLengths()
+        for record in records {
+            guard let (context, answer) = RecordText.parts(record) else { continue }
+            let count: (String) -> Int = { text in tokenizer.map { $0.encode(text).count } ?? text.utf8.count }
+            let c = context.isEmpty ? 0 : count(context)
+            lengths.context.append(c)
+            lengths.total.append(c + count(answer) + 1)  // + end of text
+        }
+        return lengths.total.isEmpty ? nil : lengths
+    }
+
+    private func loadTokenizer(_ path: String) -> BPETokenizer? {
+        if let known = tokenizers[path] { return known }
+        let loaded: BPETokenizer? = path.hasSuffix(".gguf")
+            ? (try? GGUFFile(path: path).bpeTokenizer())
+            : (try? HuggingFaceFolder(path: path).bpeTokenizer()) ?? nil
+        tokenizers[path] = loaded
+        return loaded
+    }
+}
+
+/// Tokens per sampled example, for estimates.
+public struct TokenLengths: Sendable, Hashable {
+    /// Each example's tokens (context, answer and end of text).
+    public var total: [Int] = []
+    /// Each example's context (prompt) tokens.
+    public var context: [Int] = []
+
+    public var mean: Double { Double(total.reduce(0, +)) / Double(max(1, total.count)) }
+    public var longest: Int { total.max() ?? 0 }
+
+    /// The mean width of a right-padded batch of `size` examples (its longest), over the
+    /// sample's consecutive batches; `of` picks whole examples or their contexts.
+    public func batchWidth(_ size: Int, of lengths: KeyPath<TokenLengths, [Int]> = \.total) -> Double {
+        let values = self[keyPath: lengths]
+        guard !values.isEmpty else { return 0 }
+        let widths = stride(from: 0, to: values.count, by: max(1, size)).map { values[$0..<min(values.count, $0 + max(1, size))].max()! }
+        return Double(widths.reduce(0, +)) / Double(widths.count)
+    }
+}
