@@ -1,5 +1,6 @@
 import Foundation
 import TailorData
+import TailorDiagnostics
 import TailorModels
 
 /// A few records of each dataset, read while planning so that estimates know how long the
@@ -54,21 +55,20 @@ final class DataSampler {
     }
 
     /// The first records of a JSON Lines or JSON array file, through the reader the run uses;
-    /// nil for other files, and for unreadable ones (the run reports those).
+    /// nil for other files, and for unreadable ones (the run reports those). A JSON Lines file
+    /// is read only as far as its first records.
     static func fileRecords(_ path: String, format: String, fields: [String: String]) -> [[String: Any]]? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        var reader = RecordReader(format: format, fields: fields)
+        guard FileProbe.kind(path) == .file else { return nil }  // a FIFO or device would never end
         var raw: [[String: Any]] = []
         if path.hasSuffix(".jsonl") {
-            var start = data.startIndex
-            while raw.count < size, start < data.endIndex {
-                let end = data[start...].firstIndex(of: 10) ?? data.endIndex
-                if let object = (try? JSONSerialization.jsonObject(with: data[start..<end])) as? [String: Any] { raw.append(object) }
-                start = end < data.endIndex ? data.index(after: end) : end
+            lines(path) { line in
+                if let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] { raw.append(object) }
+                return raw.count < size
             }
-        } else if path.hasSuffix(".json") {
+        } else if path.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path) {
             raw = ((try? JSONSerialization.jsonObject(with: data)) as? [Any] ?? []).prefix(size).compactMap { $0 as? [String: Any] }
         }
+        var reader = RecordReader(format: format, fields: fields)
         let records = raw.enumerated().compactMap { reader.read($1, at: $0 + 1) }
         return records.isEmpty ? nil : records
     }
@@ -76,18 +76,37 @@ final class DataSampler {
     /// Records in a JSON Lines file (its lines that are not blank) or a JSON array; nil for
     /// other files and unreadable ones.
     static func recordCount(_ path: String) -> Int? {
-        guard path.hasSuffix(".jsonl") || path.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path) else { return nil }
-        if path.hasSuffix(".json") { return ((try? JSONSerialization.jsonObject(with: data)) as? [Any])?.count }
-        var count = 0, blank = true
-        for byte in data {
-            if byte == 10 {
-                if !blank { count += 1 }
-                blank = true
-            } else if byte != 32 && byte != 9 && byte != 13 {
-                blank = false
-            }
+        guard FileProbe.kind(path) == .file else { return nil }
+        if path.hasSuffix(".json") {
+            return FileManager.default.contents(atPath: path).flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [Any] }?.count
         }
-        return blank ? count : count + 1
+        guard path.hasSuffix(".jsonl") else { return nil }
+        var count = 0
+        guard lines(path, { _ in count += 1; return true }) else { return nil }
+        return count
+    }
+
+    /// Calls `body` with each line of a file that is not blank, reading it in blocks (a file
+    /// of gigabytes is never held whole), until `body` returns false. False if unreadable.
+    @discardableResult
+    static func lines(_ path: String, _ body: (Data) -> Bool) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        var pending = Data()
+        func emit(_ line: Data) -> Bool {
+            line.contains { $0 != 32 && $0 != 9 && $0 != 13 } ? body(line) : true
+        }
+        while let block = try? handle.read(upToCount: 1 << 20), !block.isEmpty {
+            pending.append(block)
+            var start = pending.startIndex
+            while let end = pending[start...].firstIndex(of: 10) {
+                guard emit(pending[start..<end]) else { return true }
+                start = pending.index(after: end)
+            }
+            pending = Data(pending[start...])
+        }
+        if !pending.isEmpty { _ = emit(pending) }
+        return true
     }
 
     /// A record's prompt as `data.template` writes it, to be counted in tokens: few-shot

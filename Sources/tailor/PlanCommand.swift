@@ -12,7 +12,9 @@ struct PlanCommand: ParsableCommand {
         discussion: """
             Nodes are listed in execution order with kind, short content key, inputs and
             static estimates (parameters, trainable parameters, tokens, FLOPs, time at the
-            machine's training rate, peak memory). TAILOR_FLOPS sets the rate in FLOP/s.
+            machine's training rate, peak memory), for loaded models from their headers and
+            for batches from a sample of the data. TAILOR_FLOPS sets the rate in FLOP/s,
+            TAILOR_BANDWIDTH the bytes/s at which generation streams weights.
 
             --explain-data also runs the data and tokenizer nodes that training reads (cheap, and
             cached for the run) and prints a few tokenized examples as training sees them: the

@@ -144,6 +144,32 @@ final class LoadedModelEstimateTests: XCTestCase {
         XCTAssertEqual(tokens.longest, prompt.utf8.count + 1 + 1)
     }
 
+    /// Counting and sampling read a JSON Lines file in blocks: lines that cross a block's end,
+    /// blank lines and a last line without a newline are all counted as the run counts them.
+    func testLargeFilesAreCountedInBlocks() throws {
+        var text = ""
+        for i in 0..<40_000 { text += #"{"text": "record \#(i) \#(String(repeating: "x", count: i % 97))"}"# + (i % 1000 == 0 ? "\n  \n" : "\n") }
+        let path = write("big.jsonl", text + #"{"text": "last"}"#)
+        XCTAssertGreaterThan(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int, 2 << 20, "more than two blocks")
+        XCTAssertEqual(DataSampler.recordCount(path), 40_001)
+        let records = try XCTUnwrap(DataSampler.fileRecords(path, format: "text", fields: [:]))
+        XCTAssertEqual(records.count, DataSampler.size)
+        XCTAssertEqual(records.last?["text"] as? String, "record 63 " + String(repeating: "x", count: 63))
+    }
+
+    /// Decode steps take the longer of their FLOPs and their streamed weights; the rates come
+    /// from the environment when they are positive numbers.
+    func testDecodeStepsAreTimedByTheSlowerOfComputeAndBandwidth() {
+        var e = Estimate()
+        (e.flops, e.streamedFLOPs, e.streamedBytes) = (10, 4, 100)
+        XCTAssertEqual(e.seconds(on: MachineProfile(memoryBytes: 1, flops: 1, bandwidth: 10)), 6 + 10)
+        XCTAssertEqual(e.seconds(on: MachineProfile(memoryBytes: 1, flops: 1, bandwidth: 1000)), 6 + 4)
+        let set = MachineProfile.current(environment: ["TAILOR_FLOPS": "1e11", "TAILOR_BANDWIDTH": "2e9"])
+        XCTAssertEqual([set.flops, set.bandwidth], [1e11, 2e9])
+        let bad = MachineProfile.current(environment: ["TAILOR_FLOPS": "fast", "TAILOR_BANDWIDTH": "-1"])
+        XCTAssertEqual([bad.flops, bad.bandwidth], [MachineProfile.referenceFLOPs, MachineProfile.referenceBandwidth])
+    }
+
     /// `tailor plan` on the SmolLM2 skill spec gives parameters, tokens, FLOPs and memory for
     /// the model, its training and every generation eval, from the header and a data sample.
     func testSmolLM2SkillPlanHasEstimatesForEveryHeavyNode() throws {
