@@ -38,6 +38,13 @@ extension Tensor {
         let saved = out.detached()
         return Tensor.record("sigmoid", out, [self]) { g in [Tensor.chain(g, src, saved) { g, _, y in g * y * (1 - y) }] }
     }
+    /// log σ(x), stable for any x: min(x, 0) − log(1 + e^−|x|) (preference losses:
+    /// −log σ(r_chosen − r_rejected)); its derivative is σ(−x).
+    public func logSigmoid() -> Tensor {
+        map("log_sigmoid", { x in Swift.min(x, 0) - Foundation.log1p(Foundation.exp(-Swift.abs(x))) }) { g, x, y in
+            Tensor.chain(g, x, y) { g, x, _ in g * FastMath.sigmoid(-x) }
+        }
+    }
     public func relu() -> Tensor { map("relu", { Swift.max(0, $0) }) { g, x, y in Tensor.chain(g, x, y) { g, x, _ in x > 0 ? g : 0 } } }
     public func square() -> Tensor { map("square", { $0 * $0 }) { g, x, y in Tensor.chain(g, x, y) { g, x, _ in 2 * g * x } } }
 

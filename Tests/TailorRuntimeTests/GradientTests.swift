@@ -1,3 +1,4 @@
+import Foundation
 import TailorRuntime
 import XCTest
 
@@ -25,6 +26,12 @@ final class GradientTests: XCTestCase {
         GradCheck.check("rsqrt", [positive]) { $0[0].rsqrt() }
         GradCheck.check("tanh", [x]) { $0[0].tanh() }
         GradCheck.check("sigmoid", [x]) { $0[0].sigmoid() }
+        GradCheck.check("log_sigmoid", [x]) { $0[0].logSigmoid() }
+        // Far from zero it neither overflows nor loses the value: log σ(−100) = −100, log σ(100) ≈ 0.
+        let far = Tensor([-100, 0, 100], shape: [3]).logSigmoid().scalars
+        XCTAssertEqual(far[0], -100, accuracy: 1e-4)
+        XCTAssertEqual(far[1], -Float(Foundation.log(2.0)), accuracy: 1e-6)
+        XCTAssertEqual(far[2], 0, accuracy: 1e-6)
         GradCheck.check("gelu", [x]) { $0[0].gelu() }
         GradCheck.check("gelu_exact", [x]) { $0[0].geluExact() }
         GradCheck.check("silu", [x]) { $0[0].silu() }

@@ -66,13 +66,4 @@ public final class SequenceHeadModel: @unchecked Sendable {
     public func classificationLoss(_ sequences: [[Int32]], labels: [Int32]) -> Tensor {
         self(sequences).crossEntropy(targets: labels)
     }
-
-    /// Bradley–Terry loss of a reward model: −log σ(r(chosen) − r(rejected)), averaged.
-    public func preferenceLoss(chosen: [[Int32]], rejected: [[Int32]]) -> Tensor {
-        let rewards = self(chosen + rejected).reshaped([2, chosen.count])  // (2, B)
-        let m = rewards.slice(axis: 0, 0..<1) - rewards.slice(axis: 0, 1..<2)
-        // −log σ(m) = max(−m, 0) + log(1 + e^(−|m|)): no log of an underflowed σ.
-        let absolute = m.relu() + (-m).relu()
-        return ((-m).relu() + ((-absolute).exp() + 1).log()).mean()
-    }
 }
