@@ -13,6 +13,16 @@ public enum RecordText {
         return nil
     }
 
+    /// A preference pair's rejected side, as `parts` gives its chosen side: the prompt (text,
+    /// or its turns) and the rejected answer; nil for records that are not pairs.
+    public static func rejectedParts(_ record: [String: Any]) -> (context: String, answer: String)? {
+        if let prompt = record["prompt"] as? String, let rejected = record["rejected"] as? String { return (prompt, rejected) }
+        if let prompt = record["prompt"] as? [[String: Any]], let rejected = record["rejected"] as? [[String: Any]] {
+            return (turns(prompt), turns(rejected))
+        }
+        return nil
+    }
+
     /// Chat turns as plain text, one `role: content` line each.
     public static func turns(_ messages: [[String: Any]]) -> String {
         messages.compactMap { m -> String? in

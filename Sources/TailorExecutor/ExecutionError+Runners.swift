@@ -25,6 +25,9 @@ extension ExecutionError {
     static func notJSONObject(_ place: String) -> Self { .init("\(place): not a JSON object") }
     static func noTextField(_ source: String, record: Int, _ field: String) -> Self { .init("\(source): record \(record) has no text field '\(field)'") }
     static func noTextFields(_ source: String, record: Int) -> Self { .init("\(source): record \(record) has no text fields") }
+    static func notAPair(_ source: String, record: Int) -> Self {
+        .init("\(source): record \(record) is not a preference pair (a prompt with a chosen and a rejected answer), though other records are")
+    }
     static func folderUnreadable(_ folder: String) -> Self { .init("cannot read the folder '\(folder)'") }
     static func nestedFolder(_ path: String) -> Self {
         .init("'\(path)' is a folder: a documents folder holds its documents directly, one file each")
@@ -78,6 +81,13 @@ extension ExecutionError {
     static let decoderWithWordPiece = ExecutionError("a decoder with a WordPiece tokenizer cannot be saved")
     static func noLabels(_ what: String) -> Self { .init("\(what) has no labels (a classification dataset is needed)") }
     static func unreadableHead(_ key: String) -> Self { .init("the head of \(key) is unreadable") }
+    static func noPairs(_ what: String) -> Self {
+        .init("\(what) has no preference pairs (records with a prompt, a chosen and a rejected answer, e.g. `format: preference`)")
+    }
+    static func notARewardModel(_ node: String) -> Self { .init("'\(node)' is not a reward model (one is trained by `reward:`)") }
+    static func pairTooLong(_ source: String, record: Int, tokens: Int, context: Int) -> Self {
+        .init("\(source): record \(record) is \(tokens) tokens, longer than the reward model's context of \(context)")
+    }
     static let loadedSpecials = ExecutionError("a loaded tokenizer keeps the special tokens its file defines")
     static func wordPieceForDecoder(_ key: String) -> Self {
         .init("the tokenizer \(key) is WordPiece: decoders need a byte-level BPE tokenizer (WordPiece serves encoders)")

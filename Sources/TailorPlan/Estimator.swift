@@ -137,13 +137,15 @@ enum Estimator {
         if kind == .trainDPO || kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * (kind == .trainPPO ? 3 : 2) }
         // Saved activations per token and layer, then the logits and their gradient.
         let perLayer = savedPerTokenLayer(d, arch: arch, sequence: widest)
-        let micro = Double(batch * widest)
+        // A reward model's batch scores each pair's chosen and rejected sequence together.
+        let sides = kind == .trainReward ? 2 : 1
+        let micro = Double(sides * batch * widest)
         e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
         // Epochs count examples (packed rows, when packing): without them, no tokens or FLOPs.
         guard var steps = train.steps(examples: examples) else { return e }
         if kind == .trainContinual { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
         // In Double: the schema allows values whose product overflows Int.
-        let tokens = Double(steps) * Double(batch) * Double(accumulate) * Double(t)
+        let tokens = Double(steps) * Double(sides * batch) * Double(accumulate) * Double(t)
         e.tokens = tokens < 9e18 ? Int(tokens) : nil
         let forward = forwardFLOPsPerToken(d, arch: arch, sequence: t)
         // Full training: forward + backward (2× forward). Frozen weights skip their weight

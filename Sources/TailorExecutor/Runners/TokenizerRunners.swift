@@ -142,11 +142,29 @@ enum TokenizerRunners {
             guard let (context, answer) = RecordText.parts(record) else {
                 throw ExecutionError.noTextFields(source.input.display, record: i + 1)
             }
-            let c = context.isEmpty ? [] : tokenizer.encode(context, specials: false)
-            let a = tokenizer.encode(answer, specials: false) + [eos]
-            arrays.append(c + a, mask: [UInt8](repeating: 0, count: c.count) + [UInt8](repeating: 1, count: a.count))
+            let (ids, mask) = encode(context: context, answer: answer, tokenizer, eos: eos)
+            arrays.append(ids, mask: mask)
         }
         try finish(arrays, data, ctx)
+        // Preference pairs keep their rejected side beside the chosen one, record for record.
+        guard data.records.contains(where: { $0["rejected"] != nil }) else { return }
+        var rejected = TokenArrays()
+        for (i, record) in data.records.enumerated() {
+            guard let (context, answer) = RecordText.rejectedParts(record) else {
+                throw ExecutionError.notAPair(source.input.display, record: i + 1)
+            }
+            let (ids, mask) = encode(context: context, answer: answer, tokenizer, eos: eos)
+            rejected.append(ids, mask: mask)
+        }
+        try rejected.write(ctx.out("rejected.bin"))
+    }
+
+    /// A context (never a target) and its answer with the end of text (the targets): what
+    /// training and reward models read of a record.
+    static func encode(context: String, answer: String, _ tokenizer: BPETokenizer, eos: Int32) -> (ids: [Int32], mask: [UInt8]) {
+        let c = context.isEmpty ? [] : tokenizer.encode(context, specials: false)
+        let a = tokenizer.encode(answer, specials: false) + [eos]
+        return (c + a, [UInt8](repeating: 0, count: c.count) + [UInt8](repeating: 1, count: a.count))
     }
 
     /// Writes the token arrays, and the class labels of classification records.

@@ -128,6 +128,6 @@ public struct DataTemplateParameters: NodeParameters {
 /// data.tokenize: everything it does comes from its inputs (the data and the tokenizer).
 public struct DataTokenizeParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataTokenize]
-    public static var version: Int { 2 }  // 2: chats through the model's own chat template
+    public static var version: Int { 3 }  // 2: chats through the model's own chat template; 3: preference pairs keep their rejected side
     public init(_ p: Params) throws {}
 }

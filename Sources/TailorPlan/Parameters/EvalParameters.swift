@@ -35,6 +35,13 @@ public struct EvalClassifyParameters: NodeParameters {
     public init(_ p: Params) throws { scope = try EvalScope(p) }
 }
 
+/// eval.reward: a reward model on held-out preference pairs.
+public struct EvalRewardParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.evalReward]
+    public var scope: EvalScope
+    public init(_ p: Params) throws { scope = try EvalScope(p) }
+}
+
 /// eval.report: one table of the eval's models.
 public struct EvalReportParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalReport]

@@ -138,3 +138,23 @@ public struct HeadParameters: NodeParameters {
         seed = try p.required("seed", \.int)
     }
 }
+
+/// train.reward: a scalar head trained with the whole decoder on preference pairs, by the
+/// Bradley–Terry loss.
+public struct RewardParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainReward]
+    /// `last` or `mean`: which positions' features the head reads.
+    public var pooling: String
+    /// Subtracted from r_chosen − r_rejected inside the loss (TRL's `margin`).
+    public var margin: Double
+    public var train: TrainParameters
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        let reward = try p.required("reward")
+        pooling = try reward.required("pooling", \.string)
+        margin = try reward.required("margin", \.number)
+        train = try TrainParameters(try p.required("train"))
+        seed = try p.required("seed", \.int)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import TailorDiagnostics
+@testable import TailorEngine
+@testable import TailorExecutor
+import TailorPlan
+import XCTest
+
+/// train.reward and eval.reward through the engine: preference pairs tokenized with their
+/// rejected side, a reward model trained on them, and its metrics over a held-out set.
+final class RewardModelTests: FolderTestCase {
+    /// Pairs in TRL's explicit layout whose chosen answer is always "good" and rejected "bad",
+    /// under prompts that differ between the training and the held-out file.
+    func writePairs() throws {
+        func pairs(_ range: Range<Int>) -> String {
+            range.map { #"{"prompt": "q\#($0) ", "chosen": "good", "rejected": "bad"}"# }.joined(separator: "\n") + "\n"
+        }
+        try pairs(0..<40).write(toFile: dir + "/train.jsonl", atomically: true, encoding: .utf8)
+        try pairs(100..<112).write(toFile: dir + "/test.jsonl", atomically: true, encoding: .utf8)
+    }
+
+    static let spec = """
+        tailor: 1
+        name: reward
+        seed: 4
+        data:
+          train: { file: train.jsonl, format: preference }
+          test:  { file: test.jsonl, format: preference }
+        tokenizers:
+          bytes: { bytes: true }
+        models:
+          base:
+            arch: gpt2
+            size: { layers: 1, width: 32, heads: 2, context: 16 }
+            tokenizer: bytes
+          judge:
+            from: base
+            reward: { pooling: last }
+            train: { data: train, steps: 30, batch: 8, lr: 3e-3, eval: { data: test, every: 30 } }
+        evals:
+          judge: { models: [judge], data: test, metrics: [reward_accuracy] }
+        """
+
+    func run(_ text: String) throws -> [Executor.Outcome] {
+        try text.write(toFile: dir + "/reward.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/reward.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        XCTAssertTrue(Executor.notExecutable(plan.nodes).isEmpty)
+        return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+    }
+
+    func json(_ artifact: Artifact, _ file: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: artifact.path(file)))) as! [String: Any]
+    }
+
+    func testARewardModelLearnsThePreferredAnswerAndScoresHeldOutPairs() throws {
+        try writePairs()
+        let outcomes = try run(Self.spec)
+        let tokens = try XCTUnwrap(outcomes.first { $0.node.id == "tokens.train@bytes" }?.artifact)
+        XCTAssertNotNil(tokens.files["rejected.bin"], "preference pairs keep their rejected side")
+        let judge = try XCTUnwrap(outcomes.first { $0.node.id == "model.judge" }?.artifact)
+        XCTAssertEqual(try json(judge, "head.json")["kind"] as? String, "reward")
+        let heldOut = try XCTUnwrap(try json(judge, "training.json")["held_out"] as? [String: Any])
+        XCTAssertEqual(heldOut["pairs"] as? Int, 12)
+        let metrics = try json(try XCTUnwrap(outcomes.first { $0.node.id == "eval.judge.judge" }?.artifact), "metrics.json")
+        XCTAssertEqual(metrics["reward_accuracy"] as? Double, 1, "\(metrics)")
+        XCTAssertEqual(metrics["examples"] as? Int, 12)
+        XCTAssertGreaterThan(metrics["mean_margin"] as? Double ?? 0, 0)
+        let chosen = try XCTUnwrap(metrics["chosen_scores"] as? [String: Double]), rejected = try XCTUnwrap(metrics["rejected_scores"] as? [String: Double])
+        XCTAssertGreaterThan(chosen["min"]!, rejected["max"]!, "every chosen answer scores above every rejected one")
+        // The held-out metrics of training and of the eval are the same pairs, scored alike.
+        XCTAssertEqual(heldOut["accuracy"] as? Double, metrics["reward_accuracy"] as? Double)
+        XCTAssertEqual(heldOut["mean_margin"] as! Double, metrics["mean_margin"] as! Double, accuracy: 1e-6)
+    }
+
+    /// Text data without pairs cannot train a reward model: the checker says so at its line.
+    func testARewardModelNeedsPairs() throws {
+        try writePairs()
+        try #"{"text": "a line"}"#.write(toFile: dir + "/text.jsonl", atomically: true, encoding: .utf8)
+        let spec = Self.spec.replacingOccurrences(of: "train: { file: train.jsonl, format: preference }", with: "train: { file: text.jsonl, format: text }")
+        try spec.write(toFile: dir + "/reward.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        XCTAssertNil(Compiler().plan(file: dir + "/reward.yaml", diagnostics: &diagnostics))
+        XCTAssertTrue(diagnostics.items.contains { "\($0.message)".contains("needs 'preference' data") && $0.location?.line == 17 }, "\(diagnostics.items)")
+    }
+
+    /// A held-out pair longer than the reward model's context is named, not cut.
+    func testPairsLongerThanTheContextAreNamed() throws {
+        try writePairs()
+        try #"{"prompt": "a long prompt that will not fit", "chosen": "good", "rejected": "bad"}"#.write(toFile: dir + "/test.jsonl", atomically: true, encoding: .utf8)
+        let spec = Self.spec.replacingOccurrences(of: ", eval: { data: test, every: 30 }", with: "")
+        XCTAssertThrowsError(try run(spec)) { error in
+            XCTAssertTrue("\(error)".contains("data.test: record 1 is 36 tokens, longer than the reward model's context of 16"), "\(error)")
+        }
+    }
+}
