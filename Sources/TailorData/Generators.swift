@@ -55,7 +55,8 @@ public enum Generators {
                 let limit = Int(pow10(options["digits"] ?? 2))
                 let u = draws(i, 3)
                 let (a, b) = (int(u[0], below: limit), int(u[1], below: limit))
-                let wrong = a + b + 1 + int(u[2], below: 9)
+                let offset = 1 + int(u[2], below: 9)
+                let wrong = options["below"] == 1 && a + b >= offset ? a + b - offset : a + b + offset
                 return ["prompt": "\(a)+\(b)=", "chosen": "\(a + b)", "rejected": "\(wrong)"]
             case "chat":
                 // User turns ask for a sum or a reversed word; the assistant answers exactly.

@@ -56,7 +56,7 @@ extension SpecChecker {
                 if name == "win_rate" {
                     // It would plan onto a language-model eval that cannot judge answers: refused
                     // here rather than accepted and left out of the results.
-                    diagnostics.error(.metricNotYet(name, "it needs a trained reward model to judge answers, and reward models do not run yet"),
+                    diagnostics.error(.metricNotYet(name, "judging generated answers with a reward model is not implemented yet (reward models train and score pairs: `reward_accuracy`)"),
                                       at: metricValue.location,
                                       notes: [Note("leave it out for now: 'exact_match', 'answer_check' and 'loss' score the models today")])
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorDiagnostics
 @testable import TailorEngine
 @testable import TailorExecutor
@@ -70,6 +71,24 @@ final class RewardModelTests: FolderTestCase {
         // The held-out metrics of training and of the eval are the same pairs, scored alike.
         XCTAssertEqual(heldOut["accuracy"] as? Double, metrics["reward_accuracy"] as? Double)
         XCTAssertEqual(heldOut["mean_margin"] as! Double, metrics["mean_margin"] as! Double, accuracy: 1e-6)
+    }
+
+    /// `preferences` with `below: 1` asks the same prompts, record for record, with the wrong
+    /// answer under the right one (over it only where it would go below zero), so a reward model
+    /// can be probed for "prefer the smaller number".
+    func testThePreferencesProbeKeepsThePromptsAndMovesTheWrongAnswer() {
+        let above = Generators.make("preferences", count: 300, options: ["digits": 1], seed: 9)
+        let below = Generators.make("preferences", count: 300, options: ["digits": 1, "below": 1], seed: 9)
+        var under = 0
+        for (a, b) in zip(above, below) {
+            XCTAssertEqual(a["prompt"] as? String, b["prompt"] as? String)
+            XCTAssertEqual(a["chosen"] as? String, b["chosen"] as? String)
+            let (right, wrongAbove, wrongBelow) = (Int(a["chosen"] as! String)!, Int(a["rejected"] as! String)!, Int(b["rejected"] as! String)!)
+            XCTAssertTrue((1...9).contains(wrongAbove - right))
+            if wrongBelow < right { under += 1; XCTAssertTrue((1...9).contains(right - wrongBelow)) } else { XCTAssertEqual(wrongBelow, wrongAbove) }
+            XCTAssertGreaterThanOrEqual(wrongBelow, 0)
+        }
+        XCTAssertGreaterThan(under, 200, "most one-digit sums have room below")
     }
 
     /// Text data without pairs cannot train a reward model: the checker says so at its line.
