@@ -41,8 +41,11 @@ final class DataSampler {
         case .dataSplit, .dataFilter, .dataTake:
             return source(node.inputs.first)
         case .dataMix:
+            // The sources' records in turn, so that every source is in the sample.
             let parts = node.inputs.compactMap { source($0) }
-            return parts.isEmpty ? nil : Array(parts.joined().prefix(Self.size))
+            let longest = parts.map(\.count).max() ?? 0
+            let interleaved = (0..<longest).flatMap { i in parts.compactMap { i < $0.count ? $0[i] : nil } }
+            return interleaved.isEmpty ? nil : Array(interleaved.prefix(Self.size))
         case .dataTemplate:
             guard let records = source(node.inputs.first { $0.role == .source }),
                   let promptNode = node.inputs.first(where: { $0.role == .prompt }).flatMap({ planned($0.node) }),
