@@ -47,6 +47,49 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
+        let start = Date()
+        let display = Display(json: events == .json)
+        let (plan, store, outcomes) = try Run.build(spec, only: only, options: options, cache: cache, jobs: jobs) { event in
+            if case .warning = event { return display.show(event) }  // warnings even when quiet
+            if !quiet { display.show(event) }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let record: RunRecord, isNew: Bool
+        do {
+            (record, isNew) = try RunRecord.write(plan: plan, sets: options.sets, outcomes: outcomes, seconds: seconds,
+                                                  root: directory + "/runs", store: store)
+            if lock {
+                let path = (spec as NSString).deletingPathExtension + ".lock"
+                try record.lockText.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+        } catch {
+            throw fail("the run finished but its record could not be written: \(error)")
+        }
+        let ran = outcomes.filter { $0.status != .cached }.count
+        if events == .json {
+            let summary: [String: Any] = ["event": "summary", "spec": plan.name, "nodes": outcomes.count, "ran": ran,
+                                          "cached": outcomes.count - ran, "seconds": seconds, "record": record.folder]
+            let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .withoutEscapingSlashes])
+            return print(String(decoding: data, as: UTF8.self))
+        }
+        print(String(format: "%@: %d nodes, %d ran, %d cached, %.2f s; %@ %@", plan.name, outcomes.count, ran,
+                     outcomes.count - ran, seconds, isNew ? "record" : "unchanged since", record.folder))
+        // The training and eval tables, so a run ends with its results (before/after when it compares models).
+        if !quiet {
+            if let table = RunRecord.trainingTable(outcomes) { print("\ntraining:\n" + table, terminator: "") }
+            for o in outcomes where o.artifact.files["report.md"] != nil {
+                if let table = try? String(contentsOfFile: o.artifact.path("report.md"), encoding: .utf8) { print("\n\(o.node.id):\n" + table, terminator: "") }
+            }
+            if let table = RunRecord.evalSummary(outcomes) { print("\nall evals:\n" + table, terminator: "") }
+        }
+    }
+
+    /// Plans a spec and runs `only` (every node when empty) and what they need, from the cache
+    /// where it holds them: what `run` does before its record, and what commands that need a
+    /// spec's model (`score`) do first. Spec errors and refused nodes are reported and exit 1.
+    static func build(_ spec: String, only: [String], options: SpecOptions, cache: String?, jobs: Int,
+                      events: @escaping (Executor.Event) -> Void) throws -> (Plan, ArtifactStore, [Executor.Outcome]) {
+        let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
         let root = try cacheRoot(cache, from: directory)
         var compiler = makeCompiler()
         compiler.digests = FileDigests(memo: root + "/index/file-digests.json")
@@ -77,45 +120,10 @@ struct Run: ParsableCommand {
         Interruption.cleanUp(store)
         let executor = Executor(plan: plan, store: store, digests: compiler.digests)
         defer { compiler.digests.save() }
-        let start = Date()
-        let outcomes: [Executor.Outcome]
         do {
-            let display = Display(json: events == .json)
-            outcomes = try executor.run(nodes, jobs: jobs) { event in
-                if case .warning = event { return display.show(event) }  // warnings even when quiet
-                if !quiet { display.show(event) }
-            }
+            return (plan, store, try executor.run(nodes, jobs: jobs, events: events))
         } catch let error as ExecutionError {
             throw fail(error)
-        }
-        let seconds = Date().timeIntervalSince(start)
-        let record: RunRecord, isNew: Bool
-        do {
-            (record, isNew) = try RunRecord.write(plan: plan, sets: options.sets, outcomes: outcomes, seconds: seconds,
-                                                  root: directory + "/runs", store: store)
-            if lock {
-                let path = (spec as NSString).deletingPathExtension + ".lock"
-                try record.lockText.write(toFile: path, atomically: true, encoding: .utf8)
-            }
-        } catch {
-            throw fail("the run finished but its record could not be written: \(error)")
-        }
-        let ran = outcomes.filter { $0.status != .cached }.count
-        if events == .json {
-            let summary: [String: Any] = ["event": "summary", "spec": plan.name, "nodes": outcomes.count, "ran": ran,
-                                          "cached": outcomes.count - ran, "seconds": seconds, "record": record.folder]
-            let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .withoutEscapingSlashes])
-            return print(String(decoding: data, as: UTF8.self))
-        }
-        print(String(format: "%@: %d nodes, %d ran, %d cached, %.2f s; %@ %@", plan.name, outcomes.count, ran,
-                     outcomes.count - ran, seconds, isNew ? "record" : "unchanged since", record.folder))
-        // The training and eval tables, so a run ends with its results (before/after when it compares models).
-        if !quiet {
-            if let table = RunRecord.trainingTable(outcomes) { print("\ntraining:\n" + table, terminator: "") }
-            for o in outcomes where o.artifact.files["report.md"] != nil {
-                if let table = try? String(contentsOfFile: o.artifact.path("report.md"), encoding: .utf8) { print("\n\(o.node.id):\n" + table, terminator: "") }
-            }
-            if let table = RunRecord.evalSummary(outcomes) { print("\nall evals:\n" + table, terminator: "") }
         }
     }
 

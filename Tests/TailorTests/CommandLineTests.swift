@@ -228,6 +228,43 @@ final class CommandLineTests: XCTestCase {
         return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == node }!["digest"] as! String
     }
 
+    /// `tailor score SPEC --model NAME` builds the spec's reward model (from the cache the
+    /// second time) and scores an answer to a prompt; the answer it was taught to prefer scores
+    /// higher. Misused options are usage errors.
+    func testScoreWithASpecsRewardModel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-score-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try (0..<40).map { #"{"prompt": "q\#($0) ", "chosen": "good", "rejected": "bad"}"# }.joined(separator: "\n")
+            .write(to: dir.appendingPathComponent("pairs.jsonl"), atomically: true, encoding: .utf8)
+        let spec = dir.appendingPathComponent("judge.yaml").path
+        try """
+            tailor: 1
+            name: judge
+            seed: 4
+            data:
+              pairs: { file: pairs.jsonl, format: preference }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              base: { arch: gpt2, size: { layers: 1, width: 32, heads: 2, context: 16 }, tokenizer: bytes }
+              judge: { from: base, reward: {}, train: { data: pairs, steps: 30, batch: 8, lr: 3e-3 } }
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        func reward(_ answer: String) throws -> Double {
+            let r = try run(["score", spec, "--model", "judge", "--prompt", "q77 ", "--text", answer])
+            XCTAssertEqual(r.code, 0, r.err)
+            let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+            XCTAssertEqual(json["tokens"] as? Int, 4 + answer.utf8.count + 1)
+            return try XCTUnwrap(json["reward"] as? Double)
+        }
+        XCTAssertGreaterThan(try reward("good"), try reward("bad"))
+        XCTAssertEqual(try run(["score", spec, "--text", "good"]).code, 2, "a spec needs --model")
+        XCTAssertEqual(try run(["score", spec, "--model", "base", "--prompt", "q1", "--text", "good"]).code, 2, "--prompt is for reward models")
+        let lm = try run(["score", spec, "--model", "base", "--text", "good answer"])
+        XCTAssertEqual(lm.code, 0, lm.err)
+        XCTAssertTrue(lm.out.contains("mean_loss"), lm.out)
+    }
+
     func testCacheCommands() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-cache-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }

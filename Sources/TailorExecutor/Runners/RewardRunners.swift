@@ -54,17 +54,13 @@ enum RewardRunners {
     /// A reward model artifact as a model to score with: its decoder (the base weights shared
     /// with other evaluations) and its head.
     static func load(_ artifact: Artifact, node: String) throws -> (SequenceHeadModel, BPETokenizer) {
-        guard let meta = FileManager.default.contents(atPath: artifact.path("head.json")),
-              let json = (try? JSONSerialization.jsonObject(with: meta)) as? [String: Any], json["kind"] as? String == "reward"
-        else { throw ExecutionError.notARewardModel(node) }
-        let weights = try Safetensors.read(path: artifact.path("head.safetensors")).tensors
-        guard let w = weights["head.weight"], let b = weights["head.bias"], w.shape.last == 1,
-              let pooling = Pooling(rawValue: json["pooling"] as? String ?? "")
-        else { throw ExecutionError.unreadableHead(artifact.key) }
+        guard artifact.files["head.json"] != nil else { throw ExecutionError.notARewardModel(node) }
         let (decoder, tokenizer) = try ModelRunners.loadForEvaluation(artifact)
-        let model = SequenceHeadModel(backbone: decoder, outputs: 1, pooling: pooling, padID: tokenizer.eos ?? 0)
-        model.head = TaskHead(projection: Linear(weight: w, bias: b))
-        return (model, tokenizer)
+        do {
+            return (try SequenceHeadModel.reward(folder: artifact.folder, backbone: decoder, padID: tokenizer.eos ?? 0), tokenizer)
+        } catch let error as ModelFileError {
+            throw ExecutionError(error.description)
+        }
     }
 
     /// `reward_accuracy` on held-out pairs, with the mean margin and both score distributions:

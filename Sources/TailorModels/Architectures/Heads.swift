@@ -1,3 +1,5 @@
+import Foundation
+import TailorDiagnostics
 import TailorRuntime
 
 /// How one vector per sequence is read from hidden states (B, T, C) of right-padded
@@ -67,3 +69,26 @@ public final class SequenceHeadModel: @unchecked Sendable {
         self(sequences).crossEntropy(targets: labels)
     }
 }
+
+extension SequenceHeadModel {
+    /// The reward model `train.reward` saved in `folder`: its head (`head.safetensors`, and
+    /// `head.json` with `kind: reward` and the pooling) on `backbone`, the folder's decoder.
+    public static func reward(folder: String, backbone: any CausalLM, padID: Int32) throws -> SequenceHeadModel {
+        guard let meta = try? FileProbe.read(folder + "/head.json"),
+              let json = (try? JSONSerialization.jsonObject(with: meta)) as? [String: Any], json["kind"] as? String == "reward"
+        else { throw ModelFileError(folder, "is not a reward model (it has no head.json of kind 'reward'; `reward:` in a spec trains one)") }
+        let weights: [String: Tensor]
+        do {
+            weights = try Safetensors.read(path: folder + "/head.safetensors").tensors
+        } catch {
+            throw ModelFileError(folder + "/head.safetensors", "cannot be read: \(error)")
+        }
+        guard let w = weights["head.weight"], let b = weights["head.bias"], w.shape == [backbone.width, 1], b.shape == [1],
+              let pooling = Pooling(rawValue: json["pooling"] as? String ?? "")
+        else { throw ModelFileError(folder, "has a reward head that does not fit its decoder (a \(backbone.width) × 1 weight, a bias and a pooling are needed)") }
+        let model = SequenceHeadModel(backbone: backbone, outputs: 1, pooling: pooling, padID: padID)
+        model.head = TaskHead(projection: Linear(weight: w, bias: b))
+        return model
+    }
+}
+
