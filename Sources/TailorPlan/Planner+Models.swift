@@ -151,8 +151,10 @@ extension Planner {
             let lengths = shared.first.flatMap { data in
                 tokenizerNode[m].flatMap { self.lengths(data, tokenizer: $0, prompt: v["prompt"]?.string.map { "prompt.\($0)" }) }
             }
+            // A reward model scores both answers of each pair.
+            let sequences = kind == .evalReward ? evalRows.map { 2 * $0 } : evalRows
             let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location, estimate: arch.map {
-                Estimator.inference(dims, arch: $0, rows: evalRows, lengths: lengths, maxTokens: generates ? v["max_tokens"]?.int : nil, scores: scores,
+                Estimator.inference(dims, arch: $0, rows: sequences, lengths: lengths, maxTokens: generates ? v["max_tokens"]?.int : nil, scores: scores,
                                     logits: kind == .evalLM)
             } ?? Estimate())
             parts.append(PlanInput(node: id, role: .result))
