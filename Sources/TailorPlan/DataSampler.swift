@@ -17,6 +17,18 @@ final class DataSampler {
     private var samples: [String: [[String: Any]]?] = [:]
     /// Tokenizers by file path; nil where the file has none that planning can read.
     private var tokenizers: [String: BPETokenizer?] = [:]
+    /// Record counts by file path, so sweep variants count a file once.
+    private var counts: [String: Int?] = [:]
+    /// Token counts by the content keys of the data, tokenizer and prompt nodes they come from.
+    var lengths: [[String]: TokenLengths?] = [:]
+
+    /// The records in a data file (`recordCount`), counted once per plan.
+    func rows(ofFile path: String) -> Int? {
+        if let known = counts[path] { return known }
+        let counted = Self.recordCount(path)
+        counts[path] = counted
+        return counted
+    }
 
     /// The sampled records of a data node, or nil where its kind or its files give none.
     func records(_ node: PlanNode, planned: (String) -> PlanNode?, resolve: (String) -> String) -> [[String: Any]]? {

@@ -97,6 +97,15 @@ struct Planner {
     /// node first, as evals read their data). A tokenizer read from a file (its own, or a
     /// loaded model's) counts exactly; others count bytes.
     func lengths(_ data: PlanInput, tokenizer: String, prompt: String? = nil) -> TokenLengths? {
+        // By content key: a sweep variant with the same nodes counts the same tokens.
+        let memo = ([data.node, tokenizer] + (prompt.map { [$0] } ?? [])).map { id in index[id].map { nodes[$0].key } ?? id }
+        if let known = sampler.lengths[memo] { return known }
+        let counted = countedLengths(data, tokenizer: tokenizer, prompt: prompt)
+        sampler.lengths[memo] = counted
+        return counted
+    }
+
+    private func countedLengths(_ data: PlanInput, tokenizer: String, prompt: String?) -> TokenLengths? {
         guard var records = sampledRecords(data) else { return nil }
         if let prompt, let node = index[prompt].map({ nodes[$0] }), let p = try? PromptParameters(plan: node.params) {
             let pool = node.inputs.first.flatMap { sampledRecords($0) } ?? []
@@ -153,7 +162,7 @@ struct Planner {
             ]), inputs: inputs, at: v.location, estimate: e)
         }
         if let file = v["file"]?.string {
-            e.rows = DataSampler.recordCount(spec.resolvePath(file))
+            e.rows = sampler.rows(ofFile: spec.resolvePath(file))
             return add(id, .dataLoad, params: Self.object([("format", format), ("fields", v["fields"])]),
                        files: [file], at: v.location, estimate: e)
         }
