@@ -41,47 +41,20 @@ struct Prompt {
         return j
     }
 
-    /// `{field}` placeholders filled from the record in one pass over the template (so a value
-    /// that itself holds `{other}` stays as written); unknown fields left as written, and a
-    /// value that is not text (a list of turns) written as compact JSON with sorted keys.
-    func fill(_ record: [String: Any]) -> String {
-        var out = "", rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            out += rest[..<open]
-            let after = rest[rest.index(after: open)...]
-            guard let close = after.firstIndex(of: "}"), let value = record[String(after[..<close])] else {
-                out += "{"
-                rest = after
-                continue
-            }
-            if let text = value as? String {
-                out += text
-            } else {
-                JSONText.compact(value, into: &out)
-            }
-            rest = after[after.index(after: close)...]
+    /// The prompt's text, non-text fields written as compact JSON with sorted keys.
+    var text: PromptText {
+        PromptText(template: template, system: system, style: style, chainOfThought: chainOfThought) { value in
+            var out = ""
+            JSONText.compact(value, into: &out)
+            return out
         }
-        return out + rest
     }
 
-    /// The prompt for record `index`: few-shot examples (each followed by its answer), the
-    /// filled template, the chain-of-thought cue, and the style's wrapping.
-    func render(_ record: [String: Any], index: Int) -> String {
-        let text = userText(record, index: index)
-        guard style == "chatml" else { return text }
-        return (system.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? "") + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
-    }
+    /// The prompt for record `index`, with its few-shot examples.
+    func render(_ record: [String: Any], index: Int) -> String { text.render(record, shots: shots(for: record, index: index)) }
 
-    /// What the user says: few-shot examples, the filled template and the cue, unwrapped.
-    func userText(_ record: [String: Any], index: Int) -> String {
-        var text = ""
-        for example in shots(for: record, index: index) {
-            text += fill(example) + " " + (RecordText.parts(example)?.answer ?? "") + "\n\n"
-        }
-        text += fill(record)
-        if let chainOfThought { text += " " + chainOfThought }
-        return text
-    }
+    /// What the user says for record `index`, unwrapped.
+    func userText(_ record: [String: Any], index: Int) -> String { text.userText(record, shots: shots(for: record, index: index)) }
 
     /// A record as the chat a ChatML prompt stands for: the system message, the user's
     /// text, and the answer as the assistant's turn (so training learns only the answer).

@@ -124,27 +124,15 @@ final class DataSampler {
         return true
     }
 
-    /// A record's prompt as `data.template` writes it, to be counted in tokens: few-shot
-    /// examples with their answers, the filled template, the reasoning cue, and ChatML's
-    /// wrapping (the run keeps the turns and the model's chat template wraps them; its markers
-    /// are single special tokens either way). Few-shot examples are the pool's first `k`: the
-    /// run draws them per record, which changes lengths, not their typical size.
+    /// A record's prompt as `data.template` writes it, to be counted in tokens (the run keeps
+    /// a ChatML prompt's turns and the model's chat template wraps them; its markers are single
+    /// special tokens either way). Few-shot examples are the pool's first `k`: the run draws
+    /// them per record, which changes lengths, not their typical size.
     static func render(_ prompt: PromptParameters, _ record: [String: Any], pool: [[String: Any]]) -> String {
-        var text = ""
-        for example in pool.prefix(prompt.k) {
-            text += fill(prompt.template, example) + " " + (RecordText.parts(example)?.answer ?? "") + "\n\n"
+        let text = PromptText(template: prompt.template, system: prompt.system, style: prompt.style, chainOfThought: prompt.chainOfThought) { value in
+            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
-        text += fill(prompt.template, record)
-        if let thought = prompt.chainOfThought { text += " " + thought }
-        guard prompt.style == "chatml" else { return text }
-        return (prompt.system.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? "") + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
-    }
-
-    /// `{field}` placeholders filled with the record's text fields (others left as written).
-    static func fill(_ template: String, _ record: [String: Any]) -> String {
-        var out = template
-        for (key, value) in record { if let text = value as? String { out = out.replacingOccurrences(of: "{\(key)}", with: text) } }
-        return out
+        return text.render(record, shots: Array(pool.prefix(prompt.k)))
     }
 
     /// Token counts of sampled records under a tokenizer: the whole example and its context

@@ -76,8 +76,8 @@ enum RewardRunners {
             guard let chosen = RecordText.parts(record), let rejected = RecordText.rejectedParts(record) else {
                 throw ExecutionError.notAPair(source, record: i + 1)
             }
-            let c = TokenizerRunners.encode(context: chosen.context, answer: chosen.answer, tokenizer, eos: eos).ids
-            let r = TokenizerRunners.encode(context: rejected.context, answer: rejected.answer, tokenizer, eos: eos).ids
+            let c = tokenizer.example(context: chosen.context, answer: chosen.answer, eos: eos).ids
+            let r = tokenizer.example(context: rejected.context, answer: rejected.answer, eos: eos).ids
             let longest = max(c.count, r.count)
             guard longest <= model.backbone.context else {
                 throw ExecutionError.pairTooLong(source, record: i + 1, tokens: longest, context: model.backbone.context)

@@ -142,7 +142,7 @@ enum TokenizerRunners {
             guard let (context, answer) = RecordText.parts(record) else {
                 throw ExecutionError.noTextFields(source.input.display, record: i + 1)
             }
-            let (ids, mask) = encode(context: context, answer: answer, tokenizer, eos: eos)
+            let (ids, mask) = tokenizer.example(context: context, answer: answer, eos: eos)
             arrays.append(ids, mask: mask)
         }
         try finish(arrays, data, ctx)
@@ -153,19 +153,12 @@ enum TokenizerRunners {
             guard let (context, answer) = RecordText.rejectedParts(record) else {
                 throw ExecutionError.notAPair(source.input.display, record: i + 1)
             }
-            let (ids, mask) = encode(context: context, answer: answer, tokenizer, eos: eos)
+            let (ids, mask) = tokenizer.example(context: context, answer: answer, eos: eos)
             rejected.append(ids, mask: mask)
         }
         try rejected.write(ctx.out("rejected.bin"))
     }
 
-    /// A context (never a target) and its answer with the end of text (the targets): what
-    /// training and reward models read of a record.
-    static func encode(context: String, answer: String, _ tokenizer: BPETokenizer, eos: Int32) -> (ids: [Int32], mask: [UInt8]) {
-        let c = context.isEmpty ? [] : tokenizer.encode(context, specials: false)
-        let a = tokenizer.encode(answer, specials: false) + [eos]
-        return (c + a, [UInt8](repeating: 0, count: c.count) + [UInt8](repeating: 1, count: a.count))
-    }
 
     /// Writes the token arrays, and the class labels of classification records.
     static func finish(_ arrays: TokenArrays, _ data: Dataset, _ ctx: NodeContext) throws {

@@ -156,3 +156,14 @@ public final class BPETokenizer: @unchecked Sendable {
 
     public func id(of token: String) -> Int32? { ids[token] }
 }
+
+extension BPETokenizer {
+    /// A record as training, reward models and `tailor score` read it: the context (never a
+    /// target, mask 0), then the answer and the end of text (the targets, mask 1). Special-token
+    /// text in either is plain text.
+    public func example(context: String, answer: String, eos: Int32) -> (ids: [Int32], mask: [UInt8]) {
+        let c = context.isEmpty ? [] : encode(context, specials: false)
+        let a = encode(answer, specials: false) + [eos]
+        return (c + a, [UInt8](repeating: 0, count: c.count) + [UInt8](repeating: 1, count: a.count))
+    }
+}
