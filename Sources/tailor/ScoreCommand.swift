@@ -36,7 +36,9 @@ struct Score: ParsableCommand {
 
     func validate() throws {
         if isSpec, name == nil { throw ValidationError("a spec needs --model NAME: which of its models scores the text") }
-        if !isSpec, name != nil { throw ValidationError("--model names a spec's model; give a spec (a .yaml file) as MODEL") }
+        if !isSpec, name != nil || !options.sets.isEmpty || cache != nil {
+            throw ValidationError("--model, --set and --cache are for a spec's model; give a spec (a .yaml file) as MODEL")
+        }
     }
 
     struct Reward: Encodable {
@@ -79,7 +81,7 @@ struct Score: ParsableCommand {
         let (decoder, tokenizer) = try usage { try loaded.decoder() }
         guard let eos = tokenizer.eos else { throw fail("the model's tokenizer has no end-of-text token") }
         let head = try usage { try SequenceHeadModel.reward(folder: folder, backbone: decoder, padID: eos) }
-        let ids = (prompt.isEmpty ? [] : tokenizer.encode(prompt, specials: false)) + tokenizer.encode(text, specials: false) + [eos]
+        let ids = tokenizer.example(context: prompt, answer: text, eos: eos).ids
         guard ids.count <= decoder.context else {
             throw ValidationError("the prompt and answer are \(ids.count) tokens, over the model's context of \(decoder.context)")
         }

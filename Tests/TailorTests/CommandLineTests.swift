@@ -259,6 +259,7 @@ final class CommandLineTests: XCTestCase {
         }
         XCTAssertGreaterThan(try reward("good"), try reward("bad"))
         XCTAssertEqual(try run(["score", spec, "--text", "good"]).code, 2, "a spec needs --model")
+        XCTAssertEqual(try run(["score", dir.path, "--set", "seed=1", "--text", "good"]).code, 2, "--set is for a spec")
         XCTAssertEqual(try run(["score", spec, "--model", "base", "--prompt", "q1", "--text", "good"]).code, 2, "--prompt is for reward models")
         let lm = try run(["score", spec, "--model", "base", "--text", "good answer"])
         XCTAssertEqual(lm.code, 0, lm.err)

@@ -8,23 +8,7 @@ import XCTest
 
 /// Estimates for loaded models (their headers, never their weights) and for the lengths of
 /// examples (sampled from the data while planning).
-final class LoadedModelEstimateTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-estimates-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func write(_ name: String, _ text: String) -> String {
-        let url = dir.appendingPathComponent(name)
-        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
+final class LoadedModelEstimateTests: SpecFolderTestCase {
     func plan(_ file: String) throws -> Plan {
         var d = DiagnosticBag()
         let p = Compiler().plan(file: file, diagnostics: &d)

@@ -6,22 +6,7 @@ import TailorSpec
 import XCTest
 
 /// Content keys, composition and sweeps, on specs written to a temporary folder.
-final class PlanningTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func write(_ name: String, _ text: String) -> String {
-        let url = dir.appendingPathComponent(name)
-        try? text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
+final class PlanningTests: SpecFolderTestCase {
     func plan(_ file: String, sets: [String] = []) -> (Plan?, DiagnosticBag) {
         var d = DiagnosticBag()
         let p = Compiler().plan(file: file, sets: sets, diagnostics: &d)
