@@ -58,3 +58,56 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// The log-probability each (N, V) row of logits gives its target: (N), 0 for rows whose
+    /// target is `ignoreIndex`. What DPO and PPO sum over an answer's tokens; fused like
+    /// `crossEntropy`, its backward is g · (one-hot − softmax) per row.
+    public func targetLogProbs(targets: [Int32], ignoreIndex: Int32 = -100) -> Tensor {
+        let x = Tensor.noGrad { contiguous() }
+        let (r, v) = x.rows
+        precondition(targets.count == r, "\(targets.count) targets for \(r) rows")
+        let lse = Tensor(uninitialized: [r])
+        let out = Tensor(uninitialized: [r])
+        let grain = Swift.max(1, 16_384 / Swift.max(1, v))
+        Parallel.forEach(r, grain: grain) { rows in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { scratch.deallocate() }
+            for row in rows {
+                let p = x.pointer + row * v
+                var m = -Float.infinity
+                for i in 0..<v where p[i] > m { m = p[i] }
+                for i in 0..<v { scratch[i] = FastMath.expNonPositive(p[i] - m) }
+                var s: Float = 0
+                for i in 0..<v { s += scratch[i] }
+                lse.pointer[row] = m + Foundation.log(s)
+                let t = targets[row]
+                if t == ignoreIndex {
+                    out.pointer[row] = 0
+                } else {
+                    precondition(t >= 0 && Int(t) < v, "target \(t) outside the vocabulary of \(v)")
+                    out.pointer[row] = p[Int(t)] - lse.pointer[row]
+                }
+            }
+        }
+        let inputShape = shape
+        return Tensor.record("target_log_probs", out, [self]) { g in
+            let gc = g.contiguous()
+            let grad = Tensor(uninitialized: inputShape)
+            Parallel.forEach(r, grain: grain) { rows in
+                for row in rows {
+                    let p = x.pointer + row * v, o = grad.pointer + row * v
+                    let w = gc.pointer[row]
+                    if targets[row] == ignoreIndex || w == 0 {
+                        o.update(repeating: 0, count: v)
+                        continue
+                    }
+                    let l = lse.pointer[row]
+                    for i in 0..<v { o[i] = -w * FastMath.expNonPositive(p[i] - l) }
+                    o[Int(targets[row])] += w
+                }
+            }
+            return [grad]
+        }
+    }
+}

@@ -139,6 +139,11 @@ final class GradientTests: XCTestCase {
         GradCheck.check("cross_entropy-weighted", [logits]) {
             $0[0].crossEntropy(targets: [0, 6, 2, 3, -100], weights: [1, 0.5, 2, 0, 1])
         }
+        GradCheck.check("target_log_probs", [logits]) { $0[0].targetLogProbs(targets: [0, 6, -100, 3, 3]) }
+        // The mean of the target log-probabilities is minus the cross-entropy.
+        let picked = logits.targetLogProbs(targets: [0, 6, -100, 3, 3]).scalars
+        XCTAssertEqual(picked[2], 0)
+        XCTAssertEqual(-picked.reduce(0, +) / 4, logits.crossEntropy(targets: [0, 6, -100, 3, 3]).item, accuracy: 1e-5)
     }
 
     func testFrozenWeightsGetNoGradient() throws {
