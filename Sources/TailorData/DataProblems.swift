@@ -77,6 +77,7 @@ public struct DataProblems {
     static let emptyAnswer = Kind(
         one: "has no answer once the shared prompt is split off ('chosen' or 'rejected' is the other's beginning)",
         many: "have no answer once the shared prompt is split off ('chosen' or 'rejected' is the other's beginning)")
+    static let blankResponse = Kind(one: "has an empty 'chosen' or 'rejected' answer", many: "have an empty 'chosen' or 'rejected' answer")
     static let sameResponses = Kind(one: "has the same 'chosen' and 'rejected'", many: "have the same 'chosen' and 'rejected'")
     static let mixedPair = Kind(
         one: "has a 'chosen' and 'rejected' that are not both text or both lists of {role, content}",

@@ -169,6 +169,15 @@ public struct RecordReader {
                     problems.add(DataProblems.notText(source("prompt"), prompt), at: place)
                     return nil
                 }
+                // Nothing to prefer: identical answers, or an answer with no text to score.
+                if c == r {
+                    problems.add(DataProblems.sameResponses, at: place)
+                    return nil
+                }
+                if c.allSatisfy(\.isWhitespace) || r.allSatisfy(\.isWhitespace) {
+                    problems.add(DataProblems.blankResponse, at: place)
+                    return nil
+                }
                 return ["prompt": p, "chosen": c, "rejected": r]
             }
             let (c, r) = (Array(c), Array(r))
@@ -191,6 +200,10 @@ public struct RecordReader {
             guard let c = turns(chosen, "chosen", place), let r = turns(rejected, "rejected", place) else { return nil }
             if let prompt = value(raw, "prompt") {
                 guard let p = turns(prompt, "prompt", place) else { return nil }
+                if NSArray(array: c).isEqual(to: r) {
+                    problems.add(DataProblems.sameResponses, at: place)
+                    return nil
+                }
                 return ["prompt": p, "chosen": c, "rejected": r]
             }
             let shared = zip(c, r).prefix { NSDictionary(dictionary: $0).isEqual(to: $1) }.count

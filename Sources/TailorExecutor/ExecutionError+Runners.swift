@@ -84,6 +84,9 @@ extension ExecutionError {
     static func noPairs(_ what: String) -> Self {
         .init("\(what) has no preference pairs (records with a prompt, a chosen and a rejected answer, e.g. `format: preference`)")
     }
+    static func noReference(_ part: String) -> Self {
+        .init("the reference log-probabilities have no '\(part)' scores (the dpo.reference artifact does not match this model's data)")
+    }
     static func notARewardModel(_ node: String) -> Self { .init("'\(node)' is not a reward model (one is trained by `reward:`)") }
     static func pairTooLong(_ source: String, record: Int, tokens: Int, context: Int) -> Self {
         .init("\(source): record \(record) is \(tokens) tokens, longer than the reward model's context of \(context)")

@@ -75,7 +75,11 @@ enum Estimator {
             let weights = d.width * labels + labels
             return head.trainsBackbone ? all + weights : weights
         case .trainReward:
-            return all + d.width + 1
+            guard let lora = (try? RewardParameters(plan: params))?.lora else { return all + d.width + 1 }
+            return adapters(rank: lora.rank, targets: lora.targets) + d.width + 1
+        case .trainDPO:
+            guard let lora = (try? DPOParameters(plan: params))?.lora else { return all }
+            return adapters(rank: lora.rank, targets: lora.targets)
         case .trainContinual:
             if let rank = method?["mitigation"]?["adapters"]?.int { return adapters(rank: rank, targets: ["attn.q", "attn.v"]) }
             return all
@@ -134,11 +138,13 @@ enum Estimator {
         let optimizerFloats = train.optimizer == "sgd" ? 1.0 : 2.0
         e.gradientBytes = Double(trainable) * 4
         e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
-        if kind == .trainDPO || kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * (kind == .trainPPO ? 3 : 2) }
+        // PPO holds the reference and the reward model beside the policy; DPO reads its
+        // reference's log-probabilities from their own node.
+        if kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * 3 }
         // Saved activations per token and layer, then the logits and their gradient.
         let perLayer = savedPerTokenLayer(d, arch: arch, sequence: widest)
-        // A reward model's batch scores each pair's chosen and rejected sequence together.
-        let sides = kind == .trainReward ? 2 : 1
+        // A reward model's or DPO's batch reads each pair's chosen and rejected sequence together.
+        let sides = kind == .trainReward || kind == .trainDPO ? 2 : 1
         let micro = Double(sides * batch * widest)
         e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
         // Epochs count examples (packed rows, when packing): without them, no tokens or FLOPs.
@@ -150,12 +156,11 @@ enum Estimator {
         let forward = forwardFLOPsPerToken(d, arch: arch, sequence: t)
         // Full training: forward + backward (2× forward). Frozen weights skip their weight
         // gradients, which saves a third of the backward for adapters and heads.
-        let adapterOnly = kind == .trainLoRA || (kind == .trainHead && trainable < n)
+        let adapterOnly = kind == .trainLoRA || (kind == .trainHead && trainable < n) || ((kind == .trainDPO || kind == .trainReward) && trainable < n)
             || (kind == .trainContinual && methodParams?["mitigation"]?["adapters"] != nil)
         var perToken = adapterOnly ? 2 * forward : 3 * forward
         if kind == .trainHead, trainable < n { perToken = forward }
-        // DPO also runs the frozen reference; PPO generates, scores with a reward model and a reference.
-        if kind == .trainDPO { perToken += forward * 2 }
+        // PPO generates, scores with a reward model and a reference.
         if kind == .trainPPO { perToken += forward * 3 }
         e.flops = tokens * perToken
         if kind == .trainHead, trainable < n, (try? HeadParameters(plan: params))?.unfreeze.isEmpty == true, let rows {

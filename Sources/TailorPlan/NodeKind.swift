@@ -26,6 +26,7 @@ public enum NodeKind: String, Sendable, CaseIterable, Codable {
     case trainReward = "train.reward"
     case trainDPO = "train.dpo"
     case trainPPO = "train.ppo"
+    case dpoReference = "dpo.reference"
     case ragChunk = "rag.chunk"
     case ragIndex = "rag.index"
     case evalLM = "eval.lm"

@@ -51,7 +51,8 @@ extension Planner {
         let train = v["train"]
         let trainTokens = dataInput(train?["data"]).map { tokens($0.as(.data), tokenizer: tokNode) }
         inputs += [trainTokens].compactMap { $0 }
-        if let d = dataInput(train?["eval"]?["data"]) { inputs.append(tokens(d.as(.heldOut), tokenizer: tokNode)) }
+        let heldOutTokens = dataInput(train?["eval"]?["data"]).map { tokens($0.as(.heldOut), tokenizer: tokNode) }
+        inputs += [heldOutTokens].compactMap { $0 }
         var methodParams = methodValue
         var files: [String] = []
         switch method {
@@ -67,7 +68,23 @@ extension Planner {
             }
             methodParams = methodValue.removing(["tasks"])
         case "dpo":
-            inputs.append(PlanInput(node: methodValue["reference"]?.string.map { model($0) } ?? baseID, role: .reference))
+            // The reference's log-probabilities are their own node: keyed by the reference and
+            // the pairs only, so DPO models that differ in β or training settings share them.
+            let refName = methodValue["reference"]?.string ?? baseName
+            let refModel = model(refName)
+            let pairs = [trainTokens?.as(.data), heldOutTokens].compactMap { $0 }
+            // Both answers of every training and held-out pair; unknown if either count is.
+            let counts = [dataInput(train?["data"]), dataInput(train?["eval"]?["data"])].compactMap { $0 }.map { rows(of: $0) }
+            let refRows = counts.contains { $0 == nil } ? nil : 2 * counts.reduce(0) { $0 + $1! }
+            let refInfo = spec.models[refName]
+            let refLengths = trainTokens.flatMap { estimate(of: $0.node).lengths }
+            let refEstimate = refInfo?.arch.map {
+                Estimator.inference(refInfo!.dims, arch: $0, rows: refRows, lengths: refLengths, maxTokens: nil, scores: true, logits: true)
+            } ?? Estimate()
+            let refID = add("\(id).reference", .dpoReference, params: Self.object([]),
+                            inputs: [PlanInput(node: refModel, role: .model)] + pairs, at: (methodValue["reference"] ?? v).location,
+                            estimate: refEstimate)
+            inputs.append(PlanInput(node: refID, role: .reference))
             methodParams = methodValue.removing(["reference"])
         case "ppo":
             if let r = methodValue["reward"]?.string { inputs.append(PlanInput(node: model(r), role: .reward)) }

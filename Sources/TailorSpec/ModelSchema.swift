@@ -130,14 +130,25 @@ public enum ModelSchema {
         fields: [
             Field("pooling", .choice(["last", "mean"]), default: .string("last"), "which token's features the scalar head reads"),
             Field("margin", .number(min: 0, max: nil, minExclusive: false), default: .number(0), "margin added to the chosen–rejected difference"),
+            Field("lora", .object(adapter), "train LoRA adapters on the frozen decoder, with the head, instead of every weight"),
         ])
 
     static let dpo = ObjectSchema(
-        "dpo", doc: "Direct preference optimisation against a frozen reference model.",
+        "dpo", doc: "Direct preference optimisation against a frozen reference model, whose log-probabilities of every pair are computed once (a `dpo.reference` node).",
         fields: [
             Field("beta", .number(min: 0, max: nil, minExclusive: true), default: .number(0.1), "strength of the implicit KL constraint"),
+            Field("loss", .choice(["sigmoid", "ipo"]), default: .string("sigmoid"),
+                  "`sigmoid`: DPO's −log σ(β·h), h the policy's log-probability margin of chosen over rejected minus the reference's; `ipo`: (h − 1/(2β))² on per-token log-probabilities (TRL's loss types)"),
+            Field("label_smoothing", .number(min: 0, max: 0.5, minExclusive: false), default: .number(0),
+                  "probability ε that a pair's preference is flipped (conservative DPO); `loss: sigmoid` only"),
             Field("reference", .reference(.model), "frozen reference policy; default the base model (`from`)"),
+            Field("lora", .object(adapter), "train LoRA adapters on the frozen policy instead of every weight"),
         ])
+
+    /// A preference method's own adapters: `lora:` without `load`.
+    static let adapter = ObjectSchema(
+        "adapter", doc: "LoRA adapters a preference method trains on a frozen base: W + (alpha / rank) · B·A.",
+        fields: lora.fields.filter { $0.name != "load" })
 
     static let ppo = ObjectSchema(
         "ppo", doc: "Proximal policy optimisation against a reward model.",

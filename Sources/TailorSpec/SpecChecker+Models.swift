@@ -136,6 +136,7 @@ extension SpecChecker {
         case "reward":
             needBase([.languageModel], "a language model", &self)
             info.kind = .reward
+            if let arch = base?.arch { checkTargets(v["reward"]?["lora"]?["targets"], arch) }
             if let train {
                 requireTrainData(train, for: "reward model training")
                 expectFormat(train["data"], [.preference], for: what)
@@ -150,6 +151,12 @@ extension SpecChecker {
                 expectKind(ref, refInfo, [.languageModel], "a DPO reference")
                 expectSameTokenizer(ref, refInfo, info)
             }
+            // Written by the user (a default has no location) and meaningless for IPO.
+            if let smoothing = v["dpo"]?["label_smoothing"], smoothing.location != nil, v["dpo"]?["loss"]?.string == "ipo" {
+                diagnostics.error(Message("'label_smoothing' is for `loss: sigmoid`; IPO has no label smoothing"), at: smoothing.location,
+                                  notes: [Note("remove 'label_smoothing', or use `loss: sigmoid` (conservative DPO)")])
+            }
+            if let arch = base?.arch { checkTargets(v["dpo"]?["lora"]?["targets"], arch) }
         case "ppo":
             needBase([.languageModel], "a language model", &self)
             if let train {

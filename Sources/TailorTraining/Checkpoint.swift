@@ -18,7 +18,7 @@ struct Checkpoint {
     var targetTokens: Int
     /// Early stopping's state: the evals so far, evals since the best one, and the best
     /// weights (in the order of the trained parameters) with their loss.
-    var evals: [(step: Int, loss: Double)] = []
+    var evals: [HeldOutResult] = []
     var stale = 0
     var best: (loss: Double, weights: [Tensor])? = nil
 
@@ -36,7 +36,8 @@ struct Checkpoint {
         // Eval losses are kept as their bit patterns: a resumed run compares against exactly these.
         var fields: [String: Any] = ["step": c.step, "epoch": c.epoch, "position": c.position, "losses": c.losses.map(Double.init),
                                      "target_tokens": c.targetTokens, "stale": c.stale,
-                                     "evals": c.evals.map { [$0.step, Int(bitPattern: UInt($0.loss.bitPattern))] }]
+                                     "evals": c.evals.map { [$0.step, Int(bitPattern: UInt($0.loss.bitPattern))] },
+                                     "eval_metrics": c.evals.map { $0.metrics.mapValues { Int(bitPattern: UInt($0.bitPattern)) } }]
         if let best = c.best { fields["best_loss"] = Int(bitPattern: UInt(best.loss.bitPattern)) }
         let state = try JSONSerialization.data(withJSONObject: fields)
         // The data section is the tensors' bytes in name order, as the writer lays them out.
@@ -105,7 +106,10 @@ struct Checkpoint {
             }
             best = (double(bits), weights)
         }
-        let evals = (state["evals"] as? [[Int]] ?? []).compactMap { $0.count == 2 ? (step: $0[0], loss: double($0[1])) : nil }
+        let metrics = state["eval_metrics"] as? [[String: Int]] ?? []
+        let evals = (state["evals"] as? [[Int]] ?? []).enumerated().compactMap { i, e in
+            e.count == 2 ? HeldOutResult(step: e[0], loss: double(e[1]), metrics: (i < metrics.count ? metrics[i] : [:]).mapValues(double)) : nil
+        }
         Tensor.noGrad { for (name, p) in parameters { p.assign(tensors["param." + name]!) } }
         return .success(Checkpoint(step: step, epoch: epoch, position: position,
                                    losses: (state["losses"] as? [Double] ?? []).map(Float.init), targetTokens: state["target_tokens"] as? Int ?? 0,

@@ -32,8 +32,21 @@ public protocol Objective {
     /// The mean loss on the held-out data, computed without gradients and without training-only
     /// randomness. Lower is better: it picks the best weights and drives early stopping.
     func heldOutLoss() -> Double
+
+    /// The held-out loss with whatever else the method reports over the whole held-out set
+    /// (DPO's implicit rewards and accuracy), in one pass; by default the loss alone.
+    func heldOutEvaluation() -> (loss: Double, metrics: [String: Double])
 }
 
 extension Objective {
     public var rowsPerEpoch: Int { examples }
+    public func heldOutEvaluation() -> (loss: Double, metrics: [String: Double]) { (heldOutLoss(), [:]) }
+}
+
+/// One held-out evaluation during training: after `step` steps, its loss and the method's
+/// other measures.
+public struct HeldOutResult: Sendable, Equatable {
+    public var step: Int, loss: Double
+    public var metrics: [String: Double]
+    public init(step: Int, loss: Double, metrics: [String: Double] = [:]) { (self.step, self.loss, self.metrics) = (step, loss, metrics) }
 }

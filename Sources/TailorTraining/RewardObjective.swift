@@ -20,7 +20,8 @@ public struct RewardObjective: Objective {
     let training: Pairs, heldOut: Pairs?
     let margin: Float
 
-    /// `backbone`: the decoder weights that train with the head, by name.
+    /// `backbone`: the decoder weights that train with the head, by name (all of them, or LoRA
+    /// adapters on the frozen decoder).
     public init(model: SequenceHeadModel, backbone: [(String, Tensor)], training: Pairs, heldOut: Pairs?, margin: Float) throws {
         guard training.count > 0 else { throw TrainingError("the training data has no preference pairs") }
         if let heldOut, heldOut.count == 0 { throw TrainingError("the held-out data of `train.eval` has no preference pairs") }
@@ -39,6 +40,7 @@ public struct RewardObjective: Objective {
     public var hasHeldOut: Bool { heldOut != nil }
 
     public mutating func loss(_ sampler: inout Sampler, rows: Int, draw: Int) throws -> (loss: Tensor, targets: Int) {
+        (model.backbone as? Adaptable)?.adapters.dropoutStep = UInt64(draw)
         let picked = sampler.next(rows)
         let rewards = model(picked.map { training.chosen[$0] } + picked.map { training.rejected[$0] }).reshaped([2, picked.count])  // (2, B)
         let loss = PreferenceLoss.bradleyTerry(chosen: rewards.slice(axis: 0, 0..<1).reshaped([picked.count]),
@@ -49,7 +51,7 @@ public struct RewardObjective: Objective {
     /// The mean Bradley–Terry loss over every held-out pair.
     public func heldOutLoss() -> Double {
         guard let heldOut else { return 0 }
-        let (chosen, rejected) = Self.scores(model, heldOut)
+        let (chosen, rejected) = LanguageModelObjective.withoutDropout(model.backbone) { Self.scores(model, heldOut) }
         let loss = Tensor.noGrad {
             PreferenceLoss.bradleyTerry(chosen: Tensor(chosen, shape: [chosen.count]), rejected: Tensor(rejected, shape: [rejected.count]), margin: margin)
         }

@@ -39,7 +39,7 @@ public struct TrainingSummary: Sendable {
     /// One loss per step run.
     public var losses: [Float]
     public var targets: Int
-    public var evals: [(step: Int, loss: Double)]
+    public var evals: [HeldOutResult]
     /// The best held-out loss, whose weights the parameters now hold; nil without evals.
     public var bestLoss: Double?
     public var trainableParameters: Int
@@ -72,7 +72,7 @@ public struct Trainer: Sendable {
         var optimizer = s.makeOptimizer(parameters)
         var sampler = Sampler(count: objective.examples, seed: seed)
         var losses: [Float] = [], targets = 0, firstStep = 0
-        var evals: [(step: Int, loss: Double)] = []
+        var evals: [HeldOutResult] = []
         var best: (loss: Double, weights: [Tensor])?
         var stale = 0
         var ending = TrainingSummary.Ending.finished
@@ -108,8 +108,8 @@ public struct Trainer: Sendable {
             losses.append(stepLoss)
             var decision = events(.stepped(StepReport(step: step + 1, total: s.steps, firstStep: firstStep, loss: stepLoss, targets: targets)))
             if let evaluation, (step + 1) % evaluation.every == 0 || step == s.steps - 1 {
-                let loss = Tensor.noGrad { objective.heldOutLoss() }
-                evals.append((step + 1, loss))
+                let (loss, metrics) = Tensor.noGrad { objective.heldOutEvaluation() }
+                evals.append(HeldOutResult(step: step + 1, loss: loss, metrics: metrics))
                 if loss < (best?.loss ?? .infinity) {
                     best = (loss, Tensor.noGrad { parameters.map { Tensor($0.scalars, shape: $0.shape) } })
                     stale = 0

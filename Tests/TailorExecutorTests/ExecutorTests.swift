@@ -503,16 +503,15 @@ final class ExecutorTests: FolderTestCase {
     }
 
     func testNodesOfLaterIssuesAreRefusedByNameAndSelectionFollowsInputs() throws {
-        let withDPO = spec.replacingOccurrences(of: "tokenizers:", with: "  prefs: { generate: preferences, count: 20 }\ntokenizers:")
-            .replacingOccurrences(of: "evals:", with: """
-              aligned: { from: base, dpo: { beta: 0.1 }, train: { data: prefs, steps: 2 } }
+        let withContinual = spec.replacingOccurrences(of: "evals:", with: """
+              later: { from: base, continual: { tasks: [split.train, split.test] }, train: { steps: 2 } }
             evals:
             """)
-        try withDPO.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        try withContinual.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let plan = try plan()
         let refused = Executor.notExecutable(plan.nodes)
-        XCTAssertEqual(refused.map(\.0.id), ["model.aligned"])
-        XCTAssertTrue(refused.first?.1.contains("'train.dpo' nodes are not yet executable") ?? false)
+        XCTAssertEqual(refused.map(\.0.id), ["model.later"])
+        XCTAssertTrue(refused.first?.1.contains("'train.continual' nodes are not yet executable") ?? false, "\(refused)")
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }

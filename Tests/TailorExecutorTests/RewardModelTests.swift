@@ -73,6 +73,21 @@ final class RewardModelTests: FolderTestCase {
         XCTAssertEqual(heldOut["mean_margin"] as! Double, metrics["mean_margin"] as! Double, accuracy: 1e-6)
     }
 
+    /// With `reward.lora`, adapters and the head train on the frozen decoder: the saved base
+    /// weights are the base's bytes, and the model still learns the preference.
+    func testARewardModelWithLoRAKeepsTheBaseAndLearns() throws {
+        try writePairs()
+        let outcomes = try run(Self.spec.replacingOccurrences(of: "reward: { pooling: last }",
+                                                               with: "reward: { pooling: last, lora: { rank: 4, targets: [all] } }"))
+        let base = try XCTUnwrap(outcomes.first { $0.node.id == "model.base" }?.artifact)
+        let judge = try XCTUnwrap(outcomes.first { $0.node.id == "model.judge" }?.artifact)
+        XCTAssertEqual(base.files["model.safetensors"], judge.files["model.safetensors"], "the frozen decoder is saved as it was")
+        let log = try json(judge, "training.json")
+        XCTAssertLessThan(log["trainable_parameters"] as! Int, 10_000)
+        let metrics = try json(try XCTUnwrap(outcomes.first { $0.node.id == "eval.judge.judge" }?.artifact), "metrics.json")
+        XCTAssertEqual(metrics["reward_accuracy"] as? Double, 1, "\(metrics)")
+    }
+
     /// `preferences` with `below: 1` asks the same prompts, record for record, with the wrong
     /// answer under the right one (over it only where it would go below zero), so a reward model
     /// can be probed for "prefer the smaller number".

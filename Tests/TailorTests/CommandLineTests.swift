@@ -172,17 +172,16 @@ final class CommandLineTests: XCTestCase {
         let unknown = try run(["run", spec, "--only", "model.nope"])
         XCTAssertEqual(unknown.code, 2)
 
-        // DPO is a later issue's node kind: refused before anything runs, at its place.
+        // Continual learning is a later issue's node kind: refused before anything runs, at its place.
         try (try String(contentsOfFile: spec, encoding: .utf8))
-            .replacingOccurrences(of: "tokenizers:", with: "  prefs: { generate: preferences, count: 20 }\ntokenizers:")
             .replacingOccurrences(of: "evals:", with: """
-              aligned: { from: base, dpo: { beta: 0.1 }, train: { data: prefs, steps: 2 } }
+              later: { from: base, continual: { tasks: [split.train, split.test] }, train: { steps: 2 } }
             evals:
             """).write(toFile: spec, atomically: true, encoding: .utf8)
         let refused = try run(["run", spec])
         XCTAssertEqual(refused.code, 1)
-        XCTAssertTrue(refused.err.contains("tiny.yaml:15:"), refused.err)
-        XCTAssertTrue(refused.err.contains("'model.aligned' cannot run yet: 'train.dpo' nodes are not yet executable"), refused.err)
+        XCTAssertTrue(refused.err.contains("tiny.yaml:14:"), refused.err)
+        XCTAssertTrue(refused.err.contains("'model.later' cannot run yet: 'train.continual' nodes are not yet executable"), refused.err)
         XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
     }
 

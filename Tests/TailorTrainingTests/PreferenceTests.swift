@@ -28,6 +28,33 @@ final class PreferenceTests: XCTestCase {
         }
     }
 
+    /// DPO (with and without label smoothing) and IPO (on per-token log-probabilities): the
+    /// loss, its gradients with respect to the policy's log-probabilities, and TRL's metrics.
+    func testDPOAndIPOMatchTheReference() throws {
+        let d = Self.fixture["dpo"] as! [String: Any]
+        let (pc, pr) = (floats(d["policy_chosen"]), floats(d["policy_rejected"]))
+        let (rc, rr) = (floats(d["reference_chosen"]), floats(d["reference_rejected"]))
+        let counts = (d["count_chosen"] as! [Int], d["count_rejected"] as! [Int])
+        for case_ in d["cases"] as! [[String: Any]] {
+            let kind = try XCTUnwrap(PreferenceLoss.Kind(rawValue: case_["loss_type"] as! String))
+            let settings = DPOObjective.Settings(beta: Float(case_["beta"] as! Double), kind: kind,
+                                                 labelSmoothing: Float(case_["label_smoothing"] as! Double))
+            let c = Tensor(pc, shape: [pc.count], requiresGrad: true), r = Tensor(pr, shape: [pr.count], requiresGrad: true)
+            let loss = DPOObjective.loss(chosen: c, rejected: r, reference: (rc, rr), counts: counts, settings)
+            let label = "\(kind) β=\(settings.beta) ε=\(settings.labelSmoothing)"
+            XCTAssertEqual(Double(loss.item), case_["loss"] as! Double, accuracy: 1e-5 * max(1, case_["loss"] as! Double), label)
+            try loss.backward()
+            for (got, want) in zip(c.grad!.scalars, floats(case_["grad_chosen"])) { XCTAssertEqual(got, want, accuracy: 1e-5, label) }
+            for (got, want) in zip(r.grad!.scalars, floats(case_["grad_rejected"])) { XCTAssertEqual(got, want, accuracy: 1e-5, label) }
+            func perToken(_ v: [Float], _ n: [Int]) -> [Float] { kind == .ipo ? zip(v, n).map { $0 / Float($1) } : v }
+            let m = DPOMetrics(chosen: perToken(pc, counts.0), rejected: perToken(pr, counts.1), referenceChosen: perToken(rc, counts.0),
+                               referenceRejected: perToken(rr, counts.1), beta: Double(settings.beta))
+            for (name, want) in case_["metrics"] as! [String: Double] {
+                XCTAssertEqual(try XCTUnwrap(m.values[name], name), want, accuracy: 1e-6, "\(label) \(name)")
+            }
+        }
+    }
+
     /// Accuracy without ties (TRL's), the mean margin and both score distributions.
     func testRewardMetricsMatchTheReference() {
         let m = RewardMetrics(chosen: floats(Self.fixture["chosen"]), rejected: floats(Self.fixture["rejected"]))

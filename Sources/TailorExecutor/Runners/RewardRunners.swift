@@ -9,10 +9,11 @@ import TailorTraining
 /// train.reward and eval.reward: reward models from preference pairs, and how they score
 /// held-out pairs.
 enum RewardRunners {
-    /// A scalar head on the base decoder, trained with every decoder weight by the Bradley–Terry
-    /// loss. The artifact is the decoder (a Hugging Face folder) with `head.safetensors` and
-    /// `head.json` (`kind: reward`); with `train.eval`, training.json holds the held-out metrics
-    /// over the whole set.
+    /// A scalar head on the base decoder, trained by the Bradley–Terry loss with every decoder
+    /// weight, or with LoRA adapters on the frozen decoder (`reward.lora`). The artifact is the
+    /// decoder (a Hugging Face folder; with LoRA the base's weights unchanged and the adapters
+    /// beside them) with `head.safetensors` and `head.json` (`kind: reward`); with `train.eval`,
+    /// training.json holds the held-out metrics over the whole set.
     static func train(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(RewardParameters.self)
         guard let pooling = Pooling(rawValue: p.pooling) else { throw ParameterError(path: "reward.pooling") }
@@ -21,10 +22,17 @@ enum RewardRunners {
         let training = try pairs(try ctx.input(.data).artifact, "the training data")
         let heldOut = try ctx.inputs(.heldOut).first.map { try pairs($0.artifact, "the held-out data of `train.eval`") }
         decoder.makeTrainable()
+        let backbone = if let lora = p.lora {
+            try TrainRunners.freshAdapters(rank: lora.rank, alpha: lora.alpha, targets: lora.targets, rsLoRA: lora.rsLoRA,
+                                           dropout: lora.dropout, on: decoder, ctx)
+        } else {
+            decoder.namedParameters
+        }
         let model = SequenceHeadModel(backbone: decoder, outputs: 1, pooling: pooling, padID: tokenizer.eos ?? 0, seed: ctx.seed)
-        var objective = try RewardObjective(model: model, backbone: decoder.namedParameters, training: training, heldOut: heldOut,
+        var objective = try RewardObjective(model: model, backbone: backbone, training: training, heldOut: heldOut,
                                             margin: Float(p.margin))
         let summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "pairs")
+        (decoder as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
         try ModelRunners.save(decoder, tokenizer: tokenizer, into: ctx.output, chatTemplate: ArtifactTokenizer.chatTemplateSource(base))
         try saveHead(model, into: ctx)
         var log = TrainRunners.log(summary)

@@ -76,7 +76,7 @@ enum TrainRunners {
         var log: [String: Any] = ["steps": summary.losses.count, "loss": summary.losses.map(Double.init),
                                   "trainable_parameters": summary.trainableParameters]
         if !summary.evals.isEmpty {
-            log["eval"] = summary.evals.map { ["step": $0.step, "loss": $0.loss] as [String: Any] }
+            log["eval"] = summary.evals.map { e in (["step": e.step, "loss": e.loss] as [String: Any]).merging(e.metrics) { a, _ in a } }
             log["best_eval_loss"] = summary.bestLoss
         }
         return log
@@ -125,13 +125,27 @@ enum TrainRunners {
             }
             for (_, p) in adaptable.adapters.parameters { p.requiringGrad() }
         } else if let shape = lora.adapter {
-            let count = adaptable.addLoRA(targets: shape.targets, rank: shape.rank, alpha: Float(shape.alpha),
-                                          rsLoRA: shape.rsLoRA, seed: ctx.seed)
-            if count == 0 { throw ExecutionError.noLoRATargets(shape.targets) }
+            return try freshAdapters(rank: shape.rank, alpha: shape.alpha, targets: shape.targets, rsLoRA: shape.rsLoRA,
+                                     dropout: lora.dropout, on: model, ctx)
         } else {
             throw ParameterError(path: "lora.rank")  // neither a file nor a shape
         }
         adaptable.adapters.dropout = Float(lora.dropout)
+        adaptable.adapters.dropoutSeed = ctx.seed
+        return adaptable.adapters.parameters
+    }
+
+    /// New seeded adapters on a frozen base. A base that has adapters of its own (a LoRA model
+    /// tuned further) has them merged into its weights first: the new ones train on the model
+    /// the base is, and replace none of its adapters.
+    static func freshAdapters(rank: Int, alpha: Double, targets: [String], rsLoRA: Bool, dropout: Double,
+                              on model: any CausalLM, _ ctx: NodeContext) throws -> [(String, Tensor)] {
+        guard let adaptable = model as? Adaptable else { throw ExecutionError.noLoRA }
+        if !adaptable.adapters.isEmpty { Tensor.noGrad { adaptable.mergeAdapters() } }
+        for (_, p) in model.namedParameters { p.requiringGrad(false) }
+        let count = adaptable.addLoRA(targets: targets, rank: rank, alpha: Float(alpha), rsLoRA: rsLoRA, seed: ctx.seed)
+        if count == 0 { throw ExecutionError.noLoRATargets(targets) }
+        adaptable.adapters.dropout = Float(dropout)
         adaptable.adapters.dropoutSeed = ctx.seed
         return adaptable.adapters.parameters
     }

@@ -93,7 +93,9 @@ public struct FinetuneParameters: NodeParameters {
 /// train.lora: adapters on a frozen base, fresh or imported from a PEFT folder (the node's file).
 public struct LoRAParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainLoRA]
-    public static var version: Int { 3 }  // 2: packed examples no longer see each other; 3: the base's chat template kept
+    // 2: packed examples no longer see each other; 3: the base's chat template kept; 4: a base's own
+    // adapters are merged into it before fresh ones are added, not replaced by them
+    public static var version: Int { 4 }
     /// A fresh adapter's shape; nil when one is imported (its file defines them).
     public var adapter: (rank: Int, alpha: Double, targets: [String], rsLoRA: Bool)?
     public var dropout: Double
@@ -103,14 +105,28 @@ public struct LoRAParameters: NodeParameters {
 
     public init(_ p: Params) throws {
         let lora = try p.required("lora")
-        if lora["rank"] != nil {
-            let rank = try lora.required("rank", \.int)
-            adapter = (rank, lora.optional("alpha", \.number) ?? Double(2 * rank),  // the schema's default: 2 × rank
-                       try lora.required("targets", \.strings), try lora.required("rslora", \.bool))
-        }
+        if lora["rank"] != nil { adapter = try Self.shape(lora) }
         dropout = try lora.required("dropout", \.number)
         train = try p["train"].map(TrainParameters.init)
         seed = try p.required("seed", \.int)
+    }
+
+    /// A fresh adapter's shape from a `lora:` object (also a method's nested `lora:`).
+    static func shape(_ lora: Params) throws -> (rank: Int, alpha: Double, targets: [String], rsLoRA: Bool) {
+        let rank = try lora.required("rank", \.int)
+        return (rank, lora.optional("alpha", \.number) ?? Double(2 * rank),  // the schema's default: 2 × rank
+                try lora.required("targets", \.strings), try lora.required("rslora", \.bool))
+    }
+}
+
+/// Adapters a preference method trains instead of every weight (its nested `lora:`).
+public struct AdapterSettings: Sendable {
+    public var rank: Int, alpha: Double, targets: [String], rsLoRA: Bool
+    public var dropout: Double
+
+    init(_ p: Params) throws {
+        (rank, alpha, targets, rsLoRA) = try LoRAParameters.shape(p)
+        dropout = try p.required("dropout", \.number)
     }
 }
 
@@ -147,6 +163,8 @@ public struct RewardParameters: NodeParameters {
     public var pooling: String
     /// Subtracted from r_chosen − r_rejected inside the loss (TRL's `margin`).
     public var margin: Double
+    /// nil: every decoder weight trains with the head.
+    public var lora: AdapterSettings?
     public var train: TrainParameters
     public var seed: Int
 
@@ -154,7 +172,41 @@ public struct RewardParameters: NodeParameters {
         let reward = try p.required("reward")
         pooling = try reward.required("pooling", \.string)
         margin = try reward.required("margin", \.number)
+        lora = try reward["lora"].map(AdapterSettings.init)
         train = try TrainParameters(try p.required("train"))
         seed = try p.required("seed", \.int)
     }
+}
+
+/// train.dpo: the policy (every weight, or LoRA adapters) on preference pairs against the
+/// reference log-probabilities of its `reference` input (a `dpo.reference` node).
+public struct DPOParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainDPO]
+    public var beta: Double
+    /// `sigmoid` (DPO) or `ipo`.
+    public var loss: String
+    public var labelSmoothing: Double
+    /// nil: every weight trains.
+    public var lora: AdapterSettings?
+    public var train: TrainParameters
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        let dpo = try p.required("dpo")
+        beta = try dpo.required("beta", \.number)
+        loss = try dpo.required("loss", \.string)
+        labelSmoothing = try dpo.required("label_smoothing", \.number)
+        lora = try dpo["lora"].map(AdapterSettings.init)
+        train = try TrainParameters(try p.required("train"))
+        seed = try p.required("seed", \.int)
+    }
+}
+
+/// dpo.reference: a frozen model's log-probability of every pair's chosen and rejected answer,
+/// for the training data and the held-out data. No parameters: the model and the data are its
+/// inputs, so every DPO model over the same reference and pairs (a sweep over β or the learning
+/// rate) reads one cached artifact.
+public struct DPOReferenceParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.dpoReference]
+    public init(_ p: Params) throws {}
 }
