@@ -80,6 +80,9 @@ enum Estimator {
         case .trainDPO:
             guard let lora = (try? DPOParameters(plan: params))?.lora else { return all }
             return adapters(rank: lora.rank, targets: lora.targets)
+        case .trainPPO:  // and the value head
+            guard let lora = (try? PPOParameters(plan: params))?.lora else { return all + d.width + 1 }
+            return adapters(rank: lora.rank, targets: lora.targets) + d.width + 1
         case .trainContinual:
             if let rank = method?["mitigation"]?["adapters"]?.int { return adapters(rank: rank, targets: ["attn.q", "attn.v"]) }
             return all
@@ -138,9 +141,10 @@ enum Estimator {
         let optimizerFloats = train.optimizer == "sgd" ? 1.0 : 2.0
         e.gradientBytes = Double(trainable) * 4
         e.optimizerBytes = Double(trainable) * 4 * optimizerFloats
-        // PPO holds the reference and the reward model beside the policy; DPO reads its
+        // PPO holds the reference and the reward model beside the policy (with LoRA the
+        // reference is the policy without its adapters: two copies, not three); DPO reads its
         // reference's log-probabilities from their own node.
-        if kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * 3 }
+        if kind == .trainPPO { e.weightsBytes = (e.weightsBytes ?? 0) * (trainable < n ? 2 : 3) }
         // Saved activations per token and layer, then the logits and their gradient.
         let perLayer = savedPerTokenLayer(d, arch: arch, sequence: widest)
         // A reward model's or DPO's batch reads each pair's chosen and rejected sequence together.
@@ -156,12 +160,13 @@ enum Estimator {
         let forward = forwardFLOPsPerToken(d, arch: arch, sequence: t)
         // Full training: forward + backward (2× forward). Frozen weights skip their weight
         // gradients, which saves a third of the backward for adapters and heads.
-        let adapterOnly = kind == .trainLoRA || (kind == .trainHead && trainable < n) || ((kind == .trainDPO || kind == .trainReward) && trainable < n)
+        let adapterOnly = kind == .trainLoRA || (kind == .trainHead && trainable < n) || ([.trainDPO, .trainReward, .trainPPO].contains(kind) && trainable < n)
             || (kind == .trainContinual && methodParams?["mitigation"]?["adapters"] != nil)
         var perToken = adapterOnly ? 2 * forward : 3 * forward
         if kind == .trainHead, trainable < n { perToken = forward }
-        // PPO generates, scores with a reward model and a reference.
-        if kind == .trainPPO { perToken += forward * 3 }
+        // Once per batch of rollouts (every `ppo.epochs` steps) PPO generates, and reads the
+        // responses with the policy, the reference and the reward model: four forward passes.
+        if kind == .trainPPO { perToken += forward * 4 / Double((try? PPOParameters(plan: params))?.epochs ?? 1) }
         e.flops = tokens * perToken
         if kind == .trainHead, trainable < n, (try? HeadParameters(plan: params))?.unfreeze.isEmpty == true, let rows {
             // Features once per example, in blocks of 32, holding one layer's activations at a time.

@@ -154,10 +154,19 @@ public enum ModelSchema {
         "ppo", doc: "Proximal policy optimisation against a reward model.",
         fields: [
             Field("reward", .reference(.model), required: true, "the reward model scoring generated answers"),
-            Field("kl", .number(min: 0, max: nil, minExclusive: false), default: .number(0.05), "KL penalty towards the base policy"),
-            Field("clip", .number(min: 0, max: 1, minExclusive: true), default: .number(0.2), "PPO ratio clipping"),
-            Field("epochs", .int(min: 1, max: 64), default: .int(4), "optimisation epochs per batch of rollouts"),
+            Field("kl", .number(min: 0, max: nil, minExclusive: false), default: .number(0.05),
+                  "coefficient of the per-token KL penalty β·(log π − log π_ref) towards the base policy (the starting one with `target_kl`)"),
+            Field("target_kl", .number(min: 0, max: nil, minExclusive: true),
+                  "adapt the KL coefficient towards this KL per response, in nats (Ziegler et al.'s controller); default a fixed coefficient"),
+            Field("horizon", .int(min: 1, max: nil), default: .int(10_000), "rollouts over which the adaptive controller closes the gap to `target_kl`"),
+            Field("clip", .number(min: 0, max: 1, minExclusive: true), default: .number(0.2), "PPO ratio clipping ε: ratios outside [1 − ε, 1 + ε] get no gradient"),
+            Field("value_clip", .number(min: 0, max: nil, minExclusive: true), default: .number(0.2), "clipping of the value head's update around its rollout values"),
+            Field("value_coef", .number(min: 0, max: nil, minExclusive: false), default: .number(0.1), "weight of the value loss beside the policy loss"),
+            Field("gamma", .number(min: 0, max: 1, minExclusive: false), default: .number(1), "discount over response tokens"),
+            Field("lambda", .number(min: 0, max: 1, minExclusive: false), default: .number(0.95), "GAE's λ"),
+            Field("epochs", .int(min: 1, max: 64), default: .int(4), "optimizer steps per batch of rollouts (`train.steps` counts optimizer steps)"),
             Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer"),
             Field("temperature", .number(min: 0, max: 10, minExclusive: true), default: .number(1), "sampling temperature of rollouts"),
+            Field("lora", .object(adapter), "train LoRA adapters on the frozen policy (the reference is the policy without them) instead of every weight"),
         ])
 }

@@ -135,6 +135,7 @@ extension SpecChecker {
             }
         case "reward":
             needBase([.languageModel], "a language model", &self)
+            refuseRowSettings(train, "reward")
             info.kind = .reward
             if let arch = base?.arch { checkTargets(v["reward"]?["lora"]?["targets"], arch) }
             if let train {
@@ -143,6 +144,7 @@ extension SpecChecker {
             }
         case "dpo":
             needBase([.languageModel], "a language model", &self)
+            refuseRowSettings(train, "dpo")
             if let train {
                 requireTrainData(train, for: "DPO")
                 expectFormat(train["data"], [.preference], for: what)
@@ -159,6 +161,7 @@ extension SpecChecker {
             if let arch = base?.arch { checkTargets(v["dpo"]?["lora"]?["targets"], arch) }
         case "ppo":
             needBase([.languageModel], "a language model", &self)
+            refuseRowSettings(train, "ppo")
             if let train {
                 requireTrainData(train, for: "PPO")
                 expectFormat(train["data"], [.instruction, .chat, .queries, .preference], for: "'train.data' (the prompts) of a 'ppo' model")
@@ -167,10 +170,30 @@ extension SpecChecker {
                 expectKind(ref, rm, [.reward], "'ppo.reward'")
                 expectSameTokenizer(ref, rm, info)
             }
+            if let horizon = v["ppo"]?["horizon"], horizon.location != nil, v["ppo"]?["target_kl"] == nil {
+                diagnostics.error(Message("'horizon' is for the adaptive KL controller, which only runs with 'target_kl'"), at: horizon.location,
+                                  notes: [Note("add `target_kl: 6` (nats per response), or remove 'horizon' for a fixed coefficient")])
+            }
+            if let eval = train?["eval"] {
+                diagnostics.error(.notForMethod("eval", "ppo"), at: eval.location,
+                                  notes: [Note("PPO has no held-out loss to stop on; score the policy with an eval in `evals:` instead")])
+            }
+            if let arch = base?.arch { checkTargets(v["ppo"]?["lora"]?["targets"], arch) }
         default:
             break
         }
         return info
+    }
+
+    /// Reward models, DPO and PPO read each pair or prompt whole, prompt as context: the
+    /// language-model row settings would change nothing, so they are refused where written.
+    mutating func refuseRowSettings(_ train: Value?, _ method: String) {
+        for key in ["packing", "train_on_inputs", "sequence"] {
+            guard let value = train?[key], value.location != nil else { continue }
+            diagnostics.error(.notForMethod(key, method), at: value.location,
+                              notes: [Note("a '\(method)' model reads each \(method == "ppo" ? "prompt and its response" : "pair's answers") whole, "
+                                           + "with the prompt as context; remove '\(key)'")])
+        }
     }
 
     mutating func requireTrainData(_ train: Value, for what: String) {

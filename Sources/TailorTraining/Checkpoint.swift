@@ -21,6 +21,8 @@ struct Checkpoint {
     var evals: [HeldOutResult] = []
     var stale = 0
     var best: (loss: Double, weights: [Tensor])? = nil
+    /// The objective's own state (`Objective.resumeState`).
+    var objective: [String: [Double]] = [:]
 
     static func path(_ scratch: String) -> String { scratch + "/checkpoint.safetensors" }
 
@@ -37,7 +39,8 @@ struct Checkpoint {
         var fields: [String: Any] = ["step": c.step, "epoch": c.epoch, "position": c.position, "losses": c.losses.map(Double.init),
                                      "target_tokens": c.targetTokens, "stale": c.stale,
                                      "evals": c.evals.map { [$0.step, Int(bitPattern: UInt($0.loss.bitPattern))] },
-                                     "eval_metrics": c.evals.map { $0.metrics.mapValues { Int(bitPattern: UInt($0.bitPattern)) } }]
+                                     "eval_metrics": c.evals.map { $0.metrics.mapValues { Int(bitPattern: UInt($0.bitPattern)) } },
+                                     "objective": c.objective.mapValues { $0.map { Int(bitPattern: UInt($0.bitPattern)) } }]
         if let best = c.best { fields["best_loss"] = Int(bitPattern: UInt(best.loss.bitPattern)) }
         let state = try JSONSerialization.data(withJSONObject: fields)
         // The data section is the tensors' bytes in name order, as the writer lays them out.
@@ -113,6 +116,7 @@ struct Checkpoint {
         Tensor.noGrad { for (name, p) in parameters { p.assign(tensors["param." + name]!) } }
         return .success(Checkpoint(step: step, epoch: epoch, position: position,
                                    losses: (state["losses"] as? [Double] ?? []).map(Float.init), targetTokens: state["target_tokens"] as? Int ?? 0,
-                                   evals: evals, stale: state["stale"] as? Int ?? 0, best: best))
+                                   evals: evals, stale: state["stale"] as? Int ?? 0, best: best,
+                                   objective: (state["objective"] as? [String: [Int]] ?? [:]).mapValues { $0.map(double) }))
     }
 }

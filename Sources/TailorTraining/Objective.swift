@@ -36,11 +36,19 @@ public protocol Objective {
     /// The held-out loss with whatever else the method reports over the whole held-out set
     /// (DPO's implicit rewards and accuracy), in one pass; by default the loss alone.
     func heldOutEvaluation() -> (loss: Double, metrics: [String: Double])
+
+    /// What a resumed run needs beyond the parameters, the optimizer and the data order (PPO's
+    /// adaptive KL coefficient and its log so far), saved with each checkpoint; by default nothing.
+    var resumeState: [String: [Double]] { get set }
 }
 
 extension Objective {
     public var rowsPerEpoch: Int { examples }
     public func heldOutEvaluation() -> (loss: Double, metrics: [String: Double]) { (heldOutLoss(), [:]) }
+    public var resumeState: [String: [Double]] {
+        get { [:] }
+        set {}
+    }
 }
 
 /// One held-out evaluation during training: after `step` steps, its loss and the method's

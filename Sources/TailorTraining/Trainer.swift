@@ -82,6 +82,7 @@ public struct Trainer: Sendable {
                 firstStep = c.step
                 sampler.restore(epoch: c.epoch, position: c.position)
                 (losses, targets, evals, stale, best) = (c.losses, c.targetTokens, c.evals, c.stale, c.best)
+                objective.resumeState = c.objective
                 _ = events(.resumed(step: firstStep))
             case .discarded(let why):
                 _ = events(.checkpointDiscarded(why))
@@ -126,7 +127,7 @@ public struct Trainer: Sendable {
             // After this step's eval, so a resumed run holds the evals and best weights it had.
             if let scratch, s.checkpointEvery > 0, (step + 1) % s.checkpointEvery == 0, step + 1 < s.steps {
                 try Checkpoint.save(Checkpoint(step: step + 1, epoch: sampler.epoch, position: sampler.position, losses: losses,
-                                               targetTokens: targets, evals: evals, stale: stale, best: best),
+                                               targetTokens: targets, evals: evals, stale: stale, best: best, objective: objective.resumeState),
                                     parameters: named, optimizer: optimizer, scratch: scratch)
             }
             if decision == .stop, step + 1 < s.steps {

@@ -22,6 +22,9 @@ public protocol CausalLM: AnyObject {
     func makeTrainable()
     /// Final-normalised hidden states (B, T, C) before the LM head, for task heads.
     func hidden(_ ids: [Int32], batch: Int, cache: KVCache?, keyStart: [Int]?) -> Tensor
+    /// The LM head on hidden states: (B, T, C) → logits (B, T, V). With `hidden`, one forward
+    /// pass gives both a policy's logits and a value head's input (PPO).
+    func logits(fromHidden hidden: Tensor) -> Tensor
 }
 
 extension Llama: CausalLM {

@@ -135,6 +135,8 @@ public final class GPT2: CausalLM, @unchecked Sendable {
         hidden(ids, batch: batch, cache: nil, keyStart: nil, packed: packed).matmul(embed.transposed())  // (B, T, V)
     }
 
+    public func logits(fromHidden hidden: Tensor) -> Tensor { hidden.matmul(embed.transposed()) }  // (B, T, V)
+
     /// Final-normalised hidden states (B, T, C): what the LM head and task heads read.
     public func hidden(_ ids: [Int32], batch: Int, cache: KVCache? = nil, keyStart: [Int]? = nil) -> Tensor {
         hidden(ids, batch: batch, cache: cache, keyStart: keyStart, packed: nil)

@@ -27,7 +27,7 @@ public enum NodeParameterTypes {
         DataSplitParameters.self, DataFilterParameters.self, DataTakeParameters.self, DataMixParameters.self,
         DataTemplateParameters.self, DataTokenizeParameters.self, TokenizerTrainParameters.self, SpecialTokensParameters.self, TokenizerLoadParameters.self, PromptParameters.self,
         ModelInitParameters.self, ModelLoadParameters.self, PretrainParameters.self, FinetuneParameters.self,
-        LoRAParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
+        LoRAParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, PPOParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
         EvalRewardParameters.self, EvalReportParameters.self, ExportParameters.self,
     ]
 

@@ -210,3 +210,37 @@ public struct DPOReferenceParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dpoReference]
     public init(_ p: Params) throws {}
 }
+
+/// train.ppo: the policy (every weight, or LoRA adapters) against its `reward` input, with a
+/// value head, the KL penalty to its base and the clipped objective.
+public struct PPOParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainPPO]
+    public var kl: Double
+    /// nil: a fixed KL coefficient.
+    public var targetKL: Double?
+    public var horizon: Int
+    public var clip: Double, valueClip: Double, valueCoef: Double
+    public var gamma: Double, lambda: Double
+    public var epochs: Int, maxTokens: Int, temperature: Double
+    public var lora: AdapterSettings?
+    public var train: TrainParameters
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        let ppo = try p.required("ppo")
+        kl = try ppo.required("kl", \.number)
+        targetKL = ppo.optional("target_kl", \.number)
+        horizon = try ppo.required("horizon", \.int)
+        clip = try ppo.required("clip", \.number)
+        valueClip = try ppo.required("value_clip", \.number)
+        valueCoef = try ppo.required("value_coef", \.number)
+        gamma = try ppo.required("gamma", \.number)
+        lambda = try ppo.required("lambda", \.number)
+        epochs = try ppo.required("epochs", \.int)
+        maxTokens = try ppo.required("max_tokens", \.int)
+        temperature = try ppo.required("temperature", \.number)
+        lora = try ppo["lora"].map(AdapterSettings.init)
+        train = try TrainParameters(try p.required("train"))
+        seed = try p.required("seed", \.int)
+    }
+}
