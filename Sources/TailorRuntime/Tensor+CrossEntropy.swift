@@ -12,23 +12,8 @@ extension Tensor {
         precondition(weights == nil || weights!.count == r, "one weight per row")
         var total: Double = 0
         var weightSum: Double = 0
-        // Row log-sum-exps in parallel (rows are independent), exps through a scratch row
-        // so the exp loop vectorises; the loss is then summed in row order.
-        let lse = Tensor(uninitialized: [r])
-        let grain = Swift.max(1, 16_384 / Swift.max(1, v))
-        Parallel.forEach(r, grain: grain) { rows in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            defer { scratch.deallocate() }
-            for row in rows {
-                let p = x.pointer + row * v
-                var m = -Float.infinity
-                for i in 0..<v where p[i] > m { m = p[i] }
-                for i in 0..<v { scratch[i] = FastMath.expNonPositive(p[i] - m) }
-                var s: Float = 0
-                for i in 0..<v { s += scratch[i] }
-                lse.pointer[row] = m + Foundation.log(s)
-            }
-        }
+        // The loss is summed in row order over the rows' log-sum-exps.
+        let (lse, grain) = x.rowLogSumExps()
         for row in 0..<r where targets[row] != ignoreIndex {
             let t = Int(targets[row])
             precondition(t >= 0 && t < v, "target \(t) outside the vocabulary of \(v)")
@@ -67,27 +52,15 @@ extension Tensor {
         let x = Tensor.noGrad { contiguous() }
         let (r, v) = x.rows
         precondition(targets.count == r, "\(targets.count) targets for \(r) rows")
-        let lse = Tensor(uninitialized: [r])
+        let (lse, grain) = x.rowLogSumExps()
         let out = Tensor(uninitialized: [r])
-        let grain = Swift.max(1, 16_384 / Swift.max(1, v))
-        Parallel.forEach(r, grain: grain) { rows in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            defer { scratch.deallocate() }
-            for row in rows {
-                let p = x.pointer + row * v
-                var m = -Float.infinity
-                for i in 0..<v where p[i] > m { m = p[i] }
-                for i in 0..<v { scratch[i] = FastMath.expNonPositive(p[i] - m) }
-                var s: Float = 0
-                for i in 0..<v { s += scratch[i] }
-                lse.pointer[row] = m + Foundation.log(s)
-                let t = targets[row]
-                if t == ignoreIndex {
-                    out.pointer[row] = 0
-                } else {
-                    precondition(t >= 0 && Int(t) < v, "target \(t) outside the vocabulary of \(v)")
-                    out.pointer[row] = p[Int(t)] - lse.pointer[row]
-                }
+        for row in 0..<r {
+            let t = targets[row]
+            if t == ignoreIndex {
+                out.pointer[row] = 0
+            } else {
+                precondition(t >= 0 && Int(t) < v, "target \(t) outside the vocabulary of \(v)")
+                out.pointer[row] = x.pointer[row * v + Int(t)] - lse.pointer[row]
             }
         }
         let inputShape = shape
@@ -109,5 +82,30 @@ extension Tensor {
             }
             return [grad]
         }
+    }
+}
+
+extension Tensor {
+    /// log Σ exp of each row of this contiguous (N, V) tensor: (N), and the row grain the
+    /// backward passes reuse. Rows in parallel (they are independent), exps through a scratch
+    /// row so the exp loop vectorises.
+    func rowLogSumExps() -> (Tensor, grain: Int) {
+        let (r, v) = rows
+        let lse = Tensor(uninitialized: [r])
+        let grain = Swift.max(1, 16_384 / Swift.max(1, v))
+        Parallel.forEach(r, grain: grain) { rows in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { scratch.deallocate() }
+            for row in rows {
+                let p = self.pointer + row * v
+                var m = -Float.infinity
+                for i in 0..<v where p[i] > m { m = p[i] }
+                for i in 0..<v { scratch[i] = FastMath.expNonPositive(p[i] - m) }
+                var s: Float = 0
+                for i in 0..<v { s += scratch[i] }
+                lse.pointer[row] = m + Foundation.log(s)
+            }
+        }
+        return (lse, grain)
     }
 }
