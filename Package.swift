@@ -95,7 +95,7 @@ let package = Package(
             name: "TailorFuzz", dependencies: ["TailorPlan", "TailorEngine", "TailorExecutor", "TailorModels", "TailorRuntime", "TailorDiagnostics"]),
         .executableTarget(
             name: "TailorBench",
-            dependencies: ["TailorRuntime", "TailorModels", "COpenBLAS"],
+            dependencies: ["TailorRuntime", "TailorModels", "TailorTraining", "COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),

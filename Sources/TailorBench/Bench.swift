@@ -4,7 +4,8 @@ import TailorRuntime
 
 /// Training-throughput benchmark against ../shared/bench/training: one step =
 /// forward + cross-entropy + backward + AdamW, batch 8 × full context.
-/// Usage: TailorBench [s|m|m-lora|sgemm]… (release build: `make bench-runtime`).
+/// Usage: TailorBench [s|m|m-lora|sgemm|bpe|smollm2-lora|smollm2-full|dpo-s|dpo-m|reward-s|reward-m]…
+/// (release build: `make bench-runtime`).
 @main
 enum Bench {
     static func main() {
@@ -21,6 +22,10 @@ enum Bench {
             case "bpe": BPEBench.run()
             case "smollm2-lora": FinetuneBench.run(lora: true)
             case "smollm2-full": FinetuneBench.run(lora: false)
+            case "dpo-s": PreferenceBench.run("dpo", .s, name: "DPO S")
+            case "dpo-m": PreferenceBench.run("dpo", .m, name: "DPO M")
+            case "reward-s": PreferenceBench.run("reward", .s, name: "reward model S")
+            case "reward-m": PreferenceBench.run("reward", .m, name: "reward model M")
             default: print("unknown case \(c)")
             }
         }

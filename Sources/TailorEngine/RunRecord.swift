@@ -136,7 +136,7 @@ public struct RunRecord {
         for o in reports {
             guard let data = FileManager.default.contents(atPath: o.artifact.path("report.json")),
                   let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let metrics = report["metrics"] as? [String], let rows = report["rows"] as? [[String: Any]] else { continue }
+                  let metrics = (report["columns"] ?? report["metrics"]) as? [String], let rows = report["rows"] as? [[String: Any]] else { continue }
             // Sweep variants of one eval share its columns (their models carry the variant).
             var eval = o.node.id.hasPrefix("eval.") ? String(o.node.id.dropFirst(5)) : o.node.id
             if let bracket = eval.firstIndex(of: "["), eval.hasSuffix("]") { eval = String(eval[..<bracket]) }

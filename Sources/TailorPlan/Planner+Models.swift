@@ -163,13 +163,14 @@ extension Planner {
             default: info.method == "continual" || v["tasks"] != nil ? .evalContinual : .evalLM
             }
             let arch = info.arch, dims = info.dims, evalRows = rows
-            let generates = kind == .evalLM && !names.isDisjoint(with: ["exact_match", "contains", "answer_check"])
+            let generates = kind == .evalLM && !names.isDisjoint(with: ["exact_match", "contains", "answer_check", "win_rate"])
             let scores = kind != .evalLM || !names.isDisjoint(with: ["loss", "perplexity"])
             let lengths = shared.first.flatMap { data in
                 tokenizerNode[m].flatMap { self.lengths(data, tokenizer: $0, prompt: v["prompt"]?.string.map { "prompt.\($0)" }) }
             }
-            // A reward model scores both answers of each pair.
-            let sequences = kind == .evalReward ? evalRows.map { 2 * $0 } : evalRows
+            // A reward model scores both answers of each pair; `win_rate` generates the baseline's
+            // answers too.
+            let sequences = kind == .evalReward || names.contains("win_rate") ? evalRows.map { 2 * $0 } : evalRows
             let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location, estimate: arch.map {
                 Estimator.inference(dims, arch: $0, rows: sequences, lengths: lengths, maxTokens: generates ? v["max_tokens"]?.int : nil, scores: scores,
                                     logits: kind == .evalLM)

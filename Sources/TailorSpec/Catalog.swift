@@ -171,7 +171,7 @@ public struct Metric: Sendable {
         Metric(name: "rag_exact_match", subject: .rag, formats: [.queries], doc: "the answer generated with retrieved context equals the reference"),
         Metric(name: "reward_accuracy", subject: .reward, formats: [.preference], doc: "the reward model scores `chosen` above `rejected`"),
         Metric(name: "win_rate", subject: .languageModel, formats: [.instruction, .preference, .queries],
-               doc: "how often a reward model prefers this model's answer to the baseline's (refused by the checker: judging generated answers is not implemented yet)"),
+               doc: "how often the `reward` model scores this model's greedy answer above the `baseline` model's (ties count half); with reference answers also `win_rate_rule` (judged by `answer_check`) and `judge_agreement` (how often the reward model sides with the rule where the rule separates the two)"),
         Metric(name: "forgetting", subject: .continual, formats: DataFormat.languageModeling,
                doc: "the continual-learning matrix: score on every task after every stage"),
     ]

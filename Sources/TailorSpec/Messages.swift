@@ -91,7 +91,6 @@ extension Message {
     static func sequenceTooLong(_ seq: Int, _ context: Int) -> Message { Message("sequence \(seq) is longer than the model's context \(context)") }
     static func metricSubject(_ metric: String, _ subject: String) -> Message { Message("metric '\(metric)' scores \(subject)s") }
     static func metricNeeds(_ metric: String, _ key: String) -> Message { Message("metric '\(metric)' needs '\(key)'") }
-    static func metricNotYet(_ metric: String, _ why: String) -> Message { Message("metric '\(metric)' cannot be computed yet: \(why)") }
     static let ragPromptPlaceholders = Message("a RAG prompt must use '{context}' and '{question}'")
     static let mergeNeedsLoRA = Message("'merge: true' only applies to LoRA models")
     static let peftNeedsLoRA = Message("'format: peft' writes a LoRA adapter, but this model has none")

@@ -54,11 +54,11 @@ extension SpecChecker {
                     }
                 }
                 if name == "win_rate" {
-                    // It would plan onto a language-model eval that cannot judge answers: refused
-                    // here rather than accepted and left out of the results.
-                    diagnostics.error(.metricNotYet(name, "judging generated answers with a reward model is not implemented yet (reward models train and score pairs: `reward_accuracy`)"),
-                                      at: metricValue.location,
-                                      notes: [Note("leave it out for now: 'exact_match', 'answer_check' and 'loss' score the models today")])
+                    for key in ["reward", "baseline"] where v[key] == nil {
+                        diagnostics.error(.metricNeeds(name, key), at: metricValue.location,
+                                          notes: [Note(key == "reward" ? "name the reward model that judges each pair of answers, e.g. 'reward: judge'"
+                                                                       : "name the model whose answers each model's are compared with, e.g. 'baseline: sft'")])
+                    }
                 }
             }
             let names = Set((v["metrics"]?.list ?? []).compactMap(\.string))

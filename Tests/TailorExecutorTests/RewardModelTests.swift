@@ -88,6 +88,56 @@ final class RewardModelTests: FolderTestCase {
         XCTAssertEqual(metrics["reward_accuracy"] as? Double, 1, "\(metrics)")
     }
 
+    /// `win_rate`: a model taught to answer "good" against one taught "bad", judged by the
+    /// reward model that learned to prefer "good", on prompts none of them trained on (as long
+    /// as the training prompts: this one-layer model places its answer by position). The
+    /// judge prefers the first everywhere, the rule (`answer_check` against "good") agrees, and
+    /// a model against itself ties everywhere. Judged by the rule, the win rate is
+    /// 0.5 + (answer_check − the baseline's answer_check) / 2, which the counts must give.
+    func testWinRateJudgesGeneratedAnswersByTheRewardModelAndByTheRule() throws {
+        try writePairs()
+        func answers(_ word: String, _ range: Range<Int>) -> String {
+            range.map { #"{"prompt": "q\#($0) ", "response": "\#(word)"}"# }.joined(separator: "\n") + "\n"
+        }
+        try answers("good", 0..<40).write(toFile: dir + "/good.jsonl", atomically: true, encoding: .utf8)
+        try answers("bad", 0..<40).write(toFile: dir + "/bad.jsonl", atomically: true, encoding: .utf8)
+        try answers("good", 40..<52).write(toFile: dir + "/held.jsonl", atomically: true, encoding: .utf8)
+        let spec = Self.spec.replacingOccurrences(of: "  test:  { file: test.jsonl, format: preference }", with: """
+              test:  { file: test.jsonl, format: preference }
+              good:  { file: good.jsonl, format: instruction }
+              bad:   { file: bad.jsonl, format: instruction }
+              held:  { file: held.jsonl, format: instruction }
+            """).replacingOccurrences(of: "evals:", with: """
+              polite: { from: base, finetune: {}, train: { data: good, steps: 60, batch: 8, lr: 3e-3 } }
+              rude:   { from: base, finetune: {}, train: { data: bad, steps: 60, batch: 8, lr: 3e-3 } }
+            evals:
+              wins: { models: [polite, rude], data: held, metrics: [answer_check, win_rate], reward: judge, baseline: rude, max_tokens: 5 }
+            """)
+        let outcomes = try run(spec)
+        let (polite, rude) = (try json(try XCTUnwrap(outcomes.first { $0.node.id == "eval.wins.polite" }?.artifact), "metrics.json"),
+                              try json(try XCTUnwrap(outcomes.first { $0.node.id == "eval.wins.rude" }?.artifact), "metrics.json"))
+        XCTAssertEqual(polite["answer_check"] as? Double, 1, "\(polite)")
+        XCTAssertEqual(rude["answer_check"] as? Double, 0, "\(rude)")
+        XCTAssertEqual(polite["win_rate"] as? Double, 1, "\(polite)")
+        XCTAssertEqual(polite["win_rate_rule"] as? Double, 1)
+        XCTAssertEqual(polite["judge_agreement"] as? Double, 1)
+        let detail = try XCTUnwrap(polite["win_rate_detail"] as? [String: Any])
+        XCTAssertEqual(detail["rule_decided"] as? Int, 12)
+        let first = try XCTUnwrap((detail["samples"] as? [[String: Any]])?.first)
+        XCTAssertEqual(first["answer"] as? String, "good")
+        XCTAssertEqual(first["baseline_answer"] as? String, "bad")
+        XCTAssertGreaterThan(first["score"] as! Double, first["baseline_score"] as! Double)
+        XCTAssertEqual(rude["win_rate"] as? Double, 0.5)
+        XCTAssertEqual(rude["win_rate_rule"] as? Double, 0.5)
+        XCTAssertNil(rude["judge_agreement"], "the rule decides no comparison of a model with itself")
+        XCTAssertEqual(((rude["win_rate_detail"] as? [String: Any])?["reward"] as? [String: Any])?["ties"] as? Int, 12)
+        for m in [polite, rude] {
+            XCTAssertEqual(m["win_rate_rule"] as! Double, 0.5 + (m["answer_check"] as! Double - (rude["answer_check"] as! Double)) / 2, accuracy: 1e-12)
+        }
+        let report = try String(contentsOfFile: try XCTUnwrap(outcomes.first { $0.node.id == "eval.wins" }?.artifact).path("report.md"), encoding: .utf8)
+        XCTAssertTrue(report.hasPrefix("| model | examples | answer_check | win_rate | win_rate_rule | judge_agreement |"), report)
+    }
+
     /// `preferences` with `below: 1` asks the same prompts, record for record, with the wrong
     /// answer under the right one (over it only where it would go below zero), so a reward model
     /// can be probed for "prefer the smaller number".

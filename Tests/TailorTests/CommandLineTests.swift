@@ -412,6 +412,35 @@ final class CommandLineTests: XCTestCase {
                                                "--set", "models.base.pretrain.eval={data: split.test, every: 25, patience: 100}"])
     }
 
+    /// The same for PPO: a resumed run starts at a fresh batch of rollouts with the KL
+    /// controller, the value head, the sampler's stream and the rollout log as they were.
+    func testKilledPPOTrainingResumesBitIdentical() throws {
+        try killAndResume(named: "kill-ppo", [], spec: { dir in
+            let pairs = (0..<40).map { #"{"prompt": "q\#($0) ", "chosen": "good", "rejected": "bad"}"# }.joined(separator: "\n") + "\n"
+            try pairs.write(to: dir.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
+            let spec = dir.appendingPathComponent("ppo.yaml").path
+            try """
+                tailor: 1
+                name: ppo
+                data:
+                  train: { file: train.jsonl, format: preference }
+                tokenizers:
+                  bytes: { bytes: true }
+                models:
+                  base: { arch: gpt2, size: { layers: 1, width: 32, heads: 2, context: 16 }, tokenizer: bytes }
+                  judge:
+                    from: base
+                    reward: { pooling: last }
+                    train: { data: train, steps: 10, batch: 8 }
+                  policy:
+                    from: base
+                    ppo: { reward: judge, max_tokens: 4, epochs: 2, target_kl: 0.1 }
+                    train: { data: train, steps: 120, batch: 8, lr: 1e-3 }
+                """.write(toFile: spec, atomically: true, encoding: .utf8)
+            return spec
+        }, node: "model.policy", training: "models.policy.train")
+    }
+
     /// Runs the tiny spec with `sets` and checkpoints every 25 steps, kills it with SIGKILL
     /// once a checkpoint exists, resumes it, and compares its model with a fresh run's.
     func killAndResume(named name: String, _ sets: [String], spec write: ((URL) throws -> String)? = nil,

@@ -18,8 +18,6 @@ final class SchemaReachTests: XCTestCase {
         "spec.sweep": "expands into variants, whose keys differ (sweep goldens)",
         "spec.vars": "substituted into other keys before checking; a variable no key uses changes nothing (VariableTests)",
         "tokenizer.bytes": "selects the byte tokenizer: `true` is its one value (`false` is refused)",
-        "eval.reward": "refused until reward models run (with `win_rate`, also refused until then)",
-        "eval.baseline": "refused until reward models run (with `win_rate`, also refused until then)",
     ]
 
     func testEveryAcceptedKeyReachesThePlanOrIsRefused() throws {

@@ -7,6 +7,14 @@ import TailorRuntime
 
 /// eval.lm (loss, perplexity, exact match by greedy generation) and eval.report.
 enum EvalRunners {
+    /// One scored record: the context and answer ids (answer + end of text, cut to the
+    /// context window), the reference answer's text, and the record's own context text (what a
+    /// judge reads, whatever prompt the model was asked through).
+    struct Example {
+        var context: [Int32], answer: [Int32], text: String
+        var question: String
+    }
+
     static func languageModel(_ ctx: NodeContext) throws {
         let (modelInput, dataInput) = (try ctx.input(.model), try ctx.input(.evalData))
         let p = try ctx.parameters(EvalLMParameters.self)
@@ -16,32 +24,7 @@ enum EvalRunners {
         let promptInput = ctx.inputs(.prompt).first
         let prompt = try promptInput.map { try PromptRunners.load($0.artifact) }
         let metrics = p.scope.metrics
-        guard let eos = tokenizer.eos else { throw ExecutionError.noEndOfText }
-        // A chat (a chat record, or a record through a ChatML prompt) goes through the model's
-        // own template when it has one, as its training data did: the turns before the last
-        // answer with the generation prompt are the context, that answer what is scored.
-        var template = ArtifactTokenizer.LazyChatTemplate(modelInput.artifact)
-        // Each record: context ids and answer ids (+ end of text), cut to the context window.
-        var examples: [(context: [Int32], answer: [Int32], text: String)] = []
-        for (i, record) in data.records.enumerated() {
-            guard var (context, answer) = RecordText.parts(record) else { throw ExecutionError.noTextFields(dataInput.input.display, record: i + 1) }
-            var chat = record["messages"] as? [[String: Any]]
-            if let prompt {
-                context = prompt.render(record, index: i)
-                if prompt.style == "chatml" { chat = prompt.messages(record, index: i, answer: answer) }
-            }
-            if let turns = chat, let last = turns.last, last["role"] as? String == "assistant", let template = try template.get() {
-                do {
-                    context = try template.render(Rendering.messages(Array(turns.dropLast())), generationPrompt: true)
-                } catch let error as JinjaError {
-                    throw ExecutionError.chatRecord(dataInput.input.display, record: i + 1, error)
-                }
-                answer = last["content"] as? String ?? ""
-            }
-            // ChatML prompts (a chat prompt here, or records templated by one) hold special tokens.
-            let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml" || record["messages"] != nil)
-            examples.append((c, Array((tokenizer.encode(answer, specials: false) + [eos]).prefix(Swift.max(1, model.context - c.count))), answer))
-        }
+        let examples = try self.examples(data.records, for: modelInput.artifact, model, tokenizer, prompt: prompt, source: dataInput.input.display)
         var result: [String: Any] = ["model": modelInput.input.node, "data": dataInput.input.display, "examples": examples.count]
         if let promptInput { result["prompt"] = promptInput.input.node }
         try Tensor.noGrad {
@@ -69,36 +52,80 @@ enum EvalRunners {
                 if metrics.contains("loss") { result["loss"] = mean }
                 if metrics.contains("perplexity") { result["perplexity"] = Foundation.exp(mean) }
             }
-            if metrics.contains("exact_match") || metrics.contains("contains") || metrics.contains("answer_check") {
-                let generator = Generator(model: model, tokenizer: tokenizer)
-                guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
-                var exact = 0, contained = 0, checked = 0
-                var samples: [[String: String]] = []
-                let began = Date()
-                for start in stride(from: 0, to: examples.count, by: 16) {
-                    let rows = Array(examples[start..<Swift.min(examples.count, start + 16)])
-                    let budget = Swift.min(maxTokens, model.context - rows.map(\.context.count).max()!)
-                    guard budget > 0 else { throw ExecutionError.promptFillsContext }
-                    let answers = generator.generate(ids: rows.map(\.context), options: SamplingOptions(maxTokens: budget))
-                    for (row, answer) in zip(rows, answers) {
-                        let got = answer.text.trimmingCharacters(in: .whitespacesAndNewlines)
-                        let want = row.text.trimmingCharacters(in: .whitespacesAndNewlines)
-                        if got == want { exact += 1 }
-                        if !want.isEmpty, got.range(of: want, options: [.caseInsensitive]) != nil { contained += 1 }
-                        if AnswerCheck.matches(got, want) { checked += 1 }
-                        if samples.count < 5 { samples.append(["expected": want, "generated": got]) }
-                    }
-                    let finished = Swift.min(examples.count, start + 16)
-                    ctx.progress("generating: \(finished)/\(examples.count)", done: finished, total: examples.count, since: began)
-                }
-                let n = Double(Swift.max(1, examples.count))  // an empty set scores 0
-                for (metric, hits) in [("exact_match", exact), ("contains", contained), ("answer_check", checked)] where metrics.contains(metric) {
-                    result[metric] = Double(hits) / n
-                }
-                result["samples"] = samples  // the first answers, to see what a score means
+            guard !Set(metrics).isDisjoint(with: ["exact_match", "contains", "answer_check", "win_rate"]) else { return }
+            guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
+            let answers = try self.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, "generating")
+            var exact = 0, contained = 0, checked = 0
+            var samples: [[String: String]] = []
+            for (row, answer) in zip(examples, answers) {
+                let got = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+                let want = row.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if got == want { exact += 1 }
+                if !want.isEmpty, got.range(of: want, options: [.caseInsensitive]) != nil { contained += 1 }
+                if AnswerCheck.matches(got, want) { checked += 1 }
+                if samples.count < 5 { samples.append(["expected": want, "generated": got]) }
+            }
+            let n = Double(Swift.max(1, examples.count))  // an empty set scores 0
+            for (metric, hits) in [("exact_match", exact), ("contains", contained), ("answer_check", checked)] where metrics.contains(metric) {
+                result[metric] = Double(hits) / n
+            }
+            result["samples"] = samples  // the first answers, to see what a score means
+            if metrics.contains("win_rate") {
+                try judge(answers, examples: examples, records: data.records, maxTokens: maxTokens, prompt: prompt,
+                          source: dataInput.input.display, ctx, into: &result)
             }
         }
         try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: ctx.out("metrics.json")))
+    }
+
+    /// Each record as `model` is asked it. A chat (a chat record, or a record through a ChatML
+    /// prompt) goes through the model's own template when it has one, as its training data did:
+    /// the turns before the last answer with the generation prompt are the context, that answer
+    /// what is scored.
+    static func examples(_ records: [[String: Any]], for artifact: Artifact, _ model: any CausalLM, _ tokenizer: BPETokenizer,
+                         prompt: Prompt?, source: String) throws -> [Example] {
+        guard let eos = tokenizer.eos else { throw ExecutionError.noEndOfText }
+        var template = ArtifactTokenizer.LazyChatTemplate(artifact)
+        var examples: [Example] = []
+        for (i, record) in records.enumerated() {
+            guard let parts = RecordText.parts(record) else { throw ExecutionError.noTextFields(source, record: i + 1) }
+            var (context, answer) = parts
+            var chat = record["messages"] as? [[String: Any]]
+            if let prompt {
+                context = prompt.render(record, index: i)
+                if prompt.style == "chatml" { chat = prompt.messages(record, index: i, answer: answer) }
+            }
+            if let turns = chat, let last = turns.last, last["role"] as? String == "assistant", let template = try template.get() {
+                do {
+                    context = try template.render(Rendering.messages(Array(turns.dropLast())), generationPrompt: true)
+                } catch let error as JinjaError {
+                    throw ExecutionError.chatRecord(source, record: i + 1, error)
+                }
+                answer = last["content"] as? String ?? ""
+            }
+            // ChatML prompts (a chat prompt here, or records templated by one) hold special tokens.
+            let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml" || record["messages"] != nil)
+            examples.append(Example(context: c, answer: Array((tokenizer.encode(answer, specials: false) + [eos]).prefix(Swift.max(1, model.context - c.count))),
+                                    text: answer, question: parts.context))
+        }
+        return examples
+    }
+
+    /// Greedy answers to every example (as decoded: a judge reads them so), in batches of 16.
+    static func answers(_ examples: [Example], _ model: any CausalLM, _ tokenizer: BPETokenizer, maxTokens: Int,
+                        _ ctx: NodeContext, _ what: String) throws -> [String] {
+        let generator = Generator(model: model, tokenizer: tokenizer)
+        var answers: [String] = []
+        let began = Date()
+        for start in stride(from: 0, to: examples.count, by: 16) {
+            let rows = Array(examples[start..<Swift.min(examples.count, start + 16)])
+            let budget = Swift.min(maxTokens, model.context - rows.map(\.context.count).max()!)
+            guard budget > 0 else { throw ExecutionError.promptFillsContext }
+            answers += generator.generate(ids: rows.map(\.context), options: SamplingOptions(maxTokens: budget)).map(\.text)
+            let finished = Swift.min(examples.count, start + 16)
+            ctx.progress("\(what): \(finished)/\(examples.count)", done: finished, total: examples.count, since: began)
+        }
+        return answers
     }
 
     /// One table of every evaluated model's metrics (report.json and report.md).
@@ -111,12 +138,14 @@ enum EvalRunners {
             else { throw ExecutionError.noMetrics }
             rows.append(row)
         }
-        try JSONSerialization.data(withJSONObject: ["metrics": metrics, "rows": rows], options: [.sortedKeys, .prettyPrinted])
+        // `win_rate` brings its rule-judged twin and the judge's agreement with the rule.
+        let columns = metrics.flatMap { $0 == "win_rate" ? [$0, "win_rate_rule", "judge_agreement"] : [$0] }
+        try JSONSerialization.data(withJSONObject: ["metrics": metrics, "columns": columns, "rows": rows], options: [.sortedKeys, .prettyPrinted])
             .write(to: URL(fileURLWithPath: ctx.out("report.json")))
-        var md = "| model | examples | " + metrics.joined(separator: " | ") + " |\n|---|---|" + metrics.map { _ in "---|" }.joined() + "\n"
+        var md = "| model | examples | " + columns.joined(separator: " | ") + " |\n|---|---|" + columns.map { _ in "---|" }.joined() + "\n"
         for row in rows {
             md += "| \(row["model"] ?? "?") | \(row["examples"] ?? "?") | "
-                + metrics.map { m in (row[m] as? Double).map { String(format: "%.4f", $0) } ?? "–" }.joined(separator: " | ") + " |\n"
+                + columns.map { m in (row[m] as? Double).map { String(format: "%.4f", $0) } ?? "–" }.joined(separator: " | ") + " |\n"
         }
         try md.write(toFile: ctx.out("report.md"), atomically: false, encoding: .utf8)
     }

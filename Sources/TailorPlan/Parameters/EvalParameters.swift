@@ -45,6 +45,7 @@ public struct EvalRewardParameters: NodeParameters {
 /// eval.report: one table of the eval's models.
 public struct EvalReportParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalReport]
+    public static var version: Int { 2 }  // 2: report.json names its table's columns (`win_rate` brings two)
     public var metrics: [String]
     public init(_ p: Params) throws { metrics = try p.required("metrics", \.strings) }
 }
