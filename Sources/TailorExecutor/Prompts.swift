@@ -104,13 +104,20 @@ enum PromptRunners {
         return Prompt(json: json)
     }
 
-    /// Every record through the prompt: instruction records of the rendered prompt and the answer.
+    /// Every record through the prompt: instruction records of the rendered prompt and the
+    /// answer; preference pairs stay pairs, the prompt rendered and both answers kept.
     static func apply(_ ctx: NodeContext) throws {
         let prompt = try load(try ctx.input(.prompt).artifact)
         let data = try ctx.dataset(try ctx.input(.source))
         // A ChatML prompt also keeps the chat itself: tokenizers with ChatML's tokens then
-        // encode the turns as special tokens and mask everything but the answer.
+        // encode the turns as special tokens and mask everything but the answer. A pair's chat
+        // is TRL's conversational layout: the prompt's turns, each answer an assistant turn.
         let records: [[String: Any]] = data.records.enumerated().map { i, r in
+            if let chosen = RecordText.parts(r)?.answer, let rejected = RecordText.rejectedParts(r)?.answer {
+                guard prompt.style == "chatml" else { return ["prompt": prompt.render(r, index: i), "chosen": chosen, "rejected": rejected] }
+                let turns = Array(prompt.messages(r, index: i, answer: "").dropLast())
+                return ["prompt": turns, "chosen": [["role": "assistant", "content": chosen]], "rejected": [["role": "assistant", "content": rejected]]]
+            }
             let answer = RecordText.parts(r)?.answer ?? ""
             var record: [String: Any] = ["prompt": prompt.render(r, index: i), "response": answer]
             if prompt.style == "chatml" { record["messages"] = prompt.messages(r, index: i, answer: answer) }

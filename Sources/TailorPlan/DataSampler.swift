@@ -63,7 +63,13 @@ final class DataSampler {
                   let promptNode = node.inputs.first(where: { $0.role == .prompt }).flatMap({ planned($0.node) }),
                   let prompt = try? PromptParameters(plan: promptNode.params) else { return nil }
             let pool = promptNode.inputs.first.flatMap { source($0) } ?? []
-            return records.map { ["prompt": Self.render(prompt, $0, pool: pool), "response": RecordText.parts($0)?.answer ?? ""] }
+            return records.map { r in
+                let rendered = Self.render(prompt, r, pool: pool)
+                if let chosen = RecordText.parts(r)?.answer, let rejected = RecordText.rejectedParts(r)?.answer {
+                    return ["prompt": rendered, "chosen": chosen, "rejected": rejected]
+                }
+                return ["prompt": rendered, "response": RecordText.parts(r)?.answer ?? ""]
+            }
         default:
             return nil
         }

@@ -32,7 +32,8 @@ extension SpecChecker {
         } else if v["command"] != nil {
             diagnostics.error(.missingKey("format", in: "a dataset made by 'command'"), at: v.location)
         } else if v["template"] != nil {
-            result = .instruction
+            // A prompt renders each record's prompt; pairs keep both answers.
+            result = dataRef(v["from"]).flatMap { format(of: $0.name) } == .preference ? .preference : .instruction
         } else if let source = dataRef(v["from"]) {
             result = format(of: source.name)
         } else if let parts = v["mix"]?.list {

@@ -66,6 +66,44 @@ final class PromptTests: XCTestCase {
         XCTAssertTrue(first.hasPrefix("Q: ") && first.hasSuffix("A: Let's think step by step."), first)
         XCTAssertEqual(first.components(separatedBy: "Q: ").count - 1, 2, "one example, then the question: \(first)")
     }
+
+    /// A prompt over preference pairs keeps them pairs (still `preference` data for DPO or a
+    /// reward model): a ChatML prompt makes TRL's conversational layout, another the rendered
+    /// prompt with both answers.
+    func testDataTemplateKeepsPreferencePairs() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-prompt-pairs-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+            tailor: 1
+            name: templ
+            seed: 2
+            data:
+              pairs: { generate: preferences, count: 6, options: { digits: 1 } }
+              chats: { from: pairs, template: chat }
+              framed: { from: pairs, template: plain }
+            tokenizers:
+              bytes: { bytes: true }
+            prompts:
+              chat: { template: "{prompt}", style: chatml, system: "Add." }
+              plain: { template: "Q: {prompt}" }
+            models:
+              base: { arch: gpt2, size: { layers: 1, width: 16, heads: 2, context: 64 }, tokenizer: bytes }
+              judge: { from: base, reward: {}, train: { data: chats, steps: 1 } }
+            """.write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/t.yaml", diagnostics: &diagnostics), "a reward model takes the templated pairs: \(diagnostics.items)")
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        func records(_ id: String) throws -> [[String: Any]] {
+            try Dataset.read(try XCTUnwrap(outcomes.first { $0.node.id == id }).artifact.path("data.jsonl")).records
+        }
+        let (source, chat, framed) = (try records("data.pairs")[0], try records("data.chats")[0], try records("data.framed")[0])
+        XCTAssertEqual(chat["prompt"] as? [[String: String]], [["role": "system", "content": "Add."], ["role": "user", "content": source["prompt"] as! String]])
+        XCTAssertEqual(chat["chosen"] as? [[String: String]], [["role": "assistant", "content": source["chosen"] as! String]])
+        XCTAssertEqual(chat["rejected"] as? [[String: String]], [["role": "assistant", "content": source["rejected"] as! String]])
+        XCTAssertEqual(framed["prompt"] as? String, "Q: " + (source["prompt"] as! String))
+        XCTAssertEqual(framed["rejected"] as? String, source["rejected"] as? String)
+    }
 }
 
 final class ChatTokenizationTests: XCTestCase {
@@ -89,6 +127,35 @@ final class ChatTokenizationTests: XCTestCase {
         let targets = zip(ids, mask).filter { $0.1 == 1 }.map(\.0)
         XCTAssertEqual(tokenizer.decode(targets), "4<|im_end|>\n6<|im_end|>\n")
         XCTAssertEqual(ids.filter { $0 == tokenizer.specialTokens["<|im_start|>"] }.count, 5, "markers are special tokens, not text")
+    }
+
+    /// A conversational preference pair (TRL's layout) is one chat per side through the
+    /// model's template: the prompt's turns, then the answer, whose assistant turn alone is a
+    /// target, also when the prompt holds an earlier assistant turn.
+    func testConversationalPairsGoThroughTheTemplateWithTheAnswerAloneAsTarget() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.gguf), "models/ is fetched by `make models`")
+        let file = try GGUFFile(path: Self.gguf)
+        let tokenizer = try file.bpeTokenizer()
+        let jinja = try file.string("tokenizer.chat_template")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-pair-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: ["chat_template": jinja]).write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
+        var template = ArtifactTokenizer.LazyChatTemplate(Artifact(key: "k", folder: dir, files: ["tokenizer_config.json": "d"], kind: "model"))
+        let record: [String: Any] = [
+            "prompt": [["role": "user", "content": "2+2?"], ["role": "assistant", "content": "4"], ["role": "user", "content": "And 3+3?"]],
+            "chosen": [["role": "assistant", "content": "6"]], "rejected": [["role": "assistant", "content": "7"]],
+        ]
+        let eos = try XCTUnwrap(tokenizer.eos)
+        for (rejected, answer) in [(false, "6"), (true, "7")] {
+            let (ids, mask) = try XCTUnwrap(try TokenizerRunners.pairSide(record, rejected: rejected, tokenizer, eos: eos, template: &template))
+            XCTAssertTrue(tokenizer.decode(ids).hasSuffix("<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n\(answer)<|im_end|>\n"))
+            XCTAssertEqual(tokenizer.decode(zip(ids, mask).filter { $0.1 == 1 }.map(\.0)), "\(answer)<|im_end|>\n", "the prompt's answer is context")
+        }
+        // A text pair is the prompt, the answer and end of text.
+        let text = try XCTUnwrap(try TokenizerRunners.pairSide(["prompt": "1+1=", "chosen": "2", "rejected": "3"], rejected: true, tokenizer, eos: eos,
+                                                               template: &template))
+        XCTAssertEqual(text.ids, tokenizer.encode("1+1=", specials: false) + tokenizer.encode("3", specials: false) + [eos])
     }
 
     /// With ChatML tokens in the vocabulary, only the assistant's words (and their end marker) are targets.

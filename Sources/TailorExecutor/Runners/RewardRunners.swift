@@ -72,7 +72,7 @@ enum RewardRunners {
     }
 
     /// `reward_accuracy` on held-out pairs, with the mean margin and both score distributions:
-    /// the pairs read as the run tokenizes them (prompt, answer, end of text).
+    /// the pairs read as the run tokenizes them (`TokenizerRunners.pairSide`).
     static func evaluate(_ ctx: NodeContext) throws {
         let (modelInput, dataInput) = (try ctx.input(.model), try ctx.input(.evalData))
         let (model, tokenizer) = try load(modelInput.artifact, node: modelInput.input.node)
@@ -80,12 +80,18 @@ enum RewardRunners {
         let data = try ctx.evaluated(dataInput, try ctx.parameters(EvalRewardParameters.self).scope)
         var pairs = RewardObjective.Pairs(chosen: [], rejected: [])
         let source = dataInput.input.display
+        var template = ArtifactTokenizer.LazyChatTemplate(modelInput.artifact)
         for (i, record) in data.records.enumerated() {
-            guard let chosen = RecordText.parts(record), let rejected = RecordText.rejectedParts(record) else {
-                throw ExecutionError.notAPair(source, record: i + 1)
+            let sides: (chosen: (ids: [Int32], mask: [UInt8]), rejected: (ids: [Int32], mask: [UInt8]))
+            do {
+                guard let c = try TokenizerRunners.pairSide(record, rejected: false, tokenizer, eos: eos, template: &template),
+                      let r = try TokenizerRunners.pairSide(record, rejected: true, tokenizer, eos: eos, template: &template)
+                else { throw ExecutionError.notAPair(source, record: i + 1) }
+                sides = (c, r)
+            } catch let error as JinjaError {
+                throw ExecutionError.chatRecord(source, record: i + 1, error)
             }
-            let c = tokenizer.example(context: chosen.context, answer: chosen.answer, eos: eos).ids
-            let r = tokenizer.example(context: rejected.context, answer: rejected.answer, eos: eos).ids
+            let (c, r) = (sides.chosen.ids, sides.rejected.ids)
             let longest = max(c.count, r.count)
             guard longest <= model.backbone.context else {
                 throw ExecutionError.pairTooLong(source, record: i + 1, tokens: longest, context: model.backbone.context)

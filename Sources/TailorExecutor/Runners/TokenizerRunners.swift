@@ -71,15 +71,19 @@ enum TokenizerRunners {
     /// A chat in ChatML (`<|im_start|>role\ncontent<|im_end|>\n` per message) when the tokenizer
     /// has those tokens: only the assistant's words and their `<|im_end|>` are targets (mask 1),
     /// so fine-tuning learns to answer, not to write the user's turns. Nil without them.
-    static func chatML(_ messages: [[String: Any]], _ tokenizer: BPETokenizer) -> (ids: [Int32], mask: [UInt8])? {
+    /// With `scored`, only the last `scored` assistant turns are (a preference pair's answer
+    /// after a prompt that may hold assistant turns of its own).
+    static func chatML(_ messages: [[String: Any]], _ tokenizer: BPETokenizer, scored: Int? = nil) -> (ids: [Int32], mask: [UInt8])? {
         guard let start = tokenizer.specialTokens["<|im_start|>"], let end = tokenizer.specialTokens["<|im_end|>"] else { return nil }
         let newline = tokenizer.encode("\n", specials: false)
         var ids: [Int32] = [], mask: [UInt8] = []
+        var assistantTurnsLeft = messages.filter { $0["role"] as? String == "assistant" }.count
         for message in messages {
             let role = message["role"] as? String ?? "user", content = message["content"] as? String ?? ""
             let header = [start] + tokenizer.encode(role, specials: false) + newline
             let body = tokenizer.encode(content, specials: false) + [end]
-            let learned: UInt8 = role == "assistant" ? 1 : 0
+            if role == "assistant" { assistantTurnsLeft -= 1 }
+            let learned: UInt8 = role == "assistant" && scored.map { assistantTurnsLeft < $0 } ?? true ? 1 : 0
             ids += header + body + newline
             mask += [UInt8](repeating: 0, count: header.count) + [UInt8](repeating: learned, count: body.count) + [UInt8](repeating: 0, count: newline.count)
         }
@@ -87,15 +91,37 @@ enum TokenizerRunners {
     }
 
     /// A chat through the model's own template: the rendered text's assistant turns (as the
-    /// template writes them, end markers included) are targets, everything else context.
-    static func templated(_ messages: [[String: Any]], _ template: ChatTemplate, _ tokenizer: BPETokenizer) throws -> (ids: [Int32], mask: [UInt8]) {
+    /// template writes them, end markers included) are targets, everything else context; with
+    /// `scored`, only the last `scored` assistant turns.
+    static func templated(_ messages: [[String: Any]], _ template: ChatTemplate, _ tokenizer: BPETokenizer,
+                          scored: Int? = nil) throws -> (ids: [Int32], mask: [UInt8]) {
         var ids: [Int32] = [], mask: [UInt8] = []
-        for piece in try template.pieces(Rendering.messages(messages)) {
+        let pieces = try template.pieces(Rendering.messages(messages))
+        var assistantTurnsLeft = pieces.filter(\.assistant).count
+        for piece in pieces {
             let encoded = tokenizer.encode(piece.text, specials: true)
+            if piece.assistant { assistantTurnsLeft -= 1 }
+            let learned = piece.assistant && scored.map { assistantTurnsLeft < $0 } ?? true
             ids += encoded
-            mask += [UInt8](repeating: piece.assistant ? 1 : 0, count: encoded.count)
+            mask += [UInt8](repeating: learned ? 1 : 0, count: encoded.count)
         }
         return (ids, mask)
+    }
+
+    /// One side of a preference pair as ids and mask (answer 1). A conversational pair (TRL's
+    /// layout: the prompt's turns, the answer's turns) is one chat through the model's own
+    /// template when it has one, else ChatML when the tokenizer has its tokens, the answer's
+    /// assistant turns alone as targets; text pairs, and chats a tokenizer has no way to write,
+    /// are the prompt, the answer and end of text.
+    static func pairSide(_ record: [String: Any], rejected: Bool, _ tokenizer: BPETokenizer, eos: Int32,
+                         template: inout ArtifactTokenizer.LazyChatTemplate) throws -> (ids: [Int32], mask: [UInt8])? {
+        if let prompt = record["prompt"] as? [[String: Any]], let answer = record[rejected ? "rejected" : "chosen"] as? [[String: Any]] {
+            let turns = answer.filter { $0["role"] as? String == "assistant" }.count
+            if let template = try template.get() { return try templated(prompt + answer, template, tokenizer, scored: turns) }
+            if let chat = chatML(prompt + answer, tokenizer, scored: turns) { return chat }
+        }
+        guard let (context, answer) = rejected ? RecordText.rejectedParts(record) : RecordText.parts(record) else { return nil }
+        return tokenizer.example(context: context, answer: answer, eos: eos)
     }
 
     /// Each record as ids: context tokens (mask 0), answer tokens and end-of-text (mask 1).
@@ -123,7 +149,19 @@ enum TokenizerRunners {
         }
         guard let eos = tokenizer.eos else { throw ExecutionError.tokenizerLacks(Rendering.endOfText) }
         var template = ArtifactTokenizer.LazyChatTemplate(tokenizerArtifact)
+        let pairs = data.records.contains(where: { $0["rejected"] != nil })
         for (i, record) in data.records.enumerated() {
+            if pairs {
+                do {
+                    guard let side = try pairSide(record, rejected: false, tokenizer, eos: eos, template: &template) else {
+                        throw ExecutionError.notAPair(source.input.display, record: i + 1)
+                    }
+                    arrays.append(side.ids, mask: side.mask)
+                } catch let error as JinjaError {
+                    throw ExecutionError.chatRecord(source.input.display, record: i + 1, error)
+                }
+                continue
+            }
             if let messages = record["messages"] as? [[String: Any]] {
                 if let template = try template.get() {
                     do {
@@ -147,14 +185,17 @@ enum TokenizerRunners {
         }
         try finish(arrays, data, ctx)
         // Preference pairs keep their rejected side beside the chosen one, record for record.
-        guard data.records.contains(where: { $0["rejected"] != nil }) else { return }
+        guard pairs else { return }
         var rejected = TokenArrays()
         for (i, record) in data.records.enumerated() {
-            guard let (context, answer) = RecordText.rejectedParts(record) else {
-                throw ExecutionError.notAPair(source.input.display, record: i + 1)
+            do {
+                guard let side = try pairSide(record, rejected: true, tokenizer, eos: eos, template: &template) else {
+                    throw ExecutionError.notAPair(source.input.display, record: i + 1)
+                }
+                rejected.append(side.ids, mask: side.mask)
+            } catch let error as JinjaError {
+                throw ExecutionError.chatRecord(source.input.display, record: i + 1, error)
             }
-            let (ids, mask) = tokenizer.example(context: context, answer: answer, eos: eos)
-            rejected.append(ids, mask: mask)
         }
         try rejected.write(ctx.out("rejected.bin"))
     }

@@ -121,13 +121,14 @@ public struct DataMixParameters: NodeParameters {
 /// data.template: everything it does comes from its inputs (the data and the prompt).
 public struct DataTemplateParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataTemplate]
-    public static var version: Int { 2 }  // 2: ChatML templates also keep the chat
+    public static var version: Int { 3 }  // 2: ChatML templates also keep the chat; 3: preference pairs stay pairs
     public init(_ p: Params) throws {}
 }
 
 /// data.tokenize: everything it does comes from its inputs (the data and the tokenizer).
 public struct DataTokenizeParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataTokenize]
-    public static var version: Int { 3 }  // 2: chats through the model's own chat template; 3: preference pairs keep their rejected side
+    public static var version: Int { 4 }  // 2: chats through the model's own chat template; 3: preference pairs keep their rejected side;
+    // 4: conversational pairs through the chat template, their answers alone as targets
     public init(_ p: Params) throws {}
 }

@@ -38,6 +38,7 @@ public struct EvalClassifyParameters: NodeParameters {
 /// eval.reward: a reward model on held-out preference pairs.
 public struct EvalRewardParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalReward]
+    public static var version: Int { 2 }  // 2: conversational pairs through the model's chat template
     public var scope: EvalScope
     public init(_ p: Params) throws { scope = try EvalScope(p) }
 }
