@@ -4,7 +4,7 @@ import TailorRuntime
 /// a Philox stream, so the first records do not change when `count` grows (which also lets the
 /// planner sample a generator's first records to estimate what training on them costs).
 public enum Generators {
-    public static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "extract", "chat"]
+    public static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "extract", "extract_pairs", "chat"]
 
     public static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) -> [[String: Any]] {
         let rng = Philox(seed: seed, stream: 0x6765_6e)  // "gen"
@@ -76,16 +76,20 @@ public enum Generators {
                     }
                 }
                 return ["messages": messages]
-            case "extract":
-                let u = draws(i, 4)
+            case "extract", "extract_pairs":
+                let u = draws(i, 5)
                 let person = extractPeople[int(u[0], below: extractPeople.count)]
                 let city = extractCities[int(u[1], below: extractCities.count)]
                 let year = 1990 + int(u[2], below: 35)
                 let sentence = extractTemplates[int(u[3], below: extractTemplates.count)]
                     .replacingOccurrences(of: "{person}", with: person).replacingOccurrences(of: "{city}", with: city)
                     .replacingOccurrences(of: "{year}", with: String(year))
-                return ["prompt": "Extract the person and the city as JSON: \(sentence)",
-                        "response": "{\"person\": \"\(person)\", \"city\": \"\(city)\"}"]
+                let prompt = "Extract the person and the city as JSON: \(sentence)"
+                let right = "{\"person\": \"\(person)\", \"city\": \"\(city)\"}"
+                guard name == "extract_pairs" else { return ["prompt": prompt, "response": right] }
+                // The two mistakes a model makes most: the values swapped, or keys of its own.
+                let wrong = u[4] < 0.5 ? "{\"person\": \"\(city)\", \"city\": \"\(person)\"}" : "{\"name\": \"\(person)\", \"location\": \"\(city)\"}"
+                return ["prompt": prompt, "chosen": right, "rejected": wrong]
             case "reviews":
                 let lexicon = (options["lexicon"] ?? 1) - 1
                 let u = draws(i, 4)

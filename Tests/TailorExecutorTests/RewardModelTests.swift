@@ -156,6 +156,23 @@ final class RewardModelTests: FolderTestCase {
         XCTAssertGreaterThan(under, 200, "most one-digit sums have room below")
     }
 
+    /// `extract_pairs` asks `extract`'s prompts record for record, the right JSON chosen (the
+    /// answer `extract` gives) and one of two wrong ones rejected.
+    func testExtractPairsKeepThePromptsAndRejectAWrongJSON() {
+        let plain = Generators.make("extract", count: 200, options: [:], seed: 3)
+        let pairs = Generators.make("extract_pairs", count: 200, options: [:], seed: 3)
+        var swapped = 0
+        for (a, b) in zip(plain, pairs) {
+            XCTAssertEqual(a["prompt"] as? String, b["prompt"] as? String)
+            XCTAssertEqual(a["response"] as? String, b["chosen"] as? String)
+            let rejected = b["rejected"] as! String
+            XCTAssertNotEqual(rejected, b["chosen"] as? String)
+            XCTAssertFalse(AnswerCheck.matches(rejected, b["chosen"] as! String))
+            if rejected.hasPrefix("{\"person\"") { swapped += 1 } else { XCTAssertTrue(rejected.hasPrefix("{\"name\"")) }
+        }
+        XCTAssertTrue((60...140).contains(swapped), "both kinds of mistake: \(swapped) of 200 swapped")
+    }
+
     /// Text data without pairs cannot train a reward model: the checker says so at its line.
     func testARewardModelNeedsPairs() throws {
         try writePairs()
