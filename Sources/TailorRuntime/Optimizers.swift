@@ -54,6 +54,9 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
 /// Something that updates parameters from their gradients and can save its state.
 public protocol Optimizer {
     var parameters: [Tensor] { get }
+    /// Each parameter's multiplier of the rate `step` is given (1 for all unless set): a part
+    /// of the model that must move faster than the rest, such as a fresh head on a trained body.
+    var rateScales: [Float] { get set }
     mutating func step(lr: Float)
     /// Optimizer state as named tensors (for checkpoints), and its restoration.
     func state() -> [String: Tensor]
@@ -74,11 +77,13 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
 public struct AdamW: Optimizer {
     public let parameters: [Tensor]
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public var rateScales: [Float]
     var m: [Tensor], v: [Tensor]
     public private(set) var stepCount = 0
 
     public init(_ parameters: [Tensor], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) {
         self.parameters = parameters
+        rateScales = [Float](repeating: 1, count: parameters.count)
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
@@ -104,12 +109,12 @@ public struct AdamW: Optimizer {
         }
         let (b1, b2, e, wd) = (beta1, beta2, eps, weightDecay)
         let pointers = UnsafeSendable(parameters.indices.map { i in
-            (p: parameters[i].pointer, g: grads[i]?.pointer, m: m[i].pointer, v: v[i].pointer)
+            (p: parameters[i].pointer, g: grads[i]?.pointer, m: m[i].pointer, v: v[i].pointer, lr: lr * rateScales[i])
         })
         let items = UnsafeSendable(work)
         Parallel.forEach(work.count, grain: 1) { itemRange in
             for (i, r) in items.value[itemRange] {
-                let (pp, pm, pv) = (pointers.value[i].p, pointers.value[i].m, pointers.value[i].v)
+                let (pp, pm, pv, lr) = (pointers.value[i].p, pointers.value[i].m, pointers.value[i].v, pointers.value[i].lr)
                 guard let pg = pointers.value[i].g else { continue }
                 // 16 lanes at a time: the same IEEE operations as the scalar tail (division and
                 // square root are exact in both), so the result does not depend on the split.
@@ -162,10 +167,12 @@ public struct AdamW: Optimizer {
 public struct SGD: Optimizer {
     public let parameters: [Tensor]
     public var momentum: Float, weightDecay: Float
+    public var rateScales: [Float]
     var buffers: [Tensor]
 
     public init(_ parameters: [Tensor], momentum: Float = 0.9, weightDecay: Float = 0) {
         self.parameters = parameters
+        rateScales = [Float](repeating: 1, count: parameters.count)
         self.momentum = momentum
         self.weightDecay = weightDecay
         buffers = parameters.map { Tensor(zeros: $0.shape) }
@@ -174,7 +181,7 @@ public struct SGD: Optimizer {
     public mutating func step(lr: Float) {
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad?.contiguous() else { continue }
-            let pp = p.pointer, pg = g.pointer, pb = buffers[i].pointer
+            let pp = p.pointer, pg = g.pointer, pb = buffers[i].pointer, lr = lr * rateScales[i]
             for j in 0..<p.count {
                 pb[j] = momentum * pb[j] + pg[j]
                 pp[j] -= lr * (pb[j] + weightDecay * pp[j])

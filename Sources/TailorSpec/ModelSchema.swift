@@ -162,6 +162,8 @@ public enum ModelSchema {
             Field("clip", .number(min: 0, max: 1, minExclusive: true), default: .number(0.2), "PPO ratio clipping ε: ratios outside [1 − ε, 1 + ε] get no gradient"),
             Field("value_clip", .number(min: 0, max: nil, minExclusive: true), default: .number(0.2), "clipping of the value head's update around its rollout values"),
             Field("value_coef", .number(min: 0, max: nil, minExclusive: false), default: .number(0.1), "weight of the value loss beside the policy loss"),
+            Field("value_lr", .number(min: 0, max: nil, minExclusive: true), default: .number(1e-3),
+                  "peak learning rate of the value head, on `train`'s schedule: a fresh head must reach the reward's scale in a few hundred steps, which the policy's rate is too small for"),
             Field("gamma", .number(min: 0, max: 1, minExclusive: false), default: .number(1), "discount over response tokens"),
             Field("lambda", .number(min: 0, max: 1, minExclusive: false), default: .number(0.95), "GAE's λ"),
             Field("epochs", .int(min: 1, max: 64), default: .int(4), "optimizer steps per batch of rollouts (`train.steps` counts optimizer steps)"),

@@ -40,6 +40,10 @@ public protocol Objective {
     /// What a resumed run needs beyond the parameters, the optimizer and the data order (PPO's
     /// adaptive KL coefficient and its log so far), saved with each checkpoint; by default nothing.
     var resumeState: [String: [Double]] { get set }
+
+    /// Each parameter's multiplier of the scheduled learning rate, in `parameters` order (PPO's
+    /// fresh value head learns faster than the policy); nil, the default: 1 for every one.
+    var rateScales: [Float]? { get }
 }
 
 extension Objective {
@@ -49,6 +53,7 @@ extension Objective {
         get { [:] }
         set {}
     }
+    public var rateScales: [Float]? { nil }
 }
 
 /// One held-out evaluation during training: after `step` steps, its loss and the method's

@@ -14,13 +14,15 @@ public struct PPOObjective: Objective {
         /// controller moves it towards that KL (nats per response) over `horizon` rollouts.
         public var klCoefficient: Double, targetKL: Double?, horizon: Double
         public var clip: Float, valueClip: Float, valueCoefficient: Float
+        /// The value head's learning rate as a multiple of the policy's.
+        public var valueRateScale: Float
         public var gamma: Float, lambda: Float
         public var epochs: Int, accumulate: Int
         public var maxTokens: Int, temperature: Float
         public init(klCoefficient: Double, targetKL: Double?, horizon: Double, clip: Float, valueClip: Float, valueCoefficient: Float,
-                    gamma: Float, lambda: Float, epochs: Int, accumulate: Int, maxTokens: Int, temperature: Float) {
+                    valueRateScale: Float = 1, gamma: Float, lambda: Float, epochs: Int, accumulate: Int, maxTokens: Int, temperature: Float) {
             (self.klCoefficient, self.targetKL, self.horizon) = (klCoefficient, targetKL, horizon)
-            (self.clip, self.valueClip, self.valueCoefficient) = (clip, valueClip, valueCoefficient)
+            (self.clip, self.valueClip, self.valueCoefficient, self.valueRateScale) = (clip, valueClip, valueCoefficient, valueRateScale)
             (self.gamma, self.lambda, self.epochs, self.accumulate) = (gamma, lambda, epochs, accumulate)
             (self.maxTokens, self.temperature) = (maxTokens, temperature)
         }
@@ -75,6 +77,9 @@ public struct PPOObjective: Objective {
 
     public var examples: Int { prompts.count }
     public var hasHeldOut: Bool { false }
+    /// The value head starts from nothing and must reach the reward's scale within the run; the
+    /// policy is already trained and moves slowly.
+    public var rateScales: [Float]? { parameters.map { $0.0.hasPrefix("value_head.") ? settings.valueRateScale : 1 } }
     public func heldOutLoss() -> Double { 0 }
 
     /// The KL coefficient and the log so far, for a resumed run.

@@ -70,6 +70,7 @@ public struct Trainer: Sendable {
         let named = objective.parameters
         let parameters = named.map { $0.1.requiringGrad() }
         var optimizer = s.makeOptimizer(parameters)
+        if let scales = objective.rateScales { optimizer.rateScales = scales }
         var sampler = Sampler(count: objective.examples, seed: seed)
         var losses: [Float] = [], targets = 0, firstStep = 0
         var evals: [HeldOutResult] = []

@@ -151,6 +151,25 @@ final class RuntimeTests: XCTestCase {
         XCTAssertThrowsError(try restored.load(state: [:]))
     }
 
+    /// A parameter's rate scale multiplies the rate of its update alone, vector lanes and tail
+    /// alike (20 elements), in AdamW and SGD.
+    func testRateScalesMultiplyEachParametersRate() {
+        let (a, b) = (Tensor(zeros: [20], requiresGrad: true), Tensor(zeros: [3], requiresGrad: true))
+        var adam = AdamW([a, b])
+        adam.rateScales = [3, 0]
+        a.grad = Tensor([Float](repeating: 2, count: 20), shape: [20])
+        b.grad = Tensor([1, 1, 1], shape: [3])
+        adam.step(lr: 0.1)
+        for x in a.scalars { XCTAssertEqual(x, -0.3, accuracy: 1e-6, "step 1 moves by rate · sign(g), tripled") }
+        XCTAssertEqual(b.scalars, [0, 0, 0])
+        let c = Tensor([1], shape: [1], requiresGrad: true)
+        var sgd = SGD([c], momentum: 0)
+        sgd.rateScales = [2]
+        c.grad = Tensor([0.5], shape: [1])
+        sgd.step(lr: 0.1)
+        XCTAssertEqual(c.scalars[0], 1 - 2 * 0.1 * 0.5, accuracy: 1e-7)
+    }
+
     func testAdamWVectorAndTailAgreeWithTheScalarFormula() {
         // 37 elements: two 16-lane blocks and a scalar tail; two steps so m and v carry over.
         let initial = (0..<37).map { Float($0) / 10 - 1.5 }

@@ -40,7 +40,7 @@ enum PPORunners {
         settings.checkpointEvery = (settings.checkpointEvery + p.epochs - 1) / p.epochs * p.epochs
         let ppo = PPOObjective.Settings(
             klCoefficient: p.kl, targetKL: p.targetKL, horizon: Double(p.horizon), clip: Float(p.clip), valueClip: Float(p.valueClip),
-            valueCoefficient: Float(p.valueCoef), gamma: Float(p.gamma), lambda: Float(p.lambda), epochs: p.epochs,
+            valueCoefficient: Float(p.valueCoef), valueRateScale: Float(p.valueLR / p.train.lr), gamma: Float(p.gamma), lambda: Float(p.lambda), epochs: p.epochs,
             accumulate: settings.accumulate, maxTokens: p.maxTokens, temperature: Float(p.temperature))
         var objective: PPOObjective
         do {

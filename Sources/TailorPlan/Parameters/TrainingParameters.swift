@@ -219,7 +219,7 @@ public struct PPOParameters: NodeParameters {
     /// nil: a fixed KL coefficient.
     public var targetKL: Double?
     public var horizon: Int
-    public var clip: Double, valueClip: Double, valueCoef: Double
+    public var clip: Double, valueClip: Double, valueCoef: Double, valueLR: Double
     public var gamma: Double, lambda: Double
     public var epochs: Int, maxTokens: Int, temperature: Double
     public var lora: AdapterSettings?
@@ -234,6 +234,7 @@ public struct PPOParameters: NodeParameters {
         clip = try ppo.required("clip", \.number)
         valueClip = try ppo.required("value_clip", \.number)
         valueCoef = try ppo.required("value_coef", \.number)
+        valueLR = try ppo.required("value_lr", \.number)
         gamma = try ppo.required("gamma", \.number)
         lambda = try ppo.required("lambda", \.number)
         epochs = try ppo.required("epochs", \.int)
