@@ -6,8 +6,8 @@ import TailorTraining
 extension EvalRunners {
     /// `win_rate`: the baseline answers the same records greedily (through its own tokenizer
     /// and template, with the same prompt and `max_tokens`), and the reward model scores each
-    /// record's own context followed by either answer, tokenized as its training pairs were
-    /// (cut to its context window, the end of text kept last). Identical answers are a tie
+    /// record's own context (a chat's turns before its answer) followed by either answer,
+    /// tokenized as its training pairs were (cut to its context window, the end kept last). Identical answers are a tie
     /// without asking the judge. With reference answers (not preference pairs), the same
     /// comparisons are judged by `answer_check` (`win_rate_rule`), and `judge_agreement` is
     /// how often the reward model sides with that rule where it decides, which tests the
@@ -21,13 +21,28 @@ extension EvalRunners {
         let (judge, judgeTokenizer) = try RewardRunners.load(rewardInput.artifact, node: rewardInput.input.node)
         guard let eos = judgeTokenizer.eos else { throw ExecutionError.noEndOfText }
         let context = judge.backbone.context
-        func scored(_ answers: [String]) -> [[Int32]] {
-            zip(examples, answers).map { e, answer in
-                let ids = judgeTokenizer.example(context: e.question, answer: answer, eos: eos).ids
+        var template = ArtifactTokenizer.LazyChatTemplate(rewardInput.artifact)
+        // Each answer as the judge's training pairs read theirs: after a chat's turns (through
+        // the judge's own template) or after the record's prompt.
+        func scored(_ answers: [String]) throws -> [[Int32]] {
+            try examples.indices.map { i in
+                var pair: [String: Any] = ["prompt": examples[i].question, "chosen": answers[i]]
+                if let turns = records[i]["messages"] as? [[String: Any]] {
+                    pair = ["prompt": Array(turns.dropLast()), "chosen": [["role": "assistant", "content": answers[i]]]]
+                }
+                let ids: [Int32]
+                do {
+                    guard let side = try TokenizerRunners.pairSide(pair, rejected: false, judgeTokenizer, eos: eos, template: &template) else {
+                        throw ExecutionError.noTextFields(source, record: i + 1)
+                    }
+                    ids = side.ids
+                } catch let error as JinjaError {
+                    throw ExecutionError.chatRecord(source, record: i + 1, error)
+                }
                 return ids.count <= context ? ids : Array(ids.prefix(context - 1)) + [eos]
             }
         }
-        let (modelScores, baselineScores) = RewardObjective.scores(judge, .init(chosen: scored(answers), rejected: scored(baselineAnswers)))
+        let (modelScores, baselineScores) = RewardObjective.scores(judge, .init(chosen: try scored(answers), rejected: try scored(baselineAnswers)))
         let trimmed = { (s: String) in s.trimmingCharacters(in: .whitespacesAndNewlines) }
         let judged = examples.indices.map { i in
             trimmed(answers[i]) == trimmed(baselineAnswers[i]) ? .tie : WinRate.Outcome(modelScores[i], against: baselineScores[i])
