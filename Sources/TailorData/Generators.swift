@@ -56,7 +56,11 @@ public enum Generators {
                 let u = draws(i, 3)
                 let (a, b) = (int(u[0], below: limit), int(u[1], below: limit))
                 let offset = 1 + int(u[2], below: 9)
-                let wrong = options["below"] == 1 && a + b >= offset ? a + b - offset : a + b + offset
+                var wrong = options["below"] == 1 && a + b >= offset ? a + b - offset : a + b + offset
+                if options["far"] == 1 {  // uniform over 0…2·(limit − 1) without the right sum
+                    let w = int(u[2], below: 2 * limit - 2)
+                    wrong = w >= a + b ? w + 1 : w
+                }
                 return ["prompt": "\(a)+\(b)=", "chosen": "\(a + b)", "rejected": "\(wrong)"]
             case "chat":
                 // User turns ask for a sum or a reversed word; the assistant answers exactly.

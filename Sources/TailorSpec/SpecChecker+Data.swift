@@ -116,6 +116,10 @@ extension SpecChecker {
         {
             diagnostics.error(.lengthOrder(lo, hi), at: given?["min_length"]?.location ?? given?["max_length"]?.location)
         }
+        if generator.name == "preferences", given?["far"]?.int == 1, let below = given?["below"], below.int == 1 {
+            diagnostics.error(.conflict("below", "far"), at: below.location,
+                              notes: [Note("with 'far: 1' the wrong answer is any other number, above or below; remove 'below'")])
+        }
         if generator.name == "questions" {
             expectFormat(given?["documents"], [.documents], for: "the 'questions' generator")
         }

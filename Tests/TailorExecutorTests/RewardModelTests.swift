@@ -156,6 +156,32 @@ final class RewardModelTests: FolderTestCase {
         XCTAssertGreaterThan(under, 200, "most one-digit sums have room below")
     }
 
+    /// `far: 1` keeps the prompts and draws the wrong answer from every other possible sum;
+    /// with `below: 1` as well it is refused at `below`.
+    func testFarWrongAnswersCoverEverySumButTheRightOne() throws {
+        let near = Generators.make("preferences", count: 400, options: ["digits": 1], seed: 9)
+        let far = Generators.make("preferences", count: 400, options: ["digits": 1, "far": 1], seed: 9)
+        var distant = 0
+        for (a, b) in zip(near, far) {
+            XCTAssertEqual(a["prompt"] as? String, b["prompt"] as? String)
+            let (right, wrong) = (Int(b["chosen"] as! String)!, Int(b["rejected"] as! String)!)
+            XCTAssertNotEqual(wrong, right)
+            XCTAssertTrue((0...18).contains(wrong), "\(wrong)")
+            if abs(wrong - right) > 9 { distant += 1 }
+        }
+        XCTAssertGreaterThan(distant, 0)
+        XCTAssertEqual(Set(far.map { $0["rejected"] as! String }).count, 19, "every sum of two digits is drawn")
+        try """
+            tailor: 1
+            name: far
+            data:
+              pairs: { generate: preferences, count: 10, options: { far: 1, below: 1 } }
+            """.write(toFile: dir + "/far.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        XCTAssertNil(Compiler().plan(file: dir + "/far.yaml", diagnostics: &diagnostics))
+        XCTAssertTrue(diagnostics.items.contains { "\($0.message)" == "'below' and 'far' cannot both be set" && $0.location?.line == 4 }, "\(diagnostics.items)")
+    }
+
     /// `extract_pairs` asks `extract`'s prompts record for record, the right JSON chosen (the
     /// answer `extract` gives) and one of two wrong ones rejected.
     func testExtractPairsKeepThePromptsAndRejectAWrongJSON() {
