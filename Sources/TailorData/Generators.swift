@@ -91,8 +91,14 @@ public enum Generators {
                 let prompt = "Extract the person and the city as JSON: \(sentence)"
                 let right = "{\"person\": \"\(person)\", \"city\": \"\(city)\"}"
                 guard name == "extract_pairs" else { return ["prompt": prompt, "response": right] }
-                // The two mistakes a model makes most: the values swapped, or keys of its own.
-                let wrong = u[4] < 0.5 ? "{\"person\": \"\(city)\", \"city\": \"\(person)\"}" : "{\"name\": \"\(person)\", \"location\": \"\(city)\"}"
+                // The values swapped, or keys of the model's own; with `trailing`, also the right
+                // answer followed by more text (a third each).
+                let kinds = options["trailing"] == 1 ? 3 : 2
+                let wrong = switch int(u[4], below: kinds) {
+                case 0: "{\"person\": \"\(city)\", \"city\": \"\(person)\"}"
+                case 1: "{\"name\": \"\(person)\", \"location\": \"\(city)\"}"
+                default: right + "\n\nThe person is \(person) and the city is \(city)."
+                }
                 return ["prompt": prompt, "chosen": right, "rejected": wrong]
             case "reviews":
                 let lexicon = (options["lexicon"] ?? 1) - 1

@@ -197,6 +197,18 @@ final class RewardModelTests: FolderTestCase {
             if rejected.hasPrefix("{\"person\"") { swapped += 1 } else { XCTAssertTrue(rejected.hasPrefix("{\"name\"")) }
         }
         XCTAssertTrue((60...140).contains(swapped), "both kinds of mistake: \(swapped) of 200 swapped")
+        // `trailing: 1` keeps the pairs' prompts and chosen answers and adds a third kind.
+        let three = Generators.make("extract_pairs", count: 300, options: ["trailing": 1], seed: 3)
+        let first = Generators.make("extract_pairs", count: 300, options: [:], seed: 3)
+        var trailing = 0
+        for (a, b) in zip(first, three) {
+            XCTAssertEqual(a["prompt"] as? String, b["prompt"] as? String)
+            XCTAssertEqual(a["chosen"] as? String, b["chosen"] as? String)
+            let (chosen, rejected) = (b["chosen"] as! String, b["rejected"] as! String)
+            // Right as a value (`answer_check` reads the first JSON object), wrong as an exact answer.
+            if rejected.hasPrefix(chosen) { trailing += 1; XCTAssertTrue(rejected.count > chosen.count + 10) }
+        }
+        XCTAssertTrue((60...140).contains(trailing), "a third trail on: \(trailing) of 300")
     }
 
     /// Text data without pairs cannot train a reward model: the checker says so at its line.
