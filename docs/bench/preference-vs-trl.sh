@@ -13,8 +13,9 @@
 #
 #   swift build -c release --product TailorBench
 #   TORCH_VENV=~/.cache/perfbench/venv-torch bash docs/bench/preference-vs-trl.sh
-# Overrides: CONFIGS="S M" ROUNDS=3 THREADS=2. The venv needs torch, transformers, trl,
-# datasets, tokenizers and accelerate.
+# Overrides: CONFIGS="S M" ROUNDS=3 THREADS=2; SMOLLM2=1 adds DPO with LoRA on SmolLM2-135M
+# (TRL + PEFT, the GGUF read by transformers). The venv needs torch, transformers, trl,
+# datasets, tokenizers and accelerate, and peft and gguf for SMOLLM2=1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${TORCH_VENV:-$HOME/.cache/perfbench/venv-torch}
@@ -37,4 +38,11 @@ for round in $(seq "$rounds"); do
     echo "-- Tailor $(TAILOR_THREADS=$threads run "$bench" "reward-$lower" | tail -1)"
     echo "-- TRL reward $config $(trl reward "$config")"
   done
+  if [ "${SMOLLM2:-0}" = 1 ]; then  # DPO with LoRA on SmolLM2-135M-Instruct (`make models`), 4 pairs, 8 timed steps
+    echo "-- Tailor $(TAILOR_THREADS=$threads run "$bench" dpo-smollm2-lora | tail -1)"
+    for case in dpo dpo-precomputed; do
+      echo "-- TRL+PEFT $case smollm2 $(run "$venv/bin/python" docs/bench/trl_preference.py --case "$case" --config smollm2 \
+        --batch 4 --steps 8 --threads "$threads" 2>/dev/null | tail -1)"
+    done
+  fi
 done

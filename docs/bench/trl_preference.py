@@ -47,7 +47,9 @@ import warnings
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--case", required=True, choices=["dpo", "dpo-precomputed", "reward"])
-p.add_argument("--config", default="S", choices=["S", "M"])
+p.add_argument("--config", default="S", choices=["S", "M", "smollm2"],
+               help="smollm2: SmolLM2-135M-Instruct read from models/smollm2's GGUF (dequantized by transformers), "
+                    "LoRA r8/alpha 16 on q_proj and v_proj through PEFT, the reference being the base with the adapter disabled")
 p.add_argument("--batch", type=int, default=16, help="preference pairs per optimizer step")
 p.add_argument("--steps", type=int, default=20, help="timed steps")
 p.add_argument("--warmup", type=int, default=2, help="untimed steps before them")
@@ -78,9 +80,11 @@ from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer  # noqa: E402
 transformers.logging.set_verbosity_error()
 torch.set_num_threads(args.threads)
 
-# Reference shapes: vocab, context, width, layers, heads.
-SHAPES = {"S": (512, 128, 128, 4, 4), "M": (4096, 256, 384, 6, 6)}
+# Reference shapes: vocab, context, width, layers, heads (SmolLM2's from its config).
+SHAPES = {"S": (512, 128, 128, 4, 4), "M": (4096, 256, 384, 6, 6), "smollm2": (49152, 8192, 576, 30, 9)}
 vocab, ctx, d, n_layer, n_head = SHAPES[args.config]
+GGUF_DIR, GGUF_FILE = "models/smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+assert args.config != "smollm2" or args.case != "reward", "the SmolLM2 case is DPO with LoRA"
 P, A = args.prompt_tokens, args.answer_tokens
 seq_len = P + A + 1
 assert seq_len <= ctx, f"P+A+1 = {seq_len} exceeds the {ctx}-token context of config {args.config}"
@@ -154,8 +158,23 @@ with tempfile.TemporaryDirectory() as tmp:
         # TRL builds the reference model by reloading the policy's checkpoint path
         # (DPOTrainer.__init__ -> create_model_from_path(config._name_or_path)), so the
         # random policy is saved once and loaded back from disk.
-        GPT2LMHeadModel(gpt2_config()).save_pretrained(os.path.join(tmp, "init"))
-        model = GPT2LMHeadModel.from_pretrained(os.path.join(tmp, "init"))
+        peft_config = None
+        if args.config == "smollm2":
+            from peft import LoraConfig
+            from transformers import AutoModelForCausalLM
+            # Dequantized to float32 on load (as Tailor holds it). transformers still marks the
+            # model as GGUF-quantized and refuses to train it; its weights are plain float32
+            # tensors, so the mark is cleared.
+            model = AutoModelForCausalLM.from_pretrained(GGUF_DIR, gguf_file=GGUF_FILE, torch_dtype=torch.float32)
+            model.is_quantized, model.hf_quantizer = False, None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            assert all(p.dtype == torch.float32 for p in model.parameters())
+            model.config.pad_token_id = PAD
+            peft_config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+        else:
+            GPT2LMHeadModel(gpt2_config()).save_pretrained(os.path.join(tmp, "init"))
+            model = GPT2LMHeadModel.from_pretrained(os.path.join(tmp, "init"))
 
         class TimedDPO(DPOTrainer):
             # Times the one-off reference pass that precompute_ref_log_probs=True runs
@@ -170,7 +189,7 @@ with tempfile.TemporaryDirectory() as tmp:
         cfg = DPOConfig(output_dir=os.path.join(tmp, "out"), beta=0.1, loss_type="sigmoid",
                         precompute_ref_log_probs=args.case == "dpo-precomputed", **common)
         trainer = TimedDPO(model=model, ref_model=None, args=cfg, train_dataset=dataset,
-                           processing_class=tok, callbacks=[timer])
+                           processing_class=tok, callbacks=[timer], peft_config=peft_config)
         has_ref_model = trainer.ref_model is not None
     else:
         model = GPT2ForSequenceClassification(gpt2_config(num_labels=1))
@@ -214,8 +233,9 @@ print(json.dumps({
     "shape": {"vocab": vocab, "ctx": ctx, "d": d, "layers": n_layer, "heads": n_head,
               "params": sum(t.numel() for t in trainer.model.parameters()),  # tied weights once
               # the LM head shares the embedding matrix (the reward model has a score head instead)
-              "tied": trainer.model.lm_head.weight is trainer.model.transformer.wte.weight
-              if hasattr(trainer.model, "lm_head") else None},
+              "tied": trainer.model.get_output_embeddings().weight is trainer.model.get_input_embeddings().weight
+              if trainer.model.get_output_embeddings() is not None else None,
+              "trainable": sum(t.numel() for t in trainer.model.parameters() if t.requires_grad)},
     "batch": args.batch,
     "prompt_tokens": P,
     "answer_tokens": A,
