@@ -42,11 +42,19 @@ final class PromptTests: XCTestCase {
         XCTAssertEqual(own.count, 3)
     }
 
-    func testDataTemplateRendersRecordsIntoInstructions() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-prompt-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+    /// Plans and runs `spec` in a fresh folder, removed when the test ends, giving each node's outcome.
+    func run(_ spec: String, _ name: String) throws -> [Executor.Outcome] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-\(name)-\(getpid())").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try """
+        try spec.write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/t.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+    }
+
+    func testDataTemplateRendersRecordsIntoInstructions() throws {
+        let outcomes = try run("""
             tailor: 1
             name: templ
             seed: 2
@@ -56,10 +64,7 @@ final class PromptTests: XCTestCase {
               framed: { from: parts.rest, template: few }
             prompts:
               few: { template: "Q: {prompt}\\nA:", few_shot: { from: parts.shots, k: 1, select: similar }, chain_of_thought: true }
-            """.write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
-        var diagnostics = DiagnosticBag()
-        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/t.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+            """, "prompt")
         let framed = try Dataset.read(try XCTUnwrap(outcomes.first { $0.node.id == "data.framed" }).artifact.path("data.jsonl"))
         XCTAssertEqual(framed.count, 10)
         let first = try XCTUnwrap(framed.records.first?["prompt"] as? String)
@@ -71,10 +76,8 @@ final class PromptTests: XCTestCase {
     /// reward model): a ChatML prompt makes TRL's conversational layout, another the rendered
     /// prompt with both answers.
     func testDataTemplateKeepsPreferencePairs() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-prompt-pairs-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try """
+        // A reward model takes the templated pairs: they plan as `preference` data.
+        let outcomes = try run("""
             tailor: 1
             name: templ
             seed: 2
@@ -90,10 +93,7 @@ final class PromptTests: XCTestCase {
             models:
               base: { arch: gpt2, size: { layers: 1, width: 16, heads: 2, context: 64 }, tokenizer: bytes }
               judge: { from: base, reward: {}, train: { data: chats, steps: 1 } }
-            """.write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
-        var diagnostics = DiagnosticBag()
-        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/t.yaml", diagnostics: &diagnostics), "a reward model takes the templated pairs: \(diagnostics.items)")
-        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+            """, "prompt-pairs")
         func records(_ id: String) throws -> [[String: Any]] {
             try Dataset.read(try XCTUnwrap(outcomes.first { $0.node.id == id }).artifact.path("data.jsonl")).records
         }
@@ -148,13 +148,13 @@ final class ChatTokenizationTests: XCTestCase {
         ]
         let eos = try XCTUnwrap(tokenizer.eos)
         for (rejected, answer) in [(false, "6"), (true, "7")] {
-            let (ids, mask) = try XCTUnwrap(try TokenizerRunners.pairSide(record, rejected: rejected, tokenizer, eos: eos, template: &template))
+            let (ids, mask) = try TokenizerRunners.pairSide(record, 0, rejected: rejected, tokenizer, eos: eos, template: &template, source: "pairs")
             XCTAssertTrue(tokenizer.decode(ids).hasSuffix("<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n\(answer)<|im_end|>\n"))
             XCTAssertEqual(tokenizer.decode(zip(ids, mask).filter { $0.1 == 1 }.map(\.0)), "\(answer)<|im_end|>\n", "the prompt's answer is context")
         }
         // A text pair is the prompt, the answer and end of text.
-        let text = try XCTUnwrap(try TokenizerRunners.pairSide(["prompt": "1+1=", "chosen": "2", "rejected": "3"], rejected: true, tokenizer, eos: eos,
-                                                               template: &template))
+        let text = try TokenizerRunners.pairSide(["prompt": "1+1=", "chosen": "2", "rejected": "3"], 0, rejected: true, tokenizer, eos: eos,
+                                                 template: &template, source: "pairs")
         XCTAssertEqual(text.ids, tokenizer.encode("1+1=", specials: false) + tokenizer.encode("3", specials: false) + [eos])
     }
 

@@ -12,12 +12,15 @@ extension EvalRunners {
     /// comparisons are judged by `answer_check` (`win_rate_rule`), and `judge_agreement` is
     /// how often the reward model sides with that rule where it decides, which tests the
     /// reward model itself.
-    static func judge(_ answers: [String], examples: [Example], records: [[String: Any]], maxTokens: Int, prompt: Prompt?,
+    static func judge(_ answers: [String], of model: Artifact, examples: [Example], records: [[String: Any]], maxTokens: Int, prompt: Prompt?,
                       source: String, _ ctx: NodeContext, into result: inout [String: Any]) throws {
         let baselineInput = try ctx.input(.baseline), rewardInput = try ctx.input(.reward)
-        let (baseline, baselineTokenizer) = try ModelRunners.loadForEvaluation(baselineInput.artifact)
-        let baselineExamples = try self.examples(records, for: baselineInput.artifact, baseline, baselineTokenizer, prompt: prompt, source: source)
-        let baselineAnswers = try self.answers(baselineExamples, baseline, baselineTokenizer, maxTokens: maxTokens, ctx, "baseline generating")
+        // The baseline against itself answers as it just did (greedy decoding is deterministic).
+        let baselineAnswers = try baselineInput.artifact.digest == model.digest ? answers : {
+            let (baseline, baselineTokenizer) = try ModelRunners.loadForEvaluation(baselineInput.artifact)
+            let baselineExamples = try self.examples(records, for: baselineInput.artifact, baseline, baselineTokenizer, prompt: prompt, source: source)
+            return try self.answers(baselineExamples, baseline, baselineTokenizer, maxTokens: maxTokens, ctx, "baseline generating")
+        }()
         let (judge, judgeTokenizer) = try RewardRunners.load(rewardInput.artifact, node: rewardInput.input.node)
         guard let eos = judgeTokenizer.eos else { throw ExecutionError.noEndOfText }
         let context = judge.backbone.context
@@ -30,15 +33,7 @@ extension EvalRunners {
                 if let turns = records[i]["messages"] as? [[String: Any]] {
                     pair = ["prompt": Array(turns.dropLast()), "chosen": [["role": "assistant", "content": answers[i]]]]
                 }
-                let ids: [Int32]
-                do {
-                    guard let side = try TokenizerRunners.pairSide(pair, rejected: false, judgeTokenizer, eos: eos, template: &template) else {
-                        throw ExecutionError.noTextFields(source, record: i + 1)
-                    }
-                    ids = side.ids
-                } catch let error as JinjaError {
-                    throw ExecutionError.chatRecord(source, record: i + 1, error)
-                }
+                let ids = try TokenizerRunners.pairSide(pair, i, rejected: false, judgeTokenizer, eos: eos, template: &template, source: source).ids
                 return ids.count <= context ? ids : Array(ids.prefix(context - 1)) + [eos]
             }
         }

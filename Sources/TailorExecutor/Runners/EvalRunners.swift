@@ -71,7 +71,7 @@ enum EvalRunners {
             }
             result["samples"] = samples  // the first answers, to see what a score means
             if metrics.contains("win_rate") {
-                try judge(answers, examples: examples, records: data.records, maxTokens: maxTokens, prompt: prompt,
+                try judge(answers, of: modelInput.artifact, examples: examples, records: data.records, maxTokens: maxTokens, prompt: prompt,
                           source: dataInput.input.display, ctx, into: &result)
             }
         }

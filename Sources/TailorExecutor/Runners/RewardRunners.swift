@@ -82,16 +82,8 @@ enum RewardRunners {
         let source = dataInput.input.display
         var template = ArtifactTokenizer.LazyChatTemplate(modelInput.artifact)
         for (i, record) in data.records.enumerated() {
-            let sides: (chosen: (ids: [Int32], mask: [UInt8]), rejected: (ids: [Int32], mask: [UInt8]))
-            do {
-                guard let c = try TokenizerRunners.pairSide(record, rejected: false, tokenizer, eos: eos, template: &template),
-                      let r = try TokenizerRunners.pairSide(record, rejected: true, tokenizer, eos: eos, template: &template)
-                else { throw ExecutionError.notAPair(source, record: i + 1) }
-                sides = (c, r)
-            } catch let error as JinjaError {
-                throw ExecutionError.chatRecord(source, record: i + 1, error)
-            }
-            let (c, r) = (sides.chosen.ids, sides.rejected.ids)
+            let c = try TokenizerRunners.pairSide(record, i, rejected: false, tokenizer, eos: eos, template: &template, source: source).ids
+            let r = try TokenizerRunners.pairSide(record, i, rejected: true, tokenizer, eos: eos, template: &template, source: source).ids
             let longest = max(c.count, r.count)
             guard longest <= model.backbone.context else {
                 throw ExecutionError.pairTooLong(source, record: i + 1, tokens: longest, context: model.backbone.context)

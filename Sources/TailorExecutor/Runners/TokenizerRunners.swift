@@ -108,19 +108,26 @@ enum TokenizerRunners {
         return (ids, mask)
     }
 
-    /// One side of a preference pair as ids and mask (answer 1). A conversational pair (TRL's
-    /// layout: the prompt's turns, the answer's turns) is one chat through the model's own
-    /// template when it has one, else ChatML when the tokenizer has its tokens, the answer's
-    /// assistant turns alone as targets; text pairs, and chats a tokenizer has no way to write,
-    /// are the prompt, the answer and end of text.
-    static func pairSide(_ record: [String: Any], rejected: Bool, _ tokenizer: BPETokenizer, eos: Int32,
-                         template: inout ArtifactTokenizer.LazyChatTemplate) throws -> (ids: [Int32], mask: [UInt8])? {
+    /// One side of record `index`, a preference pair, as ids and mask (answer 1). A
+    /// conversational pair (TRL's layout: the prompt's turns, the answer's turns) is one chat
+    /// through the model's own template when it has one, else ChatML when the tokenizer has its
+    /// tokens, the answer's assistant turns alone as targets; text pairs, and chats a tokenizer
+    /// has no way to write, are the prompt, the answer and end of text. A record that is no
+    /// pair, or a chat the template fails on, is an error naming the record in `source`.
+    static func pairSide(_ record: [String: Any], _ index: Int, rejected: Bool, _ tokenizer: BPETokenizer, eos: Int32,
+                         template: inout ArtifactTokenizer.LazyChatTemplate, source: String) throws -> (ids: [Int32], mask: [UInt8]) {
         if let prompt = record["prompt"] as? [[String: Any]], let answer = record[rejected ? "rejected" : "chosen"] as? [[String: Any]] {
             let turns = answer.filter { $0["role"] as? String == "assistant" }.count
-            if let template = try template.get() { return try templated(prompt + answer, template, tokenizer, scored: turns) }
+            do {
+                if let template = try template.get() { return try templated(prompt + answer, template, tokenizer, scored: turns) }
+            } catch let error as JinjaError {
+                throw ExecutionError.chatRecord(source, record: index + 1, error)
+            }
             if let chat = chatML(prompt + answer, tokenizer, scored: turns) { return chat }
         }
-        guard let (context, answer) = rejected ? RecordText.rejectedParts(record) : RecordText.parts(record) else { return nil }
+        guard let (context, answer) = rejected ? RecordText.rejectedParts(record) : RecordText.parts(record) else {
+            throw ExecutionError.notAPair(source, record: index + 1)
+        }
         return tokenizer.example(context: context, answer: answer, eos: eos)
     }
 
@@ -149,19 +156,19 @@ enum TokenizerRunners {
         }
         guard let eos = tokenizer.eos else { throw ExecutionError.tokenizerLacks(Rendering.endOfText) }
         var template = ArtifactTokenizer.LazyChatTemplate(tokenizerArtifact)
-        let pairs = data.records.contains(where: { $0["rejected"] != nil })
-        for (i, record) in data.records.enumerated() {
-            if pairs {
-                do {
-                    guard let side = try pairSide(record, rejected: false, tokenizer, eos: eos, template: &template) else {
-                        throw ExecutionError.notAPair(source.input.display, record: i + 1)
-                    }
-                    arrays.append(side.ids, mask: side.mask)
-                } catch let error as JinjaError {
-                    throw ExecutionError.chatRecord(source.input.display, record: i + 1, error)
-                }
-                continue
+        if data.records.contains(where: { $0["rejected"] != nil }) {
+            // Preference pairs keep their rejected side beside the chosen one, record for record.
+            var rejected = TokenArrays()
+            for (i, record) in data.records.enumerated() {
+                let c = try pairSide(record, i, rejected: false, tokenizer, eos: eos, template: &template, source: source.input.display)
+                let r = try pairSide(record, i, rejected: true, tokenizer, eos: eos, template: &template, source: source.input.display)
+                arrays.append(c.ids, mask: c.mask)
+                rejected.append(r.ids, mask: r.mask)
             }
+            try finish(arrays, data, ctx)
+            return try rejected.write(ctx.out("rejected.bin"))
+        }
+        for (i, record) in data.records.enumerated() {
             if let messages = record["messages"] as? [[String: Any]] {
                 if let template = try template.get() {
                     do {
@@ -184,20 +191,6 @@ enum TokenizerRunners {
             arrays.append(ids, mask: mask)
         }
         try finish(arrays, data, ctx)
-        // Preference pairs keep their rejected side beside the chosen one, record for record.
-        guard pairs else { return }
-        var rejected = TokenArrays()
-        for (i, record) in data.records.enumerated() {
-            do {
-                guard let side = try pairSide(record, rejected: true, tokenizer, eos: eos, template: &template) else {
-                    throw ExecutionError.notAPair(source.input.display, record: i + 1)
-                }
-                rejected.append(side.ids, mask: side.mask)
-            } catch let error as JinjaError {
-                throw ExecutionError.chatRecord(source.input.display, record: i + 1, error)
-            }
-        }
-        try rejected.write(ctx.out("rejected.bin"))
     }
 
 
