@@ -6,6 +6,18 @@ import TailorEngine
 /// "person": "Ada"}` wrong against `{"person": "Ada", "city": "Oslo"}`, and "85." wrong
 /// against "85"; a user reading the answers would not.
 enum AnswerCheck {
+    /// Whether an answer scores under one of the answer metrics an eval reports (`exact_match`,
+    /// `contains`, `answer_check`), both texts trimmed, as evals and `label` rules read them.
+    static func passes(_ metric: String, _ generated: String, _ reference: String) -> Bool {
+        let got = generated.trimmingCharacters(in: .whitespacesAndNewlines)
+        let want = reference.trimmingCharacters(in: .whitespacesAndNewlines)
+        switch metric {
+        case "exact_match": return got == want
+        case "contains": return !want.isEmpty && got.range(of: want, options: [.caseInsensitive]) != nil
+        default: return matches(got, want)
+        }
+    }
+
     static func matches(_ generated: String, _ reference: String) -> Bool {
         let got = generated.trimmingCharacters(in: .whitespacesAndNewlines)
         let want = reference.trimmingCharacters(in: .whitespacesAndNewlines)

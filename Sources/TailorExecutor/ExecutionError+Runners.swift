@@ -103,6 +103,14 @@ extension ExecutionError {
     static let noEndOfText = ExecutionError("the model's tokenizer has no end-of-text token")
     static func tokenizerLacks(_ token: String) -> Self { .init("the tokenizer has no \(token) token") }
     static let promptFillsContext = ExecutionError("a prompt fills the model's whole context")
+    static func badPattern(_ pattern: String) -> Self { .init("'\(pattern)' is not a valid regular expression") }
+    static func notSampled(_ source: String, record: Int) -> Self {
+        .init("\(source): record \(record) is not a sampled answer (it lacks `prompt`, `response`, `reference` or `sample`)")
+    }
+    static func noLabelledPairs(prompts: Int, allPassed: Int, allFailed: Int) -> Self {
+        .init("no prompt gave a preference pair: of \(prompts) prompts, every answer passed the rule for \(allPassed) and failed it for \(allFailed); "
+            + "sample more answers per prompt (`n`), at a higher `temperature`, or choose a rule the answers sometimes pass")
+    }
     static let noMetrics = ExecutionError("an input has no metrics.json")
     static func unreadablePrompt(_ key: String) -> Self { .init("the prompt artifact \(key) has no readable prompt.json") }
     static func noTokenizerInput(_ node: String) -> Self { .init("'\(node)' has no tokenizer among its inputs") }

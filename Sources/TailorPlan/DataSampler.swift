@@ -58,6 +58,16 @@ final class DataSampler {
             let longest = parts.map(\.count).max() ?? 0
             let interleaved = (0..<longest).flatMap { i in parts.compactMap { i < $0.count ? $0[i] : nil } }
             return interleaved.isEmpty ? nil : Array(interleaved.prefix(Self.size))
+        case .dataSample:
+            // Before the model answers, the source's own answers stand in for its samples.
+            return source(node.inputs.first { $0.role == .source })
+        case .dataLabel:
+            return source(node.inputs.first).map { records in
+                records.map { r in
+                    let answer = RecordText.parts(r)?.answer ?? ""
+                    return ["prompt": r["prompt"] ?? "", "chosen": answer, "rejected": answer]
+                }
+            }
         case .dataTemplate:
             guard let records = source(node.inputs.first { $0.role == .source }),
                   let promptNode = node.inputs.first(where: { $0.role == .prompt }).flatMap({ planned($0.node) }),

@@ -11,6 +11,8 @@ public enum NodeKind: String, Sendable, CaseIterable, Codable {
     case dataTemplate = "data.template"
     case dataTake = "data.take"
     case dataMix = "data.mix"
+    case dataSample = "data.sample"
+    case dataLabel = "data.label"
     case dataTokenize = "data.tokenize"
     case tokenizerTrain = "tokenizer.train"
     case tokenizerLoad = "tokenizer.load"

@@ -199,6 +199,27 @@ struct Planner {
             e.rows = sourceRows.map { min($0, take.int ?? $0) } ?? take.int
             return add(id, .dataTake, params: Self.object([("take", take)]), inputs: [source], at: v.location, estimate: e)
         }
+        if let sample = v["sample"], let m = sample["model"]?.string {
+            let modelID = model(m)
+            var inputs = [source, PlanInput(node: modelID, role: .model)]
+            let promptID = sample["prompt"]?.string.map { prompt($0) }
+            if let promptID { inputs.append(PlanInput(node: promptID, role: .prompt)) }
+            let n = sample["n"]?.int ?? 1
+            e = spec.models[m].flatMap { info in
+                info.arch.map { arch in
+                    Estimator.inference(info.dims, arch: arch, rows: sourceRows.map { $0 * n },
+                                        lengths: tokenizerNode[m].flatMap { lengths(source, tokenizer: $0, prompt: promptID) },
+                                        maxTokens: sample["max_tokens"]?.int, scores: false, logits: false)
+                }
+            } ?? Estimate()
+            e.rows = sourceRows.map { $0 * n }
+            return add(id, .dataSample, params: Self.object([("sample", sample.removing(["model", "prompt"])), ("seed", seed)]),
+                       inputs: inputs, at: v.location, estimate: e)
+        }
+        if let label = v["label"] {
+            e.rows = nil  // one pair at most per prompt: how many, only the answers tell
+            return add(id, .dataLabel, params: Self.object([("label", label)]), inputs: [source], at: v.location, estimate: e)
+        }
         if let t = v["template"]?.string {
             return add(id, .dataTemplate, params: Self.object([]),
                        inputs: [source, PlanInput(node: prompt(t), role: .prompt)], at: v.location, estimate: e)

@@ -58,6 +58,10 @@ extension Message {
     static func wrongFormat(_ what: String, needs: [DataFormat], got: DataFormat) -> Message {
         Message("\(what) needs \(needs.map { "'\($0.rawValue)'" }.joined(separator: " or ")) data, but this dataset is '\(got.rawValue)'")
     }
+    static func labelNeedsSamples(_ name: String) -> Message {
+        Message("'label' pairs a model's sampled answers, but '\(name)' is not a `sample` dataset")
+    }
+    static func badPattern(_ pattern: String) -> Message { Message("'\(pattern)' is not a valid regular expression") }
     static func wrongModel(_ what: String, needs: String, got: String) -> Message {
         Message("\(what) needs \(needs), but this model is \(got)")
     }

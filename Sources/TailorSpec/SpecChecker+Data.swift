@@ -1,3 +1,4 @@
+import Foundation
 import TailorDiagnostics
 
 extension SpecChecker {
@@ -31,6 +32,10 @@ extension SpecChecker {
             result = .documents
         } else if v["command"] != nil {
             diagnostics.error(.missingKey("format", in: "a dataset made by 'command'"), at: v.location)
+        } else if v["sample"] != nil {
+            result = .instruction
+        } else if v["label"] != nil {
+            result = .preference
         } else if v["template"] != nil {
             // A prompt renders each record's prompt; pairs keep both answers.
             result = dataRef(v["from"]).flatMap { format(of: $0.name) } == .preference ? .preference : .instruction
@@ -86,6 +91,29 @@ extension SpecChecker {
         }
         if let t = v["template"], let source = dataRef(v["from"]), let sourceFormat = formatMemo[source.name] ?? nil {
             checkPlaceholders(prompt: t, format: sourceFormat)
+        }
+        if let sample = v["sample"] {
+            expectFormat(v["from"], [.instruction], for: "sampling answers")
+            if let t = sample["prompt"] { checkPlaceholders(prompt: t, format: .instruction) }
+        }
+        if let label = v["label"] { checkLabel(label, from: v["from"]) }
+    }
+
+    /// `label` reads a `sample` dataset's groups of answers to one prompt, so its source must
+    /// be one (a `take` or `filter` between them would cut groups apart), and its pattern must
+    /// compile.
+    mutating func checkLabel(_ label: Value, from ref: Value?) {
+        if let ref, let r = dataRef(ref), let source = entry(.data, r.name), source["sample"] == nil {
+            diagnostics.error(.labelNeedsSamples(r.name), at: ref.location,
+                              notes: [Note("define '\(r.name)' with `sample: { model: ..., max_tokens: ... }`, or label a dataset that has it")])
+        }
+        if let pattern = label["pattern"], let text = pattern.string {
+            do {
+                _ = try NSRegularExpression(pattern: text)
+            } catch {
+                diagnostics.error(.badPattern(text), at: pattern.location,
+                                  notes: [Note("ICU regular expressions, as NSRegularExpression reads them; escape `\\`, `(` and `[` to match them literally")])
+            }
         }
     }
 

@@ -4,6 +4,11 @@ import TailorDiagnostics
 extension SpecChecker {
     mutating func checkModels() {
         for (name, _) in entries("models") { _ = modelInfo(name) }
+        // Sampled answers come from a decoder; data is checked before models are known.
+        for (_, v) in entries("data") {
+            guard let ref = v["sample"]?["model"], let name = ref.string, let info = models[name] else { continue }
+            expectKind(ref, info, [.languageModel], "sampling answers")
+        }
     }
 
     /// Derives (once) what model `name` is: kind, architecture, dimensions, tokenizer.

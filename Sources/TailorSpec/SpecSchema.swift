@@ -41,18 +41,21 @@ public enum SpecSchema {
                   "record format of a `file`, `folder` or `command` source, or the layout of another tool's file read into one (`alpaca`: instruction records, `sharegpt`: chat records; see Data formats); `.txt` files default to `text`, folders to `documents`"),
             Field("fields", .dict(.string, keyKind: "format fields"),
                   "maps the format's (or layout's) field names to the file's, e.g. `{ prompt: question, response: answer }`"),
-            Field("from", .reference(.data), "the dataset this one derives from, with `split`, `filter`, `template` or `take`"),
+            Field("from", .reference(.data), "the dataset this one derives from, with `split`, `filter`, `template`, `take`, `sample` or `label`"),
             Field("split", split, "deterministic random split into named parts whose fractions sum to 1; refer to a part as `name.part`"),
             Field("filter", .object(filter), "keep the records that pass"),
             Field("template", .reference(.prompt), "render each record through a prompt, giving instruction records"),
             Field("take", .int(min: 1, max: nil), "keep the first N records"),
+            Field("sample", .object(sample), "a model's own answers to each prompt of the `from` dataset (instruction records)"),
+            Field("label", .object(label), "preference pairs from the sampled answers of the `from` dataset (a `sample` dataset), judged by a rule"),
             Field("mix", .list(.object(mixPart), minCount: 2), "weighted mixture of datasets of one format"),
         ],
         rules: [
             .exactlyOne(["generate", "file", "folder", "from", "mix", "command"]),
-            .exactlyOne(["split", "filter", "template", "take"], when: "from"),
+            .exactlyOne(["split", "filter", "template", "take", "sample", "label"], when: "from"),
             .needs("split", oneOf: ["from"]), .needs("filter", oneOf: ["from"]),
             .needs("template", oneOf: ["from"]), .needs("take", oneOf: ["from"]),
+            .needs("sample", oneOf: ["from"]), .needs("label", oneOf: ["from"]),
             .needs("count", oneOf: ["generate", "mix"]),
             .needs("options", oneOf: ["generate"]),
             .needs("format", oneOf: ["file", "folder", "command"]),
@@ -67,6 +70,35 @@ public enum SpecSchema {
             Field("contains", .string, "keep only records containing this text"),
             Field("dedupe", .bool, default: .bool(false), "drop exact duplicate records"),
         ])
+
+    static let sample = ObjectSchema(
+        "sample", doc: """
+            Answers a model writes itself, `n` to each prompt of the `from` dataset (instruction records), drawn with the spec's \
+            seed: one record per answer, with the prompt, the sampled `response`, the source's own answer as `reference` and the \
+            answer's number as `sample`. Train on them (rejection sampling), or turn them into preference pairs with `label`.
+            """,
+        fields: [
+            Field("model", .reference(.model), required: true, "the model that answers"),
+            Field("prompt", .reference(.prompt), "the prompt each record is asked through, as an eval asks it; without one, the record's prompt as it is"),
+            Field("n", .int(min: 2, max: 64), default: .int(4), "answers per prompt"),
+            Field("temperature", .number(min: 0, max: nil, minExclusive: true), default: .number(1), "sampling temperature"),
+            Field("top_p", .number(min: 0, max: 1, minExclusive: true), default: .number(1),
+                  "sample from the smallest set of tokens whose probability reaches this"),
+            Field("max_tokens", .int(min: 1, max: 4096), required: true, "the most tokens an answer may have"),
+        ])
+
+    static let label = ObjectSchema(
+        "label", doc: """
+            Preference pairs from sampled answers: for each prompt, its first answer that passes the rule is chosen and its first \
+            that fails is rejected. A prompt whose answers all pass or all fail gives no pair, and empty answers take no side; \
+            the node reports both counts.
+            """,
+        fields: [
+            Field("rule", .choice(["answer_check", "exact_match", "contains"]),
+                  "an answer passes when it matches the source's answer (`reference`) as the eval metric of that name scores it"),
+            Field("pattern", .string, "an answer passes when this regular expression (ICU syntax) matches somewhere in it"),
+        ],
+        rules: [.exactlyOne(["rule", "pattern"])])
 
     static let mixPart = ObjectSchema(
         "mix part", doc: "One dataset of a mixture.",

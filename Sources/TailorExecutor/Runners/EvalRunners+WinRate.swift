@@ -47,7 +47,7 @@ extension EvalRunners {
         var comparison: [String: Any] = ["baseline": baselineInput.input.node, "judge": rewardInput.input.node, "reward": judgeRate.json]
         if !records.contains(where: { $0["rejected"] != nil }) {
             // 1 for a right answer, 0 for a wrong one.
-            let right = { (answer: String, i: Int) in AnswerCheck.matches(trimmed(answer), trimmed(examples[i].text)) ? 1 : 0 }
+            let right = { (answer: String, i: Int) in AnswerCheck.passes("answer_check", answer, examples[i].text) ? 1 : 0 }
             let rule = examples.indices.map { i in WinRate.Outcome(right(answers[i], i), against: right(baselineAnswers[i], i)) }
             let ruleRate = WinRate(rule)
             result["win_rate_rule"] = ruleRate.rate

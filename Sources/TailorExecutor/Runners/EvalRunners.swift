@@ -58,12 +58,13 @@ enum EvalRunners {
             var exact = 0, contained = 0, checked = 0
             var samples: [[String: String]] = []
             for (row, answer) in zip(examples, answers) {
-                let got = answer.trimmingCharacters(in: .whitespacesAndNewlines)
-                let want = row.text.trimmingCharacters(in: .whitespacesAndNewlines)
-                if got == want { exact += 1 }
-                if !want.isEmpty, got.range(of: want, options: [.caseInsensitive]) != nil { contained += 1 }
-                if AnswerCheck.matches(got, want) { checked += 1 }
-                if samples.count < 5 { samples.append(["expected": want, "generated": got]) }
+                if AnswerCheck.passes("exact_match", answer, row.text) { exact += 1 }
+                if AnswerCheck.passes("contains", answer, row.text) { contained += 1 }
+                if AnswerCheck.passes("answer_check", answer, row.text) { checked += 1 }
+                if samples.count < 5 {
+                    samples.append(["expected": row.text.trimmingCharacters(in: .whitespacesAndNewlines),
+                                    "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
+                }
             }
             let n = Double(Swift.max(1, examples.count))  // an empty set scores 0
             for (metric, hits) in [("exact_match", exact), ("contains", contained), ("answer_check", checked)] where metrics.contains(metric) {

@@ -125,6 +125,40 @@ public struct DataTemplateParameters: NodeParameters {
     public init(_ p: Params) throws {}
 }
 
+/// data.sample: a model's own answers, `n` to each prompt.
+public struct DataSampleParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.dataSample]
+    public var n: Int
+    public var temperature: Double
+    public var topP: Double
+    public var maxTokens: Int
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        let s = try p.required("sample")
+        n = try s.required("n", \.int)
+        temperature = try s.required("temperature", \.number)
+        topP = try s.required("top_p", \.number)
+        maxTokens = try s.required("max_tokens", \.int)
+        seed = try p.required("seed", \.int)
+    }
+}
+
+/// data.label: preference pairs from sampled answers, by a metric against the reference or a pattern.
+public struct DataLabelParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.dataLabel]
+    /// `answer_check`, `exact_match` or `contains`; nil with a pattern.
+    public var rule: String?
+    public var pattern: String?
+
+    public init(_ p: Params) throws {
+        let l = try p.required("label")
+        rule = l.optional("rule", \.string)
+        pattern = l.optional("pattern", \.string)
+        if rule == nil && pattern == nil { throw ParameterError(path: "label.rule") }
+    }
+}
+
 /// data.tokenize: everything it does comes from its inputs (the data and the tokenizer).
 public struct DataTokenizeParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataTokenize]

@@ -24,7 +24,7 @@ extension NodeParameters {
 public enum NodeParameterTypes {
     public static let all: [any NodeParameters.Type] = [
         DataGenerateParameters.self, DataLoadParameters.self, DataFolderParameters.self, DataCommandParameters.self,
-        DataSplitParameters.self, DataFilterParameters.self, DataTakeParameters.self, DataMixParameters.self,
+        DataSplitParameters.self, DataFilterParameters.self, DataTakeParameters.self, DataMixParameters.self, DataSampleParameters.self, DataLabelParameters.self,
         DataTemplateParameters.self, DataTokenizeParameters.self, TokenizerTrainParameters.self, SpecialTokensParameters.self, TokenizerLoadParameters.self, PromptParameters.self,
         ModelInitParameters.self, ModelLoadParameters.self, PretrainParameters.self, FinetuneParameters.self,
         LoRAParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, PPOParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
