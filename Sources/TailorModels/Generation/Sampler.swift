@@ -37,6 +37,26 @@ enum Sampler {
             for i in 1..<n where logits[i] > logits[best] { best = i }
             return Int32(best)
         }
+        let draw = { Double(Philox(seed: options.seed, stream: UInt64(sequence)).uniform(count: 1, start: UInt64(step))[0]) }
+        if options.topK == 0 && options.topP >= 1 {
+            // Nothing is cut, so no order is needed: a draw over every token in id order. The
+            // sort below costs more than the model's step on a 49K vocabulary.
+            var top = -Float.infinity
+            for i in 0..<n { top = Swift.max(top, logits[i]) }
+            var weights = [Double](repeating: 0, count: n), total = 0.0
+            for i in 0..<n {
+                weights[i] = Foundation.exp(Double((logits[i] - top) / options.temperature))
+                total += weights[i]
+            }
+            let u = draw() * total
+            var cumulative = 0.0, last = 0
+            for i in 0..<n where weights[i] > 0 {
+                cumulative += weights[i]
+                if u < cumulative { return Int32(i) }
+                last = i
+            }
+            return Int32(last)
+        }
         var candidates = (0..<n).map { (id: Int32($0), logit: logits[$0] / options.temperature) }
         // Highest first; ties by id, so the order (and the draw) is deterministic.
         candidates.sort { $0.logit != $1.logit ? $0.logit > $1.logit : $0.id < $1.id }
@@ -57,7 +77,7 @@ enum Sampler {
             }
         }
         let mass = weights[0..<keep].reduce(0, +)
-        let u = Double(Philox(seed: options.seed, stream: UInt64(sequence)).uniform(count: 1, start: UInt64(step))[0]) * mass
+        let u = draw() * mass
         var cumulative = 0.0
         for i in 0..<keep {
             cumulative += weights[i]

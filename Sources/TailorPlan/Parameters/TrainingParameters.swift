@@ -215,6 +215,7 @@ public struct DPOReferenceParameters: NodeParameters {
 /// value head, the KL penalty to its base and the clipped objective.
 public struct PPOParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainPPO]
+    public static var version: Int { 2 }  // 2: rollouts drawn over the vocabulary in id order (no sort when nothing is cut)
     public var kl: Double
     /// nil: a fixed KL coefficient.
     public var targetKL: Double?
