@@ -103,6 +103,10 @@ extension ExecutionError {
     static let noEndOfText = ExecutionError("the model's tokenizer has no end-of-text token")
     static func tokenizerLacks(_ token: String) -> Self { .init("the tokenizer has no \(token) token") }
     static let promptFillsContext = ExecutionError("a prompt fills the model's whole context")
+    static func mitigationNotYet(_ name: String) -> Self { .init("the '\(name)' mitigation is not yet executable") }
+    static func matrixShape(_ cells: Int, rows: Int, columns: Int) -> Self {
+        .init("the forgetting matrix has \(cells) cells, not \(rows) × \(columns) (a planner bug)")
+    }
     static func badPattern(_ pattern: String) -> Self { .init("'\(pattern)' is not a valid regular expression") }
     static func notSampled(_ source: String, record: Int) -> Self {
         .init("\(source): record \(record) is not a sampled answer (it lacks `prompt`, `response`, `reference` or `sample`)")

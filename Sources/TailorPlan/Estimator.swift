@@ -152,8 +152,7 @@ enum Estimator {
         let micro = Double(sides * batch * widest)
         e.activationBytes = 4 * micro * (Double(d.layers) * perLayer + 2 * Double(d.vocab ?? 0))
         // Epochs count examples (packed rows, when packing): without them, no tokens or FLOPs.
-        guard var steps = train.steps(examples: examples) else { return e }
-        if kind == .trainContinual { steps *= methodParams?["tasks"]?.list?.count ?? 1 }
+        guard let steps = train.steps(examples: examples) else { return e }
         // In Double: the schema allows values whose product overflows Int.
         let tokens = Double(steps) * Double(sides * batch) * Double(accumulate) * Double(t)
         e.tokens = tokens < 9e18 ? Int(tokens) : nil

@@ -63,10 +63,7 @@ extension Planner {
                 methodParams = methodValue.removing(["load", "rank", "alpha", "targets", "rslora"])
             }
         case "continual":
-            for task in methodValue["tasks"]?.list ?? [] {
-                if let d = dataInput(task) { inputs.append(tokens(d.as(.task), tokenizer: tokNode)) }
-            }
-            methodParams = methodValue.removing(["tasks"])
+            return continualStages(id, v, info, base: baseID, tokenizer: tokNode, methodValue)
         case "dpo":
             // The reference's log-probabilities are their own node: keyed by the reference and
             // the pairs only, so DPO models that differ in β or training settings share them.
@@ -103,6 +100,38 @@ extension Planner {
         } ?? Estimate())
     }
 
+    /// A continual model is one training node per task, each starting from the one before
+    /// (the first from the base), so appending a task reuses every earlier stage from the cache
+    /// and changing a task reruns that stage and those after it. The last stage is the model.
+    /// The first stage has no earlier task to protect, so it carries no mitigation and is shared
+    /// by every continual model over the same base, first task and training settings. With
+    /// replay, each later stage also reads the earlier tasks' tokens, in training order.
+    mutating func continualStages(_ id: String, _ v: Value, _ info: ModelInfo, base: String, tokenizer: String, _ continual: Value) -> String {
+        let tasks = (continual["tasks"]?.list ?? []).compactMap { dataInput($0) }
+        let train = v["train"].map(Self.trainParams)
+        let mitigation = continual["mitigation"]
+        var previous = base, earlier: [PlanInput] = []
+        var stages: [String] = []
+        for (k, task) in tasks.enumerated() {
+            let stageID = k == tasks.count - 1 ? id : "\(id).stage\(k + 1)"
+            let taskTokens = tokens(task.as(.data), tokenizer: tokenizer)
+            var inputs = [PlanInput(node: previous, role: .base), taskTokens]
+            let protects = k > 0 ? mitigation : nil
+            if protects?["replay"] != nil { inputs += earlier.map { $0.as(.task) } }
+            let methodParams = protects.map { Self.object([("mitigation", $0)]) }
+            let params = Self.object([("continual", methodParams), ("train", train), ("seed", Self.int(spec.seed))])
+            let taskRows = rows(of: task), lengths = estimate(of: taskTokens.node).lengths
+            add(stageID, .trainContinual, params: params, inputs: inputs, at: (continual["tasks"]?.list?[k] ?? v).location, estimate: info.arch.map {
+                Estimator.training(info.dims, arch: $0, kind: .trainContinual, params: params, method: methodParams, rows: taskRows, lengths: lengths)
+            } ?? Estimate())
+            earlier.append(taskTokens)
+            stages.append(stageID)
+            previous = stageID
+        }
+        continualStages[info.name] = (base: base, stages: stages)
+        return id
+    }
+
     /// The training node of each customization method.
     static let trainingKinds: [String: NodeKind] = [
         "finetune": .trainFinetune, "lora": .trainLoRA, "head": .trainHead, "continual": .trainContinual,
@@ -137,9 +166,9 @@ extension Planner {
         let names = Set((v["metrics"]?.list ?? []).compactMap(\.string))
         let params = v.removing(["models", "rag", "data", "prompt", "reward", "baseline", "tasks"]
                                 + Metric.settingsByMetric.filter { names.isDisjoint(with: $0.metrics) }.map(\.key))
+        if names.contains("forgetting") { return forgettingMatrix(name, v, params: params) }
         var shared: [PlanInput] = [dataInput(v["data"])?.as(.evalData)].compactMap { $0 }
         if let p = v["prompt"]?.string { shared.append(PlanInput(node: prompt(p), role: .prompt)) }
-        for task in v["tasks"]?.list ?? [] { shared += [dataInput(task)?.as(.task)].compactMap { $0 } }
         var rows = shared.first.flatMap { self.rows(of: $0) }
         if let limit = v["limit"]?.int { rows = rows.map { min($0, limit) } ?? limit }
         var parts: [PlanInput] = []
@@ -176,6 +205,46 @@ extension Planner {
                                     logits: kind == .evalLM)
             } ?? Estimate())
             parts.append(PlanInput(node: id, role: .result))
+        }
+        add("eval.\(name)", .evalReport, params: Self.object([("metrics", v["metrics"])]), inputs: parts, at: v.location)
+    }
+
+    /// The forgetting matrix of each continual model. Every cell is its own exact-match eval
+    /// node: row 0 the model's base, row i its stage i; columns each task's held-out set in
+    /// training order, then the eval's `data`. So a new task or a new column computes only its
+    /// own cells, and cells that two models share (the base, a shared first stage) have one key.
+    /// Each model's `eval.continual` node gathers its cells row by row into the matrix.
+    mutating func forgettingMatrix(_ name: String, _ v: Value, params: Value) {
+        let refs = (v["tasks"]?.list ?? []) + [v["data"]].compactMap { $0 }
+        let columns = refs.compactMap { dataInput($0) }
+        let labels = refs.compactMap(\.string)
+        let promptID = v["prompt"]?.string.map { prompt($0) }
+        let cellParams = params.setting("metrics", Value(.list([Self.string("exact_match")]), at: nil))
+        var parts: [PlanInput] = []
+        for ref in v["models"]?.list ?? [] {
+            guard let m = ref.string, let info = spec.models[m] else { continue }
+            _ = model(m)
+            guard let stages = continualStages[m] else { continue }
+            var cells: [PlanInput] = []
+            for (i, row) in ([stages.base] + stages.stages).enumerated() {
+                for (column, label) in zip(columns, labels) {
+                    var inputs = [PlanInput(node: row, role: .model), column.as(.evalData)]
+                    if let promptID { inputs.append(PlanInput(node: promptID, role: .prompt)) }
+                    var evalRows = rows(of: column)
+                    if let limit = v["limit"]?.int { evalRows = evalRows.map { min($0, limit) } ?? limit }
+                    let cellLengths = tokenizerNode[m].flatMap { self.lengths(column, tokenizer: $0, prompt: promptID) }
+                    let id = add("eval.\(name).\(m).stage\(i).\(label)", .evalLM, params: cellParams, inputs: inputs, at: ref.location,
+                                 estimate: info.arch.map {
+                                     Estimator.inference(info.dims, arch: $0, rows: evalRows, lengths: cellLengths, maxTokens: v["max_tokens"]?.int,
+                                                         scores: false, logits: true)
+                                 } ?? Estimate())
+                    cells.append(PlanInput(node: id, role: .result))
+                }
+            }
+            let matrix = Self.object([
+                ("tasks", Self.int(stages.stages.count)), ("columns", Value(.list(labels.map { Self.string($0) }), at: nil)),
+            ])
+            parts.append(PlanInput(node: add("eval.\(name).\(m)", .evalContinual, params: matrix, inputs: cells, at: ref.location), role: .result))
         }
         add("eval.\(name)", .evalReport, params: Self.object([("metrics", v["metrics"])]), inputs: parts, at: v.location)
     }

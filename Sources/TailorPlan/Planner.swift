@@ -14,6 +14,8 @@ struct Planner {
     var index: [String: Int] = [:]
     /// The node that supplies each model's tokenizer (a tokenizer node, or the loaded model).
     var tokenizerNode: [String: String] = [:]
+    /// Each continual model's base and stage nodes, in training order (the forgetting matrix's rows).
+    var continualStages: [String: (base: String, stages: [String])] = [:]
     /// Sampled records, for the lengths of examples in estimates (shared by sweep variants).
     let sampler: DataSampler
 

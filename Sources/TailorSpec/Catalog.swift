@@ -185,7 +185,7 @@ public struct Metric: Sendable {
     public static func named(_ name: String) -> Metric? { all.first { $0.name == name } }
 
     /// Metrics that score generated answers: only they read `max_tokens`.
-    public static let generating: Set<String> = ["exact_match", "contains", "answer_check", "rag_exact_match", "win_rate"]
+    public static let generating: Set<String> = ["exact_match", "contains", "answer_check", "rag_exact_match", "win_rate", "forgetting"]
 
     /// Eval settings that only some metrics read, and which: set without one, they are refused;
     /// left to their default, the planner leaves them out of the eval's parameters.

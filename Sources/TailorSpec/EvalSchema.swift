@@ -26,7 +26,7 @@ public enum EvalSchema {
         fields: [
             Field("models", .list(.reference(.model), minCount: 1), "the models compared side by side"),
             Field("rag", .reference(.rag), "a RAG pipeline to score"),
-            Field("data", .reference(.data), required: true, "the evaluation dataset"),
+            Field("data", .reference(.data), "the evaluation dataset; with `forgetting`, a general set no stage trains on, the matrix's last column (optional there)"),
             Field("metrics", .list(.choice(Metric.all.map(\.name)), minCount: 1), required: true, "what to measure (see Metrics)"),
             Field("prompt", .reference(.prompt), "prompt applied to each record before generation"),
             Field("limit", .int(min: 1, max: nil), "score only the first N records"),
@@ -34,9 +34,10 @@ public enum EvalSchema {
             Field("k", .int(min: 1, max: 1000), default: .int(5), "k of `recall_at_k`; only with that metric"),
             Field("reward", .reference(.model), "reward model that judges `win_rate`"),
             Field("baseline", .reference(.model), "the model `win_rate` compares against"),
-            Field("tasks", .list(.reference(.data), minCount: 1), "task datasets of the `forgetting` matrix; default the model's continual tasks"),
+            Field("tasks", .list(.reference(.data), minCount: 1),
+                  "the held-out set of each task of the `forgetting` matrix, in training order (the matrix's columns; `data`, a general set no stage trains on, is the last); only with that metric"),
         ],
-        rules: [.exactlyOne(["models", "rag"]), .needs("reward", oneOf: ["models"]), .needs("baseline", oneOf: ["models"])])
+        rules: [.exactlyOne(["models", "rag"]), .needs("reward", oneOf: ["models"]), .needs("baseline", oneOf: ["models"]), .needs("tasks", oneOf: ["models"])])
 
     public static let export = ObjectSchema(
         "export", doc: "Writes a model to files under the run folder.",

@@ -58,6 +58,10 @@ extension Message {
     static func wrongFormat(_ what: String, needs: [DataFormat], got: DataFormat) -> Message {
         Message("\(what) needs \(needs.map { "'\($0.rawValue)'" }.joined(separator: " or ")) data, but this dataset is '\(got.rawValue)'")
     }
+    static func metricAlone(_ metric: String) -> Message { Message("metric '\(metric)' cannot share an eval with other metrics") }
+    static func taskCount(_ given: Int, _ model: String, _ trained: Int) -> Message {
+        Message("'tasks' lists \(given) held-out set\(given == 1 ? "" : "s"), but '\(model)' trains on \(trained) task\(trained == 1 ? "" : "s")")
+    }
     static func labelNeedsSamples(_ name: String) -> Message {
         Message("'label' pairs a model's sampled answers, but '\(name)' is not a `sample` dataset")
     }

@@ -24,6 +24,35 @@ extension SpecChecker {
         }
     }
 
+    /// The forgetting matrix scores each continual model's stages on each task's held-out set
+    /// (`tasks`, in training order) and on `data`, so it needs those sets, one per task, and
+    /// continual models; its cells are exact-match evals, so it stands alone in `metrics`.
+    mutating func checkForgetting(_ v: Value, _ metricValue: Value, _ modelRefs: [Value]) {
+        let name = metricValue.string ?? "forgetting"
+        guard let tasks = v["tasks"]?.list else {
+            diagnostics.error(.metricNeeds(name, "tasks"), at: metricValue.location,
+                              notes: [Note("list each task's held-out set in 'tasks', in training order, e.g. `tasks: [sums.test, reverse.test]`")])
+            return
+        }
+        for other in v["metrics"]?.list ?? [] where other.string != name {
+            diagnostics.error(.metricAlone(name), at: other.location,
+                              notes: [Note("its cells are exact-match scores; put other metrics in an eval of their own")])
+        }
+        for ref in modelRefs {
+            guard let m = ref.string.flatMap({ modelInfo($0) }) else { continue }
+            guard m.method == "continual" else {
+                diagnostics.error(.wrongModel("metric '\(name)'", needs: "a continual model", got: "a '\(m.method)' model"), at: ref.location,
+                                  notes: [Note("'\(m.name)' is defined here", at: m.value.location)])
+                continue
+            }
+            let trained = m.value["continual"]?["tasks"]?.list?.count ?? 0
+            if trained != tasks.count {
+                diagnostics.error(.taskCount(tasks.count, m.name, trained), at: v["tasks"]?.location,
+                                  notes: [Note("one held-out set per task of '\(m.name)', in its training order", at: m.value["continual"]?["tasks"]?.location)])
+            }
+        }
+    }
+
     mutating func checkEvals() {
         for (_, v) in entries("evals") {
             let format = dataRef(v["data"]).flatMap { formatMemo[$0.name] ?? nil }
@@ -46,12 +75,7 @@ extension SpecChecker {
                         if let m = ref.string.flatMap({ modelInfo($0) }) { expectKind(ref, m, [wanted], "metric '\(name)'") }
                     }
                 case .continual:
-                    for ref in modelRefs {
-                        if let m = ref.string.flatMap({ modelInfo($0) }), m.method != "continual", v["tasks"] == nil {
-                            diagnostics.error(.metricNeeds(name, "tasks"), at: metricValue.location,
-                                              notes: [Note("'\(m.name)' is not a continual model; list the task datasets in 'tasks'", at: ref.location)])
-                        }
-                    }
+                    checkForgetting(v, metricValue, modelRefs)
                 }
                 if name == "win_rate" {
                     for key in ["reward", "baseline"] where v[key] == nil {
@@ -74,6 +98,12 @@ extension SpecChecker {
             if let r = v["reward"], let m = r.string.flatMap({ modelInfo($0) }) { expectKind(r, m, [.reward], "'reward'") }
             if let b = v["baseline"], let m = b.string.flatMap({ modelInfo($0) }) { expectKind(b, m, [.languageModel], "'baseline'") }
             for task in v["tasks"]?.list ?? [] { expectFormat(task, DataFormat.languageModeling, for: "a continual task") }
+            if let tasks = v["tasks"], !names.contains("forgetting") {
+                diagnostics.error(.needs("tasks", ["metrics: [forgetting]"]), at: tasks.location)
+            }
+            if v["data"] == nil, !names.contains("forgetting") {
+                diagnostics.error(.missingKey("data", in: "an eval"), at: v.location)
+            }
             if let p = v["prompt"], let format { checkPlaceholders(prompt: p, format: format) }
         }
     }

@@ -63,8 +63,10 @@ final class PPORunTests: FolderTestCase {
         let (log, batches) = try rollouts(try run(Self.spec))
         XCTAssertEqual(batches.count, 20, "a batch of rollouts every 4 of the 80 steps")
         let scores = batches.map { $0["objective/scores"]! }
-        // The pretrained policy says "good" or "bad" about equally at first; PPO moves it to "good".
-        XCTAssertGreaterThan(mean(scores.suffix(5)), scores[0] + 1, "\(scores)")
+        // The pretrained policy says "good" or "bad" at first; PPO moves it to "good", whose
+        // score is the ceiling every batch of only "good" answers reaches.
+        XCTAssertGreaterThan(mean(scores.suffix(5)), scores[0] + 0.4, "\(scores)")
+        XCTAssertGreaterThan(mean(scores.suffix(5)), scores.max()! - 0.2, "near the ceiling at the end: \(scores)")
         XCTAssertTrue(batches.allSatisfy { $0["objective/kl"]! >= 0 }, "k3 is never negative")
         XCTAssertEqual(batches[0]["objective/kl"]!, 0, accuracy: 1e-4, "the first rollouts are the reference's own")
         XCTAssertGreaterThan(batches.last!["objective/kl"]!, 0)

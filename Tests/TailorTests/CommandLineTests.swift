@@ -172,16 +172,16 @@ final class CommandLineTests: XCTestCase {
         let unknown = try run(["run", spec, "--only", "model.nope"])
         XCTAssertEqual(unknown.code, 2)
 
-        // Continual learning is a later issue's node kind: refused before anything runs, at its place.
+        // EWC is not executable yet: refused before anything runs (its first stage included), at its place.
         try (try String(contentsOfFile: spec, encoding: .utf8))
             .replacingOccurrences(of: "evals:", with: """
-              later: { from: base, continual: { tasks: [split.train, split.test] }, train: { steps: 2 } }
+              later: { from: base, continual: { tasks: [split.train, split.test], mitigation: { ewc: 1 } }, train: { steps: 2 } }
             evals:
             """).write(toFile: spec, atomically: true, encoding: .utf8)
         let refused = try run(["run", spec])
         XCTAssertEqual(refused.code, 1)
         XCTAssertTrue(refused.err.contains("tiny.yaml:14:"), refused.err)
-        XCTAssertTrue(refused.err.contains("'model.later' cannot run yet: 'train.continual' nodes are not yet executable"), refused.err)
+        XCTAssertTrue(refused.err.contains("'model.later' cannot run yet: the 'ewc' mitigation is not yet executable"), refused.err)
         XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
     }
 

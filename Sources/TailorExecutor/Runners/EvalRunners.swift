@@ -139,14 +139,28 @@ enum EvalRunners {
             else { throw ExecutionError.noMetrics }
             rows.append(row)
         }
-        // `win_rate` brings its rule-judged twin and the judge's agreement with the rule.
-        let columns = metrics.flatMap { $0 == "win_rate" ? [$0, "win_rate_rule", "judge_agreement"] : [$0] }
+        // `win_rate` brings its rule-judged twin and the judge's agreement with the rule;
+        // `forgetting`, the other summaries of the matrix.
+        let columns = metrics.flatMap { metric -> [String] in
+            switch metric {
+            case "win_rate": [metric, "win_rate_rule", "judge_agreement"]
+            case "forgetting": ["average_accuracy", "backward_transfer", "forward_transfer", metric]
+            default: [metric]
+            }
+        }
         try JSONSerialization.data(withJSONObject: ["metrics": metrics, "columns": columns, "rows": rows], options: [.sortedKeys, .prettyPrinted])
             .write(to: URL(fileURLWithPath: ctx.out("report.json")))
         var md = "| model | examples | " + columns.joined(separator: " | ") + " |\n|---|---|" + columns.map { _ in "---|" }.joined() + "\n"
         for row in rows {
-            md += "| \(row["model"] ?? "?") | \(row["examples"] ?? "?") | "
+            md += "| \(row["model"] ?? "?") | \(row["examples"] ?? "–") | "
                 + columns.map { m in (row[m] as? Double).map { String(format: "%.4f", $0) } ?? "–" }.joined(separator: " | ") + " |\n"
+        }
+        // A continual model's matrix follows the table.
+        for (_, artifact) in ctx.inputs(.result) {
+            guard let matrix = try? String(contentsOfFile: artifact.path("matrix.md"), encoding: .utf8),
+                  let data = FileManager.default.contents(atPath: artifact.path("metrics.json")),
+                  let row = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { continue }
+            md += "\n\(row["model"] ?? "?"): score (exact match) on each task after each stage\n\n" + matrix
         }
         try md.write(toFile: ctx.out("report.md"), atomically: false, encoding: .utf8)
     }

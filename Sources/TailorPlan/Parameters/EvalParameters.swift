@@ -44,9 +44,23 @@ public struct EvalRewardParameters: NodeParameters {
 }
 
 /// eval.report: one table of the eval's models.
+/// eval.continual: a continual model's forgetting matrix from its cells' exact-match scores.
+public struct EvalContinualParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.evalContinual]
+    /// Stages trained (the matrix has one more row, the base).
+    public var tasks: Int
+    /// The columns' dataset names: each task's held-out set, then the general set.
+    public var columns: [String]
+
+    public init(_ p: Params) throws {
+        tasks = try p.required("tasks", \.int)
+        columns = try p.required("columns", \.strings)
+    }
+}
+
 public struct EvalReportParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalReport]
-    public static var version: Int { 2 }  // 2: report.json names its table's columns (`win_rate` brings two)
+    public static var version: Int { 3 }  // 2: report.json names its table's columns (`win_rate` brings two); 3: forgetting matrices
     public var metrics: [String]
     public init(_ p: Params) throws { metrics = try p.required("metrics", \.strings) }
 }

@@ -27,8 +27,8 @@ public enum NodeParameterTypes {
         DataSplitParameters.self, DataFilterParameters.self, DataTakeParameters.self, DataMixParameters.self, DataSampleParameters.self, DataLabelParameters.self,
         DataTemplateParameters.self, DataTokenizeParameters.self, TokenizerTrainParameters.self, SpecialTokensParameters.self, TokenizerLoadParameters.self, PromptParameters.self,
         ModelInitParameters.self, ModelLoadParameters.self, PretrainParameters.self, FinetuneParameters.self,
-        LoRAParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, PPOParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
-        EvalRewardParameters.self, EvalReportParameters.self, ExportParameters.self,
+        LoRAParameters.self, ContinualParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, PPOParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
+        EvalRewardParameters.self, EvalContinualParameters.self, EvalReportParameters.self, ExportParameters.self,
     ]
 
     /// The type of each kind that has one; a kind claimed by two types is a programming error.

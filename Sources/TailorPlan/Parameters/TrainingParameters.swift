@@ -90,6 +90,28 @@ public struct FinetuneParameters: NodeParameters {
     }
 }
 
+/// train.continual: one stage of a continual model, fine-tuned on its task from the stage
+/// before, with at most one mitigation (none on the first stage).
+public struct ContinualParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.trainContinual]
+    /// Share of the stage's examples drawn from the earlier tasks.
+    public var replay: Double?
+    /// L2-SP's α, EWC's λ, and the rank of a fresh adapter per task.
+    public var l2: Double?, ewc: Double?, adapters: Int?
+    public var train: TrainParameters
+    public var seed: Int
+
+    public init(_ p: Params) throws {
+        let mitigation = p["continual"]?["mitigation"]  // none on a first stage
+        replay = mitigation?.optional("replay", \.number)
+        l2 = mitigation?.optional("l2", \.number)
+        ewc = mitigation?.optional("ewc", \.number)
+        adapters = mitigation?.optional("adapters", \.int)
+        train = try TrainParameters(try p.required("train"))
+        seed = try p.required("seed", \.int)
+    }
+}
+
 /// train.lora: adapters on a frozen base, fresh or imported from a PEFT folder (the node's file).
 public struct LoRAParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainLoRA]

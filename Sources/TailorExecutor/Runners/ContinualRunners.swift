@@ -1,0 +1,83 @@
+import Foundation
+import TailorEngine
+import TailorPlan
+import TailorRuntime
+import TailorTraining
+
+/// train.continual (one stage of a continual model) and eval.continual (its forgetting matrix).
+enum ContinualRunners {
+    /// Fine-tunes every weight of the stage before on this stage's task, with replay of the
+    /// earlier tasks' examples or an L2-SP pull towards the weights the stage starts from.
+    static func stage(_ ctx: NodeContext) throws {
+        let p = try ctx.parameters(ContinualParameters.self)
+        if p.ewc != nil || p.adapters != nil { throw ExecutionError.mitigationNotYet(p.ewc != nil ? "ewc" : "adapters") }
+        let base = try ctx.input(.base).artifact
+        let (model, tokenizer) = try ModelRunners.load(base)
+        var tokens = try TokenArrays.read(try ctx.input(.data).artifact.path("tokens.bin"))
+        var replayed = 0
+        if let fraction = p.replay {
+            let earlier = try ctx.inputs(.task).map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
+            (tokens, replayed) = Replay.mix(tokens, earlier: earlier, fraction: fraction, seed: ctx.seed)
+        }
+        model.makeTrainable()
+        let parameters = try TrainRunners.unfrozen([], of: model)
+        let task = try LanguageModelObjective(model: model, parameters: parameters, tokens: tokens, heldOut: nil,
+                                              sequence: p.train.sequence, packing: p.train.packing, trainOnInputs: p.train.trainOnInputs)
+        let summary: TrainingSummary
+        if let alpha = p.l2 {
+            var objective = AnchoredObjective(task, strength: Float(alpha))
+            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+        } else {
+            var objective = task
+            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+        }
+        try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: ArtifactTokenizer.chatTemplateSource(base))
+        var log = TrainRunners.log(summary)
+        log["target_tokens"] = summary.targets
+        log["examples"] = tokens.count
+        log["replayed_examples"] = replayed
+        try JSONText.render(log).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
+    }
+
+    /// R[i][j] from the cells' exact-match scores (row-major, as planned), with the summaries
+    /// over the task columns: `matrix.json`, `metrics.json` (the report's row) and `matrix.md`.
+    static func matrix(_ ctx: NodeContext) throws {
+        let p = try ctx.parameters(EvalContinualParameters.self)
+        let rows = try ctx.inputs(.result).map { entry -> [String: Any] in
+            guard let data = FileManager.default.contents(atPath: entry.artifact.path("metrics.json")),
+                  let row = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], row["exact_match"] is Double
+            else { throw ExecutionError.noMetrics }
+            return row
+        }
+        let cells = rows.map { $0["exact_match"] as! Double }
+        let width = p.columns.count
+        guard cells.count == (p.tasks + 1) * width else { throw ExecutionError.matrixShape(cells.count, rows: p.tasks + 1, columns: width) }
+        let scores = (0...p.tasks).map { Array(cells[($0 * width)..<(($0 + 1) * width)]) }
+        let m = AccuracyMatrix(scores, tasks: p.tasks)
+        let model = rows.last?["model"] ?? ctx.node.id  // the last stage is the model
+        var summary: [String: Any] = ["model": model, "average_accuracy": m.averageAccuracy]
+        if let bwt = m.backwardTransfer { summary["backward_transfer"] = bwt }
+        if let fwt = m.forwardTransfer { summary["forward_transfer"] = fwt }
+        if let f = m.averageForgetting { summary["forgetting"] = f }
+        let matrix: [String: Any] = ["rows": ["base"] + (1...p.tasks).map { "after \(p.columns[$0 - 1])" }, "columns": p.columns,
+                                     "scores": scores, "forgetting": m.forgetting, "last_forgetting": m.lastForgetting]
+        try JSONSerialization.data(withJSONObject: summary.merging(["matrix": matrix]) { a, _ in a }, options: [.sortedKeys, .prettyPrinted])
+            .write(to: URL(fileURLWithPath: ctx.out("metrics.json")))
+        var md = "| stage | " + p.columns.joined(separator: " | ") + " |\n|---|" + p.columns.map { _ in "---|" }.joined() + "\n"
+        for (i, row) in scores.enumerated() {
+            md += "| \(i == 0 ? "base" : "\(i): \(p.columns[i - 1])") | " + row.map { String(format: "%.4f", $0) }.joined(separator: " | ") + " |\n"
+        }
+        try md.write(toFile: ctx.out("matrix.md"), atomically: false, encoding: .utf8)
+    }
+}
+
+extension ContinualRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.trainContinual: stage, .evalContinual: matrix]
+
+    static func refusal(_ node: PlanNode) -> String? {
+        guard node.kind == .trainContinual, let p = try? ContinualParameters(plan: node.params) else { return nil }
+        if p.ewc != nil { return "the 'ewc' mitigation is not yet executable" }
+        if p.adapters != nil { return "the 'adapters' mitigation is not yet executable" }
+        return nil
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import TailorDiagnostics
+@testable import TailorEngine
+@testable import TailorExecutor
+import TailorPlan
+import TailorTraining
+import XCTest
+
+/// train.continual and eval.continual through the engine: stages trained in order, the first
+/// shared, replay read from the earlier tasks, and the matrix gathered from its cells.
+final class ContinualTests: FolderTestCase {
+    static let spec = """
+        tailor: 1
+        name: continual
+        seed: 3
+        data:
+          a: { generate: addition, count: 80 }
+          b: { generate: reverse, count: 80 }
+          a-parts: { from: a, split: { train: 0.75, test: 0.25 } }
+          b-parts: { from: b, split: { train: 0.75, test: 0.25 } }
+          general: { generate: uppercase, count: 12 }
+        tokenizers:
+          bytes: { bytes: true }
+        models:
+          base:
+            arch: gpt2
+            size: { layers: 1, width: 32, heads: 2, context: 64 }
+            tokenizer: bytes
+          naive:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train] }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
+          replayed:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { replay: 0.5 } }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
+        evals:
+          forgetting:
+            models: [naive, replayed]
+            tasks: [a-parts.test, b-parts.test]
+            data: general
+            metrics: [forgetting]
+            max_tokens: 6
+        """
+
+    func testStagesTrainInOrderAndTheMatrixGathersEveryCell() throws {
+        try Self.spec.write(toFile: dir + "/continual.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/continual.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        XCTAssertTrue(Executor.notExecutable(plan.nodes).isEmpty)
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        func outcome(_ id: String) throws -> Executor.Outcome { try XCTUnwrap(outcomes.first { $0.node.id == id }, id) }
+        func json(_ id: String, _ file: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try outcome(id).artifact.path(file)))) as! [String: Any]
+        }
+        // One first stage for both models: the second finds it in the cache.
+        XCTAssertEqual(try outcome("model.naive.stage1").node.key, try outcome("model.replayed.stage1").node.key)
+        XCTAssertEqual(try outcome("model.replayed.stage1").status, .cached)
+        XCTAssertEqual(try json("model.naive", "training.json")["replayed_examples"] as? Int, 0)
+        let replayed = try json("model.replayed", "training.json")
+        XCTAssertEqual(replayed["replayed_examples"] as? Int, 60, "as many of the first task's 60 examples as the second's")
+        XCTAssertEqual(replayed["examples"] as? Int, 120)
+        // The matrix: the base and two stages, by each task's test set and the general set.
+        let naive = try json("eval.forgetting.naive", "metrics.json")
+        let matrix = try XCTUnwrap(naive["matrix"] as? [String: Any])
+        XCTAssertEqual(matrix["columns"] as? [String], ["a-parts.test", "b-parts.test", "general"])
+        let scores = try XCTUnwrap(matrix["scores"] as? [[Double]])
+        XCTAssertEqual(scores.count, 3)
+        for (i, row) in scores.enumerated() {
+            for (j, column) in ["a-parts.test", "b-parts.test", "general"].enumerated() {
+                let cell = try json("eval.forgetting.naive.stage\(i).\(column)", "metrics.json")
+                XCTAssertEqual(row[j], cell["exact_match"] as? Double, "R[\(i)][\(j)]")
+            }
+        }
+        let m = AccuracyMatrix(scores, tasks: 2)
+        XCTAssertEqual(naive["average_accuracy"] as? Double, m.averageAccuracy)
+        XCTAssertEqual(naive["backward_transfer"] as? Double, m.backwardTransfer)
+        XCTAssertEqual(naive["forward_transfer"] as? Double, m.forwardTransfer)
+        XCTAssertEqual(naive["forgetting"] as? Double, m.averageForgetting)
+        XCTAssertEqual(naive["model"] as? String, "model.naive")
+        let report = try String(contentsOfFile: try outcome("eval.forgetting").artifact.path("report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("| model | examples | average_accuracy | backward_transfer | forward_transfer | forgetting |"), report)
+        XCTAssertTrue(report.contains("model.replayed: score (exact match) on each task after each stage"), report)
+    }
+}

@@ -1,0 +1,73 @@
+import TailorModels
+import TailorRuntime
+@testable import TailorTraining
+import XCTest
+
+/// Replay's draw and the anchored objective's penalty, against their definitions.
+final class ContinualTermsTests: XCTestCase {
+    func arrays(_ lengths: [Int], first: Int32) -> TokenArrays {
+        var t = TokenArrays()
+        for (i, n) in lengths.enumerated() { t.append([Int32](repeating: first + Int32(i), count: n), mask: [UInt8](repeating: 1, count: n)) }
+        return t
+    }
+
+    func testReplayAddsTheShareOfEarlierExamplesSeeded() {
+        let task = arrays(Array(repeating: 3, count: 40), first: 100)
+        let earlier = [arrays([2, 2, 2], first: 0), arrays([4, 4], first: 10)]
+        let (mixed, replayed) = Replay.mix(task, earlier: earlier, fraction: 0.2, seed: 9)
+        XCTAssertEqual(replayed, 10, "40 · 0.2 / 0.8: a fifth of the 50")
+        XCTAssertEqual(mixed.count, 50)
+        for i in 0..<40 { XCTAssertEqual(Array(mixed.sequence(i).ids), Array(task.sequence(i).ids)) }
+        // Every replayed example is one of the earlier ones, and with 5 in the pool each is drawn twice.
+        let drawn = (40..<50).map { mixed.sequence($0).ids.first! }
+        XCTAssertEqual(Dictionary(grouping: drawn, by: { $0 }).mapValues(\.count), [0: 2, 1: 2, 2: 2, 10: 2, 11: 2])
+        XCTAssertEqual(Replay.mix(task, earlier: earlier, fraction: 0.2, seed: 9).0, mixed)
+        XCTAssertNotEqual(Replay.mix(task, earlier: earlier, fraction: 0.2, seed: 10).0.ids, mixed.ids)
+        XCTAssertEqual(Replay.mix(task, earlier: [], fraction: 0.2, seed: 9).replayed, 0, "nothing earlier: the task alone")
+    }
+
+    /// An objective whose own loss is zero, so the anchored loss is the penalty alone.
+    struct Zero: Objective {
+        var parameters: [(String, Tensor)]
+        var examples: Int { 1 }
+        var hasHeldOut: Bool { false }
+        mutating func loss(_ sampler: inout Sampler, rows: Int, draw: Int) throws -> (loss: Tensor, targets: Int) {
+            ((parameters[0].1 * 0).sum(), 1)
+        }
+        func heldOutLoss() -> Double { 0 }
+    }
+
+    func testPenaltyAndItsGradientEqualTheDefinitionAndFiniteDifferences() throws {
+        let a = Tensor([0.5, -1.0, 2.0], shape: [3], requiresGrad: true), b = Tensor([1.5, 0.25], shape: [2], requiresGrad: true)
+        let start = [a.scalars, b.scalars]
+        var objective = AnchoredObjective(Zero(parameters: [("a", a), ("b", b)]), strength: 0.3,
+                                          importance: [Tensor([1, 2, 0.5], shape: [3]), Tensor([4, 1], shape: [2])])
+        // At the anchors the pull is zero; then move the weights.
+        XCTAssertEqual(objective.penalty().item, 0)
+        (a.pointer[0], a.pointer[2], b.pointer[1]) = (1.5, 1.0, -0.75)
+        let moved = [[1.5, -1.0, 1.0], [1.5, -0.75]].map { $0.map(Float.init) }
+        let importance: [[Float]] = [[1, 2, 0.5], [4, 1]]
+        var expected: Float = 0
+        for (p, (m, s)) in zip(importance, zip(moved, start)) {
+            for i in p.indices { expected += p[i] * (m[i] - s[i]) * (m[i] - s[i]) }
+        }
+        var sampler = Sampler(count: 1, seed: 0)
+        let loss = try objective.loss(&sampler, rows: 1, draw: 0).loss
+        XCTAssertEqual(loss.item, 0.15 * expected, accuracy: 1e-6)
+        try loss.backward()
+        // d/dθ = strength · F · (θ − θ*), against central differences of the penalty.
+        for (t, (m, (s, f))) in zip([a, b], zip(moved, zip(start, importance))) {
+            let grad = try XCTUnwrap(t.grad).scalars
+            for i in m.indices {
+                XCTAssertEqual(grad[i], 0.3 * f[i] * (m[i] - s[i]), accuracy: 1e-5)
+                let h: Float = 1e-2
+                t.pointer[i] = m[i] + h
+                let up = objective.penalty().item
+                t.pointer[i] = m[i] - h
+                let down = objective.penalty().item
+                t.pointer[i] = m[i]
+                XCTAssertEqual(grad[i], (up - down) / (2 * h), accuracy: 2e-3)
+            }
+        }
+    }
+}
