@@ -179,7 +179,7 @@ public struct Metric: Sendable {
         Metric(name: "win_rate", subject: .languageModel, formats: [.instruction, .preference, .queries],
                doc: "how often the `reward` model scores this model's greedy answer above the `baseline` model's (ties count half); with reference answers also `win_rate_rule` (judged by `answer_check`) and `judge_agreement` (how often the reward model sides with the rule where the rule separates the two)"),
         Metric(name: "forgetting", subject: .continual, formats: DataFormat.languageModeling,
-               doc: "the continual-learning matrix: score on every task after every stage"),
+               doc: "the continual-learning matrix: exact match on each task's held-out set (`tasks`) after every stage, with ACC, BWT, FWT and forgetting"),
     ]
 
     public static func named(_ name: String) -> Metric? { all.first { $0.name == name } }

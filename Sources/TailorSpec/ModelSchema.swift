@@ -109,19 +109,19 @@ public enum ModelSchema {
         ])
 
     static let continual = ObjectSchema(
-        "continual", doc: "Fine-tune on each task in order; score every task after every stage.",
+        "continual", doc: "Fine-tune every weight on each task in order, one node per stage, each from the one before; the `train` settings apply to every stage. Score it with the `forgetting` metric.",
         fields: [
-            Field("tasks", .list(.reference(.data), minCount: 2), required: true, "the task datasets, in training order"),
+            Field("tasks", .list(.reference(.data), minCount: 2), required: true, "the tasks' training sets, in training order"),
             Field("mitigation", .object(mitigation), "how to limit forgetting of earlier tasks; default none"),
         ])
 
     static let mitigation = ObjectSchema(
         "mitigation", doc: "Forgetting mitigation; at most one method.",
         fields: [
-            Field("replay", .number(min: 0, max: 1, minExclusive: true), "fraction of each batch drawn from earlier tasks"),
-            Field("ewc", .number(min: 0, max: nil, minExclusive: true), "elastic weight consolidation strength (λ)"),
-            Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2 pull towards the weights at the start of each task"),
-            Field("adapters", .int(min: 1, max: 4096), "a fresh LoRA adapter of this rank per task (no shared weights change)"),
+            Field("replay", .number(min: 0, max: 1, minExclusive: true), "share of each later stage's examples drawn from the earlier tasks (below 1)"),
+            Field("ewc", .number(min: 0, max: nil, minExclusive: true), "elastic weight consolidation strength (λ); not yet executable"),
+            Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2-SP: α/2·‖θ − θ_start‖² added to the loss, θ_start the weights each stage starts from"),
+            Field("adapters", .int(min: 1, max: 4096), "a fresh LoRA adapter of this rank per task (no shared weights change); not yet executable"),
         ],
         rules: [.atMostOne(["replay", "ewc", "l2", "adapters"])])
 

@@ -41,7 +41,7 @@ extension SpecChecker {
         for ref in modelRefs {
             guard let m = ref.string.flatMap({ modelInfo($0) }) else { continue }
             guard m.method == "continual" else {
-                diagnostics.error(.wrongModel("metric '\(name)'", needs: "a continual model", got: "a '\(m.method)' model"), at: ref.location,
+                diagnostics.error(.wrongModel("metric '\(name)'", needs: "a continual model", got: "not continual (it has no 'continual:' section)"), at: ref.location,
                                   notes: [Note("'\(m.name)' is defined here", at: m.value.location)])
                 continue
             }

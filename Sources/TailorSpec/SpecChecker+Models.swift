@@ -134,6 +134,10 @@ extension SpecChecker {
             for task in v["continual"]?["tasks"]?.list ?? [] {
                 expectFormat(task, DataFormat.languageModeling, for: "a continual task")
             }
+            if let replay = v["continual"]?["mitigation"]?["replay"], replay.number == 1 {
+                diagnostics.error(.outOfRange("1", "a share below 1"), at: replay.location,
+                                  notes: [Note("with 'replay: 1' a stage would train on earlier tasks only; 0.2 to 0.5 is usual")])
+            }
             if let d = train?["data"] {
                 diagnostics.error(.needs("data", ["finetune", "lora", "head", "reward", "dpo", "ppo"]), at: d.location,
                                   notes: [Note("a continual model trains on its 'continual.tasks'")])

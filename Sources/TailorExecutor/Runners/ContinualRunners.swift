@@ -59,13 +59,13 @@ enum ContinualRunners {
         if let bwt = m.backwardTransfer { summary["backward_transfer"] = bwt }
         if let fwt = m.forwardTransfer { summary["forward_transfer"] = fwt }
         if let f = m.averageForgetting { summary["forgetting"] = f }
-        let matrix: [String: Any] = ["rows": ["base"] + (1...p.tasks).map { "after \(p.columns[$0 - 1])" }, "columns": p.columns,
+        let matrix: [String: Any] = ["rows": ["base"] + (1...p.tasks).map { "after task \($0)" }, "columns": p.columns,
                                      "scores": scores, "forgetting": m.forgetting, "last_forgetting": m.lastForgetting]
         try JSONSerialization.data(withJSONObject: summary.merging(["matrix": matrix]) { a, _ in a }, options: [.sortedKeys, .prettyPrinted])
             .write(to: URL(fileURLWithPath: ctx.out("metrics.json")))
         var md = "| stage | " + p.columns.joined(separator: " | ") + " |\n|---|" + p.columns.map { _ in "---|" }.joined() + "\n"
         for (i, row) in scores.enumerated() {
-            md += "| \(i == 0 ? "base" : "\(i): \(p.columns[i - 1])") | " + row.map { String(format: "%.4f", $0) }.joined(separator: " | ") + " |\n"
+            md += "| \(i == 0 ? "base" : "after task \(i)") | " + row.map { String(format: "%.4f", $0) }.joined(separator: " | ") + " |\n"
         }
         try md.write(toFile: ctx.out("matrix.md"), atomically: false, encoding: .utf8)
     }
