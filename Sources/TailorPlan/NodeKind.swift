@@ -29,6 +29,7 @@ public enum NodeKind: String, Sendable, CaseIterable, Codable {
     case trainDPO = "train.dpo"
     case trainPPO = "train.ppo"
     case dpoReference = "dpo.reference"
+    case ewcFisher = "ewc.fisher"
     case ragChunk = "rag.chunk"
     case ragIndex = "rag.index"
     case evalLM = "eval.lm"

@@ -23,6 +23,8 @@ public enum InputRole: String, Sendable, Hashable, CaseIterable {
     case baseline
     /// A continual model's task data, in training order.
     case task
+    /// The Fisher information of an earlier stage (EWC).
+    case fisher
     /// The model an eval scores, an export writes or a server serves.
     case model
     /// Data an eval scores.

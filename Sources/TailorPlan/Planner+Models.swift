@@ -103,21 +103,31 @@ extension Planner {
     /// A continual model is one training node per task, each starting from the one before
     /// (the first from the base), so appending a task reuses every earlier stage from the cache
     /// and changing a task reruns that stage and those after it. The last stage is the model.
-    /// The first stage has no earlier task to protect, so it carries no mitigation and is shared
+    /// The first stage has no earlier task to protect, so it carries no mitigation (but an
+    /// adapter per task) and is shared
     /// by every continual model over the same base, first task and training settings. With
     /// replay, each later stage also reads the earlier tasks' tokens, in training order.
     mutating func continualStages(_ id: String, _ v: Value, _ info: ModelInfo, base: String, tokenizer: String, _ continual: Value) -> String {
         let tasks = (continual["tasks"]?.list ?? []).compactMap { dataInput($0) }
         let train = v["train"].map(Self.trainParams)
         let mitigation = continual["mitigation"]
-        var previous = base, earlier: [PlanInput] = []
+        var previous = base, earlier: [PlanInput] = [], fishers: [PlanInput] = []
         var stages: [String] = []
         for (k, task) in tasks.enumerated() {
             let stageID = k == tasks.count - 1 ? id : "\(id).stage\(k + 1)"
             let taskTokens = tokens(task.as(.data), tokenizer: tokenizer)
             var inputs = [PlanInput(node: previous, role: .base), taskTokens]
-            let protects = k > 0 ? mitigation : nil
+            // An adapter per task starts at the first task; the other mitigations protect earlier ones.
+            let protects = k > 0 || mitigation?["adapters"] != nil ? mitigation : nil
             if protects?["replay"] != nil { inputs += earlier.map { $0.as(.task) } }
+            if protects?["ewc"] != nil, let last = earlier.last {
+                // The stage before's Fisher on its own task: keyed by that stage and task only,
+                // so a sweep over λ computes it once.
+                fishers.append(PlanInput(node: add("\(previous).fisher", .ewcFisher, params: Self.object([("examples", Self.int(Self.fisherExamples))]),
+                                                   inputs: [PlanInput(node: previous, role: .model), last], at: (continual["tasks"]?.list?[k - 1] ?? v).location),
+                                         role: .fisher))
+                inputs += fishers
+            }
             let methodParams = protects.map { Self.object([("mitigation", $0)]) }
             let params = Self.object([("continual", methodParams), ("train", train), ("seed", Self.int(spec.seed))])
             let taskRows = rows(of: task), lengths = estimate(of: taskTokens.node).lengths
@@ -131,6 +141,9 @@ extension Planner {
         continualStages[info.name] = (base: base, stages: stages)
         return id
     }
+
+    /// Examples the Fisher information of a stage averages over (the first that fit).
+    static let fisherExamples = 256
 
     /// The training node of each customization method.
     static let trainingKinds: [String: NodeKind] = [

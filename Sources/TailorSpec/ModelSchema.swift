@@ -119,7 +119,7 @@ public enum ModelSchema {
         "mitigation", doc: "Forgetting mitigation; at most one method.",
         fields: [
             Field("replay", .number(min: 0, max: 1, minExclusive: true), "share of each later stage's examples drawn from the earlier tasks (below 1)"),
-            Field("ewc", .number(min: 0, max: nil, minExclusive: true), "elastic weight consolidation strength (λ); not yet executable"),
+            Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (each its own cached node), θ_start the weights each stage starts from"),
             Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2-SP: α/2·‖θ − θ_start‖² added to the loss, θ_start the weights each stage starts from"),
             Field("adapters", .int(min: 1, max: 4096), "a fresh LoRA adapter of this rank per task (no shared weights change); not yet executable"),
         ],

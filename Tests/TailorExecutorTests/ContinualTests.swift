@@ -34,9 +34,13 @@ final class ContinualTests: FolderTestCase {
             from: base
             continual: { tasks: [a-parts.train, b-parts.train], mitigation: { replay: 0.5 } }
             train: { steps: 6, batch: 8, lr: 3e-3 }
+          consolidated:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { ewc: 50 } }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
         evals:
           forgetting:
-            models: [naive, replayed]
+            models: [naive, replayed, consolidated]
             tasks: [a-parts.test, b-parts.test]
             data: general
             metrics: [forgetting]
@@ -60,6 +64,11 @@ final class ContinualTests: FolderTestCase {
         let replayed = try json("model.replayed", "training.json")
         XCTAssertEqual(replayed["replayed_examples"] as? Int, 60, "as many of the first task's 60 examples as the second's")
         XCTAssertEqual(replayed["examples"] as? Int, 120)
+        // EWC: the first stage's Fisher over its task's 60 examples, then a second stage that
+        // moves the weights less than naive's from where they started.
+        XCTAssertEqual(try json("model.consolidated.stage1.fisher", "fisher.json")["examples"] as? Int, 60)
+        XCTAssertGreaterThan(try json("model.consolidated.stage1.fisher", "fisher.json")["trace"] as! Double, 0)
+        XCTAssertNotEqual(try outcome("model.consolidated").artifact.digest, try outcome("model.naive").artifact.digest)
         // The matrix: the base and two stages, by each task's test set and the general set.
         let naive = try json("eval.forgetting.naive", "metrics.json")
         let matrix = try XCTUnwrap(naive["matrix"] as? [String: Any])

@@ -504,14 +504,14 @@ final class ExecutorTests: FolderTestCase {
 
     func testNodesOfLaterIssuesAreRefusedByNameAndSelectionFollowsInputs() throws {
         let withContinual = spec.replacingOccurrences(of: "evals:", with: """
-              later: { from: base, continual: { tasks: [split.train, split.test], mitigation: { ewc: 1 } }, train: { steps: 2 } }
+              later: { from: base, continual: { tasks: [split.train, split.test], mitigation: { adapters: 4 } }, train: { steps: 2 } }
             evals:
             """)
         try withContinual.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let plan = try plan()
         let refused = Executor.notExecutable(plan.nodes)
-        XCTAssertEqual(refused.map(\.0.id), ["model.later"])
-        XCTAssertTrue(refused.first?.1.contains("the 'ewc' mitigation is not yet executable") ?? false, "\(refused)")
+        XCTAssertEqual(refused.map(\.0.id), ["model.later.stage1", "model.later"])
+        XCTAssertTrue(refused.first?.1.contains("the 'adapters' mitigation is not yet executable") ?? false, "\(refused)")
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }

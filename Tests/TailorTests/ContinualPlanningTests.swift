@@ -54,11 +54,27 @@ final class ContinualPlanningTests: SpecFolderTestCase {
     /// every later stage differs.
     func testMitigationStartsAtTheSecondStage() throws {
         let naive = try keys(spec(tasks: ["a", "b", "c"]))
-        for mitigation in [", mitigation: { replay: 0.2 }", ", mitigation: { l2: 0.1 }"] {
+        for mitigation in [", mitigation: { replay: 0.2 }", ", mitigation: { l2: 0.1 }", ", mitigation: { ewc: 10 }"] {
             let mitigated = try keys(spec(tasks: ["a", "b", "c"], mitigation: mitigation))
             XCTAssertEqual(mitigated["model.seq.stage1"], naive["model.seq.stage1"], mitigation)
             XCTAssertNotEqual(mitigated["model.seq.stage2"], naive["model.seq.stage2"], mitigation)
             XCTAssertNotEqual(mitigated["model.seq"], naive["model.seq"], mitigation)
         }
+    }
+
+    /// EWC's Fisher information is a node per earlier stage, keyed by that stage and its task
+    /// only: a sweep over λ computes it once, and each later stage reads every earlier one.
+    func testEWCReadsEachEarlierStagesFisherWhichALambdaSweepShares() throws {
+        var d = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: write("stages.yaml", spec(tasks: ["a", "b", "c"], mitigation: ", mitigation: { ewc: 10 }")),
+                                                 diagnostics: &d), "\(d.items)")
+        let fishers = plan.nodes.filter { $0.kind == .ewcFisher }
+        XCTAssertEqual(fishers.map(\.id), ["model.seq.stage1.fisher", "model.seq.stage2.fisher"])
+        XCTAssertEqual(plan.nodes.first { $0.id == "model.seq" }?.inputs.filter { $0.role == .fisher }.map(\.node),
+                       ["model.seq.stage1.fisher", "model.seq.stage2.fisher"])
+        let other = try XCTUnwrap(Compiler().plan(file: write("stages.yaml", spec(tasks: ["a", "b", "c"], mitigation: ", mitigation: { ewc: 100 }")),
+                                                  diagnostics: &d))
+        XCTAssertEqual(other.nodes.first { $0.id == "model.seq.stage1.fisher" }?.key, fishers[0].key)
+        XCTAssertNotEqual(other.nodes.first { $0.id == "model.seq.stage2" }?.key, plan.nodes.first { $0.id == "model.seq.stage2" }?.key)
     }
 }

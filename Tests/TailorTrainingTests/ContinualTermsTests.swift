@@ -71,3 +71,39 @@ final class ContinualTermsTests: XCTestCase {
         }
     }
 }
+
+/// EWC's importance: the Fisher diagonal, against central differences of each example's loss.
+final class FisherTests: XCTestCase {
+    func testFisherDiagonalIsTheMeanSquaredGradientOfEachExamplesLoss() throws {
+        let model = GPT2(config: GPT2Config(vocab: 24, context: 8, width: 16, layers: 1, heads: 2), seed: 3)
+        model.makeTrainable()
+        var tokens = TokenArrays()
+        for (ids, mask) in [([1, 5, 7, 2], [0, 0, 1, 1]), ([3, 4, 9, 11, 2], [0, 0, 0, 1, 1]), ([6, 8, 2], [0, 1, 1])] as [([Int32], [UInt8])] {
+            tokens.append(ids, mask: mask)
+        }
+        let parameters = model.namedParameters
+        let (fisher, used) = try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: 10)
+        XCTAssertEqual(used, 3)
+        XCTAssertEqual(fisher.map(\.shape), parameters.map(\.1.shape))
+        XCTAssertTrue(fisher.allSatisfy { $0.scalars.allSatisfy { $0 >= 0 && $0.isFinite } })
+        // A few weights of each tensor: F_j = mean over examples of (dℓ_i/dθ_j)², by differences.
+        for (k, (_, p)) in parameters.enumerated() {
+            for j in Set([0, p.scalars.count / 2, p.scalars.count - 1]) {
+                let original = p.pointer[j], h: Float = 1e-2
+                var expected = 0.0
+                for i in 0..<tokens.count {
+                    p.pointer[j] = original + h
+                    let up = Tensor.noGrad { Fisher.exampleLoss(model, tokens, i)!.item }
+                    p.pointer[j] = original - h
+                    let down = Tensor.noGrad { Fisher.exampleLoss(model, tokens, i)!.item }
+                    p.pointer[j] = original
+                    let g = Double(up - down) / Double(2 * h)
+                    expected += g * g / Double(tokens.count)
+                }
+                XCTAssertEqual(Double(fisher[k].scalars[j]), expected, accuracy: 2e-3 + 0.05 * expected, "\(parameters[k].0)[\(j)]")
+            }
+        }
+        // `limit` takes the first examples only.
+        XCTAssertEqual(try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: 2).examples, 2)
+    }
+}

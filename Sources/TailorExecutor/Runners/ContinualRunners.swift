@@ -4,13 +4,15 @@ import TailorPlan
 import TailorRuntime
 import TailorTraining
 
-/// train.continual (one stage of a continual model) and eval.continual (its forgetting matrix).
+/// train.continual (one stage of a continual model), ewc.fisher (a stage's Fisher
+/// information, for EWC) and eval.continual (the forgetting matrix).
 enum ContinualRunners {
     /// Fine-tunes every weight of the stage before on this stage's task, with replay of the
-    /// earlier tasks' examples or an L2-SP pull towards the weights the stage starts from.
+    /// earlier tasks' examples, or a pull towards the weights the stage starts from: L2-SP, or
+    /// EWC weighted by the earlier stages' Fisher information summed.
     static func stage(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(ContinualParameters.self)
-        if p.ewc != nil || p.adapters != nil { throw ExecutionError.mitigationNotYet(p.ewc != nil ? "ewc" : "adapters") }
+        if p.adapters != nil { throw ExecutionError.mitigationNotYet("adapters") }
         let base = try ctx.input(.base).artifact
         let (model, tokenizer) = try ModelRunners.load(base)
         var tokens = try TokenArrays.read(try ctx.input(.data).artifact.path("tokens.bin"))
@@ -27,6 +29,9 @@ enum ContinualRunners {
         if let alpha = p.l2 {
             var objective = AnchoredObjective(task, strength: Float(alpha))
             summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+        } else if let lambda = p.ewc {
+            var objective = AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, ctx))
+            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
         } else {
             var objective = task
             summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
@@ -37,6 +42,39 @@ enum ContinualRunners {
         log["examples"] = tokens.count
         log["replayed_examples"] = replayed
         try JSONText.render(log).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
+    }
+
+    /// The earlier stages' Fisher diagonals summed, by parameter name, in `parameters` order.
+    static func importance(_ parameters: [(String, Tensor)], _ ctx: NodeContext) throws -> [Tensor] {
+        let fishers = try ctx.inputs(.fisher).map { try Safetensors.read(path: $0.artifact.path("fisher.safetensors")).tensors }
+        guard !fishers.isEmpty else { throw ExecutionError.noFisher }
+        return try parameters.map { name, p in
+            var total = [Float](repeating: 0, count: p.scalars.count)
+            for f in fishers {
+                guard let t = f[name], t.shape == p.shape else { throw ExecutionError.fisherMismatch(name) }
+                for (j, v) in t.scalars.enumerated() { total[j] += v }
+            }
+            return Tensor(total, shape: p.shape)
+        }
+    }
+
+    /// The diagonal Fisher information of a stage's weights on its own task (`Fisher`), as
+    /// one tensor per weight; what EWC weighs each later stage's pull with.
+    static func fisher(_ ctx: NodeContext) throws {
+        let p = try ctx.parameters(FisherParameters.self)
+        let (model, _) = try ModelRunners.load(try ctx.input(.model).artifact)
+        let tokens = try TokenArrays.read(try ctx.input(.data).artifact.path("tokens.bin"))
+        model.makeTrainable()
+        let parameters = try TrainRunners.unfrozen([], of: model)
+        let (fisher, used): ([Tensor], Int)
+        do {
+            (fisher, used) = try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: p.examples)
+        } catch let error as TrainingError {
+            throw ExecutionError(error.description)
+        }
+        try Safetensors.write(Dictionary(uniqueKeysWithValues: zip(parameters.map(\.0), fisher)), to: ctx.out("fisher.safetensors"))
+        let total = fisher.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
+        try JSONText.render(["examples": used, "trace": total] as [String: Any]).write(toFile: ctx.out("fisher.json"), atomically: false, encoding: .utf8)
     }
 
     /// R[i][j] from the cells' exact-match scores (row-major, as planned), with the summaries
@@ -72,12 +110,10 @@ enum ContinualRunners {
 }
 
 extension ContinualRunners: NodeRunnerGroup {
-    static let runners: [NodeKind: NodeRunner] = [.trainContinual: stage, .evalContinual: matrix]
+    static let runners: [NodeKind: NodeRunner] = [.trainContinual: stage, .ewcFisher: fisher, .evalContinual: matrix]
 
     static func refusal(_ node: PlanNode) -> String? {
-        guard node.kind == .trainContinual, let p = try? ContinualParameters(plan: node.params) else { return nil }
-        if p.ewc != nil { return "the 'ewc' mitigation is not yet executable" }
-        if p.adapters != nil { return "the 'adapters' mitigation is not yet executable" }
-        return nil
+        guard node.kind == .trainContinual, let p = try? ContinualParameters(plan: node.params), p.adapters != nil else { return nil }
+        return "the 'adapters' mitigation is not yet executable"
     }
 }

@@ -27,7 +27,7 @@ public enum NodeParameterTypes {
         DataSplitParameters.self, DataFilterParameters.self, DataTakeParameters.self, DataMixParameters.self, DataSampleParameters.self, DataLabelParameters.self,
         DataTemplateParameters.self, DataTokenizeParameters.self, TokenizerTrainParameters.self, SpecialTokensParameters.self, TokenizerLoadParameters.self, PromptParameters.self,
         ModelInitParameters.self, ModelLoadParameters.self, PretrainParameters.self, FinetuneParameters.self,
-        LoRAParameters.self, ContinualParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, PPOParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
+        LoRAParameters.self, ContinualParameters.self, FisherParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, PPOParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
         EvalRewardParameters.self, EvalContinualParameters.self, EvalReportParameters.self, ExportParameters.self,
     ]
 

@@ -112,6 +112,13 @@ public struct ContinualParameters: NodeParameters {
     }
 }
 
+/// ewc.fisher: the diagonal Fisher information of a stage on its task, for EWC.
+public struct FisherParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.ewcFisher]
+    public var examples: Int
+    public init(_ p: Params) throws { examples = try p.required("examples", \.int) }
+}
+
 /// train.lora: adapters on a frozen base, fresh or imported from a PEFT folder (the node's file).
 public struct LoRAParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainLoRA]
