@@ -44,7 +44,8 @@ enum ReportHTML {
         for o in outcomes where o.artifact.files["report.json"] != nil {
             guard let data = FileManager.default.contents(atPath: o.artifact.path("report.json")),
                   let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let metrics = report["metrics"] as? [String], let rows = report["rows"] as? [[String: Any]] else { continue }
+                  let named = report["metrics"] as? [String], let rows = report["rows"] as? [[String: Any]] else { continue }
+            let metrics = report["columns"] as? [String] ?? named  // a metric may bring several columns
             html += "<h2>Eval: \(escape(o.node.id))</h2>\n<table><tr><th>model</th><th>examples</th>"
                 + metrics.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
             for row in rows {
@@ -53,8 +54,28 @@ enum ReportHTML {
                     + "</tr>\n"
             }
             html += "</table>\n"
+            for row in rows {
+                if let matrix = row["matrix"] as? [String: Any] { html += heatMap("\(row["model"] ?? "?")", matrix) }
+            }
         }
         return html + "</body></html>\n"
+    }
+
+    /// A continual model's forgetting matrix as a heat map: a cell per (stage, task), darker
+    /// the higher its score (0 to 1), the score written in it.
+    static func heatMap(_ model: String, _ matrix: [String: Any]) -> String {
+        guard let scores = matrix["scores"] as? [[Double]], let columns = matrix["columns"] as? [String],
+              let stages = matrix["rows"] as? [String], stages.count == scores.count else { return "" }
+        var html = "<h3>Forgetting matrix: \(escape(model))</h3>\n<table class=\"heat\"><tr><th>stage</th>"
+            + columns.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        for (stage, row) in zip(stages, scores) {
+            html += "<tr><td>\(escape(stage))</td>" + row.map { v in
+                let lightness = 96 - 56 * Swift.min(1, Swift.max(0, v))
+                return String(format: "<td class=\"num\" style=\"background: hsl(210, 70%%, %.0f%%)%@\">%.4f</td>",
+                              lightness, lightness < 60 ? "; color: #fff" : "", v)
+            }.joined() + "</tr>\n"
+        }
+        return html + "</table>\n"
     }
 
     /// The graph as inline SVG: one column per depth (longest path from a source), a box per

@@ -90,5 +90,12 @@ final class ContinualTests: FolderTestCase {
         let report = try String(contentsOfFile: try outcome("eval.forgetting").artifact.path("report.md"), encoding: .utf8)
         XCTAssertTrue(report.contains("| model | examples | average_accuracy | backward_transfer | forward_transfer | forgetting |"), report)
         XCTAssertTrue(report.contains("model.replayed: score (exact match) on each task after each stage"), report)
+        // report.html: the summary columns, and a heat map per model with a cell per score.
+        let html = ReportHTML.render(plan: plan, outcomes: outcomes, seconds: 1)
+        XCTAssertTrue(html.contains("<th>backward_transfer</th>"), html)
+        for model in ["naive", "replayed", "consolidated"] { XCTAssertTrue(html.contains("<h3>Forgetting matrix: model.\(model)</h3>"), model) }
+        let heat = try XCTUnwrap(html.components(separatedBy: "<h3>Forgetting matrix: model.naive</h3>").last?.components(separatedBy: "</table>").first)
+        XCTAssertEqual(heat.components(separatedBy: "style=\"background: hsl(").count - 1, 9, "3 stages × 3 columns")
+        XCTAssertTrue(heat.contains(String(format: "%.4f", scores[1][0])), heat)
     }
 }
