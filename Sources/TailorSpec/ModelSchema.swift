@@ -121,9 +121,17 @@ public enum ModelSchema {
             Field("replay", .number(min: 0, max: 1, minExclusive: true), "share of each later stage's examples drawn from the earlier tasks (below 1)"),
             Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (each its own cached node), θ_start the weights each stage starts from"),
             Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2-SP: α/2·‖θ − θ_start‖² added to the loss, θ_start the weights each stage starts from"),
+            Field("lwf", .object(lwf), "Learning without Forgetting: distillation towards the model as each stage starts, on the new task's inputs"),
             Field("adapters", .int(min: 1, max: 4096), "a fresh LoRA adapter of this rank per task (no shared weights change); not yet executable"),
         ],
-        rules: [.atMostOne(["replay", "ewc", "l2", "adapters"])])
+        rules: [.atMostOne(["replay", "ewc", "l2", "lwf", "adapters"])])
+
+    static let lwf = ObjectSchema(
+        "lwf", doc: "Learning without Forgetting (Li & Hoiem 2017): each later stage adds `weight` × T² × the cross-entropy from the stage's starting model's softened next-token distribution (temperature T) to its own, at every answer position of the new task.",
+        fields: [
+            Field("weight", .number(min: 0, max: nil, minExclusive: true), default: .number(1), "weight of the distillation term against the task's loss"),
+            Field("temperature", .number(min: 0, max: nil, minExclusive: true), default: .number(2), "softmax temperature T of both distributions"),
+        ])
 
     static let reward = ObjectSchema(
         "reward", doc: "Reward model training on preference pairs (Bradley–Terry loss).",

@@ -134,6 +134,10 @@ extension SpecChecker {
             for task in v["continual"]?["tasks"]?.list ?? [] {
                 expectFormat(task, DataFormat.languageModeling, for: "a continual task")
             }
+            if v["continual"]?["mitigation"]?["lwf"] != nil, let packing = train?["packing"], packing.bool == true {
+                diagnostics.error(.notForMethod("packing", "continual"), at: packing.location,
+                                  notes: [Note("distillation ('lwf') compares the teacher's and the student's outputs row by row; remove 'packing'")])
+            }
             if let replay = v["continual"]?["mitigation"]?["replay"], replay.number == 1 {
                 diagnostics.error(.outOfRange("1", "a share below 1"), at: replay.location,
                                   notes: [Note("with 'replay: 1' a stage would train on earlier tasks only; 0.2 to 0.5 is usual")])

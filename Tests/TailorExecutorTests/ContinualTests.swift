@@ -38,6 +38,10 @@ final class ContinualTests: FolderTestCase {
             from: base
             continual: { tasks: [a-parts.train, b-parts.train], mitigation: { ewc: 50 } }
             train: { steps: 6, batch: 8, lr: 3e-3 }
+          distilled:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { lwf: { weight: 1, temperature: 2 } } }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
         evals:
           forgetting:
             models: [naive, replayed, consolidated]
@@ -69,6 +73,8 @@ final class ContinualTests: FolderTestCase {
         XCTAssertEqual(try json("model.consolidated.stage1.fisher", "fisher.json")["examples"] as? Int, 60)
         XCTAssertGreaterThan(try json("model.consolidated.stage1.fisher", "fisher.json")["trace"] as! Double, 0)
         XCTAssertNotEqual(try outcome("model.consolidated").artifact.digest, try outcome("model.naive").artifact.digest)
+        XCTAssertEqual(try outcome("model.distilled.stage1").node.key, try outcome("model.naive.stage1").node.key)
+        XCTAssertNotEqual(try outcome("model.distilled").artifact.digest, try outcome("model.naive").artifact.digest)
         // The matrix: the base and two stages, by each task's test set and the general set.
         let naive = try json("eval.forgetting.naive", "metrics.json")
         let matrix = try XCTUnwrap(naive["matrix"] as? [String: Any])

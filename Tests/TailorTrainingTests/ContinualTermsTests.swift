@@ -107,3 +107,59 @@ final class FisherTests: XCTestCase {
         XCTAssertEqual(try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: 2).examples, 2)
     }
 }
+
+/// LwF's distillation term: zero gradient where the student is the teacher (the KL's minimum),
+/// and its value and gradient against the definition and central differences elsewhere.
+final class DistillationTests: XCTestCase {
+    func objective(_ student: GPT2, _ teacher: GPT2, temperature: Float) throws -> (DistilledObjective, TokenArrays) {
+        var tokens = TokenArrays()
+        tokens.append([1, 5, 7, 2], mask: [0, 0, 1, 1])
+        tokens.append([3, 4, 9, 11, 2], mask: [0, 0, 0, 1, 1])
+        let o = try DistilledObjective(model: student, teacher: teacher, parameters: student.namedParameters, tokens: tokens, sequence: nil,
+                                       trainOnInputs: false, weight: 0.5, temperature: temperature)
+        return (o, tokens)
+    }
+
+    func testDistillationEqualsItsDefinitionAndItsGradientTheDifferences() throws {
+        let config = GPT2Config(vocab: 24, context: 8, width: 16, layers: 1, heads: 2)
+        let teacher = GPT2(config: config, seed: 3), student = GPT2(config: config, seed: 3)
+        student.makeTrainable()
+        let (o, tokens) = try objective(student, teacher, temperature: 2)
+        // The same weights: the distillation's gradient vanishes.
+        let same = o.losses([0, 1]).distillation
+        try same.backward()
+        XCTAssertTrue(student.namedParameters.allSatisfy { ($0.1.grad?.scalars ?? [0]).allSatisfy { abs($0) < 1e-5 } })
+        for (_, p) in student.namedParameters { p.grad = nil }
+        // Move the student away from the teacher.
+        let (_, first) = student.namedParameters[0]
+        for j in 0..<first.scalars.count { first.pointer[j] += 0.05 * Float(j % 7) - 0.15 }
+        // The value, from both models' logits: T² · mean over answer positions of −Σ p_t log q_s.
+        let (ids, targets, width) = LanguageModelObjective.batch(tokens, [0, 1], trainOnInputs: false)
+        let t = teacher.logits(ids, batch: 2, cache: nil, keyStart: nil, lastOnly: false).scalars
+        let s = Tensor.noGrad { student.logits(ids, batch: 2, cache: nil, keyStart: nil, lastOnly: false).scalars }
+        var expected = 0.0, n = 0
+        for (r, target) in targets.enumerated() where target >= 0 {
+            let tr = (0..<24).map { Double(t[r * 24 + $0]) / 2 }, sr = (0..<24).map { Double(s[r * 24 + $0]) / 2 }
+            let tz = tr.map { exp($0 - tr.max()!) }.reduce(0, +), sz = sr.map { exp($0 - sr.max()!) }.reduce(0, +)
+            for v in 0..<24 { expected -= exp(tr[v] - tr.max()!) / tz * (sr[v] - sr.max()! - log(sz)) }
+            n += 1
+        }
+        XCTAssertEqual(width, 4)
+        expected *= 4 / Double(n)
+        let d = o.losses([0, 1]).distillation
+        XCTAssertEqual(Double(d.item), expected, accuracy: 1e-4 * max(1, abs(expected)))
+        try d.backward()
+        for (name, p) in student.namedParameters.prefix(4) {
+            let grad = try XCTUnwrap(p.grad, name).scalars
+            for j in Set([0, p.scalars.count / 3, p.scalars.count - 1]) {
+                let original = p.pointer[j], h: Float = 1e-2
+                p.pointer[j] = original + h
+                let up = Tensor.noGrad { o.losses([0, 1]).distillation.item }
+                p.pointer[j] = original - h
+                let down = Tensor.noGrad { o.losses([0, 1]).distillation.item }
+                p.pointer[j] = original
+                XCTAssertEqual(grad[j], (up - down) / (2 * h), accuracy: 3e-3 + 0.03 * abs(grad[j]), "\(name)[\(j)]")
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import TailorEngine
+import TailorModels
 import TailorPlan
 import TailorRuntime
 import TailorTraining
@@ -29,6 +30,10 @@ enum ContinualRunners {
         if let alpha = p.l2 {
             var objective = AnchoredObjective(task, strength: Float(alpha))
             summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+        } else if let lwf = p.lwf {
+            let (teacher, _) = try ModelRunners.load(base)  // the stage's starting model, frozen
+            var objective = try distilled(model, teacher, parameters, tokens, p, lwf)
+            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
         } else if let lambda = p.ewc {
             var objective = AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, ctx))
             summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
@@ -42,6 +47,16 @@ enum ContinualRunners {
         log["examples"] = tokens.count
         log["replayed_examples"] = replayed
         try JSONText.render(log).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
+    }
+
+    static func distilled(_ model: any CausalLM, _ teacher: any CausalLM, _ parameters: [(String, Tensor)], _ tokens: TokenArrays,
+                          _ p: ContinualParameters, _ lwf: (weight: Double, temperature: Double)) throws -> DistilledObjective {
+        do {
+            return try DistilledObjective(model: model, teacher: teacher, parameters: parameters, tokens: tokens, sequence: p.train.sequence,
+                                          trainOnInputs: p.train.trainOnInputs, weight: Float(lwf.weight), temperature: Float(lwf.temperature))
+        } catch let error as TrainingError {
+            throw ExecutionError(error.description)
+        }
     }
 
     /// The earlier stages' Fisher diagonals summed, by parameter name, in `parameters` order.

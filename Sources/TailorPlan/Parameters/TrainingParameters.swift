@@ -98,6 +98,8 @@ public struct ContinualParameters: NodeParameters {
     public var replay: Double?
     /// L2-SP's α, EWC's λ, and the rank of a fresh adapter per task.
     public var l2: Double?, ewc: Double?, adapters: Int?
+    /// Learning without Forgetting's weight and temperature.
+    public var lwf: (weight: Double, temperature: Double)?
     public var train: TrainParameters
     public var seed: Int
 
@@ -107,6 +109,7 @@ public struct ContinualParameters: NodeParameters {
         l2 = mitigation?.optional("l2", \.number)
         ewc = mitigation?.optional("ewc", \.number)
         adapters = mitigation?.optional("adapters", \.int)
+        if let l = mitigation?["lwf"] { lwf = (try l.required("weight", \.number), try l.required("temperature", \.number)) }
         train = try TrainParameters(try p.required("train"))
         seed = try p.required("seed", \.int)
     }
