@@ -5,7 +5,7 @@ SWIFT ?= swift
 TAILOR := .build/debug/tailor
 RELEASE_TAILOR := .build/release/tailor
 
-.PHONY: demo test deps pip models build release bench bench-runtime fuzz fuzz-build schema-docs clean
+.PHONY: demo test deps pip models build release bench bench-runtime bench-continual fuzz fuzz-build schema-docs clean
 
 ## Install libyaml and OpenBLAS headers when pkg-config cannot find them.
 deps:
@@ -73,6 +73,13 @@ bench: release
 bench-runtime: deps
 	$(SWIFT) build -c release --product TailorBench
 	TAILOR_THREADS=2 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/TailorBench sgemm s m m-lora
+
+## The per-step cost of each continual mitigation against plain fine-tuning (docs/performance.md):
+## every case in its own process, the four interleaved over three rounds.
+bench-continual: deps
+	$(SWIFT) build -c release --product TailorBench
+	for round in 1 2 3; do for m in naive l2 ewc lwf; do \
+	  TAILOR_THREADS=2 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/TailorBench continual-$$m || exit 1; done; done
 
 ## Coverage-guided fuzzing (libFuzzer + ASan) of everything that reads a user's bytes: the spec
 ## front end, data files, GGUF, safetensors, tokenizer files and PEFT adapters (see
