@@ -134,6 +134,10 @@ extension SpecChecker {
             for task in v["continual"]?["tasks"]?.list ?? [] {
                 expectFormat(task, DataFormat.languageModeling, for: "a continual task")
             }
+            if let eval = train?["eval"] {
+                diagnostics.error(.notForMethod("eval", "continual"), at: eval.location,
+                                  notes: [Note("a continual model's stages are scored by an eval with `metrics: [forgetting]`; remove 'train.eval'")])
+            }
             if v["continual"]?["mitigation"]?["lwf"] != nil, let packing = train?["packing"], packing.bool == true {
                 diagnostics.error(.notForMethod("packing", "continual"), at: packing.location,
                                   notes: [Note("distillation ('lwf') compares the teacher's and the student's outputs row by row; remove 'packing'")])
