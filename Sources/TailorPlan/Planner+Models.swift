@@ -104,9 +104,9 @@ extension Planner {
     /// (the first from the base), so appending a task reuses every earlier stage from the cache
     /// and changing a task reruns that stage and those after it. The last stage is the model.
     /// The first stage has no earlier task to protect, so it carries no mitigation (but an
-    /// adapter per task) and is shared
-    /// by every continual model over the same base, first task and training settings. With
-    /// replay, each later stage also reads the earlier tasks' tokens, in training order.
+    /// adapter per task) and is shared by every continual model over the same base, first task
+    /// and training settings. With replay, each later stage also reads the earlier tasks'
+    /// tokens, in training order; with EWC, every earlier stage's Fisher information.
     mutating func continualStages(_ id: String, _ v: Value, _ info: ModelInfo, base: String, tokenizer: String, _ continual: Value) -> String {
         let tasks = (continual["tasks"]?.list ?? []).compactMap { dataInput($0) }
         let train = v["train"].map(Self.trainParams)

@@ -206,15 +206,15 @@ struct Planner {
             var inputs = [source, PlanInput(node: modelID, role: .model)]
             let promptID = sample["prompt"]?.string.map { prompt($0) }
             if let promptID { inputs.append(PlanInput(node: promptID, role: .prompt)) }
-            let n = sample["n"]?.int ?? 1
+            let answers = sourceRows.flatMap { rows in sample["n"]?.int.map { rows * $0 } }
             e = spec.models[m].flatMap { info in
                 info.arch.map { arch in
-                    Estimator.inference(info.dims, arch: arch, rows: sourceRows.map { $0 * n },
+                    Estimator.inference(info.dims, arch: arch, rows: answers,
                                         lengths: tokenizerNode[m].flatMap { lengths(source, tokenizer: $0, prompt: promptID) },
                                         maxTokens: sample["max_tokens"]?.int, scores: false, logits: false)
                 }
             } ?? Estimate()
-            e.rows = sourceRows.map { $0 * n }
+            e.rows = answers
             return add(id, .dataSample, params: Self.object([("sample", sample.removing(["model", "prompt"])), ("seed", seed)]),
                        inputs: inputs, at: v.location, estimate: e)
         }

@@ -1,6 +1,5 @@
 import Foundation
 import TailorEngine
-import TailorModels
 import TailorPlan
 import TailorRuntime
 import TailorTraining
@@ -26,20 +25,21 @@ enum ContinualRunners {
         let parameters = try TrainRunners.unfrozen([], of: model)
         let task = try LanguageModelObjective(model: model, parameters: parameters, tokens: tokens, heldOut: nil,
                                               sequence: p.train.sequence, packing: p.train.packing, trainOnInputs: p.train.trainOnInputs)
+        func train<O: Objective>(_ objective: O) throws -> TrainingSummary {
+            var objective = objective
+            return try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+        }
         let summary: TrainingSummary
         if let alpha = p.l2 {
-            var objective = AnchoredObjective(task, strength: Float(alpha))
-            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+            summary = try train(AnchoredObjective(task, strength: Float(alpha)))
+        } else if let lambda = p.ewc {
+            summary = try train(AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, ctx)))
         } else if let lwf = p.lwf {
             let (teacher, _) = try ModelRunners.load(base)  // the stage's starting model, frozen
-            var objective = try distilled(model, teacher, parameters, tokens, p, lwf)
-            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
-        } else if let lambda = p.ewc {
-            var objective = AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, ctx))
-            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+            summary = try train(try DistilledObjective(model: model, teacher: teacher, parameters: parameters, tokens: tokens, sequence: p.train.sequence,
+                                                       trainOnInputs: p.train.trainOnInputs, weight: Float(lwf.weight), temperature: Float(lwf.temperature)))
         } else {
-            var objective = task
-            summary = try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
+            summary = try train(task)
         }
         try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: ArtifactTokenizer.chatTemplateSource(base))
         var log = TrainRunners.log(summary)
@@ -47,16 +47,6 @@ enum ContinualRunners {
         log["examples"] = tokens.count
         log["replayed_examples"] = replayed
         try JSONText.render(log).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
-    }
-
-    static func distilled(_ model: any CausalLM, _ teacher: any CausalLM, _ parameters: [(String, Tensor)], _ tokens: TokenArrays,
-                          _ p: ContinualParameters, _ lwf: (weight: Double, temperature: Double)) throws -> DistilledObjective {
-        do {
-            return try DistilledObjective(model: model, teacher: teacher, parameters: parameters, tokens: tokens, sequence: p.train.sequence,
-                                          trainOnInputs: p.train.trainOnInputs, weight: Float(lwf.weight), temperature: Float(lwf.temperature))
-        } catch let error as TrainingError {
-            throw ExecutionError(error.description)
-        }
     }
 
     /// The earlier stages' Fisher diagonals summed, by parameter name, in `parameters` order.
@@ -81,12 +71,7 @@ enum ContinualRunners {
         let tokens = try TokenArrays.read(try ctx.input(.data).artifact.path("tokens.bin"))
         model.makeTrainable()
         let parameters = try TrainRunners.unfrozen([], of: model)
-        let (fisher, used): ([Tensor], Int)
-        do {
-            (fisher, used) = try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: p.examples)
-        } catch let error as TrainingError {
-            throw ExecutionError(error.description)
-        }
+        let (fisher, used) = try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: p.examples)
         try Safetensors.write(Dictionary(uniqueKeysWithValues: zip(parameters.map(\.0), fisher)), to: ctx.out("fisher.safetensors"))
         let total = fisher.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
         try JSONText.render(["examples": used, "trace": total] as [String: Any]).write(toFile: ctx.out("fisher.json"), atomically: false, encoding: .utf8)

@@ -115,18 +115,26 @@ enum EvalRunners {
     /// Greedy answers to every example (as decoded: a judge reads them so), in batches of 16.
     static func answers(_ examples: [Example], _ model: any CausalLM, _ tokenizer: BPETokenizer, maxTokens: Int,
                         _ ctx: NodeContext, _ what: String) throws -> [String] {
+        try generations(examples, model, tokenizer, ctx, what) { budget, _ in SamplingOptions(maxTokens: Swift.min(maxTokens, budget)) }
+            .map(\.text)
+    }
+
+    /// Every example continued in batches of 16, each batch with the options `sampling` gives for
+    /// the room its longest prompt leaves in the context and the batch's number.
+    static func generations(_ examples: [Example], _ model: any CausalLM, _ tokenizer: BPETokenizer, _ ctx: NodeContext, _ what: String,
+                            sampling: (_ room: Int, _ batch: Int) -> SamplingOptions) throws -> [Generation] {
         let generator = Generator(model: model, tokenizer: tokenizer)
-        var answers: [String] = []
+        var out: [Generation] = []
         let began = Date()
-        for start in stride(from: 0, to: examples.count, by: 16) {
+        for (batch, start) in stride(from: 0, to: examples.count, by: 16).enumerated() {
             let rows = Array(examples[start..<Swift.min(examples.count, start + 16)])
-            let budget = Swift.min(maxTokens, model.context - rows.map(\.context.count).max()!)
-            guard budget > 0 else { throw ExecutionError.promptFillsContext }
-            answers += generator.generate(ids: rows.map(\.context), options: SamplingOptions(maxTokens: budget)).map(\.text)
+            let options = sampling(model.context - rows.map(\.context.count).max()!, batch)
+            guard options.maxTokens > 0 else { throw ExecutionError.promptFillsContext }
+            out += generator.generate(ids: rows.map(\.context), options: options)
             let finished = Swift.min(examples.count, start + 16)
             ctx.progress("\(what): \(finished)/\(examples.count)", done: finished, total: examples.count, since: began)
         }
-        return answers
+        return out
     }
 
     /// One table of every evaluated model's metrics (report.json and report.md).

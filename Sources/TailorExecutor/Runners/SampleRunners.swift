@@ -19,25 +19,15 @@ enum SampleRunners {
         let prompt = try ctx.inputs(.prompt).first.map { try PromptRunners.load($0.artifact) }
         let examples = try EvalRunners.examples(data.records, for: modelInput.artifact, model, tokenizer, prompt: prompt,
                                                 source: source.input.display)
-        let rows = examples.indices.flatMap { i in (0..<p.n).map { (example: i, sample: $0) } }
-        let generator = Generator(model: model, tokenizer: tokenizer)
-        var records: [[String: Any]] = []
-        let began = Date()
-        try Tensor.noGrad {
-            for (batch, start) in stride(from: 0, to: rows.count, by: 16).enumerated() {
-                let part = rows[start..<Swift.min(rows.count, start + 16)]
-                let budget = Swift.min(p.maxTokens, model.context - part.map { examples[$0.example].context.count }.max()!)
-                guard budget > 0 else { throw ExecutionError.promptFillsContext }
-                let options = SamplingOptions(maxTokens: budget, temperature: Float(p.temperature), topP: Float(p.topP),
-                                              seed: UInt64(truncatingIfNeeded: p.seed) &+ 0x9e37_79b9 &* UInt64(batch + 1))
-                let answers = generator.generate(ids: part.map { examples[$0.example].context }, options: options)
-                for (row, answer) in zip(part, answers) {
-                    let e = examples[row.example]
-                    records.append(["prompt": e.question, "response": answer.text, "reference": e.text, "sample": row.sample,
-                                    "finish": answer.finish.rawValue])
-                }
-                ctx.progress("sampling: \(start + part.count)/\(rows.count)", done: start + part.count, total: rows.count, since: began)
+        let asked = examples.flatMap { Array(repeating: $0, count: p.n) }  // each prompt's answers together
+        let answers = try Tensor.noGrad {
+            try EvalRunners.generations(asked, model, tokenizer, ctx, "sampling") { room, batch in
+                SamplingOptions(maxTokens: Swift.min(p.maxTokens, room), temperature: Float(p.temperature), topP: Float(p.topP),
+                                seed: UInt64(truncatingIfNeeded: p.seed) &+ 0x9e37_79b9 &* UInt64(batch + 1))
             }
+        }
+        let records: [[String: Any]] = zip(asked, answers).enumerated().map { i, pair in
+            ["prompt": pair.0.question, "response": pair.1.text, "reference": pair.0.text, "sample": i % p.n, "finish": pair.1.finish.rawValue]
         }
         try Dataset(records: records).write(ctx.out("data.jsonl"))
     }

@@ -43,7 +43,6 @@ public struct EvalRewardParameters: NodeParameters {
     public init(_ p: Params) throws { scope = try EvalScope(p) }
 }
 
-/// eval.report: one table of the eval's models.
 /// eval.continual: a continual model's forgetting matrix from its cells' exact-match scores.
 public struct EvalContinualParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalContinual]
@@ -58,6 +57,7 @@ public struct EvalContinualParameters: NodeParameters {
     }
 }
 
+/// eval.report: one table of the eval's models.
 public struct EvalReportParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalReport]
     public static var version: Int { 3 }  // 2: report.json names its table's columns (`win_rate` brings two); 3: forgetting matrices
