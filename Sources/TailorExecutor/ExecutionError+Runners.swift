@@ -103,7 +103,7 @@ extension ExecutionError {
     static let noEndOfText = ExecutionError("the model's tokenizer has no end-of-text token")
     static func tokenizerLacks(_ token: String) -> Self { .init("the tokenizer has no \(token) token") }
     static let promptFillsContext = ExecutionError("a prompt fills the model's whole context")
-    static func mitigationNotYet(_ name: String) -> Self { .init("the '\(name)' mitigation is not yet executable") }
+    static var noStageAdapter: Self { .init("the stage before has no adapter to go on training; its artifact is not a stage of this continual model") }
     static let noFisher = ExecutionError("an EWC stage has no Fisher information among its inputs (a planner bug)")
     static func fisherMismatch(_ name: String) -> Self { .init("the Fisher information has no tensor of the shape of '\(name)' (a planner bug)") }
     static func matrixShape(_ cells: Int, rows: Int, columns: Int) -> Self {

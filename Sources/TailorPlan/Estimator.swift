@@ -84,8 +84,8 @@ enum Estimator {
             guard let lora = (try? PPOParameters(plan: params))?.lora else { return all + d.width + 1 }
             return adapters(rank: lora.rank, targets: lora.targets) + d.width + 1
         case .trainContinual:
-            if let rank = method?["mitigation"]?["adapters"]?.int { return adapters(rank: rank, targets: ["attn.q", "attn.v"]) }
-            return all
+            guard let c = try? ContinualParameters(plan: params), let shape = c.adapters?.shape ?? c.lora else { return all }
+            return adapters(rank: shape.rank, targets: shape.targets)
         case .trainFinetune:
             let frozen = (try? FinetuneParameters(plan: params))?.freeze ?? []
             // A pattern naming a layer index (`layers.0.*`) freezes that layer only.
@@ -160,7 +160,7 @@ enum Estimator {
         // Full training: forward + backward (2× forward). Frozen weights skip their weight
         // gradients, which saves a third of the backward for adapters and heads.
         let adapterOnly = kind == .trainLoRA || (kind == .trainHead && trainable < n) || ([.trainDPO, .trainReward, .trainPPO].contains(kind) && trainable < n)
-            || (kind == .trainContinual && methodParams?["mitigation"]?["adapters"] != nil)
+            || (kind == .trainContinual && methodParams.map { $0["lora"] != nil || $0["mitigation"]?["adapters"] != nil } == true)
         var perToken = adapterOnly ? 2 * forward : 3 * forward
         if kind == .trainHead, trainable < n { perToken = forward }
         // Once per batch of rollouts (every `ppo.epochs` steps) PPO generates, and reads the

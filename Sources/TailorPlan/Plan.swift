@@ -23,6 +23,9 @@ public enum InputRole: String, Sendable, Hashable, CaseIterable {
     case baseline
     /// A continual model's task data, in training order.
     case task
+    /// The stage before, in a continual model: what a stage goes on training (or, with adapters
+    /// per task merged, what it folds its adapter into).
+    case stage
     /// The Fisher information of an earlier stage (EWC).
     case fisher
     /// The model an eval scores, an export writes or a server serves.

@@ -106,29 +106,39 @@ extension Planner {
     /// The first stage has no earlier task to protect, so it carries no mitigation (but an
     /// adapter per task) and is shared by every continual model over the same base, first task
     /// and training settings. With replay, each later stage also reads the earlier tasks'
-    /// tokens, in training order; with EWC, every earlier stage's Fisher information.
+    /// tokens, in training order; with EWC, every earlier stage's Fisher information. An adapter
+    /// per task trains on the base alone, so its stage reads no earlier one, unless the adapters
+    /// are merged: then each stage folds its adapter into the stage before.
     mutating func continualStages(_ id: String, _ v: Value, _ info: ModelInfo, base: String, tokenizer: String, _ continual: Value) -> String {
         let tasks = (continual["tasks"]?.list ?? []).compactMap { dataInput($0) }
         let train = v["train"].map(Self.trainParams)
-        let mitigation = continual["mitigation"]
+        let mitigation = continual["mitigation"], lora = continual["lora"]
+        let perTask = mitigation?["adapters"]
         var previous = base, earlier: [PlanInput] = [], fishers: [PlanInput] = []
         var stages: [String] = []
         for (k, task) in tasks.enumerated() {
             let stageID = k == tasks.count - 1 ? id : "\(id).stage\(k + 1)"
             let taskTokens = tokens(task.as(.data), tokenizer: tokenizer)
-            var inputs = [PlanInput(node: previous, role: .base), taskTokens]
+            var inputs: [PlanInput]
+            if perTask != nil {
+                inputs = [PlanInput(node: base, role: .base), taskTokens]
+                if perTask?["merge"]?.bool == true, k > 0 { inputs.append(PlanInput(node: previous, role: .stage)) }
+            } else {
+                inputs = [PlanInput(node: previous, role: k == 0 ? .base : .stage), taskTokens]
+            }
             // An adapter per task starts at the first task; the other mitigations protect earlier ones.
-            let protects = k > 0 || mitigation?["adapters"] != nil ? mitigation : nil
+            let protects = k > 0 || perTask != nil ? mitigation : nil
             if protects?["replay"] != nil { inputs += earlier.map { $0.as(.task) } }
             if protects?["ewc"] != nil, let last = earlier.last {
                 // The stage before's Fisher on its own task: keyed by that stage and task only,
-                // so a sweep over λ computes it once.
-                fishers.append(PlanInput(node: add("\(previous).fisher", .ewcFisher, params: Self.object([("examples", Self.int(Self.fisherExamples))]),
+                // so a sweep over λ computes it once. With `lora`, of the adapter's weights.
+                let fisherParams = Self.object([("examples", Self.int(Self.fisherExamples)), ("adapters", lora.map { _ in Value(.bool(true), at: nil) })])
+                fishers.append(PlanInput(node: add("\(previous).fisher", .ewcFisher, params: fisherParams,
                                                    inputs: [PlanInput(node: previous, role: .model), last], at: (continual["tasks"]?.list?[k - 1] ?? v).location),
                                          role: .fisher))
                 inputs += fishers
             }
-            let methodParams = protects.map { Self.object([("mitigation", $0)]) }
+            let methodParams = lora == nil && protects == nil ? nil : Self.object([("lora", lora), ("mitigation", protects)])
             let params = Self.object([("continual", methodParams), ("train", train), ("seed", Self.int(spec.seed))])
             let taskRows = rows(of: task), lengths = estimate(of: taskTokens.node).lengths
             add(stageID, .trainContinual, params: params, inputs: inputs, at: (continual["tasks"]?.list?[k] ?? v).location, estimate: info.arch.map {
@@ -138,7 +148,7 @@ extension Planner {
             stages.append(stageID)
             previous = stageID
         }
-        continualStages[info.name] = (base: base, stages: stages)
+        continualStages[info.name] = (base: base, stages: stages, routed: perTask != nil && perTask?["merge"]?.bool != true)
         return id
     }
 
@@ -239,14 +249,18 @@ extension Planner {
             _ = model(m)
             guard let stages = continualStages[m] else { continue }
             var cells: [PlanInput] = []
-            for (i, row) in ([stages.base] + stages.stages).enumerated() {
-                for (column, label) in zip(columns, labels) {
-                    var inputs = [PlanInput(node: row, role: .model), column.as(.evalData)]
+            let rowModels = [stages.base] + stages.stages
+            for i in rowModels.indices {
+                for (j, (column, label)) in zip(columns, labels).enumerated() {
+                    // Adapters chosen by task: task j is scored with its own adapter from stage j
+                    // on, with the base before and in the general column (no task's adapter).
+                    let s = !stages.routed ? i : j < stages.stages.count && j < i ? j + 1 : 0
+                    var inputs = [PlanInput(node: rowModels[s], role: .model), column.as(.evalData)]
                     if let promptID { inputs.append(PlanInput(node: promptID, role: .prompt)) }
                     var evalRows = rows(of: column)
                     if let limit = v["limit"]?.int { evalRows = evalRows.map { min($0, limit) } ?? limit }
                     let cellLengths = tokenizerNode[m].flatMap { self.lengths(column, tokenizer: $0, prompt: promptID) }
-                    let id = add("eval.\(name).\(m).stage\(i).\(label)", .evalLM, params: cellParams, inputs: inputs, at: ref.location,
+                    let id = add("eval.\(name).\(m).stage\(s).\(label)", .evalLM, params: cellParams, inputs: inputs, at: ref.location,
                                  estimate: info.arch.map {
                                      Estimator.inference(info.dims, arch: $0, rows: evalRows, lengths: cellLengths, maxTokens: v["max_tokens"]?.int,
                                                          scores: false, logits: true)

@@ -14,8 +14,9 @@ struct Planner {
     var index: [String: Int] = [:]
     /// The node that supplies each model's tokenizer (a tokenizer node, or the loaded model).
     var tokenizerNode: [String: String] = [:]
-    /// Each continual model's base and stage nodes, in training order (the forgetting matrix's rows).
-    var continualStages: [String: (base: String, stages: [String])] = [:]
+    /// Each continual model's base and stage nodes, in training order (the forgetting matrix's rows),
+    /// and whether its tasks are scored with their own adapters (adapters per task, not merged).
+    var continualStages: [String: (base: String, stages: [String], routed: Bool)] = [:]
     /// Sampled records, for the lengths of examples in estimates (shared by sweep variants).
     let sampler: DataSampler
 

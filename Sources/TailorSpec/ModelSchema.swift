@@ -109,9 +109,11 @@ public enum ModelSchema {
         ])
 
     static let continual = ObjectSchema(
-        "continual", doc: "Fine-tune every weight on each task in order, one node per stage, each from the one before; the `train` settings apply to every stage. Score it with the `forgetting` metric.",
+        "continual", doc: "Fine-tune on each task in order, one node per stage, each from the one before; the `train` settings apply to every stage. Score it with the `forgetting` metric.",
         fields: [
             Field("tasks", .list(.reference(.data), minCount: 2), required: true, "the tasks' training sets, in training order"),
+            Field("lora", .object(adapter),
+                  "train one LoRA adapter on the frozen base through every stage instead of every weight (each stage goes on training the adapter the stage before left); the mitigations act on the adapter's weights"),
             Field("mitigation", .object(mitigation), "how to limit forgetting of earlier tasks; default none"),
         ])
 
@@ -122,9 +124,15 @@ public enum ModelSchema {
             Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (each its own cached node), θ_start the weights each stage starts from"),
             Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2-SP: α/2·‖θ − θ_start‖² added to the loss, θ_start the weights each stage starts from"),
             Field("lwf", .object(lwf), "Learning without Forgetting: distillation towards the model as each stage starts, on the new task's inputs"),
-            Field("adapters", .int(min: 1, max: 4096), "a fresh LoRA adapter of this rank per task (no shared weights change); not yet executable"),
+            Field("adapters", .object(taskAdapters), "a fresh LoRA adapter per task on the frozen base, chosen by task when scored (no shared weight changes), or merged into it"),
         ],
         rules: [.atMostOne(["replay", "ewc", "l2", "lwf", "adapters"])])
+
+    static let taskAdapters = ObjectSchema(
+        "adapters", doc: "An adapter per task: each stage trains a fresh LoRA adapter (W + (alpha / rank) · B·A) on the frozen base, on its own task only. The forgetting matrix scores each task with its own adapter once it is trained (the base before, and for the general column), so nothing is forgotten by construction; with `merge`, stage i is the base with adapters 1…i folded into its weights, one model for every task, scored as it is.",
+        fields: adapter.fields + [
+            Field("merge", .bool, default: .bool(false), "fold each task's adapter into the weights (adding it to the earlier ones') instead of choosing one by task"),
+        ])
 
     static let lwf = ObjectSchema(
         "lwf", doc: "Learning without Forgetting (Li & Hoiem 2017): each later stage adds `weight` × T² × the cross-entropy from the stage's starting model's softened next-token distribution (temperature T) to its own, at every answer position of the new task.",
@@ -153,9 +161,9 @@ public enum ModelSchema {
             Field("lora", .object(adapter), "train LoRA adapters on the frozen policy instead of every weight"),
         ])
 
-    /// A preference method's own adapters: `lora:` without `load`.
+    /// A method's own adapters (preference tuning, continual): `lora:` without `load`.
     static let adapter = ObjectSchema(
-        "adapter", doc: "LoRA adapters a preference method trains on a frozen base: W + (alpha / rank) · B·A.",
+        "adapter", doc: "LoRA adapters a method trains on a frozen base: W + (alpha / rank) · B·A.",
         fields: lora.fields.filter { $0.name != "load" })
 
     static let ppo = ObjectSchema(

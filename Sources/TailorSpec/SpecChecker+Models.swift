@@ -134,6 +134,16 @@ extension SpecChecker {
             for task in v["continual"]?["tasks"]?.list ?? [] {
                 expectFormat(task, DataFormat.languageModeling, for: "a continual task")
             }
+            let adapters = v["continual"]?["mitigation"]?["adapters"]
+            if let arch = base?.arch {
+                checkTargets(v["continual"]?["lora"]?["targets"], arch)
+                checkTargets(adapters?["targets"], arch)
+            }
+            if let lora = v["continual"]?["lora"], let adapters {
+                diagnostics.error(Message("'lora' and the 'adapters' mitigation both say which adapters the stages train"), at: lora.location,
+                                  notes: [Note("'adapters' trains a fresh adapter per task, with its own rank and targets; 'lora' one adapter through every stage. Keep one"),
+                                          Note("the 'adapters' mitigation is here", at: adapters.location)])
+            }
             if let eval = train?["eval"] {
                 diagnostics.error(.notForMethod("eval", "continual"), at: eval.location,
                                   notes: [Note("a continual model's stages are scored by an eval with `metrics: [forgetting]`; remove 'train.eval'")])

@@ -2,7 +2,9 @@ import Foundation
 import TailorDiagnostics
 @testable import TailorEngine
 @testable import TailorExecutor
+import TailorModels
 import TailorPlan
+import TailorRuntime
 import TailorTraining
 import XCTest
 
@@ -103,5 +105,88 @@ final class ContinualTests: FolderTestCase {
         let heat = try XCTUnwrap(html.components(separatedBy: "<h3>Forgetting matrix: model.naive</h3>").last?.components(separatedBy: "</table>").first)
         XCTAssertEqual(heat.components(separatedBy: "style=\"background: hsl(").count - 1, 9, "3 stages × 3 columns")
         XCTAssertTrue(heat.contains(String(format: "%.4f", scores[1][0])), heat)
+    }
+
+    static let adapterSpec = """
+        tailor: 1
+        name: continual-adapters
+        seed: 3
+        data:
+          a: { generate: addition, count: 80 }
+          b: { generate: reverse, count: 80 }
+          a-parts: { from: a, split: { train: 0.75, test: 0.25 } }
+          b-parts: { from: b, split: { train: 0.75, test: 0.25 } }
+        tokenizers:
+          bytes: { bytes: true }
+        models:
+          base:
+            arch: gpt2
+            size: { layers: 1, width: 32, heads: 2, context: 64 }
+            tokenizer: bytes
+          routed:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { adapters: { rank: 2 } } }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
+          merged:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { adapters: { rank: 2, merge: true } } }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
+          shared:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train], lora: { rank: 2 }, mitigation: { ewc: 50 } }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
+        evals:
+          forgetting:
+            models: [routed, merged, shared]
+            tasks: [a-parts.test, b-parts.test]
+            metrics: [forgetting]
+            max_tokens: 6
+        """
+
+    /// Adapters per task leave the base's weights as they are and score each task with its own
+    /// adapter, so nothing is forgotten; merged, the last stage is the base plus both tasks'
+    /// updates; one adapter through every stage goes on training the first stage's.
+    func testAdaptersPerTaskMergedAndOneAdapterThroughEveryStage() throws {
+        try Self.adapterSpec.write(toFile: dir + "/adapters.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/adapters.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        XCTAssertTrue(Executor.notExecutable(plan.nodes).isEmpty)
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        func artifact(_ id: String) throws -> Artifact { try XCTUnwrap(outcomes.first { $0.node.id == id }, id).artifact }
+        func json(_ id: String, _ file: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try artifact(id).path(file)))) as! [String: Any]
+        }
+        let baseWeights = try artifact("model.base").files["model.safetensors"]
+        for id in ["model.routed.stage1", "model.routed", "model.shared.stage1", "model.shared"] {
+            XCTAssertEqual(try artifact(id).files["model.safetensors"], baseWeights, "\(id): the base's weights unchanged")
+            XCTAssertNotNil(try artifact(id).files["adapter_model.safetensors"], id)
+        }
+        XCTAssertNotEqual(try artifact("model.shared").files["adapter_model.safetensors"], try artifact("model.shared.stage1").files["adapter_model.safetensors"])
+        let routed = try json("eval.forgetting.routed", "metrics.json")
+        XCTAssertEqual(routed["backward_transfer"] as? Double, 0, "each task keeps its own adapter")
+        XCTAssertEqual(routed["forgetting"] as? Double, 0)
+        XCTAssertEqual(routed["forward_transfer"] as? Double, 0, "a task not yet trained is scored on the base")
+
+        // Merged: W_base + Δ1 + Δ2, each Δ the update of the routed model's adapter for that task
+        // (the same training: an adapter per task sees only the base and its task).
+        XCTAssertNil(try artifact("model.merged").files["adapter_model.safetensors"])
+        func weights(_ id: String) throws -> [String: [Float]] {
+            let (model, _) = try ModelRunners.load(try artifact(id))
+            (model as? Adaptable)?.mergeAdapters()
+            return Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.0, $0.1.scalars) })
+        }
+        let base = try weights("model.base"), first = try weights("model.routed.stage1"), second = try weights("model.routed")
+        let merged = try weights("model.merged")
+        var changed = 0
+        for (name, w) in base {
+            let expected = zip(w, zip(first[name]!, second[name]!)).map { b, ab in ab.0 + ab.1 - b }
+            for (x, y) in zip(merged[name]!, expected) { XCTAssertEqual(x, y, accuracy: 1e-5, name) }
+            if merged[name]! != w { changed += 1 }
+        }
+        XCTAssertGreaterThan(changed, 0)
+        // EWC on one adapter: the Fisher of the first stage's adapter weights only.
+        let fisher = try Safetensors.read(path: try artifact("model.shared.stage1.fisher").path("fisher.safetensors")).tensors
+        XCTAssertEqual(Set(fisher.keys), ["layers.0.attn.q.lora_a", "layers.0.attn.q.lora_b", "layers.0.attn.v.lora_a", "layers.0.attn.v.lora_b"])
+        XCTAssertGreaterThan(try json("model.shared.stage1.fisher", "fisher.json")["trace"] as! Double, 0)
     }
 }

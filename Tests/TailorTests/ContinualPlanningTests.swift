@@ -77,4 +77,73 @@ final class ContinualPlanningTests: SpecFolderTestCase {
         XCTAssertEqual(other.nodes.first { $0.id == "model.seq.stage1.fisher" }?.key, fishers[0].key)
         XCTAssertNotEqual(other.nodes.first { $0.id == "model.seq.stage2" }?.key, plan.nodes.first { $0.id == "model.seq.stage2" }?.key)
     }
+
+    func plan(_ text: String) throws -> Plan {
+        var d = DiagnosticBag()
+        return try XCTUnwrap(Compiler().plan(file: write("stages.yaml", text), diagnostics: &d), "\(d.items)")
+    }
+
+    /// An adapter per task trains on the base alone: no stage reads another, so changing the
+    /// first task leaves the later stages' keys alone; merged, each stage folds into the one before.
+    func testAnAdapterPerTaskReadsTheBaseAndOnlyMergingReadsTheStageBefore() throws {
+        let adapters = ", mitigation: { adapters: { rank: 2 } }"
+        let routed = try plan(spec(tasks: ["a", "b", "c"], mitigation: adapters))
+        let stages = routed.nodes.filter { $0.kind == .trainContinual }
+        XCTAssertEqual(stages.map { $0.inputs.map(\.role) }, Array(repeating: [.base, .data], count: 3))
+        XCTAssertEqual(Set(stages.flatMap { $0.inputs.filter { $0.role == .base }.map(\.node) }), ["model.base"])
+        let changed = try keys(spec(tasks: ["e", "b", "c"], mitigation: adapters))
+        XCTAssertNotEqual(changed["model.seq.stage1"], stages[0].key)
+        XCTAssertEqual(changed["model.seq.stage2"], stages[1].key, "an adapter for task b does not depend on task a")
+        XCTAssertEqual(changed["model.seq"], stages[2].key)
+
+        let merged = try plan(spec(tasks: ["a", "b", "c"], mitigation: ", mitigation: { adapters: { rank: 2, merge: true } }"))
+        XCTAssertEqual(merged.nodes.filter { $0.kind == .trainContinual }.map { $0.inputs.filter { $0.role == .stage }.map(\.node) },
+                       [[], ["model.seq.stage1"], ["model.seq.stage2"]])
+        XCTAssertNotEqual(merged.nodes.first { $0.id == "model.seq.stage1" }?.key, stages[0].key, "the merged first stage folds its adapter in")
+        let trainable = try XCTUnwrap(stages[0].estimate.trainable), all = try XCTUnwrap(stages[0].estimate.parameters)
+        XCTAssertLessThan(trainable, all / 4, "only the adapter trains")
+    }
+
+    /// Scored with adapters chosen by task, task j's column reads the base until stage j and
+    /// stage j's adapter from then on; the general column reads the base. Cells that read the
+    /// same model on the same set are one node.
+    func testTheForgettingMatrixOfAdaptersPerTaskChoosesEachTasksAdapter() throws {
+        let text = spec(tasks: ["a", "b"], mitigation: ", mitigation: { adapters: { rank: 2 } }") + """
+
+          merged:
+            from: base
+            continual: { tasks: [a, b], mitigation: { adapters: { rank: 2, merge: true } } }
+            train: { steps: 5 }
+        evals:
+          f:
+            models: [seq, merged]
+            tasks: [a, b]
+            data: c
+            metrics: [forgetting]
+        """
+        let p = try plan(text)
+        func cells(_ model: String) -> [String] {
+            (p.nodes.first { $0.id == "eval.f.\(model)" }?.inputs.map(\.node) ?? []).map { id in
+                p.nodes.first { $0.id == id }?.inputs.first { $0.role == .model }?.node ?? "?"
+            }
+        }
+        XCTAssertEqual(cells("seq"), ["model.base", "model.base", "model.base",
+                                      "model.seq.stage1", "model.base", "model.base",
+                                      "model.seq.stage1", "model.seq", "model.base"])
+        XCTAssertEqual(cells("merged"), ["model.base", "model.base", "model.base",
+                                         "model.merged.stage1", "model.merged.stage1", "model.merged.stage1",
+                                         "model.merged", "model.merged", "model.merged"])
+        XCTAssertEqual(Set(p.nodes.first { $0.id == "eval.f.seq" }!.inputs.map(\.node)).count, 5, "nine cells, five distinct evals")
+    }
+
+    /// With `lora`, every stage trains the adapter (the first a fresh one on the base, each
+    /// later one the adapter the stage before left), and EWC's Fisher weighs the adapter only.
+    func testOneAdapterThroughEveryStage() throws {
+        let p = try plan(spec(tasks: ["a", "b", "c"], mitigation: ", lora: { rank: 2 }, mitigation: { ewc: 1 }"))
+        let stages = p.nodes.filter { $0.kind == .trainContinual }
+        XCTAssertEqual(stages.map { $0.inputs.first?.role }, [.base, .stage, .stage])
+        XCTAssertTrue(stages.allSatisfy { $0.params["continual"]?["lora"]?["rank"]?.int == 2 }, "the first stage trains the adapter too")
+        XCTAssertTrue(p.nodes.filter { $0.kind == .ewcFisher }.allSatisfy { $0.params["adapters"]?.bool == true })
+        XCTAssertNotEqual(stages[0].key, try keys(spec(tasks: ["a", "b", "c"]))["model.seq.stage1"])
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TailorEngine
+import TailorModels
 import TailorPlan
 import TailorRuntime
 import TailorTraining
@@ -7,14 +8,17 @@ import TailorTraining
 /// train.continual (one stage of a continual model), ewc.fisher (a stage's Fisher
 /// information, for EWC) and eval.continual (the forgetting matrix).
 enum ContinualRunners {
-    /// Fine-tunes every weight of the stage before on this stage's task, with replay of the
-    /// earlier tasks' examples, or a pull towards the weights the stage starts from: L2-SP, or
-    /// EWC weighted by the earlier stages' Fisher information summed.
+    /// Fine-tunes the stage before on this stage's task: every weight, or the adapter it goes
+    /// on training (`lora`), with replay of the earlier tasks' examples, or a pull towards the
+    /// weights the stage starts from: L2-SP, or EWC weighted by the earlier stages' Fisher
+    /// information summed. An adapter per task trains fresh on the base instead, and with
+    /// `merge` is then folded into the stage before's weights.
     static func stage(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(ContinualParameters.self)
-        if p.adapters != nil { throw ExecutionError.mitigationNotYet("adapters") }
-        let base = try ctx.input(.base).artifact
-        let (model, tokenizer) = try ModelRunners.load(base)
+        let previous = ctx.inputs(.stage).first?.artifact
+        // What the stage trains: the stage before, but for an adapter per task, the base.
+        let start = try p.adapters == nil ? previous ?? ctx.input(.base).artifact : ctx.input(.base).artifact
+        let (model, tokenizer) = try ModelRunners.load(start)
         var tokens = try TokenArrays.read(try ctx.input(.data).artifact.path("tokens.bin"))
         var replayed = 0
         if let fraction = p.replay {
@@ -22,7 +26,17 @@ enum ContinualRunners {
             (tokens, replayed) = Replay.mix(tokens, earlier: earlier, fraction: fraction, seed: ctx.seed)
         }
         model.makeTrainable()
-        let parameters = try TrainRunners.unfrozen([], of: model)
+        let parameters: [(String, Tensor)]
+        if let shape = p.adapters?.shape ?? (previous == nil ? p.lora : nil) {
+            parameters = try TrainRunners.freshAdapters(rank: shape.rank, alpha: shape.alpha, targets: shape.targets, rsLoRA: shape.rsLoRA,
+                                                        dropout: shape.dropout, on: model, ctx)
+        } else if let lora = p.lora {
+            parameters = try stageAdapter(of: model)
+            (model as? Adaptable)?.adapters.dropout = Float(lora.dropout)
+            (model as? Adaptable)?.adapters.dropoutSeed = ctx.seed
+        } else {
+            parameters = try TrainRunners.unfrozen([], of: model)
+        }
         let task = try LanguageModelObjective(model: model, parameters: parameters, tokens: tokens, heldOut: nil,
                                               sequence: p.train.sequence, packing: p.train.packing, trainOnInputs: p.train.trainOnInputs)
         func train<O: Objective>(_ objective: O) throws -> TrainingSummary {
@@ -35,18 +49,42 @@ enum ContinualRunners {
         } else if let lambda = p.ewc {
             summary = try train(AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, ctx)))
         } else if let lwf = p.lwf {
-            let (teacher, _) = try ModelRunners.load(base)  // the stage's starting model, frozen
+            let (teacher, _) = try ModelRunners.load(start)  // the stage's starting model, frozen
             summary = try train(try DistilledObjective(model: model, teacher: teacher, parameters: parameters, tokens: tokens, sequence: p.train.sequence,
                                                        trainOnInputs: p.train.trainOnInputs, weight: Float(lwf.weight), temperature: Float(lwf.temperature)))
         } else {
             summary = try train(task)
         }
-        try ModelRunners.save(model, tokenizer: tokenizer, into: ctx.output, chatTemplate: ArtifactTokenizer.chatTemplateSource(base))
+        (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
+        let trained = p.adapters?.merge == true ? try merged(model, into: previous ?? start) : model
+        try ModelRunners.save(trained, tokenizer: tokenizer, into: ctx.output, chatTemplate: ArtifactTokenizer.chatTemplateSource(start))
         var log = TrainRunners.log(summary)
         log["target_tokens"] = summary.targets
         log["examples"] = tokens.count
         log["replayed_examples"] = replayed
         try JSONText.render(log).write(toFile: ctx.out("training.json"), atomically: false, encoding: .utf8)
+    }
+
+    /// The adapter a stage of a `lora` continual model goes on training (and whose Fisher
+    /// information EWC weighs): the one the stage before left, its base frozen.
+    static func stageAdapter(of model: any CausalLM) throws -> [(String, Tensor)] {
+        guard let adaptable = model as? Adaptable, !adaptable.adapters.isEmpty else { throw ExecutionError.noStageAdapter }
+        for (_, p) in model.namedParameters { p.requiringGrad(false) }
+        for (_, p) in adaptable.adapters.parameters { p.requiringGrad() }
+        return adaptable.adapters.parameters
+    }
+
+    /// The stage before (the base, for the first stage) with the adapter `model` trained
+    /// folded into its weights: each task's update added to the earlier ones'.
+    static func merged(_ model: any CausalLM, into artifact: Artifact) throws -> any CausalLM {
+        let (target, _) = try ModelRunners.load(artifact)
+        guard let trained = model as? Adaptable, let into = target as? Adaptable else { throw ExecutionError.noLoRA }
+        Tensor.noGrad {
+            if !into.adapters.isEmpty { into.mergeAdapters() }  // a LoRA base's own adapters, as training merged them
+            into.adapters = AdapterSet(trained.adapters.adapters)
+            into.mergeAdapters()
+        }
+        return target
     }
 
     /// The earlier stages' Fisher diagonals summed, by parameter name, in `parameters` order.
@@ -70,7 +108,7 @@ enum ContinualRunners {
         let (model, _) = try ModelRunners.load(try ctx.input(.model).artifact)
         let tokens = try TokenArrays.read(try ctx.input(.data).artifact.path("tokens.bin"))
         model.makeTrainable()
-        let parameters = try TrainRunners.unfrozen([], of: model)
+        let parameters = try p.adapters ? stageAdapter(of: model) : TrainRunners.unfrozen([], of: model)
         let (fisher, used) = try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: p.examples)
         try Safetensors.write(Dictionary(uniqueKeysWithValues: zip(parameters.map(\.0), fisher)), to: ctx.out("fisher.safetensors"))
         let total = fisher.reduce(0.0) { $0 + $1.scalars.reduce(0.0) { $0 + Double($1) } }
@@ -111,9 +149,4 @@ enum ContinualRunners {
 
 extension ContinualRunners: NodeRunnerGroup {
     static let runners: [NodeKind: NodeRunner] = [.trainContinual: stage, .ewcFisher: fisher, .evalContinual: matrix]
-
-    static func refusal(_ node: PlanNode) -> String? {
-        guard node.kind == .trainContinual, let p = try? ContinualParameters(plan: node.params), p.adapters != nil else { return nil }
-        return "the 'adapters' mitigation is not yet executable"
-    }
 }

@@ -91,25 +91,32 @@ public struct FinetuneParameters: NodeParameters {
 }
 
 /// train.continual: one stage of a continual model, fine-tuned on its task from the stage
-/// before, with at most one mitigation (none on the first stage).
+/// before (every weight, or one adapter through every stage), with at most one mitigation
+/// (none on the first stage, but an adapter per task).
 public struct ContinualParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainContinual]
+    /// The adapter every stage goes on training, instead of every weight.
+    public var lora: AdapterSettings?
     /// Share of the stage's examples drawn from the earlier tasks.
     public var replay: Double?
-    /// L2-SP's α, EWC's λ, and the rank of a fresh adapter per task.
-    public var l2: Double?, ewc: Double?, adapters: Int?
+    /// L2-SP's α and EWC's λ.
+    public var l2: Double?, ewc: Double?
     /// Learning without Forgetting's weight and temperature.
     public var lwf: (weight: Double, temperature: Double)?
+    /// A fresh adapter for this stage's task on the base, and whether it is folded into the
+    /// stage before's weights.
+    public var adapters: (shape: AdapterSettings, merge: Bool)?
     public var train: TrainParameters
     public var seed: Int
 
     public init(_ p: Params) throws {
+        lora = try p["continual"]?["lora"].map(AdapterSettings.init)
         let mitigation = p["continual"]?["mitigation"]  // none on a first stage
         replay = mitigation?.optional("replay", \.number)
         l2 = mitigation?.optional("l2", \.number)
         ewc = mitigation?.optional("ewc", \.number)
-        adapters = mitigation?.optional("adapters", \.int)
         if let l = mitigation?["lwf"] { lwf = (try l.required("weight", \.number), try l.required("temperature", \.number)) }
+        if let a = mitigation?["adapters"] { adapters = (try AdapterSettings(a), try a.required("merge", \.bool)) }
         train = try TrainParameters(try p.required("train"))
         seed = try p.required("seed", \.int)
     }
@@ -119,7 +126,13 @@ public struct ContinualParameters: NodeParameters {
 public struct FisherParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.ewcFisher]
     public var examples: Int
-    public init(_ p: Params) throws { examples = try p.required("examples", \.int) }
+    /// Of the stage's adapter weights only (a continual model with `lora`), not every weight.
+    public var adapters: Bool
+
+    public init(_ p: Params) throws {
+        examples = try p.required("examples", \.int)
+        adapters = p.optional("adapters", \.bool) ?? false
+    }
 }
 
 /// train.lora: adapters on a frozen base, fresh or imported from a PEFT folder (the node's file).
