@@ -1,3 +1,4 @@
+import Foundation
 import TailorModels
 import TailorRuntime
 @testable import TailorTraining
@@ -160,6 +161,57 @@ final class DistillationTests: XCTestCase {
                 p.pointer[j] = original
                 XCTAssertEqual(grad[j], (up - down) / (2 * h), accuracy: 3e-3 + 0.03 * abs(grad[j]), "\(name)[\(j)]")
             }
+        }
+    }
+}
+
+/// EWC's Fisher diagonal and penalty against the numpy reference (`Fixtures/ewc_reference.py`):
+/// the Fisher from float64 central differences of an independent forward pass of the tiny GPT-2
+/// checkpoint, the penalty and its gradient from their definitions.
+final class EWCReferenceTests: XCTestCase {
+    nonisolated(unsafe) static let fixture: [String: Any] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/ewc.json")
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }()
+
+    func testFisherDiagonalOfTheTinyCheckpointEqualsNumpy() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("TailorModelsTests/Fixtures/tiny-gpt2").path
+        let model = try HuggingFaceFolder(path: folder).gpt2()
+        model.makeTrainable()
+        var tokens = TokenArrays()
+        for example in Self.fixture["examples"] as! [[String: [Int]]] {
+            tokens.append(example["ids"]!.map(Int32.init), mask: example["mask"]!.map(UInt8.init))
+        }
+        let parameters = model.namedParameters
+        let (fisher, used) = try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: 256)
+        XCTAssertEqual(used, 3)
+        let byName = Dictionary(uniqueKeysWithValues: zip(parameters.map(\.0), fisher))
+        let entries = Self.fixture["fisher"] as! [[String: Any]]
+        XCTAssertEqual(Set(entries.map { $0["name"] as! String }), Set(parameters.map(\.0)), "two weights of every tensor")
+        for entry in entries {
+            let name = entry["name"] as! String, index = entry["index"] as! Int, expected = entry["value"] as! Double
+            let value = Double(try XCTUnwrap(byName[name]).scalars[index])
+            XCTAssertEqual(value, expected, accuracy: 1e-6 + 2e-3 * expected, "\(name)[\(index)]")
+        }
+    }
+
+    func testPenaltyAndGradientEqualNumpy() throws {
+        let p = Self.fixture["penalty"] as! [String: Any]
+        func arrays(_ key: String) -> [[Float]] { (p[key] as! [[Double]]).map { $0.map(Float.init) } }
+        let shapes = p["shapes"] as! [[Int]]
+        let (theta, anchor, importance) = (arrays("theta"), arrays("anchor"), arrays("importance"))
+        // Anchored where numpy's θ* is, then moved to its θ.
+        let params = zip(anchor, shapes).enumerated().map { ("p\($0)", Tensor($1.0, shape: $1.1, requiresGrad: true)) }
+        var objective = AnchoredObjective(ContinualTermsTests.Zero(parameters: params), strength: Float(p["strength"] as! Double),
+                                          importance: zip(importance, shapes).map { Tensor($0, shape: $1) })
+        for ((_, t), values) in zip(params, theta) { for (i, v) in values.enumerated() { t.pointer[i] = v } }
+        var sampler = Sampler(count: 1, seed: 0)
+        let loss = try objective.loss(&sampler, rows: 1, draw: 0).loss
+        XCTAssertEqual(Double(loss.item), p["value"] as! Double, accuracy: 1e-5)
+        try loss.backward()
+        for ((_, t), expected) in zip(params, arrays("grad")) {
+            for (g, e) in zip(try XCTUnwrap(t.grad).scalars, expected) { XCTAssertEqual(g, e, accuracy: 1e-5) }
         }
     }
 }
