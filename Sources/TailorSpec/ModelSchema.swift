@@ -122,11 +122,13 @@ public enum ModelSchema {
         fields: [
             Field("replay", .number(min: 0, max: 1, minExclusive: true), "share of each later stage's examples drawn from the earlier tasks (below 1)"),
             Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (each its own cached node), θ_start the weights each stage starts from"),
+            Field("gamma", .number(min: 0, max: 1, minExclusive: true),
+                  "online EWC's γ (Schwarz et al. 2018): the stage k stages back has its Fisher information weighted by γ^(k−1), so older tasks' importance decays; default 1, every earlier stage's counted in full"),
             Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2-SP: α/2·‖θ − θ_start‖² added to the loss, θ_start the weights each stage starts from"),
             Field("lwf", .object(lwf), "Learning without Forgetting: distillation towards the model as each stage starts, on the new task's inputs"),
             Field("adapters", .object(taskAdapters), "a fresh LoRA adapter per task on the frozen base, chosen by task when scored (no shared weight changes), or merged into it"),
         ],
-        rules: [.atMostOne(["replay", "ewc", "l2", "lwf", "adapters"])])
+        rules: [.atMostOne(["replay", "ewc", "l2", "lwf", "adapters"]), .needs("gamma", oneOf: ["ewc"])])
 
     static let taskAdapters = ObjectSchema(
         "adapters", doc: "An adapter per task: each stage trains a fresh LoRA adapter (W + (alpha / rank) · B·A) on the frozen base, on its own task only. The forgetting matrix scores each task with its own adapter once it is trained (the base before, and for the general column), so nothing is forgotten by construction; with `merge`, stage i is the base with adapters 1…i folded into its weights, one model for every task, scored as it is.",

@@ -41,4 +41,15 @@ public enum Fisher {
         let fisher = zip(parameters, sums).map { param, s in Tensor(s.map { Float($0 / Double(used)) }, shape: param.1.shape) }
         return (fisher, used)
     }
+
+    /// Online EWC's importance of one weight tensor (Schwarz et al. 2018, "Progress &
+    /// compress"): F* ← γ·F* + F_k over the stages' Fisher diagonals, oldest first, so the
+    /// stage k stages back weighs γ^(k−1); γ = 1 sums them.
+    public static func online(_ stages: [[Float]], gamma: Float) -> [Float] {
+        guard var total = stages.first else { return [] }
+        for f in stages.dropFirst() {
+            for j in total.indices { total[j] = gamma * total[j] + f[j] }
+        }
+        return total
+    }
 }

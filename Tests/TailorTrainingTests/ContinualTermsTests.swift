@@ -104,6 +104,9 @@ final class FisherTests: XCTestCase {
                 XCTAssertEqual(Double(fisher[k].scalars[j]), expected, accuracy: 2e-3 + 0.05 * expected, "\(parameters[k].0)[\(j)]")
             }
         }
+        // Online EWC: F* = γ·F* + F_k, oldest first; γ = 1 sums.
+        XCTAssertEqual(Fisher.online([[4, 8], [2, 0], [1, 1]], gamma: 0.5), [0.25 * 4 + 0.5 * 2 + 1, 0.25 * 8 + 1])
+        XCTAssertEqual(Fisher.online([[4, 8], [2, 0], [1, 1]], gamma: 1), [7, 9])
         // `limit` takes the first examples only.
         XCTAssertEqual(try Fisher.diagonal(model, parameters: parameters, tokens: tokens, limit: 2).examples, 2)
     }

@@ -47,7 +47,7 @@ enum ContinualRunners {
         if let alpha = p.l2 {
             summary = try train(AnchoredObjective(task, strength: Float(alpha)))
         } else if let lambda = p.ewc {
-            summary = try train(AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, ctx)))
+            summary = try train(AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, gamma: p.gamma, ctx)))
         } else if let lwf = p.lwf {
             let (teacher, _) = try ModelRunners.load(start)  // the stage's starting model, frozen
             summary = try train(try DistilledObjective(model: model, teacher: teacher, parameters: parameters, tokens: tokens, sequence: p.train.sequence,
@@ -87,17 +87,17 @@ enum ContinualRunners {
         return target
     }
 
-    /// The earlier stages' Fisher diagonals summed, by parameter name, in `parameters` order.
-    static func importance(_ parameters: [(String, Tensor)], _ ctx: NodeContext) throws -> [Tensor] {
+    /// The earlier stages' Fisher diagonals accumulated by online EWC's γ (`Fisher.online`), by
+    /// parameter name, in `parameters` order.
+    static func importance(_ parameters: [(String, Tensor)], gamma: Double, _ ctx: NodeContext) throws -> [Tensor] {
         let fishers = try ctx.inputs(.fisher).map { try Safetensors.read(path: $0.artifact.path("fisher.safetensors")).tensors }
         guard !fishers.isEmpty else { throw ExecutionError.noFisher }
         return try parameters.map { name, p in
-            var total = [Float](repeating: 0, count: p.scalars.count)
-            for f in fishers {
+            let stages = try fishers.map { f in  // inputs in training order
                 guard let t = f[name], t.shape == p.shape else { throw ExecutionError.fisherMismatch(name) }
-                for (j, v) in t.scalars.enumerated() { total[j] += v }
+                return t.scalars
             }
-            return Tensor(total, shape: p.shape)
+            return Tensor(Fisher.online(stages, gamma: Float(gamma)), shape: p.shape)
         }
     }
 

@@ -99,8 +99,8 @@ public struct ContinualParameters: NodeParameters {
     public var lora: AdapterSettings?
     /// Share of the stage's examples drawn from the earlier tasks.
     public var replay: Double?
-    /// L2-SP's α and EWC's λ.
-    public var l2: Double?, ewc: Double?
+    /// L2-SP's α, EWC's λ, and online EWC's decay γ of older stages' Fisher information.
+    public var l2: Double?, ewc: Double?, gamma: Double
     /// Learning without Forgetting's weight and temperature.
     public var lwf: (weight: Double, temperature: Double)?
     /// A fresh adapter for this stage's task on the base, and whether it is folded into the
@@ -115,6 +115,7 @@ public struct ContinualParameters: NodeParameters {
         replay = mitigation?.optional("replay", \.number)
         l2 = mitigation?.optional("l2", \.number)
         ewc = mitigation?.optional("ewc", \.number)
+        gamma = mitigation?.optional("gamma", \.number) ?? 1
         if let l = mitigation?["lwf"] { lwf = (try l.required("weight", \.number), try l.required("temperature", \.number)) }
         if let a = mitigation?["adapters"] { adapters = (try AdapterSettings(a), try a.required("merge", \.bool)) }
         train = try TrainParameters(try p.required("train"))
