@@ -503,15 +503,15 @@ final class ExecutorTests: FolderTestCase {
     }
 
     func testNodesOfLaterIssuesAreRefusedByNameAndSelectionFollowsInputs() throws {
-        let withContinual = spec.replacingOccurrences(of: "evals:", with: """
-              later: { from: base, continual: { tasks: [split.train, split.test], mitigation: { adapters: 4 } }, train: { steps: 2 } }
-            evals:
+        let withDocuments = spec.replacingOccurrences(of: "tokenizers:", with: """
+              docs: { generate: documents, count: 10 }
+            tokenizers:
             """)
-        try withContinual.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        try withDocuments.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let plan = try plan()
         let refused = Executor.notExecutable(plan.nodes)
-        XCTAssertEqual(refused.map(\.0.id), ["model.later.stage1", "model.later"])
-        XCTAssertTrue(refused.first?.1.contains("the 'adapters' mitigation is not yet executable") ?? false, "\(refused)")
+        XCTAssertEqual(refused.map(\.0.id), ["data.docs"])
+        XCTAssertTrue(refused.first?.1.contains("the 'documents' generator is not yet executable") ?? false, "\(refused)")
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }

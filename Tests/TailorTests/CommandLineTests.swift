@@ -172,16 +172,16 @@ final class CommandLineTests: XCTestCase {
         let unknown = try run(["run", spec, "--only", "model.nope"])
         XCTAssertEqual(unknown.code, 2)
 
-        // Adapters per task are not executable yet: refused before anything runs, at their place.
+        // RAG's generated documents are not executable yet: refused before anything runs, at their place.
         try (try String(contentsOfFile: spec, encoding: .utf8))
-            .replacingOccurrences(of: "evals:", with: """
-              later: { from: base, continual: { tasks: [split.train, split.test], mitigation: { adapters: 4 } }, train: { steps: 2 } }
-            evals:
+            .replacingOccurrences(of: "tokenizers:", with: """
+              docs: { generate: documents, count: 10 }
+            tokenizers:
             """).write(toFile: spec, atomically: true, encoding: .utf8)
         let refused = try run(["run", spec])
         XCTAssertEqual(refused.code, 1)
-        XCTAssertTrue(refused.err.contains("tiny.yaml:14:"), refused.err)
-        XCTAssertTrue(refused.err.contains("'model.later' cannot run yet: the 'adapters' mitigation is not yet executable"), refused.err)
+        XCTAssertTrue(refused.err.contains("tiny.yaml:6:9:"), refused.err)
+        XCTAssertTrue(refused.err.contains("'data.docs' cannot run yet: the 'documents' generator is not yet executable"), refused.err)
         XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
     }
 
