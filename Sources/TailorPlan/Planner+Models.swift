@@ -212,7 +212,7 @@ extension Planner {
             let kind: NodeKind = switch info.kind {
             case .classifier: .evalClassify
             case .reward: .evalReward
-            default: info.method == "continual" || v["tasks"] != nil ? .evalContinual : .evalLM
+            default: .evalLM  // a continual model outside the forgetting matrix: its last stage, as any language model
             }
             let arch = info.arch, dims = info.dims, evalRows = rows
             let generates = kind == .evalLM && !names.isDisjoint(with: ["exact_match", "contains", "answer_check", "win_rate"])

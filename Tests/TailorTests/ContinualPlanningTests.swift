@@ -136,6 +136,19 @@ final class ContinualPlanningTests: SpecFolderTestCase {
         XCTAssertEqual(Set(p.nodes.first { $0.id == "eval.f.seq" }!.inputs.map(\.node)).count, 5, "nine cells, five distinct evals")
     }
 
+    /// An eval of a continual model with another metric (a general set beside the matrix)
+    /// scores its last stage as any language model's eval does.
+    func testAnEvalOutsideTheMatrixScoresTheLastStage() throws {
+        let p = try plan(spec(tasks: ["a", "b"]) + """
+
+        evals:
+          general: { models: [seq], data: c, metrics: [exact_match] }
+        """)
+        let node = try XCTUnwrap(p.nodes.first { $0.id == "eval.general.seq" })
+        XCTAssertEqual(node.kind, .evalLM)
+        XCTAssertEqual(node.inputs.first { $0.role == .model }?.node, "model.seq")
+    }
+
     /// With `lora`, every stage trains the adapter (the first a fresh one on the base, each
     /// later one the adapter the stage before left), and EWC's Fisher weighs the adapter only.
     func testOneAdapterThroughEveryStage() throws {
