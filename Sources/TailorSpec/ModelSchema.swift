@@ -118,7 +118,7 @@ public enum ModelSchema {
         ])
 
     static let mitigation = ObjectSchema(
-        "mitigation", doc: "Forgetting mitigation; at most one method.",
+        "mitigation", doc: "Forgetting mitigation. Replay, one pull towards the starting weights (L2-SP or EWC) and LwF combine: each later stage trains on its task's examples and the replayed ones, with the pull and the distillation term added to its loss. An adapter per task stands alone.",
         fields: [
             Field("replay", .number(min: 0, max: 1, minExclusive: true), "share of each later stage's examples drawn from the earlier tasks (below 1)"),
             Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (each its own cached node), θ_start the weights each stage starts from"),
@@ -128,7 +128,7 @@ public enum ModelSchema {
             Field("lwf", .object(lwf), "Learning without Forgetting: distillation towards the model as each stage starts, on the new task's inputs"),
             Field("adapters", .object(taskAdapters), "a fresh LoRA adapter per task on the frozen base, chosen by task when scored (no shared weight changes), or merged into it"),
         ],
-        rules: [.atMostOne(["replay", "ewc", "l2", "lwf", "adapters"]), .needs("gamma", oneOf: ["ewc"])])
+        rules: [.atMostOne(["ewc", "l2"]), .alone("adapters"), .needs("gamma", oneOf: ["ewc"])])
 
     static let taskAdapters = ObjectSchema(
         "adapters", doc: "An adapter per task: each stage trains a fresh LoRA adapter (W + (alpha / rank) · B·A) on the frozen base, on its own task only. The forgetting matrix scores each task with its own adapter once it is trained (the base before, and for the general column), so nothing is forgotten by construction; with `merge`, stage i is the base with adapters 1…i folded into its weights, one model for every task, scored as it is.",

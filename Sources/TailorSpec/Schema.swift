@@ -102,6 +102,8 @@ public enum FieldRule: Sendable {
     case atMostOne([String])
     /// The first key is only meaningful next to one of the others.
     case needs(String, oneOf: [String])
+    /// This key takes none of the mapping's other keys beside it.
+    case alone(String)
 }
 
 /// A mapping with known keys.

@@ -224,6 +224,10 @@ public struct SchemaChecker {
                 if let g = given[key], !others.contains(where: { given[$0] != nil }) {
                     diagnostics.error(.needs(key, others), at: g.key.location)
                     }
+            case .alone(let key):
+                if given[key] != nil, let other = schema.fields.map(\.name).first(where: { $0 != key && given[$0] != nil }) {
+                    reportConflict([key, other], given)
+                }
             }
         }
     }

@@ -21,6 +21,8 @@ public enum SchemaDocs {
                     out += "\n- at most one of \(keys.map { "`\($0)`" }.joined(separator: ", "))"
                 case let .needs(key, others):
                     out += "\n- `\(key)` only with \(others.map { "`\($0)`" }.joined(separator: " or "))"
+                case .alone(let key):
+                    out += "\n- `\(key)` with none of the others"
                 }
             }
             if !o.rules.isEmpty { out += "\n" }

@@ -44,6 +44,10 @@ final class ContinualTests: FolderTestCase {
             from: base
             continual: { tasks: [a-parts.train, b-parts.train], mitigation: { lwf: { weight: 1, temperature: 2 } } }
             train: { steps: 6, batch: 8, lr: 3e-3 }
+          combined:
+            from: base
+            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { replay: 0.5, ewc: 50, lwf: { weight: 1, temperature: 2 } } }
+            train: { steps: 6, batch: 8, lr: 3e-3 }
         evals:
           forgetting:
             models: [naive, replayed, consolidated]
@@ -77,6 +81,16 @@ final class ContinualTests: FolderTestCase {
         XCTAssertNotEqual(try outcome("model.consolidated").artifact.digest, try outcome("model.naive").artifact.digest)
         XCTAssertEqual(try outcome("model.distilled.stage1").node.key, try outcome("model.naive.stage1").node.key)
         XCTAssertNotEqual(try outcome("model.distilled").artifact.digest, try outcome("model.naive").artifact.digest)
+        // Replay, EWC and LwF together: the replayed examples, the Fisher node EWC alone made
+        // (read from the cache), and weights unlike any of the three alone.
+        let combined = try outcome("model.combined")
+        XCTAssertEqual(combined.node.inputs.map(\.role), [.stage, .data, .task, .fisher])
+        XCTAssertEqual(try outcome("model.combined.stage1.fisher").node.key, try outcome("model.consolidated.stage1.fisher").node.key)
+        XCTAssertEqual(try outcome("model.combined.stage1.fisher").status, .cached)
+        XCTAssertEqual(try json("model.combined", "training.json")["replayed_examples"] as? Int, 60)
+        for alone in ["model.replayed", "model.consolidated", "model.distilled"] {
+            XCTAssertNotEqual(combined.artifact.digest, try outcome(alone).artifact.digest, alone)
+        }
         // The matrix: the base and two stages, by each task's test set and the general set.
         let naive = try json("eval.forgetting.naive", "metrics.json")
         let matrix = try XCTUnwrap(naive["matrix"] as? [String: Any])

@@ -9,10 +9,11 @@ import TailorTraining
 /// information, for EWC) and eval.continual (the forgetting matrix).
 enum ContinualRunners {
     /// Fine-tunes the stage before on this stage's task: every weight, or the adapter it goes
-    /// on training (`lora`), with replay of the earlier tasks' examples, or a pull towards the
-    /// weights the stage starts from: L2-SP, or EWC weighted by the earlier stages' Fisher
-    /// information summed. An adapter per task trains fresh on the base instead, and with
-    /// `merge` is then folded into the stage before's weights.
+    /// on training (`lora`), with any of replay of the earlier tasks' examples, a pull towards
+    /// the weights the stage starts from (L2-SP, or EWC weighted by the earlier stages' Fisher
+    /// information summed) and LwF's distillation (on the replayed examples' inputs too). An
+    /// adapter per task trains fresh on the base instead, and with `merge` is then folded into
+    /// the stage before's weights.
     static func stage(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(ContinualParameters.self)
         let previous = ctx.inputs(.stage).first?.artifact
@@ -43,17 +44,23 @@ enum ContinualRunners {
             var objective = objective
             return try TrainRunners.train(&objective, try TrainingSettings(p.train, examples: objective.rowsPerEpoch), ctx, rate: "tokens")
         }
+        // The pull towards the starting weights, if any: L2-SP's, or EWC's weighted by the Fisher information.
+        let pull: (strength: Float, importance: [Tensor]?)?
+        if let alpha = p.l2 { pull = (Float(alpha), nil) }
+        else if let lambda = p.ewc { pull = (Float(lambda), try importance(parameters, gamma: p.gamma, ctx)) }
+        else { pull = nil }
+        func train<O: Objective>(_ objective: O, pulled pull: (strength: Float, importance: [Tensor]?)?) throws -> TrainingSummary {
+            guard let pull else { return try train(objective) }
+            return try train(AnchoredObjective(objective, strength: pull.strength, importance: pull.importance))
+        }
         let summary: TrainingSummary
-        if let alpha = p.l2 {
-            summary = try train(AnchoredObjective(task, strength: Float(alpha)))
-        } else if let lambda = p.ewc {
-            summary = try train(AnchoredObjective(task, strength: Float(lambda), importance: try importance(parameters, gamma: p.gamma, ctx)))
-        } else if let lwf = p.lwf {
+        if let lwf = p.lwf {
             let (teacher, _) = try ModelRunners.load(start)  // the stage's starting model, frozen
             summary = try train(try DistilledObjective(model: model, teacher: teacher, parameters: parameters, tokens: tokens, sequence: p.train.sequence,
-                                                       trainOnInputs: p.train.trainOnInputs, weight: Float(lwf.weight), temperature: Float(lwf.temperature)))
+                                                       trainOnInputs: p.train.trainOnInputs, weight: Float(lwf.weight), temperature: Float(lwf.temperature)),
+                                pulled: pull)
         } else {
-            summary = try train(task)
+            summary = try train(task, pulled: pull)
         }
         (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
         let trained = p.adapters?.merge == true ? try merged(model, into: previous ?? start) : model

@@ -91,8 +91,9 @@ public struct FinetuneParameters: NodeParameters {
 }
 
 /// train.continual: one stage of a continual model, fine-tuned on its task from the stage
-/// before (every weight, or one adapter through every stage), with at most one mitigation
-/// (none on the first stage, but an adapter per task).
+/// before (every weight, or one adapter through every stage), with its mitigations: replay,
+/// one pull (L2-SP or EWC) and LwF in any combination, or an adapter per task alone (none on
+/// the first stage, but an adapter per task).
 public struct ContinualParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainContinual]
     /// The adapter every stage goes on training, instead of every weight.
