@@ -75,10 +75,10 @@ bench-runtime: deps
 	TAILOR_THREADS=2 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/TailorBench sgemm s m m-lora
 
 ## The per-step cost of each continual mitigation against plain fine-tuning (docs/performance.md):
-## every case in its own process, the four interleaved over three rounds.
+## every case in its own process, the five interleaved over three rounds.
 bench-continual: deps
 	$(SWIFT) build -c release --product TailorBench
-	for round in 1 2 3; do for m in naive l2 ewc lwf; do \
+	for round in 1 2 3; do for m in naive l2 ewc lwf adapters; do \
 	  TAILOR_THREADS=2 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/TailorBench continual-$$m || exit 1; done; done
 
 ## Coverage-guided fuzzing (libFuzzer + ASan) of everything that reads a user's bytes: the spec

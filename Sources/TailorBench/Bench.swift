@@ -27,7 +27,7 @@ enum Bench {
             case "reward-s": PreferenceBench.run("reward", .s, name: "reward model S")
             case "reward-m": PreferenceBench.run("reward", .m, name: "reward model M")
             case "dpo-smollm2-lora": PreferenceBench.smolLM2()
-            case "continual-naive", "continual-l2", "continual-ewc", "continual-lwf": ContinualBench.run(String(c.dropFirst("continual-".count)))
+            case "continual-naive", "continual-l2", "continual-ewc", "continual-lwf", "continual-adapters": ContinualBench.run(String(c.dropFirst("continual-".count)))
             default: print("unknown case \(c)")
             }
         }

@@ -9,14 +9,20 @@ import TailorTraining
 /// clipping at 1.0). `naive` is a stage without mitigation (replay costs the same per step: it
 /// only adds examples), `l2` adds L2-SP's pull, `ewc` the Fisher-weighted pull (the Fisher
 /// diagonal over 256 examples, timed apart: `ewc.fisher`'s node), `lwf` the teacher's forward
-/// pass and the distillation term. Each case in its own process, so peak RSS is its own; the
-/// median of 20 steps after 2.
+/// pass and the distillation term, `adapters` a stage of an adapter per task (a fresh rank-16
+/// LoRA adapter on every linear module, the base frozen). Each case in its own process, so peak
+/// RSS is its own; the median of 20 steps after 2.
 enum ContinualBench {
     static func run(_ mitigation: String) {
         let config = GPT2Config(vocab: 512, context: 128, width: 128, layers: 4, heads: 4)
         let model = GPT2(config: config, seed: 1)
         model.makeTrainable()
-        let parameters = model.namedParameters
+        var parameters = model.namedParameters
+        if mitigation == "adapters" {
+            for (_, p) in parameters { p.requiringGrad(false) }
+            model.addLoRA(targets: ["all"], rank: 16, alpha: 32, seed: 1)
+            parameters = model.adapters.parameters
+        }
         let (prompt, answer, batch, warmup, timed) = (48, 16, 16, 2, 20)
         let count = 256
         let draws: [Float] = Philox(seed: 5).uniform(count: count * (prompt + answer), start: 0)
@@ -35,7 +41,7 @@ enum ContinualBench {
                                                   packing: false, trainOnInputs: false)
             let times: [Double]
             switch mitigation {
-            case "naive":
+            case "naive", "adapters":
                 var o = task
                 times = try timeSteps(&o, settings)
             case "l2":
