@@ -128,7 +128,7 @@ extension Planner {
             }
             // An adapter per task starts at the first task; the other mitigations protect earlier ones.
             let protects = k > 0 || perTask != nil ? mitigation : nil
-            if protects?["replay"] != nil { inputs += earlier.map { $0.as(.task) } }
+            if protects?["replay"] != nil || protects?["replay_examples"] != nil { inputs += earlier.map { $0.as(.task) } }
             if protects?["ewc"] != nil, let last = earlier.last {
                 // The stage before's Fisher on its own task: keyed by that stage and task only,
                 // so a sweep over λ computes it once. With `lora`, of the adapter's weights.

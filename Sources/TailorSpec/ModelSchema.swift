@@ -121,6 +121,7 @@ public enum ModelSchema {
         "mitigation", doc: "Forgetting mitigation. Replay, one pull towards the starting weights (L2-SP or EWC) and LwF combine: each later stage trains on its task's examples and the replayed ones, with the pull and the distillation term added to its loss. An adapter per task stands alone.",
         fields: [
             Field("replay", .number(min: 0, max: 1, minExclusive: true), "share of each later stage's examples drawn from the earlier tasks (below 1)"),
+            Field("replay_examples", .int(min: 1, max: 100_000_000), "how many of the earlier tasks' examples each later stage adds to its own, instead of a share"),
             Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (each its own cached node), θ_start the weights each stage starts from"),
             Field("gamma", .number(min: 0, max: 1, minExclusive: true),
                   "online EWC's γ (Schwarz et al. 2018): the stage k stages back has its Fisher information weighted by γ^(k−1), so older tasks' importance decays; default 1, every earlier stage's counted in full"),
@@ -128,7 +129,7 @@ public enum ModelSchema {
             Field("lwf", .object(lwf), "Learning without Forgetting: distillation towards the model as each stage starts, on the new task's inputs"),
             Field("adapters", .object(taskAdapters), "a fresh LoRA adapter per task on the frozen base, chosen by task when scored (no shared weight changes), or merged into it"),
         ],
-        rules: [.atMostOne(["ewc", "l2"]), .alone("adapters"), .needs("gamma", oneOf: ["ewc"])])
+        rules: [.atMostOne(["replay", "replay_examples"]), .atMostOne(["ewc", "l2"]), .alone("adapters"), .needs("gamma", oneOf: ["ewc"])])
 
     static let taskAdapters = ObjectSchema(
         "adapters", doc: "An adapter per task: each stage trains a fresh LoRA adapter (W + (alpha / rank) · B·A) on the frozen base, on its own task only. The forgetting matrix scores each task with its own adapter once it is trained (the base before, and for the general column), so nothing is forgotten by construction; with `merge`, stage i is the base with adapters 1…i folded into its weights, one model for every task, scored as it is.",

@@ -154,7 +154,7 @@ extension SpecChecker {
             }
             if let replay = v["continual"]?["mitigation"]?["replay"], replay.number == 1 {
                 diagnostics.error(.outOfRange("1", "a share below 1"), at: replay.location,
-                                  notes: [Note("with 'replay: 1' a stage would train on earlier tasks only; 0.2 to 0.5 is usual")])
+                                  notes: [Note("with 'replay: 1' a stage would train on earlier tasks only; 0.2 to 0.5 is usual, or a count of examples in 'replay_examples'")])
             }
             if let d = train?["data"] {
                 diagnostics.error(.needs("data", ["finetune", "lora", "head", "reward", "dpo", "ppo"]), at: d.location,

@@ -1,16 +1,23 @@
 import TailorRuntime
 
-/// Experience replay for continual learning: a stage trains on its task's examples plus a
-/// share drawn from the earlier tasks' examples, so that, in expectation, `fraction` of every
-/// batch is replayed (the trainer's sampler shuffles the two together).
+/// Experience replay for continual learning: a stage trains on its task's examples plus some
+/// drawn from the earlier tasks' examples, a share of the whole (so that, in expectation,
+/// `fraction` of every batch is replayed) or a fixed count; the trainer's sampler shuffles the
+/// two together.
 public enum Replay {
-    /// The task's examples, then ⌊n · fraction / (1 − fraction)⌉ of the earlier tasks' examples
-    /// (pooled in training order and drawn by a seeded permutation, cycling if the pool is
-    /// smaller): the same seed always draws the same examples.
-    public static func mix(_ task: TokenArrays, earlier: [TokenArrays], fraction: Double, seed: UInt64) -> (TokenArrays, replayed: Int) {
+    /// How many earlier examples make `fraction` of a stage with `task` examples of its own:
+    /// ⌊n · fraction / (1 − fraction)⌉.
+    public static func count(task: Int, fraction: Double) -> Int {
+        guard fraction > 0, fraction < 1 else { return 0 }
+        return Int((Double(task) * fraction / (1 - fraction)).rounded())
+    }
+
+    /// The task's examples, then `count` of the earlier tasks' examples (pooled in training
+    /// order and drawn by a seeded permutation, cycling if the pool is smaller): the same seed
+    /// always draws the same examples.
+    public static func mix(_ task: TokenArrays, earlier: [TokenArrays], count: Int, seed: UInt64) -> (TokenArrays, replayed: Int) {
         let pool = earlier.flatMap { e in (0..<e.count).map { (e, $0) } }
-        guard !pool.isEmpty, fraction > 0, fraction < 1 else { return (task, 0) }
-        let count = Int((Double(task.count) * fraction / (1 - fraction)).rounded())
+        guard !pool.isEmpty, count > 0 else { return (task, 0) }
         let order = Philox.permutation(pool.count, seed: seed, stream: 0x7265_706c_6179)  // "replay"
         var mixed = task
         for k in 0..<count {

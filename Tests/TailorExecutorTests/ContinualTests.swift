@@ -46,7 +46,7 @@ final class ContinualTests: FolderTestCase {
             train: { steps: 6, batch: 8, lr: 3e-3 }
           combined:
             from: base
-            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { replay: 0.5, ewc: 50, lwf: { weight: 1, temperature: 2 } } }
+            continual: { tasks: [a-parts.train, b-parts.train], mitigation: { replay_examples: 24, ewc: 50, lwf: { weight: 1, temperature: 2 } } }
             train: { steps: 6, batch: 8, lr: 3e-3 }
         evals:
           forgetting:
@@ -81,13 +81,14 @@ final class ContinualTests: FolderTestCase {
         XCTAssertNotEqual(try outcome("model.consolidated").artifact.digest, try outcome("model.naive").artifact.digest)
         XCTAssertEqual(try outcome("model.distilled.stage1").node.key, try outcome("model.naive.stage1").node.key)
         XCTAssertNotEqual(try outcome("model.distilled").artifact.digest, try outcome("model.naive").artifact.digest)
-        // Replay, EWC and LwF together: the replayed examples, the Fisher node EWC alone made
-        // (read from the cache), and weights unlike any of the three alone.
+        // Replay (a count of examples), EWC and LwF together: the replayed examples, the Fisher
+        // node EWC alone made (read from the cache), and weights unlike any of the three alone.
         let combined = try outcome("model.combined")
         XCTAssertEqual(combined.node.inputs.map(\.role), [.stage, .data, .task, .fisher])
         XCTAssertEqual(try outcome("model.combined.stage1.fisher").node.key, try outcome("model.consolidated.stage1.fisher").node.key)
         XCTAssertEqual(try outcome("model.combined.stage1.fisher").status, .cached)
-        XCTAssertEqual(try json("model.combined", "training.json")["replayed_examples"] as? Int, 60)
+        XCTAssertEqual(try json("model.combined", "training.json")["replayed_examples"] as? Int, 24)
+        XCTAssertEqual(try json("model.combined", "training.json")["examples"] as? Int, 84)
         for alone in ["model.replayed", "model.consolidated", "model.distilled"] {
             XCTAssertNotEqual(combined.artifact.digest, try outcome(alone).artifact.digest, alone)
         }

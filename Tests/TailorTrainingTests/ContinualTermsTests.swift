@@ -12,19 +12,24 @@ final class ContinualTermsTests: XCTestCase {
         return t
     }
 
-    func testReplayAddsTheShareOfEarlierExamplesSeeded() {
+    func testReplayAddsAShareOrACountOfEarlierExamplesSeeded() {
         let task = arrays(Array(repeating: 3, count: 40), first: 100)
         let earlier = [arrays([2, 2, 2], first: 0), arrays([4, 4], first: 10)]
-        let (mixed, replayed) = Replay.mix(task, earlier: earlier, fraction: 0.2, seed: 9)
-        XCTAssertEqual(replayed, 10, "40 · 0.2 / 0.8: a fifth of the 50")
+        XCTAssertEqual(Replay.count(task: 40, fraction: 0.2), 10, "40 · 0.2 / 0.8: a fifth of the 50")
+        XCTAssertEqual(Replay.count(task: 7, fraction: 0.3), 3, "7 · 0.3 / 0.7 = 3.0")
+        let (mixed, replayed) = Replay.mix(task, earlier: earlier, count: 10, seed: 9)
+        XCTAssertEqual(replayed, 10)
         XCTAssertEqual(mixed.count, 50)
         for i in 0..<40 { XCTAssertEqual(Array(mixed.sequence(i).ids), Array(task.sequence(i).ids)) }
         // Every replayed example is one of the earlier ones, and with 5 in the pool each is drawn twice.
         let drawn = (40..<50).map { mixed.sequence($0).ids.first! }
         XCTAssertEqual(Dictionary(grouping: drawn, by: { $0 }).mapValues(\.count), [0: 2, 1: 2, 2: 2, 10: 2, 11: 2])
-        XCTAssertEqual(Replay.mix(task, earlier: earlier, fraction: 0.2, seed: 9).0, mixed)
-        XCTAssertNotEqual(Replay.mix(task, earlier: earlier, fraction: 0.2, seed: 10).0.ids, mixed.ids)
-        XCTAssertEqual(Replay.mix(task, earlier: [], fraction: 0.2, seed: 9).replayed, 0, "nothing earlier: the task alone")
+        XCTAssertEqual(Replay.mix(task, earlier: earlier, count: 10, seed: 9).0, mixed)
+        XCTAssertNotEqual(Replay.mix(task, earlier: earlier, count: 10, seed: 10).0.ids, mixed.ids)
+        XCTAssertEqual(Replay.mix(task, earlier: [], count: 10, seed: 9).replayed, 0, "nothing earlier: the task alone")
+        // A count draws a prefix of the same order: 3 examples are the first 3 of the 10.
+        let three = Replay.mix(task, earlier: earlier, count: 3, seed: 9).0
+        XCTAssertEqual((40..<43).map { three.sequence($0).ids.first! }, Array(drawn.prefix(3)))
     }
 
     /// An objective whose own loss is zero, so the anchored loss is the penalty alone.

@@ -22,9 +22,9 @@ enum ContinualRunners {
         let (model, tokenizer) = try ModelRunners.load(start)
         var tokens = try TokenArrays.read(try ctx.input(.data).artifact.path("tokens.bin"))
         var replayed = 0
-        if let fraction = p.replay {
+        if let count = p.replayExamples ?? p.replay.map({ Replay.count(task: tokens.count, fraction: $0) }) {
             let earlier = try ctx.inputs(.task).map { try TokenArrays.read($0.artifact.path("tokens.bin")) }
-            (tokens, replayed) = Replay.mix(tokens, earlier: earlier, fraction: fraction, seed: ctx.seed)
+            (tokens, replayed) = Replay.mix(tokens, earlier: earlier, count: count, seed: ctx.seed)
         }
         model.makeTrainable()
         let parameters: [(String, Tensor)]

@@ -98,8 +98,8 @@ public struct ContinualParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.trainContinual]
     /// The adapter every stage goes on training, instead of every weight.
     public var lora: AdapterSettings?
-    /// Share of the stage's examples drawn from the earlier tasks.
-    public var replay: Double?
+    /// Share of the stage's examples drawn from the earlier tasks, or how many are.
+    public var replay: Double?, replayExamples: Int?
     /// L2-SP's α, EWC's λ, and online EWC's decay γ of older stages' Fisher information.
     public var l2: Double?, ewc: Double?, gamma: Double
     /// Learning without Forgetting's weight and temperature.
@@ -114,6 +114,7 @@ public struct ContinualParameters: NodeParameters {
         lora = try p["continual"]?["lora"].map(AdapterSettings.init)
         let mitigation = p["continual"]?["mitigation"]  // none on a first stage
         replay = mitigation?.optional("replay", \.number)
+        replayExamples = mitigation?.optional("replay_examples", \.int)
         l2 = mitigation?.optional("l2", \.number)
         ewc = mitigation?.optional("ewc", \.number)
         gamma = mitigation?.optional("gamma", \.number) ?? 1
