@@ -5,8 +5,9 @@ import PackageDescription
 /// diagnostics → YAML layer → spec language & checker → planner → engine (scheduler, artifact
 /// store, run records, jobs; it knows runners only by a protocol) → executor (the node runners
 /// of each stage, registered with the engine) → CLI. Below the
-/// executor, knowing nothing of specs: the training loop (TailorTraining), the models
-/// (TailorModels) and the tensor runtime (TailorRuntime, over OpenBLAS), which share only
+/// executor, knowing nothing of specs: the training loop (TailorTraining), retrieval (chunking,
+/// the vector index, trec_eval's metrics: TailorRetrieval), the models (TailorModels) and the
+/// tensor runtime (TailorRuntime, over OpenBLAS), which share only
 /// TailorDiagnostics' file probe, the one place that decides whether a path may be read.
 let package = Package(
     name: "Tailor",
@@ -49,6 +50,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .target(name: "TailorData", dependencies: ["TailorRuntime"]),
+        .target(name: "TailorRetrieval", dependencies: ["TailorRuntime"]),
         .target(name: "TailorDiagnostics"),
         .target(name: "TailorYAML", dependencies: ["CLibYAML", "TailorDiagnostics"]),
         .target(name: "TailorSpec", dependencies: ["TailorYAML", "TailorDiagnostics"]),
@@ -73,7 +75,8 @@ let package = Package(
         .target(
             name: "TailorExecutor",
             dependencies: [
-                "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorData", "TailorRuntime", "TailorDiagnostics",
+                "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorModels", "TailorData", "TailorRetrieval", "TailorRuntime",
+                "TailorDiagnostics",
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
@@ -101,6 +104,7 @@ let package = Package(
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
+        .testTarget(name: "TailorRetrievalTests", dependencies: ["TailorRetrieval"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels", "TailorData"]),
         .testTarget(

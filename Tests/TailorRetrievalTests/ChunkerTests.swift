@@ -1,0 +1,40 @@
+import TailorRetrieval
+import XCTest
+
+final class ChunkerTests: XCTestCase {
+    func testWordsOverlapAndKeepTheirOffsets() {
+        let text = "one two  three four five six"
+        let c = Chunker.chunks(document: "d", text: text, size: 3, overlap: 1, unit: .words)
+        XCTAssertEqual(c.map(\.text), ["one two  three", "three four five", "five six"])
+        XCTAssertEqual(c.map(\.id), ["d#0", "d#1", "d#2"])
+        let scalars = Array(text.unicodeScalars)
+        for chunk in c {
+            var s = String.UnicodeScalarView()
+            s.append(contentsOf: scalars[chunk.start..<chunk.end])
+            XCTAssertEqual(String(s), chunk.text, "offsets point at the passage")
+        }
+    }
+
+    func testSentencesEndAtTheirTerminators() {
+        let text = "Ada was born in Korvath. She is 3.5 m tall! Is she? Yes"
+        let c = Chunker.chunks(document: "d", text: text, size: 2, overlap: 0, unit: .sentences)
+        XCTAssertEqual(c.map(\.text), ["Ada was born in Korvath. She is 3.5 m tall!", "Is she? Yes"])
+    }
+
+    func testCharactersAndAShortDocument() {
+        XCTAssertEqual(Chunker.chunks(document: "d", text: "héllo", size: 2, overlap: 1, unit: .chars).map(\.text), ["hé", "él", "ll", "lo"])
+        XCTAssertEqual(Chunker.chunks(document: "d", text: "just two", size: 50, overlap: 10, unit: .words).map(\.text), ["just two"])
+        XCTAssertTrue(Chunker.chunks(document: "d", text: "  ", size: 5, overlap: 0, unit: .words).isEmpty)
+    }
+}
+
+final class FlatIndexTests: XCTestCase {
+    /// Inner products and negative squared distances, every query against every vector.
+    func testScoresAreProductsOrNegativeDistances() {
+        let vectors: [Float] = [1, 0, 0, 1, 3, 4]
+        let dot = FlatIndex(vectors: vectors, dimension: 2, metric: .dot)
+        XCTAssertEqual(dot.scores([[1, 2]]), [1, 2, 11])
+        let l2 = FlatIndex(vectors: vectors, dimension: 2, metric: .l2)
+        XCTAssertEqual(l2.scores([[1, 2], [3, 4]]), [-4, -2, -8, -20, -18, 0])
+    }
+}
