@@ -47,9 +47,8 @@ enum Estimator {
     }
 
     /// Parameters trained by a method: everything, adapters only, or a head. `params` are the
-    /// node's, read through its kind's parameters type; `method` the spec's method settings, for
-    /// the methods that have no parameters type yet (they do not run).
-    static func trainable(_ d: Dimensions, arch: Architecture, kind: NodeKind, params: Value, method: Value?) -> Int {
+    /// node's, read through its kind's parameters type.
+    static func trainable(_ d: Dimensions, arch: Architecture, kind: NodeKind, params: Value) -> Int {
         let all = parameters(d, arch: arch)
         let mods = modules(d, arch: arch)
         func matching(_ patterns: [String]) -> [(Int, Int)] {
@@ -121,13 +120,13 @@ enum Estimator {
     /// tokens, from a sample. Unpacked rows are as wide as their batch's longest example, so
     /// with a sample, tokens follow its mean batch width and memory its longest example; without
     /// one (or packed), rows are as wide as `sequence` or the context.
-    static func training(_ d: Dimensions?, arch: Architecture, kind: NodeKind, params: Value, method methodParams: Value?,
+    static func training(_ d: Dimensions?, arch: Architecture, kind: NodeKind, params: Value,
                          rows: Int? = nil, lengths: TokenLengths? = nil) -> Estimate
     {
         var e = model(d, arch: arch)
         guard let d, d.vocab != nil, let trainValue = params["train"], let train = try? TrainParameters(Params(trainValue)) else { return e }
         let n = parameters(d, arch: arch)
-        let trainable = trainable(d, arch: arch, kind: kind, params: params, method: methodParams)
+        let trainable = trainable(d, arch: arch, kind: kind, params: params)
         e.trainable = trainable
         let (batch, accumulate, width) = (train.batch, train.accumulate, train.width(context: d.context))
         // A row's inputs are an example's tokens but the last (which is only a target).
@@ -159,8 +158,7 @@ enum Estimator {
         let forward = forwardFLOPsPerToken(d, arch: arch, sequence: t)
         // Full training: forward + backward (2× forward). Frozen weights skip their weight
         // gradients, which saves a third of the backward for adapters and heads.
-        let adapterOnly = kind == .trainLoRA || (kind == .trainHead && trainable < n) || ([.trainDPO, .trainReward, .trainPPO].contains(kind) && trainable < n)
-            || (kind == .trainContinual && methodParams.map { $0["lora"] != nil || $0["mitigation"]?["adapters"] != nil } == true)
+        let adapterOnly = kind == .trainLoRA || ([.trainHead, .trainDPO, .trainReward, .trainPPO, .trainContinual].contains(kind) && trainable < n)
         var perToken = adapterOnly ? 2 * forward : 3 * forward
         if kind == .trainHead, trainable < n { perToken = forward }
         // Once per batch of rollouts (every `ppo.epochs` steps) PPO generates, and reads the

@@ -31,7 +31,7 @@ extension Planner {
             let dataRows = dataInput(pretrain["data"]).flatMap { rows(of: $0) }
             let lengths = data.flatMap { estimate(of: $0.node).lengths }
             return add(id, .trainPretrain, params: params, inputs: inputs, at: pretrain.location,
-                       estimate: Estimator.training(dims, arch: arch, kind: .trainPretrain, params: params, method: nil, rows: dataRows,
+                       estimate: Estimator.training(dims, arch: arch, kind: .trainPretrain, params: params, rows: dataRows,
                                                     lengths: lengths))
         }
         if let path = v["load"]?.string {
@@ -96,7 +96,7 @@ extension Planner {
         let lengths = trainTokens.flatMap { estimate(of: $0.node).lengths }
         let params = Self.object([(method, methodParams), ("train", train.map(Self.trainParams)), ("seed", seed)])
         return add(id, kind, params: params, inputs: inputs, files: files, at: v.location, estimate: arch.map {
-            Estimator.training(dims, arch: $0, kind: kind, params: params, method: methodValue, rows: trainRows, lengths: lengths)
+            Estimator.training(dims, arch: $0, kind: kind, params: params, rows: trainRows, lengths: lengths)
         } ?? Estimate())
     }
 
@@ -126,8 +126,10 @@ extension Planner {
             } else {
                 inputs = [PlanInput(node: previous, role: k == 0 ? .base : .stage), taskTokens]
             }
-            // An adapter per task starts at the first task; the other mitigations protect earlier ones.
-            let protects = k > 0 || perTask != nil ? mitigation : nil
+            // An adapter per task starts at the first task; the other mitigations protect earlier
+            // ones. Online EWC's γ weighs stages two or more back, so it is in the key from the
+            // third stage on.
+            let protects = k > 0 || perTask != nil ? (k < 2 ? mitigation?.removing(["gamma"]) : mitigation) : nil
             if protects?["replay"] != nil || protects?["replay_examples"] != nil { inputs += earlier.map { $0.as(.task) } }
             if protects?["ewc"] != nil, let last = earlier.last {
                 // The stage before's Fisher on its own task: keyed by that stage and task only,
@@ -139,10 +141,13 @@ extension Planner {
                 inputs += fishers
             }
             let methodParams = lora == nil && protects == nil ? nil : Self.object([("lora", lora), ("mitigation", protects)])
-            let params = Self.object([("continual", methodParams), ("train", train), ("seed", Self.int(spec.seed))])
+            // Each task's adapter is drawn from its own seed (the spec's, plus the stage's index), so
+            // no two tasks' adapters start from the same A matrices.
+            let seed = perTask != nil ? spec.seed + k : spec.seed
+            let params = Self.object([("continual", methodParams), ("train", train), ("seed", Self.int(seed))])
             let taskRows = rows(of: task), lengths = estimate(of: taskTokens.node).lengths
             add(stageID, .trainContinual, params: params, inputs: inputs, at: (continual["tasks"]?.list?[k] ?? v).location, estimate: info.arch.map {
-                Estimator.training(info.dims, arch: $0, kind: .trainContinual, params: params, method: methodParams, rows: taskRows, lengths: lengths)
+                Estimator.training(info.dims, arch: $0, kind: .trainContinual, params: params, rows: taskRows, lengths: lengths)
             } ?? Estimate())
             earlier.append(taskTokens)
             stages.append(stageID)

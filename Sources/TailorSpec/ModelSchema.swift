@@ -122,11 +122,11 @@ public enum ModelSchema {
         fields: [
             Field("replay", .number(min: 0, max: 1, minExclusive: true), "share of each later stage's examples drawn from the earlier tasks (below 1)"),
             Field("replay_examples", .int(min: 1, max: 100_000_000), "how many of the earlier tasks' examples each later stage adds to its own, instead of a share"),
-            Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (each its own cached node), θ_start the weights each stage starts from"),
+            Field("ewc", .number(min: 0, max: nil, minExclusive: true), "EWC's λ: λ/2·Σ F·(θ − θ_start)², F the earlier stages' Fisher information summed (decayed by `gamma`; each its own cached node), θ_start the weights each stage starts from"),
             Field("gamma", .number(min: 0, max: 1, minExclusive: true),
-                  "online EWC's γ (Schwarz et al. 2018): the stage k stages back has its Fisher information weighted by γ^(k−1), so older tasks' importance decays; default 1, every earlier stage's counted in full"),
+                  "online EWC's γ (Schwarz et al. 2018): the stage k stages back has its Fisher information weighted by γ^(k−1), so older tasks' importance decays (three tasks or more); when not given, 1: every earlier stage's counted in full"),
             Field("l2", .number(min: 0, max: nil, minExclusive: true), "L2-SP: α/2·‖θ − θ_start‖² added to the loss, θ_start the weights each stage starts from"),
-            Field("lwf", .object(lwf), "Learning without Forgetting: distillation towards the model as each stage starts, on the new task's inputs"),
+            Field("lwf", .object(lwf), "Learning without Forgetting: distillation towards the model as each stage starts, on the new task's inputs (and the replayed examples', with replay)"),
             Field("adapters", .object(taskAdapters), "a fresh LoRA adapter per task on the frozen base, chosen by task when scored (no shared weight changes), or merged into it"),
         ],
         rules: [.atMostOne(["replay", "replay_examples"]), .atMostOne(["ewc", "l2"]), .alone("adapters"), .needs("gamma", oneOf: ["ewc"])])

@@ -156,6 +156,10 @@ extension SpecChecker {
                 diagnostics.error(.outOfRange("1", "a share below 1"), at: replay.location,
                                   notes: [Note("with 'replay: 1' a stage would train on earlier tasks only; 0.2 to 0.5 is usual, or a count of examples in 'replay_examples'")])
             }
+            if let gamma = v["continual"]?["mitigation"]?["gamma"], let tasks = v["continual"]?["tasks"]?.list, tasks.count < 3 {
+                diagnostics.error(Message("'gamma' decays the Fisher information of stages two or more back, but with \(tasks.count) tasks EWC only ever weighs one stage's"),
+                                  at: gamma.location, notes: [Note("remove 'gamma', or give three tasks or more")])
+            }
             if let d = train?["data"] {
                 diagnostics.error(.needs("data", ["finetune", "lora", "head", "reward", "dpo", "ppo"]), at: d.location,
                                   notes: [Note("a continual model trains on its 'continual.tasks'")])

@@ -62,7 +62,6 @@ enum ContinualRunners {
         } else {
             summary = try train(task, pulled: pull)
         }
-        (model as? Adaptable)?.adapters.dropout = 0  // dropout is for training only
         let trained = p.adapters?.merge == true ? try merged(model, into: previous ?? start) : model
         try ModelRunners.save(trained, tokenizer: tokenizer, into: ctx.output, chatTemplate: ArtifactTokenizer.chatTemplateSource(start))
         var log = TrainRunners.log(summary)
