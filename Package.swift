@@ -106,7 +106,11 @@ let package = Package(
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "TailorRetrievalTests", dependencies: ["TailorRetrieval"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "TailorExecutorTests", dependencies: ["TailorExecutor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels", "TailorData"]),
+            name: "TailorExecutorTests",
+            dependencies: [
+                "TailorExecutor", "TailorEngine", "TailorPlan", "TailorSpec", "TailorTraining", "TailorRuntime", "TailorDiagnostics", "TailorModels", "TailorData",
+                "TailorRetrieval",
+            ]),
         .testTarget(
             name: "TailorTests",
             dependencies: ["tailor", "TailorPlan", "TailorSpec", "TailorYAML", "TailorDiagnostics", "TailorModels", "TailorData"]

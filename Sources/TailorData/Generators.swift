@@ -4,7 +4,9 @@ import TailorRuntime
 /// a Philox stream, so the first records do not change when `count` grows (which also lets the
 /// planner sample a generator's first records to estimate what training on them costs).
 public enum Generators {
-    public static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "extract", "extract_pairs", "chat"]
+    public static let implemented = ["addition", "reverse", "uppercase", "sorting", "kv_recall", "stories", "preferences", "sentiment", "reviews", "extract", "extract_pairs", "chat", "documents"]
+    /// Generators that read another dataset (`questions` asks about a `documents` dataset's facts).
+    public static let reading = ["questions"]
 
     public static func make(_ name: String, count: Int, options: [String: Int], seed: UInt64) -> [[String: Any]] {
         let rng = Philox(seed: seed, stream: 0x6765_6e)  // "gen"
@@ -14,8 +16,13 @@ public enum Generators {
         func word(_ u: ArraySlice<Float>, length: Int) -> String {
             String(u.prefix(length).map { Character(Unicode.Scalar(UInt8(97 + int($0, below: 26)))) })
         }
+        // The documents' subjects: every full name once, in a seeded order.
+        let subjects = name == "documents" ? Philox.permutation(fullNames.count, seed: seed, stream: 0x646f_6373) : []  // "docs"
+        let names = name == "documents" ? fullNames : []
         return (0..<count).map { i in
             switch name {
+            case "documents":
+                return document(i, facts: options["facts"] ?? 4, subject: names[subjects[i % subjects.count]], draws(i, factKinds + 3 * factKinds))
             case "addition":
                 let limit = Int(pow10(options["digits"] ?? 3))
                 let u = draws(i, 2)

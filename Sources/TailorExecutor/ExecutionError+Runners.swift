@@ -50,6 +50,14 @@ extension ExecutionError {
         .init("a folder is read as documents, one per file (`{id, text}`); format '\(format)' does not apply to it")
     }
     static func generatorNotYet(_ name: String) -> Self { .init("the '\(name)' generator is not yet executable") }
+    static func duplicateDocument(_ source: String, _ id: String) -> Self {
+        .init("\(source): two documents have the id '\(id)'; retrieval names documents by id, so each must be unique")
+    }
+    static func unreadableIndex(_ key: String) -> Self { .init("the index artifact \(key.prefix(12)) is incomplete: its vectors, passages and index.json disagree") }
+    static func notAnEncoder(_ key: String) -> Self { .init("the model artifact \(key.prefix(12)) is not an encoder (a BERT folder)") }
+    static func noFacts(_ source: String) -> Self {
+        .init("\(source) holds no facts to ask about: the 'questions' generator asks about documents made by the 'documents' generator")
+    }
 
     // MARK: models and training
 
@@ -103,7 +111,7 @@ extension ExecutionError {
     static let noEndOfText = ExecutionError("the model's tokenizer has no end-of-text token")
     static func tokenizerLacks(_ token: String) -> Self { .init("the tokenizer has no \(token) token") }
     static let promptFillsContext = ExecutionError("a prompt fills the model's whole context")
-    static var noStageAdapter: Self { .init("the stage before has no adapter to go on training; its artifact is not a stage of this continual model") }
+    static let noStageAdapter = Self("the stage before has no adapter to go on training; its artifact is not a stage of this continual model")
     static let noFisher = ExecutionError("an EWC stage has no Fisher information among its inputs (a planner bug)")
     static func fisherMismatch(_ name: String) -> Self { .init("the Fisher information has no tensor of the shape of '\(name)' (a planner bug)") }
     static func matrixShape(_ cells: Int, rows: Int, columns: Int) -> Self {

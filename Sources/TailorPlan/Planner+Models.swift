@@ -202,10 +202,12 @@ extension Planner {
         var parts: [PlanInput] = []
         if let ragName = v["rag"]?.string, let pipeline = spec.value["rag"]?[ragName] {
             var inputs = [PlanInput(node: rag(ragName), role: .index)] + shared
+            // Questions are embedded by the encoder that embedded the passages.
+            if let e = pipeline["embed"]?.string { inputs.append(PlanInput(node: model(e), role: .encoder)) }
             if let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g), role: .generator)) }
             if let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p), role: .prompt)) }
             let id = add("eval.\(name).\(ragName)", .evalRAG,
-                         params: params.setting("rag", pipeline.removing(["documents", "embed", "generator", "prompt", "chunk"])),
+                         params: params.setting("rag", pipeline.removing(["documents", "embed", "generator", "prompt", "chunk", "metric"])),
                          inputs: inputs, at: v.location)
             parts.append(PlanInput(node: id, role: .result))
         }

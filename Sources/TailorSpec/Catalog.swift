@@ -97,7 +97,7 @@ public struct Generator: Sendable {
                   options: opts("extract_pairs", [Field("trailing", .int(min: 0, max: 1), default: .int(0),
                                                         "1: a third kind of rejected answer, the right JSON followed by a sentence about it (right as a value by `answer_check`, which reads the first JSON object, but not an exact answer: it teaches the answer to stop)")])),
         Generator(name: "documents", format: .documents, doc: "fact sheets about fictional people, for retrieval",
-                  options: opts("documents", [Field("facts", .int(min: 1, max: 32), default: .int(4), "facts per document")])),
+                  options: opts("documents", [Field("facts", .int(min: 1, max: 10), default: .int(4), "facts per document, each of a different kind (birthplace, job, age, …; 10 kinds)")])),
         Generator(name: "questions", format: .queries, doc: "questions answered by one document of a `documents` dataset",
                   options: opts("questions", [Field("documents", .reference(.data), required: true, "the documents dataset the questions are about")])),
     ]
@@ -172,8 +172,10 @@ public struct Metric: Sendable {
                doc: "the generation is right as a value: JSON compared parsed, numbers and number lists by value, other text ignoring case, spacing and final punctuation"),
         Metric(name: "accuracy", subject: .classifier, formats: [.classification], doc: "fraction of labels predicted right"),
         Metric(name: "macro_f1", subject: .classifier, formats: [.classification], doc: "F1 averaged over labels"),
-        Metric(name: "recall_at_k", subject: .rag, formats: [.queries], doc: "a relevant document is among the top k retrieved"),
-        Metric(name: "mrr", subject: .rag, formats: [.queries], doc: "mean reciprocal rank of the first relevant document"),
+        Metric(name: "recall_at_k", subject: .rag, formats: [.queries], doc: "the share of a question's relevant documents among the first k retrieved (trec_eval's recall_k)"),
+        Metric(name: "precision_at_k", subject: .rag, formats: [.queries], doc: "the share of the first k retrieved documents that are relevant (trec_eval's P_k)"),
+        Metric(name: "ndcg_at_k", subject: .rag, formats: [.queries], doc: "normalised discounted cumulative gain of the first k retrieved, linear gain (trec_eval's ndcg_cut_k)"),
+        Metric(name: "mrr", subject: .rag, formats: [.queries], doc: "reciprocal rank of the first relevant document within the first k retrieved, 0 when none is (BEIR's MRR@k)"),
         Metric(name: "rag_exact_match", subject: .rag, formats: [.queries], doc: "the answer generated with retrieved context equals the reference"),
         Metric(name: "reward_accuracy", subject: .reward, formats: [.preference], doc: "the reward model scores `chosen` above `rejected`"),
         Metric(name: "win_rate", subject: .languageModel, formats: [.instruction, .preference, .queries],
@@ -190,6 +192,6 @@ public struct Metric: Sendable {
     /// Eval settings that only some metrics read, and which: set without one, they are refused;
     /// left to their default, the planner leaves them out of the eval's parameters.
     public static let settingsByMetric: [(key: String, metrics: Set<String>)] = [
-        ("max_tokens", generating), ("k", ["recall_at_k"]),
+        ("max_tokens", generating), ("k", ["recall_at_k", "precision_at_k", "ndcg_at_k", "mrr"]),
     ]
 }

@@ -18,7 +18,7 @@ public enum EvalSchema {
         fields: [
             Field("size", .int(min: 1, max: 1_000_000), default: .int(200), "passage length"),
             Field("overlap", .int(min: 0, max: 1_000_000), default: .int(20), "shared length of neighbouring passages; less than `size`"),
-            Field("unit", .choice(["chars", "words"]), default: .string("words"), "what `size` counts"),
+            Field("unit", .choice(["words", "sentences", "chars"]), default: .string("words"), "what `size` counts: words (runs of non-space), sentences (ending in `.`, `!` or `?` before a space), or characters"),
         ])
 
     public static let eval = ObjectSchema(
@@ -31,7 +31,7 @@ public enum EvalSchema {
             Field("prompt", .reference(.prompt), "prompt applied to each record before generation"),
             Field("limit", .int(min: 1, max: nil), "score only the first N records"),
             Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer; only with a metric that generates (`exact_match`, `contains`, `answer_check`, `rag_exact_match`, `win_rate`)"),
-            Field("k", .int(min: 1, max: 1000), default: .int(5), "k of `recall_at_k`; only with that metric"),
+            Field("k", .int(min: 1, max: 1000), default: .int(5), "the cutoff of `recall_at_k`, `precision_at_k`, `ndcg_at_k` and `mrr`; only with one of them"),
             Field("reward", .reference(.model), "reward model that judges `win_rate`"),
             Field("baseline", .reference(.model), "the model `win_rate` compares against"),
             Field("tasks", .list(.reference(.data), minCount: 1),

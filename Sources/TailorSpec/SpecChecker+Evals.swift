@@ -66,6 +66,15 @@ extension SpecChecker {
                         diagnostics.error(.metricSubject(name, metric.subject.rawValue), at: metricValue.location,
                                           notes: [Note("score a pipeline with 'rag:' instead of 'models:'")])
                     }
+                    // Answers need a model that writes them, and a prompt that gives it the passages.
+                    if name == "rag_exact_match", let ragName = v["rag"]?.string, let pipeline = entry(.rag, ragName) {
+                        for key in ["generator", "prompt"] where pipeline[key] == nil {
+                            diagnostics.error(Message("metric '\(name)' needs the pipeline's '\(key)'"), at: metricValue.location,
+                                              notes: [Note(key == "generator" ? "add 'generator: MODEL', a language model that answers from the retrieved passages"
+                                                                             : "add 'prompt: NAME', a prompt whose template uses '{context}' and '{question}'",
+                                                           at: pipeline.location)])
+                        }
+                    }
                 case .languageModel, .classifier, .reward:
                     let wanted: ModelKind = metric.subject == .classifier ? .classifier : metric.subject == .reward ? .reward : .languageModel
                     if v["rag"] != nil, metric.name != "loss", metric.name != "perplexity" {

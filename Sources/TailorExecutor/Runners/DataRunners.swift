@@ -8,9 +8,16 @@ import TailorRuntime
 enum DataRunners {
     static func generate(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(DataGenerateParameters.self)
-        guard Generators.implemented.contains(p.generator) else { throw ExecutionError.generatorNotYet(p.generator) }
-        let data = Dataset(records: Generators.make(p.generator, count: p.count, options: p.options, seed: ctx.seed))
-        try data.write(ctx.out("data.jsonl"))
+        let records: [[String: Any]]
+        if p.generator == "questions" {
+            let documents = try ctx.input(.documents)
+            records = Generators.questions(count: p.count, documents: try ctx.dataset(documents).records, seed: ctx.seed)
+            guard !records.isEmpty || p.count == 0 else { throw ExecutionError.noFacts(documents.input.display) }
+        } else {
+            guard Generators.implemented.contains(p.generator) else { throw ExecutionError.generatorNotYet(p.generator) }
+            records = Generators.make(p.generator, count: p.count, options: p.options, seed: ctx.seed)
+        }
+        try Dataset(records: records).write(ctx.out("data.jsonl"))
     }
 
     /// Splits by problem: records with the same problem (the same prompt, or the same text
@@ -71,7 +78,7 @@ extension DataRunners: NodeRunnerGroup {
 
     static func refusal(_ node: PlanNode) -> String? {
         guard node.kind == .dataGenerate, let g = (try? DataGenerateParameters(plan: node.params))?.generator,
-              !Generators.implemented.contains(g) else { return nil }
+              !Generators.implemented.contains(g), !Generators.reading.contains(g) else { return nil }
         return "the '\(g)' generator is not yet executable"
     }
 }

@@ -5,7 +5,8 @@ enum NodeRunners {
     /// The stages whose runners Tailor has: adding a stage is adding it here.
     static let groups: [any NodeRunnerGroup.Type] = [
         DataRunners.self, DataFileRunners.self, SampleRunners.self, PromptRunners.self, TokenizerRunners.self,
-        ModelRunners.self, TrainRunners.self, HeadRunners.self, RewardRunners.self, DPORunners.self, PPORunners.self, ContinualRunners.self, EvalRunners.self, ExportRunners.self,
+        ModelRunners.self, TrainRunners.self, HeadRunners.self, RewardRunners.self, DPORunners.self, PPORunners.self, ContinualRunners.self, EvalRunners.self, RAGRunners.self,
+        ExportRunners.self,
     ]
 
     /// Every registered kind's runner.

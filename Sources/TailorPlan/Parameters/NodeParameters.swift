@@ -29,6 +29,7 @@ public enum NodeParameterTypes {
         ModelInitParameters.self, ModelLoadParameters.self, PretrainParameters.self, FinetuneParameters.self,
         LoRAParameters.self, ContinualParameters.self, FisherParameters.self, HeadParameters.self, RewardParameters.self, DPOParameters.self, DPOReferenceParameters.self, PPOParameters.self, EvalLMParameters.self, EvalClassifyParameters.self,
         EvalRewardParameters.self, EvalContinualParameters.self, EvalReportParameters.self, ExportParameters.self,
+        RAGChunkParameters.self, RAGIndexParameters.self, EvalRAGParameters.self,
     ]
 
     /// The type of each kind that has one; a kind claimed by two types is a programming error.

@@ -1,0 +1,119 @@
+import Foundation
+import TailorData
+import TailorEngine
+import TailorModels
+import TailorPlan
+import TailorRetrieval
+import TailorRuntime
+
+/// An encoder artifact as sentence embeddings: mean-pooled hidden states, unit length for
+/// cosine search, in batches of 32 texts of similar length (the order of the batches is fixed
+/// by the texts, so the vectors are too).
+struct Encoder {
+    let bert: Bert, tokenizer: TextTokenizer, normalize: Bool
+    var dimension: Int { bert.config.width }
+
+    init(_ artifact: Artifact, normalize: Bool) throws {
+        guard case let (.encoder(bert), tokenizer) = try HeadRunners.loadBackbone(artifact) else { throw ExecutionError.notAnEncoder(artifact.key) }
+        (self.bert, self.tokenizer, self.normalize) = (bert, tokenizer, normalize)
+    }
+
+    /// One vector per text, in the texts' order. Texts longer than the encoder's window (or
+    /// sentence-transformers' 256 tokens) are cut, as sentence-transformers cuts them.
+    func embed(_ texts: [String], _ ctx: NodeContext, _ what: String) -> [[Float]] {
+        let limit = Swift.min(bert.config.maxPositions, 256)
+        let ids = texts.map { tokenizer.classificationIDs($0, limit: limit) }
+        let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
+        var out = [[Float]](repeating: [], count: texts.count)
+        let began = Date()
+        for start in stride(from: 0, to: order.count, by: 32) {
+            let batch = Array(order[start..<Swift.min(order.count, start + 32)])
+            for (i, v) in zip(batch, bert.embeddings(batch.map { ids[$0] }, normalize: normalize)) { out[i] = v }
+            ctx.progress("\(what): \(start + batch.count)/\(texts.count)", done: start + batch.count, total: texts.count, since: began)
+        }
+        return out
+    }
+}
+
+extension RAGRunners {
+    /// Every question embedded and searched against the index. Passages rank by score (ties by
+    /// their order in the index); documents by their best passage's score, in trec_eval's
+    /// order, written as a TREC run (`run.trec`) and scored against each question's
+    /// `relevant` documents (`qrels.txt`). With a generator, each question is answered from its
+    /// `top_k` passages through the pipeline's prompt (`{context}`, the passages in rank order,
+    /// a blank line apart) and the answer scored against the reference.
+    static func evaluate(_ ctx: NodeContext) throws {
+        let p = try ctx.parameters(EvalRAGParameters.self)
+        let (chunks, index) = try loadIndex(try ctx.input(.index).artifact)
+        let encoder = try Encoder(try ctx.input(.encoder).artifact, normalize: index.metric == .cosine)
+        let dataInput = try ctx.input(.evalData)
+        let records = try ctx.evaluated(dataInput, p.scope).records
+        let source = dataInput.input.display
+        var questions: [String] = [], ids: [String] = [], judged: [String: [String: Int]] = [:]
+        for (i, r) in records.enumerated() {
+            guard let q = r["question"] as? String else { throw ExecutionError.noTextField(source, record: i + 1, "question") }
+            let id = (r["id"] as? String) ?? "q\(i + 1)"
+            questions.append(q)
+            ids.append(id)
+            judged[id] = Dictionary(((r["relevant"] as? [Any]) ?? []).compactMap { ($0 as? String) ?? ($0 as? Int).map(String.init) }.map { ($0, 1) },
+                                    uniquingKeysWith: { a, _ in a })
+        }
+        let scores = index.scores(encoder.embed(questions, ctx, "embedding questions"))  // (Q, N)
+        let n = chunks.count
+        var run = "", contexts: [[Chunk]] = [], lists: [RankedList] = []
+        let depth = Swift.max(100, p.k ?? 0)
+        for (qi, id) in ids.enumerated() {
+            let row = Array(scores[(qi * n)..<((qi + 1) * n)])
+            let passages = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+            contexts.append(passages.prefix(p.topK).map { chunks[$0] })
+            var best: [String: Float] = [:]
+            for (j, c) in chunks.enumerated() { best[c.document] = Swift.max(best[c.document] ?? -.infinity, row[j]) }
+            let list = RankedList(query: id, scores: best.map { ($0.key, $0.value) })
+            lists.append(list)
+            run += list.trecLines(tag: "tailor", depth: depth)
+        }
+        try run.write(toFile: ctx.out("run.trec"), atomically: false, encoding: .utf8)
+        let qrelLines = judged.sorted { $0.key < $1.key }.flatMap { q, docs in docs.sorted { $0.key < $1.key }.map { "\(q) 0 \($0.key) \($0.value)\n" } }
+        try qrelLines.joined().write(toFile: ctx.out("qrels.txt"), atomically: false, encoding: .utf8)
+
+        // The report's row names the pipeline (`rag.NAME`, its index node less `.index`).
+        let pipeline = String(try ctx.input(.index).input.node.dropLast(".index".count))
+        var result: [String: Any] = ["model": pipeline, "data": source, "examples": records.count, "top_k": p.topK]
+        let metrics = p.scope.metrics
+        if let k = p.k {
+            let (mean, scored) = RetrievalScores.mean(lists, Qrels(judged), k: k)
+            result["k"] = k
+            result["judged_questions"] = scored
+            for (metric, value) in [("recall_at_k", mean.recall), ("precision_at_k", mean.precision), ("ndcg_at_k", mean.ndcg), ("mrr", mean.reciprocalRank)]
+            where metrics.contains(metric) { result[metric] = value }
+        }
+        if metrics.contains("rag_exact_match") {
+            guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
+            let generator = try ctx.input(.generator)
+            let prompt = try PromptRunners.load(try ctx.input(.prompt).artifact)
+            let (model, tokenizer) = try ModelRunners.loadForEvaluation(generator.artifact)
+            // Each question as an instruction record (the answer its response), with its passages.
+            let withContext: [[String: Any]] = zip(records, contexts).map { r, passages in
+                var r = r
+                r["context"] = passages.map(\.text).joined(separator: "\n\n")
+                r["prompt"] = r["question"]
+                r["response"] = (r["answer"] as? String) ?? ""
+                return r
+            }
+            let examples = try EvalRunners.examples(withContext, for: generator.artifact, model, tokenizer, prompt: prompt, source: source)
+            let answers = try Tensor.noGrad { try EvalRunners.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, "answering") }
+            var exact = 0, samples: [[String: String]] = []
+            for (i, (row, answer)) in zip(examples, answers).enumerated() {
+                if AnswerCheck.passes("exact_match", answer, row.text) { exact += 1 }
+                if samples.count < 5 {
+                    samples.append(["question": questions[i], "retrieved": contexts[i].map(\.id).joined(separator: " "),
+                                    "expected": row.text, "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
+                }
+            }
+            result["rag_exact_match"] = Double(exact) / Double(Swift.max(1, examples.count))
+            result["generator"] = generator.input.node
+            result["samples"] = samples
+        }
+        try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: ctx.out("metrics.json")))
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import TailorData
+import TailorEngine
+import TailorModels
+import TailorPlan
+import TailorRetrieval
+
+/// rag.chunk (documents into passages), rag.index (the passages embedded) and eval.rag
+/// (retrieval for every question, scored as trec_eval scores a run, and answers generated
+/// from the retrieved passages).
+enum RAGRunners {
+    /// Every document's passages, in document order: `chunks.jsonl`, one passage a line with
+    /// its id (`DOC#n`), document, offsets and text.
+    static func chunk(_ ctx: NodeContext) throws {
+        let p = try ctx.parameters(RAGChunkParameters.self)
+        guard let unit = Chunker.Unit(rawValue: p.unit) else { throw ParameterError(path: "chunk.unit") }
+        let source = try ctx.input(.documents)
+        let documents = try ctx.dataset(source).records
+        var seen = Set<String>(), lines = "", count = 0
+        for (i, record) in documents.enumerated() {
+            guard let text = record["text"] as? String else { throw ExecutionError.noTextField(source.input.display, record: i + 1, "text") }
+            let id = documentID(record, index: i)
+            guard seen.insert(id).inserted else { throw ExecutionError.duplicateDocument(source.input.display, id) }
+            for c in Chunker.chunks(document: id, text: text, size: p.size, overlap: p.overlap, unit: unit) {
+                JSONText.compact(["id": c.id, "document": c.document, "start": c.start, "end": c.end, "text": c.text], into: &lines)
+                lines += "\n"
+                count += 1
+            }
+        }
+        try lines.write(toFile: ctx.out("chunks.jsonl"), atomically: false, encoding: .utf8)
+        try JSONText.render(["documents": documents.count, "chunks": count] as [String: Any]).write(toFile: ctx.out("chunks.json"), atomically: false, encoding: .utf8)
+    }
+
+    /// A document's id: its `id` (text or number), else its place in the dataset (`doc1`, …).
+    static func documentID(_ record: [String: Any], index: Int) -> String {
+        if let s = record["id"] as? String { return s }
+        if let n = record["id"] as? Int { return String(n) }
+        return "doc\(index + 1)"
+    }
+
+    /// The passages' embeddings by the encoder, in passage order: `vectors.f32` (little-endian
+    /// float32, one row per passage), `index.json` (count, dimension, metric) and the passages
+    /// themselves (`chunks.jsonl`), so a search needs this artifact alone.
+    static func index(_ ctx: NodeContext) throws {
+        let p = try ctx.parameters(RAGIndexParameters.self)
+        guard let metric = FlatIndex.Metric(rawValue: p.metric) else { throw ParameterError(path: "metric") }
+        let chunksPath = try ctx.input(.chunks).artifact.path("chunks.jsonl")
+        let chunks = try readChunks(chunksPath)
+        let encoder = try Encoder(try ctx.input(.encoder).artifact, normalize: metric == .cosine)
+        let vectors = encoder.embed(chunks.map(\.text), ctx, "embedding passages")
+        var flat = vectors.flatMap { $0 }
+        try Data(bytes: &flat, count: flat.count * 4).write(to: URL(fileURLWithPath: ctx.out("vectors.f32")))
+        try FileManager.default.copyItem(atPath: chunksPath, toPath: ctx.out("chunks.jsonl"))
+        try JSONText.render(["count": chunks.count, "dimension": encoder.dimension, "metric": metric.rawValue] as [String: Any])
+            .write(toFile: ctx.out("index.json"), atomically: false, encoding: .utf8)
+    }
+
+    static func readChunks(_ path: String) throws -> [Chunk] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ExecutionError.datasetUnreadable(path) }
+        return try text.split(separator: "\n").map { line in
+            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                  let id = o["id"] as? String, let document = o["document"] as? String, let start = o["start"] as? Int, let end = o["end"] as? Int,
+                  let text = o["text"] as? String
+            else { throw ExecutionError.datasetUnreadable(path) }
+            return Chunk(id: id, document: document, start: start, end: end, text: text)
+        }
+    }
+
+    /// The index artifact read back: its passages and their vectors.
+    static func loadIndex(_ artifact: Artifact) throws -> (chunks: [Chunk], index: FlatIndex) {
+        let chunks = try readChunks(artifact.path("chunks.jsonl"))
+        guard let info = FileManager.default.contents(atPath: artifact.path("index.json")),
+              let json = (try? JSONSerialization.jsonObject(with: info)) as? [String: Any],
+              let dimension = json["dimension"] as? Int, let metric = (json["metric"] as? String).flatMap(FlatIndex.Metric.init),
+              let data = FileManager.default.contents(atPath: artifact.path("vectors.f32")), data.count == chunks.count * dimension * 4
+        else { throw ExecutionError.unreadableIndex(artifact.key) }
+        let vectors = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return (chunks, FlatIndex(vectors: vectors, dimension: dimension, metric: metric))
+    }
+}
+
+extension RAGRunners: NodeRunnerGroup {
+    static let runners: [NodeKind: NodeRunner] = [.ragChunk: chunk, .ragIndex: index, .evalRAG: evaluate]
+}

@@ -1,0 +1,41 @@
+/// rag.chunk: how documents are cut into passages.
+public struct RAGChunkParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.ragChunk]
+    public var size: Int, overlap: Int
+    /// `words`, `sentences` or `chars`.
+    public var unit: String
+
+    public init(_ p: Params) throws {
+        let chunk = try p.required("chunk")
+        size = try chunk.required("size", \.int)
+        overlap = try chunk.required("overlap", \.int)
+        unit = try chunk.required("unit", \.string)
+    }
+}
+
+/// rag.index: the passages' embeddings, searched by `metric`.
+public struct RAGIndexParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.ragIndex]
+    /// `cosine`, `dot` or `l2`.
+    public var metric: String
+    public init(_ p: Params) throws { metric = try p.required("metric", \.string) }
+}
+
+/// eval.rag: retrieval for every question of the eval's data, scored against the questions'
+/// relevant documents at cutoff `k`, and answers generated from the `top_k` passages.
+public struct EvalRAGParameters: NodeParameters {
+    public static let kinds: [NodeKind] = [.evalRAG]
+    public var scope: EvalScope
+    public var topK: Int
+    /// The cutoff of the retrieval metrics; in the plan only when one is asked for.
+    public var k: Int?
+    /// Longest generated answer; in the plan only when a metric generates.
+    public var maxTokens: Int?
+
+    public init(_ p: Params) throws {
+        scope = try EvalScope(p)
+        topK = try p.required("rag").required("top_k", \.int)
+        k = p.optional("k", \.int)
+        maxTokens = p.optional("max_tokens", \.int)
+    }
+}

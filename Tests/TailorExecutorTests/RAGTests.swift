@@ -1,0 +1,89 @@
+import Foundation
+import TailorDiagnostics
+@testable import TailorEngine
+@testable import TailorExecutor
+import TailorPlan
+import TailorRetrieval
+import XCTest
+
+/// Generated documents and questions, chunking, the index and eval.rag through the engine.
+final class RAGTests: FolderTestCase {
+    static let spec = """
+        tailor: 1
+        name: rag
+        seed: 4
+        data:
+          docs: { generate: documents, count: 12, options: { facts: 3 } }
+          questions: { generate: questions, count: 16, options: { documents: docs } }
+        tokenizers:
+          bytes: { bytes: true }
+        models:
+          encoder: { arch: bert, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
+          reader: { arch: gpt2, size: { layers: 1, width: 16, heads: 2, context: 256 }, tokenizer: bytes }
+        prompts:
+          answer: { template: "{context}\\nQ: {question}\\nA:" }
+        rag:
+          facts: { documents: docs, chunk: { size: 1, overlap: 0, unit: sentences }, embed: encoder, top_k: 2, generator: reader, prompt: answer }
+        evals:
+          retrieval: { rag: facts, data: questions, metrics: [recall_at_k, precision_at_k, ndcg_at_k, mrr, rag_exact_match], k: 3, max_tokens: 4 }
+        """
+
+    func testDocumentsQuestionsIndexAndRetrievalScoredAsTrecEval() throws {
+        try Self.spec.write(toFile: dir + "/rag.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/rag.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        XCTAssertTrue(Executor.notExecutable(plan.nodes).isEmpty, "\(Executor.notExecutable(plan.nodes))")
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        func path(_ id: String, _ file: String) throws -> String { try XCTUnwrap(outcomes.first { $0.node.id == id }, id).artifact.path(file) }
+        func lines(_ id: String, _ file: String) throws -> [String] {
+            try String(contentsOfFile: try path(id, file), encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+        func json(_ line: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:] }
+
+        // Every document a different person; every question's answer stated in its document.
+        let docs = try lines("data.docs", "data.jsonl").map(json)
+        XCTAssertEqual(Set(docs.compactMap { $0["title"] as? String }).count, 12)
+        let text = Dictionary(uniqueKeysWithValues: docs.map { ($0["id"] as! String, $0["text"] as! String) })
+        for q in try lines("data.questions", "data.jsonl").map(json) {
+            let relevant = try XCTUnwrap(q["relevant"] as? [String])
+            XCTAssertTrue(try XCTUnwrap(text[relevant[0]]).contains(q["answer"] as! String), "\(q)")
+        }
+        // One passage per sentence: three facts, three passages a document.
+        let chunks = try lines("rag.facts.chunks", "chunks.jsonl").map(json)
+        XCTAssertEqual(chunks.count, 36)
+        XCTAssertEqual(chunks.first?["id"] as? String, "doc-00000#0")
+        let vectors = try FileManager.default.attributesOfItem(atPath: try path("rag.facts.index", "vectors.f32"))[.size] as? Int
+        XCTAssertEqual(vectors, 36 * 16 * 4)
+
+        // The run file: every question ranks all 12 documents in trec_eval's order, and the
+        // metrics are what that file and the qrels give.
+        let run = try lines("eval.retrieval.facts", "run.trec").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(run.count, 16 * 12)
+        var byQuery: [String: [(id: String, score: Float)]] = [:]
+        for fields in run {
+            XCTAssertEqual(fields.count, 6)
+            byQuery[fields[0], default: []].append((fields[2], Float(fields[4])!))
+            XCTAssertEqual(Int(fields[3]), byQuery[fields[0]]!.count, "ranks count up")
+        }
+        var judged: [String: [String: Int]] = [:]
+        for q in try lines("eval.retrieval.facts", "qrels.txt") {
+            let f = q.split(separator: " ").map(String.init)
+            judged[f[0], default: [:]][f[2]] = Int(f[3])
+        }
+        let lists = byQuery.map { RankedList(query: $0.key, scores: $0.value) }
+        for list in lists { XCTAssertEqual(list.documents.map(\.id), byQuery[list.query]!.map(\.id), "the file is in trec_eval's order") }
+        let (mean, queries) = RetrievalScores.mean(lists, Qrels(judged), k: 3)
+        XCTAssertEqual(queries, 16)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try path("eval.retrieval.facts", "metrics.json")))) as! [String: Any]
+        XCTAssertEqual(metrics["recall_at_k"] as! Double, mean.recall, accuracy: 1e-12)
+        XCTAssertEqual(metrics["precision_at_k"] as! Double, mean.precision, accuracy: 1e-12)
+        XCTAssertEqual(metrics["ndcg_at_k"] as! Double, mean.ndcg, accuracy: 1e-12)
+        XCTAssertEqual(metrics["mrr"] as! Double, mean.reciprocalRank, accuracy: 1e-12)
+        XCTAssertEqual(metrics["model"] as? String, "rag.facts")
+        // Answers were generated from two passages each.
+        let exact = try XCTUnwrap(metrics["rag_exact_match"] as? Double)
+        XCTAssertTrue((0...1).contains(exact))
+        let samples = try XCTUnwrap(metrics["samples"] as? [[String: String]])
+        XCTAssertEqual(samples.first?["retrieved"]?.split(separator: " ").count, 2)
+    }
+}
