@@ -87,7 +87,7 @@ extension RAGRunners {
             for (metric, value) in [("recall_at_k", mean.recall), ("precision_at_k", mean.precision), ("ndcg_at_k", mean.ndcg), ("mrr", mean.reciprocalRank)]
             where metrics.contains(metric) { result[metric] = value }
         }
-        if metrics.contains("rag_exact_match") {
+        if metrics.contains("rag_exact_match") || metrics.contains("rag_contains") {
             guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
             let generator = try ctx.input(.generator)
             let prompt = try PromptRunners.load(try ctx.input(.prompt).artifact)
@@ -102,15 +102,18 @@ extension RAGRunners {
             }
             let examples = try EvalRunners.examples(withContext, for: generator.artifact, model, tokenizer, prompt: prompt, source: source)
             let answers = try Tensor.noGrad { try EvalRunners.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, "answering") }
-            var exact = 0, samples: [[String: String]] = []
+            var exact = 0, contained = 0, samples: [[String: String]] = []
             for (i, (row, answer)) in zip(examples, answers).enumerated() {
                 if AnswerCheck.passes("exact_match", answer, row.text) { exact += 1 }
+                if AnswerCheck.passes("contains", answer, row.text) { contained += 1 }
                 if samples.count < 5 {
                     samples.append(["question": questions[i], "retrieved": contexts[i].map(\.id).joined(separator: " "),
                                     "expected": row.text, "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
                 }
             }
-            result["rag_exact_match"] = Double(exact) / Double(Swift.max(1, examples.count))
+            let n = Double(Swift.max(1, examples.count))
+            if metrics.contains("rag_exact_match") { result["rag_exact_match"] = Double(exact) / n }
+            if metrics.contains("rag_contains") { result["rag_contains"] = Double(contained) / n }
             result["generator"] = generator.input.node
             result["samples"] = samples
         }
