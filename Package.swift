@@ -90,6 +90,7 @@ let package = Package(
                 "TailorRuntime",
                 "TailorEngine",
                 "TailorExecutor",
+                "TailorRetrieval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]

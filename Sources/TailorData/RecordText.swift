@@ -9,6 +9,7 @@ public enum RecordText {
             return (turns(prompt), turns(chosen))
         }
         if let messages = record["messages"] as? [[String: Any]] { return ("", turns(messages)) }
+        if let question = record["question"] as? String, let answer = record["answer"] as? String { return (question, answer) }
         if let text = record["text"] as? String { return ("", text) }
         return nil
     }

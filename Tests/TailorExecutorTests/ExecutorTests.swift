@@ -503,15 +503,11 @@ final class ExecutorTests: FolderTestCase {
     }
 
     func testNodesOfLaterIssuesAreRefusedByNameAndSelectionFollowsInputs() throws {
-        let withDocuments = spec.replacingOccurrences(of: "tokenizers:", with: """
-              docs: { generate: documents, count: 10 }
-            tokenizers:
-            """)
-        try withDocuments.write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        try (spec + "\nserve:\n  models: [base]\n").write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let plan = try plan()
         let refused = Executor.notExecutable(plan.nodes)
-        XCTAssertEqual(refused.map(\.0.id), ["data.docs"])
-        XCTAssertTrue(refused.first?.1.contains("the 'documents' generator is not yet executable") ?? false, "\(refused)")
+        XCTAssertEqual(refused.map(\.0.id), ["serve"])
+        XCTAssertTrue(refused.first?.1.contains("'serve.api' nodes are not yet executable") ?? false, "\(refused)")
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }

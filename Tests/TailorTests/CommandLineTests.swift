@@ -172,16 +172,12 @@ final class CommandLineTests: XCTestCase {
         let unknown = try run(["run", spec, "--only", "model.nope"])
         XCTAssertEqual(unknown.code, 2)
 
-        // RAG's generated documents are not executable yet: refused before anything runs, at their place.
-        try (try String(contentsOfFile: spec, encoding: .utf8))
-            .replacingOccurrences(of: "tokenizers:", with: """
-              docs: { generate: documents, count: 10 }
-            tokenizers:
-            """).write(toFile: spec, atomically: true, encoding: .utf8)
+        // Serving is not executable yet: refused before anything runs, at its place.
+        try (try String(contentsOfFile: spec, encoding: .utf8) + "\nserve:\n  models: [base]\n").write(toFile: spec, atomically: true, encoding: .utf8)
         let refused = try run(["run", spec])
         XCTAssertEqual(refused.code, 1)
-        XCTAssertTrue(refused.err.contains("tiny.yaml:6:9:"), refused.err)
-        XCTAssertTrue(refused.err.contains("'data.docs' cannot run yet: the 'documents' generator is not yet executable"), refused.err)
+        XCTAssertTrue(refused.err.contains("tiny.yaml:17:3:"), refused.err)
+        XCTAssertTrue(refused.err.contains("'serve' cannot run yet: 'serve.api' nodes are not yet executable"), refused.err)
         XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
     }
 
@@ -225,6 +221,46 @@ final class CommandLineTests: XCTestCase {
         let record = String(summary.split(separator: " ").last!)
         let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record + "/lock.json"))) as! [String: Any]
         return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == node }!["digest"] as! String
+    }
+
+    /// `tailor retrieve SPEC --rag NAME --queries FILE -k N` builds the pipeline's index and
+    /// prints a TREC run: k documents a query, ranks counting up, scores descending. A bad
+    /// queries file is a data error naming its lines; a pipeline the spec lacks is a usage error.
+    func testRetrievePrintsATrecRunForQueries() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-retrieve-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = dir.appendingPathComponent("rag.yaml").path
+        try """
+            tailor: 1
+            name: retrieve
+            seed: 4
+            data:
+              docs: { generate: documents, count: 8, options: { facts: 2 } }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              encoder: { arch: bert, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
+            rag:
+              facts: { documents: docs, embed: encoder, metric: dot }
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let queries = dir.appendingPathComponent("queries.jsonl")
+        try #"{"id": "a", "text": "Where was she born?"}\#n{"id": 7, "text": "Who plays the cello?"}\#n"#.write(to: queries, atomically: true, encoding: .utf8)
+        let r = try run(["retrieve", spec, "--rag", "facts", "--queries", queries.path, "-k", "3"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let lines = r.out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(lines.map { $0[0] }, ["a", "a", "a", "7", "7", "7"])
+        XCTAssertEqual(lines.map { $0[3] }, ["1", "2", "3", "1", "2", "3"])
+        XCTAssertTrue(lines.allSatisfy { $0.count == 6 && $0[1] == "Q0" && $0[5] == "tailor" })
+        for q in [lines[0..<3], lines[3..<6]] {
+            let scores = q.map { Float($0[4])! }
+            XCTAssertEqual(scores, scores.sorted(by: >), "scores descend")
+        }
+        XCTAssertEqual(try run(["retrieve", spec, "--rag", "nope", "--queries", queries.path]).code, 2)
+        try "{\"id\": 1}\nnot json\n".write(to: queries, atomically: true, encoding: .utf8)
+        let bad = try run(["retrieve", spec, "--rag", "facts", "--queries", queries.path])
+        XCTAssertEqual(bad.code, 1)
+        XCTAssertTrue(bad.err.contains("2 lines are not a query"), bad.err)
     }
 
     /// `tailor score SPEC --model NAME` builds the spec's reward model (from the cache the

@@ -18,20 +18,52 @@ struct Encoder {
         (self.bert, self.tokenizer, self.normalize) = (bert, tokenizer, normalize)
     }
 
-    /// One vector per text, in the texts' order. Texts longer than the encoder's window (or
-    /// sentence-transformers' 256 tokens) are cut, as sentence-transformers cuts them.
-    func embed(_ texts: [String], _ ctx: NodeContext, _ what: String) -> [[Float]] {
+    /// One vector per text, in the texts' order, `progress` told how many are done after each
+    /// batch. Texts longer than the encoder's window (or sentence-transformers' 256 tokens) are
+    /// cut, as sentence-transformers cuts them.
+    func embed(_ texts: [String], progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) -> [[Float]] {
         let limit = Swift.min(bert.config.maxPositions, 256)
         let ids = texts.map { tokenizer.classificationIDs($0, limit: limit) }
         let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
         var out = [[Float]](repeating: [], count: texts.count)
-        let began = Date()
         for start in stride(from: 0, to: order.count, by: 32) {
             let batch = Array(order[start..<Swift.min(order.count, start + 32)])
             for (i, v) in zip(batch, bert.embeddings(batch.map { ids[$0] }, normalize: normalize)) { out[i] = v }
-            ctx.progress("\(what): \(start + batch.count)/\(texts.count)", done: start + batch.count, total: texts.count, since: began)
+            progress(start + batch.count, texts.count)
         }
         return out
+    }
+
+    /// `progress` for `embed` that reports through a node's context.
+    static func reporting(_ ctx: NodeContext, _ what: String) -> (Int, Int) -> Void {
+        let began = Date()
+        return { done, total in ctx.progress("\(what): \(done)/\(total)", done: done, total: total, since: began) }
+    }
+}
+
+/// Search over an index artifact with the encoder that built it, for `eval.rag` and
+/// `tailor retrieve`. Passages rank by score, ties by their order in the index; a document
+/// ranks by its best passage, in trec_eval's order (`RankedList`).
+public struct Retriever {
+    let chunks: [Chunk], index: FlatIndex, encoder: Encoder
+
+    public init(index: Artifact, encoder: Artifact) throws {
+        (chunks, self.index) = try RAGRunners.loadIndex(index)
+        self.encoder = try Encoder(encoder, normalize: self.index.metric == .cosine)
+    }
+
+    /// Each question's first `passages` passages and every document ranked.
+    public func search(_ questions: [(id: String, text: String)], passages: Int,
+                       progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) -> [(passages: [Chunk], documents: RankedList)] {
+        let scores = index.scores(encoder.embed(questions.map(\.text), progress: progress))  // (Q, N)
+        let n = chunks.count
+        return questions.enumerated().map { qi, question in
+            let row = Array(scores[(qi * n)..<((qi + 1) * n)])
+            let ranked = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+            var best: [String: Float] = [:]
+            for (j, c) in chunks.enumerated() { best[c.document] = Swift.max(best[c.document] ?? -.infinity, row[j]) }
+            return (ranked.prefix(passages).map { chunks[$0] }, RankedList(query: question.id, scores: best.map { ($0.key, $0.value) }))
+        }
     }
 }
 
@@ -44,8 +76,7 @@ extension RAGRunners {
     /// a blank line apart) and the answer scored against the reference.
     static func evaluate(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(EvalRAGParameters.self)
-        let (chunks, index) = try loadIndex(try ctx.input(.index).artifact)
-        let encoder = try Encoder(try ctx.input(.encoder).artifact, normalize: index.metric == .cosine)
+        let retriever = try Retriever(index: try ctx.input(.index).artifact, encoder: try ctx.input(.encoder).artifact)
         let dataInput = try ctx.input(.evalData)
         let records = try ctx.evaluated(dataInput, p.scope).records
         let source = dataInput.input.display
@@ -58,20 +89,10 @@ extension RAGRunners {
             judged[id] = Dictionary(((r["relevant"] as? [Any]) ?? []).compactMap { ($0 as? String) ?? ($0 as? Int).map(String.init) }.map { ($0, 1) },
                                     uniquingKeysWith: { a, _ in a })
         }
-        let scores = index.scores(encoder.embed(questions, ctx, "embedding questions"))  // (Q, N)
-        let n = chunks.count
-        var run = "", contexts: [[Chunk]] = [], lists: [RankedList] = []
+        let found = retriever.search(Array(zip(ids, questions)), passages: p.topK, progress: Encoder.reporting(ctx, "embedding questions"))
+        let contexts = found.map(\.passages), lists = found.map(\.documents)
         let depth = Swift.max(100, p.k ?? 0)
-        for (qi, id) in ids.enumerated() {
-            let row = Array(scores[(qi * n)..<((qi + 1) * n)])
-            let passages = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
-            contexts.append(passages.prefix(p.topK).map { chunks[$0] })
-            var best: [String: Float] = [:]
-            for (j, c) in chunks.enumerated() { best[c.document] = Swift.max(best[c.document] ?? -.infinity, row[j]) }
-            let list = RankedList(query: id, scores: best.map { ($0.key, $0.value) })
-            lists.append(list)
-            run += list.trecLines(tag: "tailor", depth: depth)
-        }
+        let run = lists.map { $0.trecLines(tag: "tailor", depth: depth) }.joined()
         try run.write(toFile: ctx.out("run.trec"), atomically: false, encoding: .utf8)
         let qrelLines = judged.sorted { $0.key < $1.key }.flatMap { q, docs in docs.sorted { $0.key < $1.key }.map { "\(q) 0 \($0.key) \($0.value)\n" } }
         try qrelLines.joined().write(toFile: ctx.out("qrels.txt"), atomically: false, encoding: .utf8)
@@ -92,12 +113,9 @@ extension RAGRunners {
             let generator = try ctx.input(.generator)
             let prompt = try PromptRunners.load(try ctx.input(.prompt).artifact)
             let (model, tokenizer) = try ModelRunners.loadForEvaluation(generator.artifact)
-            // Each question as an instruction record (the answer its response), with its passages.
             let withContext: [[String: Any]] = zip(records, contexts).map { r, passages in
                 var r = r
                 r["context"] = passages.map(\.text).joined(separator: "\n\n")
-                r["prompt"] = r["question"]
-                r["response"] = (r["answer"] as? String) ?? ""
                 return r
             }
             let examples = try EvalRunners.examples(withContext, for: generator.artifact, model, tokenizer, prompt: prompt, source: source)

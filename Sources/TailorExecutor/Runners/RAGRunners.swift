@@ -47,7 +47,7 @@ enum RAGRunners {
         let chunksPath = try ctx.input(.chunks).artifact.path("chunks.jsonl")
         let chunks = try readChunks(chunksPath)
         let encoder = try Encoder(try ctx.input(.encoder).artifact, normalize: metric == .cosine)
-        let vectors = encoder.embed(chunks.map(\.text), ctx, "embedding passages")
+        let vectors = encoder.embed(chunks.map(\.text), progress: Encoder.reporting(ctx, "embedding passages"))
         var flat = vectors.flatMap { $0 }
         try Data(bytes: &flat, count: flat.count * 4).write(to: URL(fileURLWithPath: ctx.out("vectors.f32")))
         try FileManager.default.copyItem(atPath: chunksPath, toPath: ctx.out("chunks.jsonl"))
