@@ -178,6 +178,8 @@ public struct Metric: Sendable {
         Metric(name: "mrr", subject: .rag, formats: [.queries], doc: "reciprocal rank of the first relevant document within the first k retrieved, 0 when none is (BEIR's MRR@k)"),
         Metric(name: "rag_exact_match", subject: .rag, formats: [.queries], doc: "the answer generated with retrieved context equals the reference"),
         Metric(name: "rag_contains", subject: .rag, formats: [.queries], doc: "the answer generated with retrieved context contains the reference (case and spacing aside), as `contains`"),
+        Metric(name: "gold_exact_match", subject: .rag, formats: [.queries], doc: "the answer generated with the question's relevant documents as the context (the upper bound of retrieval) equals the reference"),
+        Metric(name: "gold_contains", subject: .rag, formats: [.queries], doc: "the answer generated with the question's relevant documents as the context contains the reference"),
         Metric(name: "reward_accuracy", subject: .reward, formats: [.preference], doc: "the reward model scores `chosen` above `rejected`"),
         Metric(name: "win_rate", subject: .languageModel, formats: [.instruction, .preference, .queries],
                doc: "how often the `reward` model scores this model's greedy answer above the `baseline` model's (ties count half); with reference answers also `win_rate_rule` (judged by `answer_check`) and `judge_agreement` (how often the reward model sides with the rule where the rule separates the two)"),
@@ -188,7 +190,7 @@ public struct Metric: Sendable {
     public static func named(_ name: String) -> Metric? { all.first { $0.name == name } }
 
     /// Metrics that score generated answers: only they read `max_tokens`.
-    public static let generating: Set<String> = ["exact_match", "contains", "answer_check", "rag_exact_match", "rag_contains", "win_rate", "forgetting"]
+    public static let generating: Set<String> = ["exact_match", "contains", "answer_check", "rag_exact_match", "rag_contains", "gold_exact_match", "gold_contains", "win_rate", "forgetting"]
 
     /// Eval settings that only some metrics read, and which: set without one, they are refused;
     /// left to their default, the planner leaves them out of the eval's parameters.

@@ -67,7 +67,7 @@ extension SpecChecker {
                                           notes: [Note("score a pipeline with 'rag:' instead of 'models:'")])
                     }
                     // Answers need a model that writes them, and a prompt that gives it the passages.
-                    if name == "rag_exact_match" || name == "rag_contains", let ragName = v["rag"]?.string, let pipeline = entry(.rag, ragName) {
+                    if Metric.generating.contains(name), let ragName = v["rag"]?.string, let pipeline = entry(.rag, ragName) {
                         for key in ["generator", "prompt"] where pipeline[key] == nil {
                             diagnostics.error(Message("metric '\(name)' needs the pipeline's '\(key)'"), at: metricValue.location,
                                               notes: [Note(key == "generator" ? "add 'generator: MODEL', a language model that answers from the retrieved passages"

@@ -4,6 +4,7 @@ import TailorDiagnostics
 @testable import TailorExecutor
 import TailorPlan
 import TailorRetrieval
+import TailorRuntime
 import XCTest
 
 /// Generated documents and questions, chunking, the index and eval.rag through the engine.
@@ -25,7 +26,7 @@ final class RAGTests: FolderTestCase {
         rag:
           facts: { documents: docs, chunk: { size: 1, overlap: 0, unit: sentences }, embed: encoder, top_k: 2, generator: reader, prompt: answer }
         evals:
-          retrieval: { rag: facts, data: questions, metrics: [recall_at_k, precision_at_k, ndcg_at_k, mrr, rag_exact_match], k: 3, max_tokens: 4 }
+          retrieval: { rag: facts, data: questions, metrics: [recall_at_k, precision_at_k, ndcg_at_k, mrr, rag_exact_match, gold_contains], k: 3, max_tokens: 4 }
         """
 
     func testDocumentsQuestionsIndexAndRetrievalScoredAsTrecEval() throws {
@@ -85,5 +86,26 @@ final class RAGTests: FolderTestCase {
         XCTAssertTrue((0...1).contains(exact))
         let samples = try XCTUnwrap(metrics["samples"] as? [[String: String]])
         XCTAssertEqual(samples.first?["retrieved"]?.split(separator: " ").count, 2)
+        // The gold context: each question's relevant document, whole, kept by the index.
+        XCTAssertEqual(try lines("rag.facts.index", "documents.jsonl").map(json).compactMap { $0["text"] as? String }, docs.map { $0["text"] as! String })
+        XCTAssertTrue((0...1).contains(try XCTUnwrap(metrics["gold_contains"] as? Double)))
+        XCTAssertNil(metrics["gold_exact_match"], "only the metrics asked for")
+        XCTAssertEqual((metrics["gold_samples"] as? [[String: String]])?.count, 5)
+    }
+
+    /// The index, the run file and the answers are the same bits on one thread or two.
+    func testBitIdenticalAcrossThreadCounts() throws {
+        defer { Runtime.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
+        try Self.spec.write(toFile: dir + "/rag.yaml", atomically: true, encoding: .utf8)
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/rag.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+        var digests: [[String]] = []
+        for threads in [1, 2] {
+            Runtime.setThreads(threads)
+            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/cache-\(threads)")).run(plan.nodes)
+            XCTAssertTrue(outcomes.allSatisfy { $0.status == .ran })
+            digests.append(outcomes.map(\.artifact.digest))
+        }
+        XCTAssertEqual(digests[0], digests[1])
     }
 }

@@ -73,7 +73,8 @@ extension RAGRunners {
     /// order, written as a TREC run (`run.trec`) and scored against each question's
     /// `relevant` documents (`qrels.txt`). With a generator, each question is answered from its
     /// `top_k` passages through the pipeline's prompt (`{context}`, the passages in rank order,
-    /// a blank line apart) and the answer scored against the reference.
+    /// a blank line apart), or from its relevant documents whole (`gold_…`, the upper bound of
+    /// retrieval), and the answer scored against the reference.
     static func evaluate(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(EvalRAGParameters.self)
         let retriever = try Retriever(index: try ctx.input(.index).artifact, encoder: try ctx.input(.encoder).artifact)
@@ -108,32 +109,50 @@ extension RAGRunners {
             for (metric, value) in [("recall_at_k", mean.recall), ("precision_at_k", mean.precision), ("ndcg_at_k", mean.ndcg), ("mrr", mean.reciprocalRank)]
             where metrics.contains(metric) { result[metric] = value }
         }
-        if metrics.contains("rag_exact_match") || metrics.contains("rag_contains") {
+        let rag = metrics.contains("rag_exact_match") || metrics.contains("rag_contains")
+        let gold = metrics.contains("gold_exact_match") || metrics.contains("gold_contains")
+        if rag || gold {
             guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
             let generator = try ctx.input(.generator)
             let prompt = try PromptRunners.load(try ctx.input(.prompt).artifact)
             let (model, tokenizer) = try ModelRunners.loadForEvaluation(generator.artifact)
-            let withContext: [[String: Any]] = zip(records, contexts).map { r, passages in
-                var r = r
-                r["context"] = passages.map(\.text).joined(separator: "\n\n")
-                return r
-            }
-            let examples = try EvalRunners.examples(withContext, for: generator.artifact, model, tokenizer, prompt: prompt, source: source)
-            let answers = try Tensor.noGrad { try EvalRunners.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, "answering") }
-            var exact = 0, contained = 0, samples: [[String: String]] = []
-            for (i, (row, answer)) in zip(examples, answers).enumerated() {
-                if AnswerCheck.passes("exact_match", answer, row.text) { exact += 1 }
-                if AnswerCheck.passes("contains", answer, row.text) { contained += 1 }
-                if samples.count < 5 {
-                    samples.append(["question": questions[i], "retrieved": contexts[i].map(\.id).joined(separator: " "),
-                                    "expected": row.text, "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
+            /// Each question answered from its context; how many answers equal the reference and
+            /// how many contain it, and the first few answers.
+            func answered(_ context: [String], _ what: String) throws -> (exact: Double, contains: Double, samples: [[String: String]]) {
+                let withContext: [[String: Any]] = zip(records, context).map { r, c in
+                    var r = r
+                    r["context"] = c
+                    return r
                 }
+                let examples = try EvalRunners.examples(withContext, for: generator.artifact, model, tokenizer, prompt: prompt, source: source)
+                let answers = try Tensor.noGrad { try EvalRunners.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, what) }
+                var exact = 0, contained = 0, samples: [[String: String]] = []
+                for (i, (row, answer)) in zip(examples, answers).enumerated() {
+                    if AnswerCheck.passes("exact_match", answer, row.text) { exact += 1 }
+                    if AnswerCheck.passes("contains", answer, row.text) { contained += 1 }
+                    if samples.count < 5 {
+                        samples.append(["question": questions[i], "expected": row.text, "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
+                    }
+                }
+                let n = Double(Swift.max(1, examples.count))
+                return (Double(exact) / n, Double(contained) / n, samples)
             }
-            let n = Double(Swift.max(1, examples.count))
-            if metrics.contains("rag_exact_match") { result["rag_exact_match"] = Double(exact) / n }
-            if metrics.contains("rag_contains") { result["rag_contains"] = Double(contained) / n }
+            if rag {
+                let (exact, contained, samples) = try answered(contexts.map { $0.map(\.text).joined(separator: "\n\n") }, "answering from retrieved passages")
+                if metrics.contains("rag_exact_match") { result["rag_exact_match"] = exact }
+                if metrics.contains("rag_contains") { result["rag_contains"] = contained }
+                result["samples"] = zip(samples, contexts).map { s, passages in s.merging(["retrieved": passages.map(\.id).joined(separator: " ")]) { a, _ in a } }
+            }
+            if gold {
+                // The upper bound of retrieval: the question's relevant documents, whole, in id order.
+                let texts = try documentTexts(try ctx.input(.index).artifact)
+                let context = ids.map { id in (judged[id] ?? [:]).keys.sorted().compactMap { texts[$0] }.joined(separator: "\n\n") }
+                let (exact, contained, samples) = try answered(context, "answering from the relevant documents")
+                if metrics.contains("gold_exact_match") { result["gold_exact_match"] = exact }
+                if metrics.contains("gold_contains") { result["gold_contains"] = contained }
+                result["gold_samples"] = samples
+            }
             result["generator"] = generator.input.node
-            result["samples"] = samples
         }
         try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: ctx.out("metrics.json")))
     }

@@ -10,17 +10,20 @@ import TailorRetrieval
 /// from the retrieved passages).
 enum RAGRunners {
     /// Every document's passages, in document order: `chunks.jsonl`, one passage a line with
-    /// its id (`DOC#n`), document, offsets and text.
+    /// its id (`DOC#n`), document, offsets and text; and the documents themselves
+    /// (`documents.jsonl`: id and text), the gold context a question's relevant ids name.
     static func chunk(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(RAGChunkParameters.self)
         guard let unit = Chunker.Unit(rawValue: p.unit) else { throw ParameterError(path: "chunk.unit") }
         let source = try ctx.input(.documents)
         let documents = try ctx.dataset(source).records
-        var seen = Set<String>(), lines = "", count = 0
+        var seen = Set<String>(), lines = "", texts = "", count = 0
         for (i, record) in documents.enumerated() {
             guard let text = record["text"] as? String else { throw ExecutionError.noTextField(source.input.display, record: i + 1, "text") }
             let id = documentID(record, index: i)
             guard seen.insert(id).inserted else { throw ExecutionError.duplicateDocument(source.input.display, id) }
+            JSONText.compact(["id": id, "text": text], into: &texts)
+            texts += "\n"
             for c in Chunker.chunks(document: id, text: text, size: p.size, overlap: p.overlap, unit: unit) {
                 JSONText.compact(["id": c.id, "document": c.document, "start": c.start, "end": c.end, "text": c.text], into: &lines)
                 lines += "\n"
@@ -28,6 +31,7 @@ enum RAGRunners {
             }
         }
         try lines.write(toFile: ctx.out("chunks.jsonl"), atomically: false, encoding: .utf8)
+        try texts.write(toFile: ctx.out("documents.jsonl"), atomically: false, encoding: .utf8)
         try JSONText.render(["documents": documents.count, "chunks": count] as [String: Any]).write(toFile: ctx.out("chunks.json"), atomically: false, encoding: .utf8)
     }
 
@@ -40,17 +44,20 @@ enum RAGRunners {
 
     /// The passages' embeddings by the encoder, in passage order: `vectors.f32` (little-endian
     /// float32, one row per passage), `index.json` (count, dimension, metric) and the passages
-    /// themselves (`chunks.jsonl`), so a search needs this artifact alone.
+    /// themselves (`chunks.jsonl`, and their documents, `documents.jsonl`), so a search needs
+    /// this artifact alone.
     static func index(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(RAGIndexParameters.self)
         guard let metric = FlatIndex.Metric(rawValue: p.metric) else { throw ParameterError(path: "metric") }
-        let chunksPath = try ctx.input(.chunks).artifact.path("chunks.jsonl")
+        let chunksArtifact = try ctx.input(.chunks).artifact
+        let chunksPath = chunksArtifact.path("chunks.jsonl")
         let chunks = try readChunks(chunksPath)
         let encoder = try Encoder(try ctx.input(.encoder).artifact, normalize: metric == .cosine)
         let vectors = encoder.embed(chunks.map(\.text), progress: Encoder.reporting(ctx, "embedding passages"))
         var flat = vectors.flatMap { $0 }
         try Data(bytes: &flat, count: flat.count * 4).write(to: URL(fileURLWithPath: ctx.out("vectors.f32")))
         try FileManager.default.copyItem(atPath: chunksPath, toPath: ctx.out("chunks.jsonl"))
+        try FileManager.default.copyItem(atPath: chunksArtifact.path("documents.jsonl"), toPath: ctx.out("documents.jsonl"))
         try JSONText.render(["count": chunks.count, "dimension": encoder.dimension, "metric": metric.rawValue] as [String: Any])
             .write(toFile: ctx.out("index.json"), atomically: false, encoding: .utf8)
     }
@@ -64,6 +71,13 @@ enum RAGRunners {
             else { throw ExecutionError.datasetUnreadable(path) }
             return Chunk(id: id, document: document, start: start, end: end, text: text)
         }
+    }
+
+    /// The documents' texts of an index artifact, by id.
+    static func documentTexts(_ artifact: Artifact) throws -> [String: String] {
+        let records = try Dataset.read(artifact.path("documents.jsonl")).records
+        return Dictionary(records.compactMap { r in (r["id"] as? String).flatMap { id in (r["text"] as? String).map { (id, $0) } } },
+                          uniquingKeysWith: { a, _ in a })
     }
 
     /// The index artifact read back: its passages and their vectors.

@@ -1,6 +1,7 @@
 /// rag.chunk: how documents are cut into passages.
 public struct RAGChunkParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.ragChunk]
+    public static var version: Int { 2 }  // 2: the documents kept beside their passages
     public var size: Int, overlap: Int
     /// `words`, `sentences` or `chars`.
     public var unit: String
@@ -16,6 +17,7 @@ public struct RAGChunkParameters: NodeParameters {
 /// rag.index: the passages' embeddings, searched by `metric`.
 public struct RAGIndexParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.ragIndex]
+    public static var version: Int { 2 }  // 2: the documents kept beside their passages
     /// `cosine`, `dot` or `l2`.
     public var metric: String
     public init(_ p: Params) throws { metric = try p.required("metric", \.string) }
