@@ -5,7 +5,8 @@ import TailorModels
 
 /// A few records of each dataset, read while planning so that estimates know how long the
 /// examples are (a batch is as wide as its longest example, not the model's context):
-/// a generator's first records (the very ones the run makes), the first records of a JSON Lines
+/// a generator's first records (the very ones the run makes; for `questions`, questions about
+/// the documents' sample), the first records of a JSON Lines
 /// or JSON file read as the run reads them; splits, takes, filters and mixes pass their sources'
 /// records on, and templates fill theirs as the run does. Folders, commands and CSV files give
 /// none, and estimates then take rows as long as the context allows. Weights are never read.
@@ -45,8 +46,14 @@ final class DataSampler {
         }
         switch node.kind {
         case .dataGenerate:
-            guard let p = try? DataGenerateParameters(plan: node.params), Generators.implemented.contains(p.generator) else { return nil }
-            return Generators.make(p.generator, count: min(p.count, Self.size), options: p.options, seed: UInt64(truncatingIfNeeded: p.seed))
+            guard let p = try? DataGenerateParameters(plan: node.params) else { return nil }
+            let (count, seed) = (min(p.count, Self.size), UInt64(truncatingIfNeeded: p.seed))
+            if p.generator == "questions" {
+                // Questions about the sampled documents: others than the run asks, as long.
+                return source(node.inputs.first { $0.role == .documents }).map { Generators.questions(count: count, documents: $0, seed: seed) }
+            }
+            guard Generators.implemented.contains(p.generator) else { return nil }
+            return Generators.make(p.generator, count: count, options: p.options, seed: seed)
         case .dataLoad:
             guard let p = try? DataLoadParameters(plan: node.params), let file = node.files.first else { return nil }
             return Self.fileRecords(resolve(file), format: p.records.format, fields: p.records.fields)
