@@ -182,8 +182,10 @@ extension Planner {
         let chunk = v["chunk"] ?? Self.object([
             ("size", Self.int(200)), ("overlap", Self.int(20)), ("unit", Self.string("words")),
         ])
-        add(chunkID, .ragChunk, params: Self.object([("chunk", chunk)]),
-            inputs: [dataInput(v["documents"])?.as(.documents)].compactMap { $0 }, at: v.location)
+        // Passages sized in tokens are sized by the encoder's tokenizer.
+        var chunkInputs = [dataInput(v["documents"])?.as(.documents)].compactMap { $0 }
+        if chunk["unit"]?.string == "tokens", let embed = v["embed"]?.string { chunkInputs.append(PlanInput(node: model(embed), role: .encoder)) }
+        add(chunkID, .ragChunk, params: Self.object([("chunk", chunk)]), inputs: chunkInputs, at: v.location)
         var inputs = [PlanInput(node: chunkID, role: .chunks)]
         if let embed = v["embed"]?.string { inputs.append(PlanInput(node: model(embed), role: .encoder)) }
         return add(id, .ragIndex, params: Self.object([("metric", v["metric"])]), inputs: inputs, at: v.location)

@@ -18,7 +18,8 @@ public enum EvalSchema {
         fields: [
             Field("size", .int(min: 1, max: 1_000_000), default: .int(200), "passage length"),
             Field("overlap", .int(min: 0, max: 1_000_000), default: .int(20), "shared length of neighbouring passages; less than `size`"),
-            Field("unit", .choice(["words", "sentences", "chars"]), default: .string("words"), "what `size` counts: words (runs of non-space), sentences (ending in `.`, `!` or `?` before a space), or characters"),
+            Field("unit", .choice(["words", "sentences", "chars", "tokens"]), default: .string("words"),
+                  "what `size` counts: words (runs of non-space), sentences (ending in `.`, `!` or `?` before a space), characters, or tokens of the `embed` model's tokenizer (passages cut between words)"),
         ])
 
     public static let eval = ObjectSchema(

@@ -242,7 +242,7 @@ final class CommandLineTests: XCTestCase {
             models:
               encoder: { arch: bert, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
             rag:
-              facts: { documents: docs, embed: encoder, metric: dot }
+              facts: { documents: docs, embed: encoder, metric: dot, chunk: { size: 24, overlap: 6, unit: tokens } }
             """.write(toFile: spec, atomically: true, encoding: .utf8)
         let queries = dir.appendingPathComponent("queries.jsonl")
         try #"{"id": "a", "text": "Where was she born?"}\#n{"id": 7, "text": "Who plays the cello?"}\#n"#.write(to: queries, atomically: true, encoding: .utf8)

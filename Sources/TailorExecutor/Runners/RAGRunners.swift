@@ -17,6 +17,7 @@ enum RAGRunners {
         guard let unit = Chunker.Unit(rawValue: p.unit) else { throw ParameterError(path: "chunk.unit") }
         let source = try ctx.input(.documents)
         let documents = try ctx.dataset(source).records
+        let tokenizer = try unit == .tokens ? ArtifactTokenizer.load(try ctx.input(.encoder).artifact) : nil
         var seen = Set<String>(), lines = "", texts = "", count = 0
         for (i, record) in documents.enumerated() {
             guard let text = record["text"] as? String else { throw ExecutionError.noTextField(source.input.display, record: i + 1, "text") }
@@ -24,7 +25,7 @@ enum RAGRunners {
             guard seen.insert(id).inserted else { throw ExecutionError.duplicateDocument(source.input.display, id) }
             JSONText.compact(["id": id, "text": text], into: &texts)
             texts += "\n"
-            for c in Chunker.chunks(document: id, text: text, size: p.size, overlap: p.overlap, unit: unit) {
+            for c in Chunker.chunks(document: id, text: text, size: p.size, overlap: p.overlap, unit: unit, tokens: { tokenizer?.count($0) ?? 1 }) {
                 JSONText.compact(["id": c.id, "document": c.document, "start": c.start, "end": c.end, "text": c.text], into: &lines)
                 lines += "\n"
                 count += 1

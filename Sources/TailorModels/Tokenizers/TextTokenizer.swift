@@ -25,6 +25,14 @@ public enum TextTokenizer: Sendable {
         }
     }
 
+    /// How many tokens `text` is, without the special tokens a model's input adds.
+    public func count(_ text: String) -> Int {
+        switch self {
+        case .bpe(let t): t.encode(text, specials: false).count
+        case .wordPiece(let t): t.encode(text, maxLength: Int.max).count - 2  // less [CLS] and [SEP]
+        }
+    }
+
     /// One token's text (a byte-level piece may be part of a character).
     public func piece(_ id: Int32) -> String {
         switch self {
