@@ -50,6 +50,16 @@ extension ExecutionError {
         .init("a folder is read as documents, one per file (`{id, text}`); format '\(format)' does not apply to it")
     }
     static func generatorNotYet(_ name: String) -> Self { .init("the '\(name)' generator is not yet executable") }
+    static func badRecordID(_ source: String, record: Int, _ id: String) -> Self {
+        .init("\(source): record \(record) has the id '\(id)'; a run file separates its fields by spaces, so an id must be non-empty and hold none")
+    }
+    static func duplicateQuestion(_ source: String, _ id: String) -> Self {
+        .init("\(source): two questions have the id '\(id)'; a run file names each question once, so each must be unique")
+    }
+    static func badRelevant(_ source: String, record: Int) -> Self {
+        .init("\(source): record \(record)'s 'relevant' is not a list of document ids, e.g. [\"doc-00012\"]")
+    }
+    static func noPassages(_ source: String) -> Self { .init("\(source): no document has any text to cut into passages") }
     static func duplicateDocument(_ source: String, _ id: String) -> Self {
         .init("\(source): two documents have the id '\(id)'; retrieval names documents by id, so each must be unique")
     }

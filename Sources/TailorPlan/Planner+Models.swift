@@ -204,12 +204,15 @@ extension Planner {
         var parts: [PlanInput] = []
         if let ragName = v["rag"]?.string, let pipeline = spec.value["rag"]?[ragName] {
             var inputs = [PlanInput(node: rag(ragName), role: .index)] + shared
-            // Questions are embedded by the encoder that embedded the passages.
+            // Questions are embedded by the encoder that embedded the passages; the generator, its
+            // prompt and how many passages it reads matter only to a metric that generates.
             if let e = pipeline["embed"]?.string { inputs.append(PlanInput(node: model(e), role: .encoder)) }
-            if let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g), role: .generator)) }
-            if let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p), role: .prompt)) }
+            let generates = !names.isDisjoint(with: Metric.generating)
+            if generates, let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g), role: .generator)) }
+            if generates, let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p), role: .prompt)) }
+            let settings = pipeline.removing(["documents", "embed", "generator", "prompt", "chunk", "metric"] + (generates ? [] : ["top_k"]))
             let id = add("eval.\(name).\(ragName)", .evalRAG,
-                         params: params.setting("rag", pipeline.removing(["documents", "embed", "generator", "prompt", "chunk", "metric"])),
+                         params: settings.entries?.isEmpty == false ? params.setting("rag", settings) : params,
                          inputs: inputs, at: v.location)
             parts.append(PlanInput(node: id, role: .result))
         }

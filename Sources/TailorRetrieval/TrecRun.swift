@@ -8,7 +8,8 @@ public struct RankedList: Sendable, Equatable {
 
     public init(query: String, scores: [(id: String, score: Float)]) {
         self.query = query
-        documents = scores.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id > $1.id }
+        // Ids compare byte by byte, as trec_eval's strcmp does.
+        documents = scores.sorted { $0.score != $1.score ? $0.score > $1.score : $1.id.utf8.lexicographicallyPrecedes($0.id.utf8) }
     }
 
     public static func == (a: Self, b: Self) -> Bool {

@@ -11,7 +11,7 @@ public enum EvalSchema {
             Field("generator", .reference(.model), "a language model answering from the retrieved passages; omit for retrieval only"),
             Field("prompt", .reference(.prompt), "the generation prompt; must use `{context}` and `{question}`"),
         ],
-        rules: [.needs("prompt", oneOf: ["generator"])])
+        rules: [.needs("prompt", oneOf: ["generator"]), .needs("top_k", oneOf: ["generator"])])
 
     static let chunk = ObjectSchema(
         "chunk", doc: "Chunking of documents.",
@@ -38,7 +38,7 @@ public enum EvalSchema {
             Field("tasks", .list(.reference(.data), minCount: 1),
                   "the held-out set of each task of the `forgetting` matrix, in training order (the matrix's columns; `data`, a general set no stage trains on, is the last); only with that metric"),
         ],
-        rules: [.exactlyOne(["models", "rag"]), .needs("reward", oneOf: ["models"]), .needs("baseline", oneOf: ["models"]), .needs("tasks", oneOf: ["models"])])
+        rules: [.exactlyOne(["models", "rag"]), .needs("prompt", oneOf: ["models"]), .needs("reward", oneOf: ["models"]), .needs("baseline", oneOf: ["models"]), .needs("tasks", oneOf: ["models"])])
 
     public static let export = ObjectSchema(
         "export", doc: "Writes a model to files under the run folder.",

@@ -50,6 +50,7 @@ public struct Retriever {
     public init(index: Artifact, encoder: Artifact) throws {
         (chunks, self.index) = try RAGRunners.loadIndex(index)
         self.encoder = try Encoder(encoder, normalize: self.index.metric == .cosine)
+        guard self.encoder.dimension == self.index.dimension else { throw ExecutionError.unreadableIndex(index.key) }
     }
 
     /// Each question's first `passages` passages and every document ranked.
@@ -59,7 +60,7 @@ public struct Retriever {
         let n = chunks.count
         return questions.enumerated().map { qi, question in
             let row = Array(scores[(qi * n)..<((qi + 1) * n)])
-            let ranked = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+            let ranked = passages == 0 ? [] : row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
             var best: [String: Float] = [:]
             for (j, c) in chunks.enumerated() { best[c.document] = Swift.max(best[c.document] ?? -.infinity, row[j]) }
             return (ranked.prefix(passages).map { chunks[$0] }, RankedList(query: question.id, scores: best.map { ($0.key, $0.value) }))
@@ -84,13 +85,17 @@ extension RAGRunners {
         var questions: [String] = [], ids: [String] = [], judged: [String: [String: Int]] = [:]
         for (i, r) in records.enumerated() {
             guard let q = r["question"] as? String else { throw ExecutionError.noTextField(source, record: i + 1, "question") }
-            let id = (r["id"] as? String) ?? "q\(i + 1)"
+            let id = try recordID(r, index: i, prefix: "q", source: source)
+            guard !ids.contains(id) else { throw ExecutionError.duplicateQuestion(source, id) }
             questions.append(q)
             ids.append(id)
-            judged[id] = Dictionary(((r["relevant"] as? [Any]) ?? []).compactMap { ($0 as? String) ?? ($0 as? Int).map(String.init) }.map { ($0, 1) },
-                                    uniquingKeysWith: { a, _ in a })
+            // A question without relevant documents is unjudged: trec_eval leaves it out, and so do the means.
+            guard let relevant = r["relevant"] else { continue }
+            guard let list = relevant as? [Any] else { throw ExecutionError.badRelevant(source, record: i + 1) }
+            let docs = list.compactMap { ($0 as? String) ?? ($0 as? Int).map(String.init) }
+            if !docs.isEmpty { judged[id] = Dictionary(docs.map { ($0, 1) }, uniquingKeysWith: { a, _ in a }) }
         }
-        let found = retriever.search(Array(zip(ids, questions)), passages: p.topK, progress: Encoder.reporting(ctx, "embedding questions"))
+        let found = retriever.search(Array(zip(ids, questions)), passages: p.topK ?? 0, progress: Encoder.reporting(ctx, "embedding questions"))
         let contexts = found.map(\.passages), lists = found.map(\.documents)
         let depth = Swift.max(100, p.k ?? 0)
         let run = lists.map { $0.trecLines(tag: "tailor", depth: depth) }.joined()
@@ -100,7 +105,8 @@ extension RAGRunners {
 
         // The report's row names the pipeline (`rag.NAME`, its index node less `.index`).
         let pipeline = String(try ctx.input(.index).input.node.dropLast(".index".count))
-        var result: [String: Any] = ["model": pipeline, "data": source, "examples": records.count, "top_k": p.topK]
+        var result: [String: Any] = ["model": pipeline, "data": source, "examples": records.count]
+        if let topK = p.topK { result["top_k"] = topK }
         let metrics = p.scope.metrics
         if let k = p.k {
             let (mean, scored) = RetrievalScores.mean(lists, Qrels(judged), k: k)

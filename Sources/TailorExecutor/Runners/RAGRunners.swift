@@ -15,13 +15,14 @@ enum RAGRunners {
     static func chunk(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(RAGChunkParameters.self)
         guard let unit = Chunker.Unit(rawValue: p.unit) else { throw ParameterError(path: "chunk.unit") }
+        guard p.size > 0, p.overlap >= 0, p.overlap < p.size else { throw ParameterError(path: "chunk.overlap") }
         let source = try ctx.input(.documents)
         let documents = try ctx.dataset(source).records
         let tokenizer = try unit == .tokens ? ArtifactTokenizer.load(try ctx.input(.encoder).artifact) : nil
         var seen = Set<String>(), lines = "", texts = "", count = 0
         for (i, record) in documents.enumerated() {
             guard let text = record["text"] as? String else { throw ExecutionError.noTextField(source.input.display, record: i + 1, "text") }
-            let id = documentID(record, index: i)
+            let id = try recordID(record, index: i, prefix: "doc", source: source.input.display)
             guard seen.insert(id).inserted else { throw ExecutionError.duplicateDocument(source.input.display, id) }
             JSONText.compact(["id": id, "text": text], into: &texts)
             texts += "\n"
@@ -31,16 +32,18 @@ enum RAGRunners {
                 count += 1
             }
         }
+        guard count > 0 else { throw ExecutionError.noPassages(source.input.display) }
         try lines.write(toFile: ctx.out("chunks.jsonl"), atomically: false, encoding: .utf8)
         try texts.write(toFile: ctx.out("documents.jsonl"), atomically: false, encoding: .utf8)
         try JSONText.render(["documents": documents.count, "chunks": count] as [String: Any]).write(toFile: ctx.out("chunks.json"), atomically: false, encoding: .utf8)
     }
 
-    /// A document's id: its `id` (text or number), else its place in the dataset (`doc1`, …).
-    static func documentID(_ record: [String: Any], index: Int) -> String {
-        if let s = record["id"] as? String { return s }
-        if let n = record["id"] as? Int { return String(n) }
-        return "doc\(index + 1)"
+    /// A record's id: its `id` (text or number), else `prefix` and its place in the dataset
+    /// (`doc1`, `q1`, …). Run files and qrels are split on spaces, so an id holds none.
+    static func recordID(_ record: [String: Any], index: Int, prefix: String, source: String) throws -> String {
+        let id = (record["id"] as? String) ?? (record["id"] as? Int).map(String.init) ?? "\(prefix)\(index + 1)"
+        guard !id.isEmpty, !id.contains(where: \.isWhitespace) else { throw ExecutionError.badRecordID(source, record: index + 1, id) }
+        return id
     }
 
     /// The passages' embeddings by the encoder, in passage order: `vectors.f32` (little-endian
@@ -86,7 +89,8 @@ enum RAGRunners {
         let chunks = try readChunks(artifact.path("chunks.jsonl"))
         guard let info = FileManager.default.contents(atPath: artifact.path("index.json")),
               let json = (try? JSONSerialization.jsonObject(with: info)) as? [String: Any],
-              let dimension = json["dimension"] as? Int, let metric = (json["metric"] as? String).flatMap(FlatIndex.Metric.init),
+              let dimension = json["dimension"] as? Int, dimension > 0, json["count"] as? Int == chunks.count,
+              let metric = (json["metric"] as? String).flatMap(FlatIndex.Metric.init),
               let data = FileManager.default.contents(atPath: artifact.path("vectors.f32")), data.count == chunks.count * dimension * 4
         else { throw ExecutionError.unreadableIndex(artifact.key) }
         let vectors = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }

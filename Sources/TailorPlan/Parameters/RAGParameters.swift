@@ -28,7 +28,8 @@ public struct RAGIndexParameters: NodeParameters {
 public struct EvalRAGParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalRAG]
     public var scope: EvalScope
-    public var topK: Int
+    /// Passages each answer reads; in the plan only when a metric generates.
+    public var topK: Int?
     /// The cutoff of the retrieval metrics; in the plan only when one is asked for.
     public var k: Int?
     /// Longest generated answer; in the plan only when a metric generates.
@@ -36,7 +37,7 @@ public struct EvalRAGParameters: NodeParameters {
 
     public init(_ p: Params) throws {
         scope = try EvalScope(p)
-        topK = try p.required("rag").required("top_k", \.int)
+        topK = p["rag"]?.optional("top_k", \.int)
         k = p.optional("k", \.int)
         maxTokens = p.optional("max_tokens", \.int)
     }
