@@ -61,6 +61,10 @@ public struct Generator: Sendable {
     public var doc: String
     public var options: ObjectSchema
 
+    /// The invented people the `documents` generator writes about, one a sheet (the data
+    /// module's name lists; a test holds the two equal).
+    public static let documentSubjects = 20_736
+
     public static let all: [Generator] = [
         Generator(name: "addition", format: .instruction, doc: "sums of random integers: `123+45=` → `168`",
                   options: opts("addition", [Field("digits", .int(min: 1, max: 9), default: .int(3), "largest number of digits per operand")])),

@@ -76,6 +76,11 @@ extension SpecChecker {
         if let g = v["generate"]?.string, let generator = Generator.named(g) {
             let options = checkOptions(generator, v["options"], at: v.location)
             datasets[name]?.value = v.setting("options", options)
+            // Every sheet is about someone else; there are this many invented people.
+            if g == "documents", let count = v["count"], let n = count.int, n > Generator.documentSubjects {
+                diagnostics.error(.outOfRange(String(n), "at most \(Generator.documentSubjects) documents, one per invented person"), at: count.location,
+                                  notes: [Note("more sheets would repeat a person, and questions about them would have two answers")])
+            }
         }
         if v["file"] != nil { expectFile(v["file"], folder: false) }
         if v["folder"] != nil {
