@@ -60,8 +60,9 @@ public struct RecordReader {
     /// Tailor's own formats: the required fields, each text (a label may be a number).
     mutating func plain(_ raw: [String: Any], _ place: Int) -> [String: Any]? {
         var record: [String: Any] = [:], ok = true
-        // A query's relevant documents, when the file has them (`fields:` may rename them).
+        // A query's relevant documents and its id, when the file has them (`fields:` may rename them).
         if format == "queries", let relevant = value(raw, "relevant") { record["relevant"] = relevant }
+        if format == "queries", let id = value(raw, "id") { record["id"] = id }
         for field in Self.required[format] ?? [] {
             if field == "label", let v = value(raw, field) {
                 guard v is String || v is NSNumber else {

@@ -57,7 +57,7 @@ extension ExecutionError {
         .init("\(source): two questions have the id '\(id)'; a run file names each question once, so each must be unique")
     }
     static func badRelevant(_ source: String, record: Int) -> Self {
-        .init("\(source): record \(record)'s 'relevant' is not a list of document ids, e.g. [\"doc-00012\"]")
+        .init("\(source): record \(record)'s 'relevant' is neither a list of document ids, e.g. [\"doc-00012\"], nor graded ids, e.g. {\"doc-00012\": 2}")
     }
     static func noPassages(_ source: String) -> Self { .init("\(source): no document has any text to cut into passages") }
     static func duplicateDocument(_ source: String, _ id: String) -> Self {

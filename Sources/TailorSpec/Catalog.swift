@@ -15,7 +15,7 @@ public enum DataFormat: String, Sendable, CaseIterable {
         case .preference: ["prompt", "chosen", "rejected"]
         case .classification: ["text", "label"]
         case .documents: ["id", "text"]
-        case .queries: ["question", "answer", "relevant"]
+        case .queries: ["id", "question", "answer", "relevant"]
         }
     }
 

@@ -108,4 +108,52 @@ final class RAGTests: FolderTestCase {
         }
         XCTAssertEqual(digests[0], digests[1])
     }
+
+    /// Questions from a file: graded judgements as qrels hold them, a list of ids, and a question
+    /// with none (left out of the means); a `relevant` of another shape is a data error.
+    func testGradedUnjudgedAndBadJudgements() throws {
+        let questions = [
+            #"{"id": "g", "question": "Where was she born?", "answer": "x", "relevant": {"doc-00001": 2, "doc-00002": 0}}"#,
+            #"{"id": 7, "question": "Who keeps geese?", "answer": "x", "relevant": ["doc-00003"]}"#,
+            #"{"question": "Who plays the cello?", "answer": "x"}"#,
+        ]
+        try questions.joined(separator: "\n").write(toFile: dir + "/questions.jsonl", atomically: true, encoding: .utf8)
+        let spec = """
+            tailor: 1
+            name: graded
+            seed: 4
+            data:
+              docs: { generate: documents, count: 6, options: { facts: 2 } }
+              questions: { file: questions.jsonl, format: queries }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              encoder: { arch: bert, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
+            rag:
+              facts: { documents: docs, embed: encoder }
+            evals:
+              retrieval: { rag: facts, data: questions, metrics: [ndcg_at_k, recall_at_k], k: 3 }
+            """
+        try spec.write(toFile: dir + "/graded.yaml", atomically: true, encoding: .utf8)
+        func run() throws -> [Executor.Outcome] {
+            var diagnostics = DiagnosticBag()
+            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/graded.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+            return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        }
+        let eval = try XCTUnwrap(try run().first { $0.node.id == "eval.retrieval.facts" })
+        let qrels = try String(contentsOfFile: eval.artifact.path("qrels.txt"), encoding: .utf8)
+        XCTAssertEqual(qrels, "7 0 doc-00003 1\ng 0 doc-00001 2\ng 0 doc-00002 0\n")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: eval.artifact.path("metrics.json")))) as! [String: Any]
+        XCTAssertEqual(metrics["judged_questions"] as? Int, 2, "the question without judgements is left out")
+        XCTAssertEqual(try String(contentsOfFile: eval.artifact.path("run.trec"), encoding: .utf8).split(separator: "\n").count, 3 * 6)
+        let lists = try String(contentsOfFile: eval.artifact.path("run.trec"), encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: " ").map(String.init) }
+        let ranked = Dictionary(grouping: lists, by: { $0[0] }).map { q, rows in RankedList(query: q, scores: rows.map { ($0[2], Float($0[4])!) }) }
+        let judged: [String: [String: Int]] = ["g": ["doc-00001": 2, "doc-00002": 0], "7": ["doc-00003": 1]]
+        XCTAssertEqual(metrics["ndcg_at_k"] as! Double, RetrievalScores.mean(ranked, Qrels(judged), k: 3).scores.ndcg, accuracy: 1e-12)
+
+        try (questions + [#"{"question": "Who?", "answer": "x", "relevant": "doc-00001"}"#]).joined(separator: "\n")
+            .write(toFile: dir + "/questions.jsonl", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try run()) { XCTAssertTrue("\($0)".contains("record 4's 'relevant' is neither a list"), "\($0)") }
+    }
 }

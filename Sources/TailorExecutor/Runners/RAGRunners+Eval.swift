@@ -90,10 +90,22 @@ extension RAGRunners {
             questions.append(q)
             ids.append(id)
             // A question without relevant documents is unjudged: trec_eval leaves it out, and so do the means.
+            // A list of relevant ids (each grade 1), or graded judgements {id: grade} as in qrels.
             guard let relevant = r["relevant"] else { continue }
-            guard let list = relevant as? [Any] else { throw ExecutionError.badRelevant(source, record: i + 1) }
-            let docs = list.compactMap { ($0 as? String) ?? ($0 as? Int).map(String.init) }
-            if !docs.isEmpty { judged[id] = Dictionary(docs.map { ($0, 1) }, uniquingKeysWith: { a, _ in a }) }
+            let grades: [String: Int]
+            if let list = relevant as? [Any] {
+                let docs = list.compactMap { ($0 as? String) ?? ($0 as? Int).map(String.init) }
+                guard docs.count == list.count else { throw ExecutionError.badRelevant(source, record: i + 1) }
+                grades = Dictionary(docs.map { ($0, 1) }, uniquingKeysWith: { a, _ in a })
+            } else if let graded = relevant as? [String: Any] {
+                grades = try graded.mapValues { g in
+                    guard let n = g as? Int else { throw ExecutionError.badRelevant(source, record: i + 1) }
+                    return n
+                }
+            } else {
+                throw ExecutionError.badRelevant(source, record: i + 1)
+            }
+            if !grades.isEmpty { judged[id] = grades }
         }
         let found = retriever.search(Array(zip(ids, questions)), passages: p.topK ?? 0, progress: Encoder.reporting(ctx, "embedding questions"))
         let contexts = found.map(\.passages), lists = found.map(\.documents)
