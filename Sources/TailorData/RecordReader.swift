@@ -17,7 +17,7 @@ public struct RecordReader {
     /// The fields each of Tailor's own formats must have.
     static let required: [String: [String]] = [
         "text": ["text"], "instruction": ["prompt", "response"], "classification": ["text", "label"],
-        "documents": ["id", "text"], "queries": ["question", "answer"],
+        "documents": ["id", "text"], "queries": ["question"],
     ]
 
     /// Chat roles as ShareGPT writes them → OpenAI's.
@@ -63,6 +63,11 @@ public struct RecordReader {
         // A query's relevant documents and its id, when the file has them (`fields:` may rename them).
         if format == "queries", let relevant = value(raw, "relevant") { record["relevant"] = relevant }
         if format == "queries", let id = value(raw, "id") { record["id"] = id }
+        // Its answer, when there is one to score generated answers against (BEIR's have none).
+        if format == "queries", raw[source("answer")] != nil {
+            guard let answer = text(raw, "answer", place) else { return nil }
+            record["answer"] = answer
+        }
         for field in Self.required[format] ?? [] {
             if field == "label", let v = value(raw, field) {
                 guard v is String || v is NSNumber else {

@@ -59,6 +59,19 @@ extension ExecutionError {
     static func badRelevant(_ source: String, record: Int) -> Self {
         .init("\(source): record \(record)'s 'relevant' is neither a list of document ids, e.g. [\"doc-00012\"], nor graded ids, e.g. {\"doc-00012\": 2}")
     }
+    static func badQrels(_ source: String, lines: [Int]) -> Self {
+        let shown = lines.prefix(3).map(String.init).joined(separator: ", ") + (lines.count > 3 ? " and \(lines.count - 3) more" : "")
+        return .init("\(source): \(lines.count) lines are not a judgement, 'qid 0 docid grade' (TREC) or 'query-id corpus-id score' (BEIR) with a whole-number grade (lines \(shown))")
+    }
+    static func questionWithoutID(_ source: String, record: Int) -> Self {
+        .init("\(source): record \(record) has no 'id', so no judgement can name it; give each question an id (`fields: { id: _id }` for BEIR's)")
+    }
+    static func noJudgedQuestion(_ questions: String, _ qrels: String) -> Self {
+        .init("\(qrels) judges none of the questions of \(questions): their ids differ (a BEIR query's id is its '_id': `fields: { id: _id }`)")
+    }
+    static func noAnswer(_ source: String, record: Int) -> Self {
+        .init("\(source): record \(record) has no 'answer' to score a generated answer against; score retrieval alone, or give every question its answer")
+    }
     static func noPassages(_ source: String) -> Self { .init("\(source): no document has any text to cut into passages") }
     static func duplicateDocument(_ source: String, _ id: String) -> Self {
         .init("\(source): two documents have the id '\(id)'; retrieval names documents by id, so each must be unique")

@@ -166,8 +166,9 @@ struct Planner {
         }
         if let file = v["file"]?.string {
             e.rows = sampler.rows(ofFile: spec.resolvePath(file))
+            // A queries file's judgements are its second file.
             return add(id, .dataLoad, params: Self.object([("format", format), ("fields", v["fields"])]),
-                       files: [file], at: v.location, estimate: e)
+                       files: [file] + [v["qrels"]?.string].compactMap { $0 }, at: v.location, estimate: e)
         }
         if let folder = v["folder"]?.string {
             return add(id, .dataFolder, params: Self.object([("format", format)]), files: [folder], at: v.location)

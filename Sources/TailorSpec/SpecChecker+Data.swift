@@ -83,6 +83,15 @@ extension SpecChecker {
             }
         }
         if v["file"] != nil { expectFile(v["file"], folder: false) }
+        if let q = v["qrels"] {
+            expectFile(q, folder: false)
+            if let f = v["format"]?.string, f != DataFormat.queries.rawValue {
+                diagnostics.error(Message("'qrels' judges questions, but this file's format is '\(f)'"), at: q.location,
+                                  notes: [Note("use 'format: queries' (a question a record), or remove 'qrels'")])
+            } else if v["format"] == nil {
+                diagnostics.error(Message("'qrels' judges questions: give the file 'format: queries'"), at: q.location)
+            }
+        }
         if v["folder"] != nil {
             expectFile(v["folder"], folder: true)
             // Each file becomes `{id, text}`: documents, which also read as text.

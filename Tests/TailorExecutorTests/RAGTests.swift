@@ -156,4 +156,59 @@ final class RAGTests: FolderTestCase {
             .write(toFile: dir + "/questions.jsonl", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try run()) { XCTAssertTrue("\($0)".contains("record 4's 'relevant' is neither a list"), "\($0)") }
     }
+
+    /// A BEIR folder read as it is: the corpus by `_id`, the queries by `_id` with their text as
+    /// the question and no answer, judged by `qrels/test.tsv` (its header skipped); questions the
+    /// split does not judge are left out. TREC qrels read the same; a bad line is named.
+    func testABeirFolderIsReadAsItIs() throws {
+        let beir = dir + "/scifact"
+        try FileManager.default.createDirectory(atPath: beir + "/qrels", withIntermediateDirectories: true)
+        try [#"{"_id": "d1", "title": "Cats", "text": "Cats sleep most of the day."}"#,
+             #"{"_id": "d2", "title": "Rivers", "text": "Rivers carry water to the sea."}"#,
+             #"{"_id": "d3", "title": "Stars", "text": "Stars burn hydrogen into helium."}"#].joined(separator: "\n")
+            .write(toFile: beir + "/corpus.jsonl", atomically: true, encoding: .utf8)
+        try [#"{"_id": "q1", "text": "How long do cats sleep?"}"#, #"{"_id": "q2", "text": "Where do rivers go?"}"#,
+             #"{"_id": "q3", "text": "What do stars burn?"}"#].joined(separator: "\n")
+            .write(toFile: beir + "/queries.jsonl", atomically: true, encoding: .utf8)
+        try "query-id\tcorpus-id\tscore\nq1\td1\t1\nq3\td3\t2\nq3\td2\t0\n".write(toFile: beir + "/qrels/test.tsv", atomically: true, encoding: .utf8)
+        let spec = """
+            tailor: 1
+            name: beir
+            data:
+              corpus: { file: scifact/corpus.jsonl, format: documents, fields: { id: _id } }
+              queries: { file: scifact/queries.jsonl, format: queries, fields: { id: _id, question: text }, qrels: scifact/qrels/test.tsv }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              encoder: { arch: bert, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
+            rag:
+              beir: { documents: corpus, embed: encoder }
+            evals:
+              retrieval: { rag: beir, data: queries, metrics: [ndcg_at_k, recall_at_k], k: 2 }
+            """
+        try spec.write(toFile: dir + "/beir.yaml", atomically: true, encoding: .utf8)
+        func run() throws -> [Executor.Outcome] {
+            var diagnostics = DiagnosticBag()
+            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/beir.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+            return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        }
+        var outcomes = try run()
+        func text(_ id: String, _ file: String) throws -> String {
+            try String(contentsOfFile: try XCTUnwrap(outcomes.first { $0.node.id == id }).artifact.path(file), encoding: .utf8)
+        }
+        let questions = try text("data.queries", "data.jsonl").split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        XCTAssertEqual(questions.map { $0["id"] as? String }, ["q1", "q3"], "q2 is not judged in this split")
+        XCTAssertEqual(questions.last?["relevant"] as? [String: Int], ["d3": 2, "d2": 0])
+        XCTAssertNil(questions.first?["answer"])
+        XCTAssertEqual(try text("eval.retrieval.beir", "qrels.txt"), "q1 0 d1 1\nq3 0 d2 0\nq3 0 d3 2\n")
+
+        // TREC qrels give the same questions and judgements.
+        try "q1 0 d1 1\nq3 0 d3 2\nq3 0 d2 0\n".write(toFile: beir + "/qrels/test.tsv", atomically: true, encoding: .utf8)
+        outcomes = try run()
+        XCTAssertEqual(try text("eval.retrieval.beir", "qrels.txt"), "q1 0 d1 1\nq3 0 d2 0\nq3 0 d3 2\n")
+        try "q1 0 d1 1\nq3 d3\nq3 0 d2 high\n".write(toFile: beir + "/qrels/test.tsv", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try run()) { XCTAssertTrue("\($0)".contains("2 lines are not a judgement") && "\($0)".contains("lines 2, 3"), "\($0)") }
+    }
 }

@@ -10,7 +10,11 @@ enum DataFileRunners {
     static func load(_ ctx: NodeContext) throws {
         let file = ctx.node.files.first ?? ""
         let records = try ctx.parameters(DataLoadParameters.self).records
-        let data = try DataFiles.load(ctx.resolve(file), shownAs: file, format: records.format, fields: records.fields)
+        var data = try DataFiles.load(ctx.resolve(file), shownAs: file, format: records.format, fields: records.fields)
+        if ctx.node.files.count > 1 {
+            let qrels = ctx.node.files[1]
+            data = try DataFiles.judged(data, by: try DataFiles.qrels(ctx.resolve(qrels), shownAs: qrels), questions: file, qrels: qrels)
+        }
         try data.write(ctx.out("data.jsonl"))
     }
 

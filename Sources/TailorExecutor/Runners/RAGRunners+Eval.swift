@@ -131,6 +131,7 @@ extension RAGRunners {
         let gold = metrics.contains("gold_exact_match") || metrics.contains("gold_contains")
         if rag || gold {
             guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
+            if let i = records.firstIndex(where: { !($0["answer"] is String) }) { throw ExecutionError.noAnswer(source, record: i + 1) }
             let generator = try ctx.input(.generator)
             let prompt = try PromptRunners.load(try ctx.input(.prompt).artifact)
             let (model, tokenizer) = try ModelRunners.loadForEvaluation(generator.artifact)
