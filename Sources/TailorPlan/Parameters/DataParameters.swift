@@ -33,7 +33,7 @@ public struct RecordFormat: Sendable {
 /// data.load: one file of the user's (the file itself is the node's, by digest).
 public struct DataLoadParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataLoad]
-    public static var version: Int { 2 }  // 2: records read in their layout, chat turns as {role, content}
+    public static var version: Int { 3 }  // 2: records read in their layout, chat turns as {role, content}; 3: a question keeps its id
     public var records: RecordFormat
     public init(_ p: Params) throws { records = try RecordFormat(p) }
 }
@@ -48,7 +48,7 @@ public struct DataFolderParameters: NodeParameters {
 /// data.command: the user's program, whose output file is read like a data file.
 public struct DataCommandParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataCommand]
-    public static var version: Int { 2 }  // 2: the output read as data.load 2 reads files
+    public static var version: Int { 3 }  // 2: the output read as data.load 2 reads files; 3: as data.load 3
     public var run: [String]
     public var shell: Bool
     public var output: String
