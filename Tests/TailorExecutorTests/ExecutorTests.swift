@@ -70,7 +70,13 @@ final class ExecutorTests: FolderTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: metrics.path("metrics.json")))) as! [String: Any]
         XCTAssertEqual(json["examples"] as? Int, 30)
         XCTAssertNotNil(json["loss"] as? Double)
-        XCTAssertNotNil(json["exact_match"] as? Double)
+        let exact = try XCTUnwrap(json["exact_match"] as? Double)
+        // Its 95% bootstrap interval holds it (loss, not a per-example hit, has none).
+        let ci = try XCTUnwrap(json["exact_match_ci95"] as? [Double])
+        XCTAssertTrue(ci[0] <= exact && exact <= ci[1], "\(ci) around \(exact)")
+        XCTAssertNil(json["loss_ci95"])
+        let report = try String(contentsOfFile: try XCTUnwrap(first.first { $0.node.kind == .evalReport }?.artifact).path("report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains(String(format: "%.4f [%.4f, %.4f]", exact, ci[0], ci[1])), report)
 
         let again = try execute()
         XCTAssertTrue(again.allSatisfy { $0.status == .cached })

@@ -80,6 +80,11 @@ final class RAGTests: FolderTestCase {
         XCTAssertEqual(metrics["precision_at_k"] as! Double, mean.precision, accuracy: 1e-12)
         XCTAssertEqual(metrics["ndcg_at_k"] as! Double, mean.ndcg, accuracy: 1e-12)
         XCTAssertEqual(metrics["mrr"] as! Double, mean.reciprocalRank, accuracy: 1e-12)
+        for metric in ["recall_at_k", "precision_at_k", "ndcg_at_k", "mrr", "rag_exact_match"] {
+            let ci = try XCTUnwrap(metrics[metric + "_ci95"] as? [Double], metric)
+            let value = try XCTUnwrap(metrics[metric] as? Double, metric)
+            XCTAssertTrue(ci[0] <= value && value <= ci[1], metric)
+        }
         XCTAssertEqual(metrics["model"] as? String, "rag.facts")
         // Answers were generated from two passages each.
         let exact = try XCTUnwrap(metrics["rag_exact_match"] as? Double)

@@ -4,6 +4,7 @@ import TailorEngine
 import TailorModels
 import TailorPlan
 import TailorRuntime
+import TailorTraining
 
 /// eval.lm (loss, perplexity, exact match by greedy generation) and eval.report.
 enum EvalRunners {
@@ -55,21 +56,16 @@ enum EvalRunners {
             guard !Set(metrics).isDisjoint(with: ["exact_match", "contains", "answer_check", "win_rate"]) else { return }
             guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
             let answers = try self.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, "generating")
-            var exact = 0, contained = 0, checked = 0
+            var hits: [String: [Double]] = ["exact_match": [], "contains": [], "answer_check": []]
             var samples: [[String: String]] = []
             for (row, answer) in zip(examples, answers) {
-                if AnswerCheck.passes("exact_match", answer, row.text) { exact += 1 }
-                if AnswerCheck.passes("contains", answer, row.text) { contained += 1 }
-                if AnswerCheck.passes("answer_check", answer, row.text) { checked += 1 }
+                for metric in hits.keys { hits[metric]!.append(AnswerCheck.passes(metric, answer, row.text) ? 1 : 0) }
                 if samples.count < 5 {
                     samples.append(["expected": row.text.trimmingCharacters(in: .whitespacesAndNewlines),
                                     "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
                 }
             }
-            let n = Double(Swift.max(1, examples.count))  // an empty set scores 0
-            for (metric, hits) in [("exact_match", exact), ("contains", contained), ("answer_check", checked)] where metrics.contains(metric) {
-                result[metric] = Double(hits) / n
-            }
+            for (metric, scores) in hits where metrics.contains(metric) { Self.score(metric, scores, into: &result) }
             result["samples"] = samples  // the first answers, to see what a score means
             if metrics.contains("win_rate") {
                 try judge(answers, of: modelInput.artifact, examples: examples, records: data.records, maxTokens: maxTokens, prompt: prompt,
@@ -137,7 +133,22 @@ enum EvalRunners {
         return out
     }
 
-    /// One table of every evaluated model's metrics (report.json and report.md).
+    /// A metric's mean over the examples (0 for none) and its 95% bootstrap interval
+    /// (`METRIC_ci95`: [low, high]), which the report prints beside it.
+    static func score(_ metric: String, _ scores: [Double], into result: inout [String: Any]) {
+        result[metric] = scores.isEmpty ? 0 : scores.reduce(0, +) / Double(scores.count)
+        if let (low, high) = Bootstrap.interval95(scores, seed: 0) { result[metric + "_ci95"] = [low, high] }
+    }
+
+    /// A cell of the report: the value, and its 95% interval where the eval gave one.
+    static func cell(_ row: [String: Any], _ metric: String) -> String {
+        guard let value = row[metric] as? Double else { return "–" }
+        guard let ci = row[metric + "_ci95"] as? [Double], ci.count == 2 else { return String(format: "%.4f", value) }
+        return String(format: "%.4f [%.4f, %.4f]", value, ci[0], ci[1])
+    }
+
+    /// One table of every evaluated model's metrics (report.json and report.md), each score with
+    /// its 95% bootstrap interval where the eval gave one.
     static func report(_ ctx: NodeContext) throws {
         let metrics = try ctx.parameters(EvalReportParameters.self).metrics
         var rows: [[String: Any]] = []
@@ -161,7 +172,7 @@ enum EvalRunners {
         var md = "| model | examples | " + columns.joined(separator: " | ") + " |\n|---|---|" + columns.map { _ in "---|" }.joined() + "\n"
         for row in rows {
             md += "| \(row["model"] ?? "?") | \(row["examples"] ?? "–") | "
-                + columns.map { m in (row[m] as? Double).map { String(format: "%.4f", $0) } ?? "–" }.joined(separator: " | ") + " |\n"
+                + columns.map { cell(row, $0) }.joined(separator: " | ") + " |\n"
         }
         // A continual model's matrix follows the table.
         for (_, artifact) in ctx.inputs(.result) {

@@ -121,11 +121,12 @@ extension RAGRunners {
         if let topK = p.topK { result["top_k"] = topK }
         let metrics = p.scope.metrics
         if let k = p.k {
-            let (mean, scored) = RetrievalScores.mean(lists, Qrels(judged), k: k)
+            // Each judged question's scores (the means are RetrievalScores.mean's), for the intervals.
+            let scored = lists.compactMap { list in judged[list.query].map { RetrievalScores(list, judged: $0, k: k) } }
             result["k"] = k
-            result["judged_questions"] = scored
-            for (metric, value) in [("recall_at_k", mean.recall), ("precision_at_k", mean.precision), ("ndcg_at_k", mean.ndcg), ("mrr", mean.reciprocalRank)]
-            where metrics.contains(metric) { result[metric] = value }
+            result["judged_questions"] = scored.count
+            for (metric, value) in [("recall_at_k", \RetrievalScores.recall), ("precision_at_k", \.precision), ("ndcg_at_k", \.ndcg), ("mrr", \.reciprocalRank)]
+            where metrics.contains(metric) { EvalRunners.score(metric, scored.map { $0[keyPath: value] }, into: &result) }
         }
         let rag = metrics.contains("rag_exact_match") || metrics.contains("rag_contains")
         let gold = metrics.contains("gold_exact_match") || metrics.contains("gold_contains")
@@ -137,7 +138,7 @@ extension RAGRunners {
             let (model, tokenizer) = try ModelRunners.loadForEvaluation(generator.artifact)
             /// Each question answered from its context; how many answers equal the reference and
             /// how many contain it, and the first few answers.
-            func answered(_ context: [String], _ what: String) throws -> (exact: Double, contains: Double, samples: [[String: String]]) {
+            func answered(_ context: [String], _ what: String) throws -> (exact: [Double], contains: [Double], samples: [[String: String]]) {
                 let withContext: [[String: Any]] = zip(records, context).map { r, c in
                     var r = r
                     r["context"] = c
@@ -145,21 +146,20 @@ extension RAGRunners {
                 }
                 let examples = try EvalRunners.examples(withContext, for: generator.artifact, model, tokenizer, prompt: prompt, source: source)
                 let answers = try Tensor.noGrad { try EvalRunners.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, what) }
-                var exact = 0, contained = 0, samples: [[String: String]] = []
+                var exact: [Double] = [], contained: [Double] = [], samples: [[String: String]] = []
                 for (i, (row, answer)) in zip(examples, answers).enumerated() {
-                    if AnswerCheck.passes("exact_match", answer, row.text) { exact += 1 }
-                    if AnswerCheck.passes("contains", answer, row.text) { contained += 1 }
+                    exact.append(AnswerCheck.passes("exact_match", answer, row.text) ? 1 : 0)
+                    contained.append(AnswerCheck.passes("contains", answer, row.text) ? 1 : 0)
                     if samples.count < 5 {
                         samples.append(["question": questions[i], "expected": row.text, "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
                     }
                 }
-                let n = Double(Swift.max(1, examples.count))
-                return (Double(exact) / n, Double(contained) / n, samples)
+                return (exact, contained, samples)
             }
             if rag {
                 let (exact, contained, samples) = try answered(contexts.map { $0.map(\.text).joined(separator: "\n\n") }, "answering from retrieved passages")
-                if metrics.contains("rag_exact_match") { result["rag_exact_match"] = exact }
-                if metrics.contains("rag_contains") { result["rag_contains"] = contained }
+                if metrics.contains("rag_exact_match") { EvalRunners.score("rag_exact_match", exact, into: &result) }
+                if metrics.contains("rag_contains") { EvalRunners.score("rag_contains", contained, into: &result) }
                 result["samples"] = zip(samples, contexts).map { s, passages in s.merging(["retrieved": passages.map(\.id).joined(separator: " ")]) { a, _ in a } }
             }
             if gold {
@@ -167,8 +167,8 @@ extension RAGRunners {
                 let texts = try documentTexts(try ctx.input(.index).artifact)
                 let context = ids.map { id in (judged[id] ?? [:]).keys.sorted().compactMap { texts[$0] }.joined(separator: "\n\n") }
                 let (exact, contained, samples) = try answered(context, "answering from the relevant documents")
-                if metrics.contains("gold_exact_match") { result["gold_exact_match"] = exact }
-                if metrics.contains("gold_contains") { result["gold_contains"] = contained }
+                if metrics.contains("gold_exact_match") { EvalRunners.score("gold_exact_match", exact, into: &result) }
+                if metrics.contains("gold_contains") { EvalRunners.score("gold_contains", contained, into: &result) }
                 result["gold_samples"] = samples
             }
             result["generator"] = generator.input.node

@@ -17,7 +17,7 @@ public struct EvalScope: Sendable {
 /// eval.lm: teacher-forced loss and perplexity, and metrics over greedy answers.
 public struct EvalLMParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalLM]
-    public static var version: Int { 3 }  // 2: metrics keep the first generated answers; 3: chats through the model's own template
+    public static var version: Int { 4 }  // 2: metrics keep the first generated answers; 3: chats through the model's own template; 4: 95% bootstrap intervals
     public var scope: EvalScope
     /// Longest generated answer; in the plan only when a metric generates.
     public var maxTokens: Int?
@@ -60,7 +60,7 @@ public struct EvalContinualParameters: NodeParameters {
 /// eval.report: one table of the eval's models.
 public struct EvalReportParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalReport]
-    public static var version: Int { 3 }  // 2: report.json names its table's columns (`win_rate` brings two); 3: forgetting matrices
+    public static var version: Int { 4 }  // 2: report.json names its table's columns (`win_rate` brings two); 3: forgetting matrices; 4: 95% intervals
     public var metrics: [String]
     public init(_ p: Params) throws { metrics = try p.required("metrics", \.strings) }
 }

@@ -27,6 +27,7 @@ public struct RAGIndexParameters: NodeParameters {
 /// relevant documents at cutoff `k`, and answers generated from the `top_k` passages.
 public struct EvalRAGParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalRAG]
+    public static var version: Int { 2 }  // 2: 95% bootstrap intervals beside the scores
     public var scope: EvalScope
     /// Passages each answer reads; in the plan only when a metric generates.
     public var topK: Int?

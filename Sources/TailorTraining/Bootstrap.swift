@@ -1,0 +1,35 @@
+import TailorRuntime
+
+/// Percentile bootstrap confidence intervals of a mean (Efron & Tibshirani 1993): the mean of
+/// each of `resamples` samples drawn with replacement, and the 2.5th and 97.5th percentiles of
+/// those means, interpolated linearly between ranks as numpy's `percentile` does. Seeded, so a
+/// report's intervals are the same bits on every run; two scores are called different only when
+/// their intervals do not overlap.
+public enum Bootstrap {
+    public static let resamples = 1000
+
+    /// The 95% interval of the mean of `values` (nil for no values), from resamples drawn by a
+    /// Philox stream of `seed`.
+    public static func interval95(_ values: [Double], seed: UInt64) -> (low: Double, high: Double)? {
+        guard !values.isEmpty else { return nil }
+        let n = values.count
+        let rng = Philox(seed: seed, stream: 0x626f_6f74)  // "boot"
+        let indices = (0..<resamples).map { b in
+            rng.uniform(count: n, start: UInt64(b) * UInt64(n)).map { Swift.min(n - 1, Int($0 * Float(n))) }
+        }
+        return interval95(values, resampled: indices)
+    }
+
+    /// The 95% interval from given resamples (each a list of indices into `values`).
+    public static func interval95(_ values: [Double], resampled: [[Int]]) -> (low: Double, high: Double) {
+        let means = resampled.map { sample in sample.reduce(0.0) { $0 + values[$1] } / Double(sample.count) }.sorted()
+        return (percentile(means, 2.5), percentile(means, 97.5))
+    }
+
+    /// The `p`th percentile of sorted values, linear between the ranks around it (numpy's default).
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        let position = p / 100 * Double(sorted.count - 1)
+        let below = Int(position.rounded(.down)), above = Swift.min(sorted.count - 1, below + 1)
+        return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
+    }
+}
