@@ -7,13 +7,17 @@ import TailorEngine
 /// against "85"; a user reading the answers would not.
 enum AnswerCheck {
     /// Whether an answer scores under one of the answer metrics an eval reports (`exact_match`,
-    /// `contains`, `answer_check`), both texts trimmed, as evals and `label` rules read them.
+    /// `contains`, `final_number`, `answer_check`), both texts trimmed, as evals and `label`
+    /// rules read them.
     static func passes(_ metric: String, _ generated: String, _ reference: String) -> Bool {
         let got = generated.trimmingCharacters(in: .whitespacesAndNewlines)
         let want = reference.trimmingCharacters(in: .whitespacesAndNewlines)
         switch metric {
         case "exact_match": return got == want
         case "contains": return !want.isEmpty && got.range(of: want, options: [.caseInsensitive]) != nil
+        case "final_number":
+            let wanted = numbers(want)
+            return wanted.count == 1 && want.allSatisfy({ $0.isASCII && $0.isNumber || "-.".contains($0) }) && numbers(got).last == wanted[0]
         default: return matches(got, want)
         }
     }

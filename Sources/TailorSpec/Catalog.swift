@@ -174,6 +174,8 @@ public struct Metric: Sendable {
                doc: "the reference answer appears in the greedy generation (case-insensitive): for chat models that answer in sentences"),
         Metric(name: "answer_check", subject: .languageModel, formats: [.instruction, .queries],
                doc: "the generation is right as a value: JSON compared parsed, numbers and number lists by value, other text ignoring case, spacing and final punctuation"),
+        Metric(name: "final_number", subject: .languageModel, formats: [.instruction, .queries],
+               doc: "the generation's last number equals the reference, a number: the answer read out of reasoning, as lm-eval's flexible extraction for GSM8K takes the last number; a reference that is not one number never passes"),
         Metric(name: "accuracy", subject: .classifier, formats: [.classification], doc: "fraction of labels predicted right"),
         Metric(name: "macro_f1", subject: .classifier, formats: [.classification], doc: "F1 averaged over labels"),
         Metric(name: "recall_at_k", subject: .rag, formats: [.queries], doc: "the share of a question's relevant documents among the first k retrieved (trec_eval's recall_k)"),
@@ -194,7 +196,7 @@ public struct Metric: Sendable {
     public static func named(_ name: String) -> Metric? { all.first { $0.name == name } }
 
     /// Metrics that score generated answers: only they read `max_tokens`.
-    public static let generating: Set<String> = ["exact_match", "contains", "answer_check", "rag_exact_match", "rag_contains", "gold_exact_match", "gold_contains", "win_rate", "forgetting"]
+    public static let generating: Set<String> = ["exact_match", "contains", "answer_check", "final_number", "rag_exact_match", "rag_contains", "gold_exact_match", "gold_contains", "win_rate", "forgetting"]
 
     /// Eval settings that only some metrics read, and which: set without one, they are refused;
     /// left to their default, the planner leaves them out of the eval's parameters.

@@ -31,7 +31,7 @@ public enum EvalSchema {
             Field("metrics", .list(.choice(Metric.all.map(\.name)), minCount: 1), required: true, "what to measure (see Metrics)"),
             Field("prompt", .reference(.prompt), "prompt applied to each record before generation"),
             Field("limit", .int(min: 1, max: nil), "score only the first N records"),
-            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer; only with a metric that generates (`exact_match`, `contains`, `answer_check`, `rag_exact_match`, `rag_contains`, `gold_exact_match`, `gold_contains`, `win_rate`)"),
+            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer; only with a metric that generates (`exact_match`, `contains`, `answer_check`, `final_number`, `rag_exact_match`, `rag_contains`, `gold_exact_match`, `gold_contains`, `win_rate`)"),
             Field("k", .int(min: 1, max: 1000), default: .int(5), "the cutoff of `recall_at_k`, `precision_at_k`, `ndcg_at_k` and `mrr`; only with one of them"),
             Field("reward", .reference(.model), "reward model that judges `win_rate`"),
             Field("baseline", .reference(.model), "the model `win_rate` compares against"),

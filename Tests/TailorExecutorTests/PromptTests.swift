@@ -188,4 +188,14 @@ final class AnswerCheckTests: XCTestCase {
         XCTAssertFalse(AnswerCheck.matches("Lyon", "Paris"))
         XCTAssertEqual(AnswerCheck.numbers("-3 and 4.5, then 7."), [-3, 4.5, 7])
     }
+
+    /// `final_number`: the last number of a reasoned answer, against a numeric reference only.
+    func testTheFinalNumberIsTheAnswerOfReasoning() {
+        XCTAssertTrue(AnswerCheck.passes("final_number", "55 + 81: 50 + 80 = 130, 5 + 1 = 6, so 136.", "136"))
+        XCTAssertFalse(AnswerCheck.passes("final_number", "136 is wrong; the answer is 135", "136"), "only the last number counts")
+        XCTAssertFalse(AnswerCheck.passes("final_number", "no number at all", "136"))
+        XCTAssertFalse(AnswerCheck.passes("final_number", "Paris", "Paris"), "a reference that is not a number never passes")
+        XCTAssertFalse(AnswerCheck.passes("final_number", "3 12 47", "3 12 47"), "nor a list of numbers")
+        XCTAssertTrue(AnswerCheck.passes("final_number", "It is -4.5.", "-4.5"))
+    }
 }

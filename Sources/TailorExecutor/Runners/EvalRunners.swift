@@ -53,10 +53,10 @@ enum EvalRunners {
                 if metrics.contains("loss") { result["loss"] = mean }
                 if metrics.contains("perplexity") { result["perplexity"] = Foundation.exp(mean) }
             }
-            guard !Set(metrics).isDisjoint(with: ["exact_match", "contains", "answer_check", "win_rate"]) else { return }
+            guard !Set(metrics).isDisjoint(with: ["exact_match", "contains", "answer_check", "final_number", "win_rate"]) else { return }
             guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
             let answers = try self.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, "generating")
-            var hits: [String: [Double]] = ["exact_match": [], "contains": [], "answer_check": []]
+            var hits: [String: [Double]] = ["exact_match": [], "contains": [], "answer_check": [], "final_number": []]
             var samples: [[String: String]] = []
             for (row, answer) in zip(examples, answers) {
                 for metric in hits.keys { hits[metric]!.append(AnswerCheck.passes(metric, answer, row.text) ? 1 : 0) }
