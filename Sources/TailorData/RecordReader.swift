@@ -82,6 +82,14 @@ public struct RecordReader {
                 ok = false
             }
         }
+        // A document's title, when it has one, leads its text, as BEIR's dense retrievers read a corpus.
+        if format == "documents", ok, let title = value(raw, "title") {
+            guard let t = title as? String else {
+                problems.add(DataProblems.notText(source("title"), title), at: place)
+                return nil
+            }
+            if !t.isEmpty, let text = record["text"] as? String { record["text"] = t + " " + text }
+        }
         return ok ? record : nil
     }
 

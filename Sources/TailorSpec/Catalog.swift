@@ -14,7 +14,7 @@ public enum DataFormat: String, Sendable, CaseIterable {
         case .chat: ["messages"]
         case .preference: ["prompt", "chosen", "rejected"]
         case .classification: ["text", "label"]
-        case .documents: ["id", "text"]
+        case .documents: ["id", "title", "text"]
         case .queries: ["id", "question", "answer", "relevant"]
         }
     }

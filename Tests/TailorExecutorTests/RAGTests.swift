@@ -162,7 +162,7 @@ final class RAGTests: FolderTestCase {
         XCTAssertThrowsError(try run()) { XCTAssertTrue("\($0)".contains("record 4's 'relevant' is neither a list"), "\($0)") }
     }
 
-    /// A BEIR folder read as it is: the corpus by `_id`, the queries by `_id` with their text as
+    /// A BEIR folder read as it is: the corpus by `_id` (each title leading its text), the queries by `_id` with their text as
     /// the question and no answer, judged by `qrels/test.tsv` (its header skipped); questions the
     /// split does not judge are left out. TREC qrels read the same; a bad line is named.
     func testABeirFolderIsReadAsItIs() throws {
@@ -208,6 +208,7 @@ final class RAGTests: FolderTestCase {
         XCTAssertEqual(questions.last?["relevant"] as? [String: Int], ["d3": 2, "d2": 0])
         XCTAssertNil(questions.first?["answer"])
         XCTAssertEqual(try text("eval.retrieval.beir", "qrels.txt"), "q1 0 d1 1\nq3 0 d2 0\nq3 0 d3 2\n")
+        XCTAssertTrue(try text("data.corpus", "data.jsonl").contains("Cats Cats sleep most of the day."), "the title leads the text")
 
         // TREC qrels give the same questions and judgements.
         try "q1 0 d1 1\nq3 0 d3 2\nq3 0 d2 0\n".write(toFile: beir + "/qrels/test.tsv", atomically: true, encoding: .utf8)

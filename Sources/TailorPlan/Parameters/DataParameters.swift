@@ -33,7 +33,7 @@ public struct RecordFormat: Sendable {
 /// data.load: one file of the user's (the file itself is the node's, by digest).
 public struct DataLoadParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.dataLoad]
-    public static var version: Int { 3 }  // 2: records read in their layout, chat turns as {role, content}; 3: a question keeps its id
+    public static var version: Int { 3 }  // 2: records read in their layout, chat turns as {role, content}; 3: a question keeps its id, a document's title leads its text
     public var records: RecordFormat
     public init(_ p: Params) throws { records = try RecordFormat(p) }
 }
