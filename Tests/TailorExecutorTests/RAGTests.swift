@@ -29,6 +29,13 @@ final class RAGTests: FolderTestCase {
           retrieval: { rag: facts, data: questions, metrics: [recall_at_k, precision_at_k, ndcg_at_k, mrr, rag_exact_match, gold_contains], k: 3, max_tokens: 4 }
         """
 
+    /// Every node of the spec `file` in the test's folder, run into the folder's cache.
+    func execute(_ file: String) throws -> [Executor.Outcome] {
+        var diagnostics = DiagnosticBag()
+        let plan = try XCTUnwrap(Compiler().plan(file: dir + "/" + file, diagnostics: &diagnostics), "\(diagnostics.items)")
+        return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+    }
+
     func testDocumentsQuestionsIndexAndRetrievalScoredAsTrecEval() throws {
         try Self.spec.write(toFile: dir + "/rag.yaml", atomically: true, encoding: .utf8)
         var diagnostics = DiagnosticBag()
@@ -140,11 +147,7 @@ final class RAGTests: FolderTestCase {
               retrieval: { rag: facts, data: questions, metrics: [ndcg_at_k, recall_at_k], k: 3 }
             """
         try spec.write(toFile: dir + "/graded.yaml", atomically: true, encoding: .utf8)
-        func run() throws -> [Executor.Outcome] {
-            var diagnostics = DiagnosticBag()
-            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/graded.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-            return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
-        }
+        func run() throws -> [Executor.Outcome] { try execute("graded.yaml") }
         let eval = try XCTUnwrap(try run().first { $0.node.id == "eval.retrieval.facts" })
         let qrels = try String(contentsOfFile: eval.artifact.path("qrels.txt"), encoding: .utf8)
         XCTAssertEqual(qrels, "7 0 doc-00003 1\ng 0 doc-00001 2\ng 0 doc-00002 0\n")
@@ -192,11 +195,7 @@ final class RAGTests: FolderTestCase {
               retrieval: { rag: beir, data: queries, metrics: [ndcg_at_k, recall_at_k], k: 2 }
             """
         try spec.write(toFile: dir + "/beir.yaml", atomically: true, encoding: .utf8)
-        func run() throws -> [Executor.Outcome] {
-            var diagnostics = DiagnosticBag()
-            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/beir.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-            return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
-        }
+        func run() throws -> [Executor.Outcome] { try execute("beir.yaml") }
         var outcomes = try run()
         func text(_ id: String, _ file: String) throws -> String {
             try String(contentsOfFile: try XCTUnwrap(outcomes.first { $0.node.id == id }).artifact.path(file), encoding: .utf8)
