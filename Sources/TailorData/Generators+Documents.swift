@@ -25,11 +25,11 @@ extension Generators {
 
     /// Every first name, then every full name, the documents' subjects drawn from it without
     /// repeats (a seeded permutation), so no two documents of a dataset share a subject.
-    static var firstNames: [String] { firstSyllables.flatMap { a in secondSyllables.map { a + $0 } } }
-    static var fullNames: [String] {
+    static let firstNames: [String] = firstSyllables.flatMap { a in secondSyllables.map { a + $0 } }
+    static let fullNames: [String] = {
         let surnames = surnameStarts.flatMap { a in surnameEnds.map { a + $0 } }
         return firstNames.flatMap { f in surnames.map { "\(f) \($0)" } }
-    }
+    }()
 
     /// Fact `kind` about `name`, from the draws `u` (at least 3).
     static func fact(_ kind: Int, about name: String, _ u: [Float]) -> Fact {

@@ -22,25 +22,13 @@ public struct RetrievalScores: Sendable, Equatable {
         reciprocalRank = top.firstIndex { $0 >= 1 }.map { 1 / Double($0 + 1) } ?? 0
     }
 
-    /// The mean of each metric over the queries that the run ranks and the qrels judge, as
-    /// trec_eval averages by default (and pytrec_eval returns): a query with no judgements, or
-    /// none retrieved, is left out.
-    public static func mean(_ runs: [RankedList], _ qrels: Qrels, k: Int) -> (scores: RetrievalScores, queries: Int) {
-        var sum = RetrievalScores(precision: 0, recall: 0, ndcg: 0, reciprocalRank: 0), n = 0
-        for ranked in runs {
-            guard let judged = qrels.judged[ranked.query], !ranked.documents.isEmpty else { continue }
-            let s = RetrievalScores(ranked, judged: judged, k: k)
-            sum.precision += s.precision
-            sum.recall += s.recall
-            sum.ndcg += s.ndcg
-            sum.reciprocalRank += s.reciprocalRank
-            n += 1
+    /// The scores of the queries that the run ranks and the qrels judge, in the run's order:
+    /// the queries trec_eval averages over by default (and pytrec_eval returns); a query with no
+    /// judgements, or none retrieved, is left out.
+    public static func judged(_ runs: [RankedList], _ qrels: Qrels, k: Int) -> [RetrievalScores] {
+        runs.compactMap { ranked in
+            guard let judged = qrels.judged[ranked.query], !ranked.documents.isEmpty else { return nil }
+            return RetrievalScores(ranked, judged: judged, k: k)
         }
-        let d = Double(max(1, n))
-        return (RetrievalScores(precision: sum.precision / d, recall: sum.recall / d, ndcg: sum.ndcg / d, reciprocalRank: sum.reciprocalRank / d), n)
-    }
-
-    public init(precision: Double, recall: Double, ndcg: Double, reciprocalRank: Double) {
-        (self.precision, self.recall, self.ndcg, self.reciprocalRank) = (precision, recall, ndcg, reciprocalRank)
     }
 }

@@ -14,16 +14,22 @@ public enum Bootstrap {
         guard !values.isEmpty else { return nil }
         let n = values.count
         let rng = Philox(seed: seed, stream: 0x626f_6f74)  // "boot"
-        let indices = (0..<resamples).map { b in
-            rng.uniform(count: n, start: UInt64(b) * UInt64(n)).map { Swift.min(n - 1, Int($0 * Float(n))) }
+        // Each resample's mean straight from its draws: no table of resampled indices is kept.
+        let means = (0..<resamples).map { b in
+            rng.uniform(count: n, start: UInt64(b) * UInt64(n)).reduce(0.0) { $0 + values[Swift.min(n - 1, Int($1 * Float(n)))] } / Double(n)
         }
-        return interval95(values, resampled: indices)
+        return interval95(means: means)
     }
 
     /// The 95% interval from given resamples (each a list of indices into `values`).
     public static func interval95(_ values: [Double], resampled: [[Int]]) -> (low: Double, high: Double) {
-        let means = resampled.map { sample in sample.reduce(0.0) { $0 + values[$1] } / Double(sample.count) }.sorted()
-        return (percentile(means, 2.5), percentile(means, 97.5))
+        interval95(means: resampled.map { sample in sample.reduce(0.0) { $0 + values[$1] } / Double(sample.count) })
+    }
+
+    /// The 2.5th and 97.5th percentiles of the resamples' means.
+    static func interval95(means: [Double]) -> (low: Double, high: Double) {
+        let sorted = means.sorted()
+        return (percentile(sorted, 2.5), percentile(sorted, 97.5))
     }
 
     /// The `p`th percentile of sorted values, linear between the ranks around it (numpy's default).

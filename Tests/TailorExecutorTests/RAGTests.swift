@@ -80,13 +80,14 @@ final class RAGTests: FolderTestCase {
         }
         let lists = byQuery.map { RankedList(query: $0.key, scores: $0.value) }
         for list in lists { XCTAssertEqual(list.documents.map(\.id), byQuery[list.query]!.map(\.id), "the file is in trec_eval's order") }
-        let (mean, queries) = RetrievalScores.mean(lists, Qrels(judged), k: 3)
-        XCTAssertEqual(queries, 16)
+        let scored = RetrievalScores.judged(lists, Qrels(judged), k: 3)
+        XCTAssertEqual(scored.count, 16)
+        func mean(_ metric: KeyPath<RetrievalScores, Double>) -> Double { scored.map { $0[keyPath: metric] }.reduce(0, +) / Double(scored.count) }
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try path("eval.retrieval.facts", "metrics.json")))) as! [String: Any]
-        XCTAssertEqual(metrics["recall_at_k"] as! Double, mean.recall, accuracy: 1e-12)
-        XCTAssertEqual(metrics["precision_at_k"] as! Double, mean.precision, accuracy: 1e-12)
-        XCTAssertEqual(metrics["ndcg_at_k"] as! Double, mean.ndcg, accuracy: 1e-12)
-        XCTAssertEqual(metrics["mrr"] as! Double, mean.reciprocalRank, accuracy: 1e-12)
+        XCTAssertEqual(metrics["recall_at_k"] as! Double, mean(\.recall), accuracy: 1e-12)
+        XCTAssertEqual(metrics["precision_at_k"] as! Double, mean(\.precision), accuracy: 1e-12)
+        XCTAssertEqual(metrics["ndcg_at_k"] as! Double, mean(\.ndcg), accuracy: 1e-12)
+        XCTAssertEqual(metrics["mrr"] as! Double, mean(\.reciprocalRank), accuracy: 1e-12)
         for metric in ["recall_at_k", "precision_at_k", "ndcg_at_k", "mrr", "rag_exact_match"] {
             let ci = try XCTUnwrap(metrics[metric + "_ci95"] as? [Double], metric)
             let value = try XCTUnwrap(metrics[metric] as? Double, metric)
@@ -158,7 +159,8 @@ final class RAGTests: FolderTestCase {
             .map { $0.split(separator: " ").map(String.init) }
         let ranked = Dictionary(grouping: lists, by: { $0[0] }).map { q, rows in RankedList(query: q, scores: rows.map { ($0[2], Float($0[4])!) }) }
         let judged: [String: [String: Int]] = ["g": ["doc-00001": 2, "doc-00002": 0], "7": ["doc-00003": 1]]
-        XCTAssertEqual(metrics["ndcg_at_k"] as! Double, RetrievalScores.mean(ranked, Qrels(judged), k: 3).scores.ndcg, accuracy: 1e-12)
+        let scored = RetrievalScores.judged(ranked, Qrels(judged), k: 3)
+        XCTAssertEqual(metrics["ndcg_at_k"] as! Double, scored.map(\.ndcg).reduce(0, +) / Double(scored.count), accuracy: 1e-12)
 
         try (questions + [#"{"question": "Who?", "answer": "x", "relevant": "doc-00001"}"#]).joined(separator: "\n")
             .write(toFile: dir + "/questions.jsonl", atomically: true, encoding: .utf8)
@@ -215,5 +217,16 @@ final class RAGTests: FolderTestCase {
         XCTAssertEqual(try text("eval.retrieval.beir", "qrels.txt"), "q1 0 d1 1\nq3 0 d2 0\nq3 0 d3 2\n")
         try "q1 0 d1 1\nq3 d3\nq3 0 d2 high\n".write(toFile: beir + "/qrels/test.tsv", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try run()) { XCTAssertTrue("\($0)".contains("2 lines are not a judgement") && "\($0)".contains("lines 2, 3"), "\($0)") }
+    }
+
+    /// The best passages found in one pass are the first k of a full sort (score descending,
+    /// ties to the earlier passage), whatever the ties and however k compares with the row.
+    func testTheTopPassagesAreTheFirstOfAFullSort() {
+        let row: [Float] = (0..<200).map { Float(($0 * 37) % 23) / 4 }  // many ties
+        let sorted = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+        for k in [0, 1, 2, 7, 199, 200, 300] {
+            XCTAssertEqual(Retriever.top(k, of: row[...]), Array(sorted.prefix(k)), "k = \(k)")
+            XCTAssertEqual(Retriever.top(k, of: ([1] + row)[1...]), Array(sorted.prefix(k)), "a slice not at index 0, k = \(k)")
+        }
     }
 }

@@ -35,14 +35,14 @@ final class RetrievalMetricsTests: XCTestCase {
         XCTAssertEqual(compared, 12 * 4 * 4, "every judged and ranked query, every metric and cut")
     }
 
-    /// The mean is over the queries both sides know, as pytrec_eval returns them: the query only
+    /// Means are over the queries both sides know, as pytrec_eval returns them: the query only
     /// the run has and the one only the qrels have are left out.
     func testTheMeanLeavesOutQueriesOneSideLacks() throws {
         let f = try fixture()
-        let (mean, queries) = RetrievalScores.mean(ranked(f), Qrels(f.qrels), k: 5)
-        XCTAssertEqual(queries, f.expected.count)
+        let scored = RetrievalScores.judged(ranked(f), Qrels(f.qrels), k: 5)
+        XCTAssertEqual(scored.count, f.expected.count)
         let ndcg = f.expected.values.map { $0["ndcg_cut_5"]! }.reduce(0, +) / Double(f.expected.count)
-        XCTAssertEqual(mean.ndcg, ndcg, accuracy: 1e-9)
+        XCTAssertEqual(scored.map(\.ndcg).reduce(0, +) / Double(scored.count), ndcg, accuracy: 1e-9)
     }
 
     /// trec_eval's order: score descending, then the document id descending; the run file's

@@ -56,7 +56,8 @@ enum EvalRunners {
             guard !Set(metrics).isDisjoint(with: ["exact_match", "contains", "answer_check", "final_number", "win_rate"]) else { return }
             guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
             let answers = try self.answers(examples, model, tokenizer, maxTokens: maxTokens, ctx, "generating")
-            var hits: [String: [Double]] = ["exact_match": [], "contains": [], "answer_check": [], "final_number": []]
+            // Each asked answer metric's hit (1) or miss (0) per example.
+            var hits = Dictionary(uniqueKeysWithValues: ["exact_match", "contains", "answer_check", "final_number"].filter(metrics.contains).map { ($0, [Double]()) })
             var samples: [[String: String]] = []
             for (row, answer) in zip(examples, answers) {
                 for metric in hits.keys { hits[metric]!.append(AnswerCheck.passes(metric, answer, row.text) ? 1 : 0) }
@@ -65,7 +66,7 @@ enum EvalRunners {
                                     "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
                 }
             }
-            for (metric, scores) in hits where metrics.contains(metric) { Self.score(metric, scores, into: &result) }
+            for (metric, scores) in hits { Self.score(metric, scores, into: &result) }
             result["samples"] = samples  // the first answers, to see what a score means
             if metrics.contains("win_rate") {
                 try judge(answers, of: modelInput.artifact, examples: examples, records: data.records, maxTokens: maxTokens, prompt: prompt,

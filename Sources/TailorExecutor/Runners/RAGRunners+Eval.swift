@@ -46,11 +46,21 @@ struct Encoder {
 /// ranks by its best passage, in trec_eval's order (`RankedList`).
 public struct Retriever {
     let chunks: [Chunk], index: FlatIndex, encoder: Encoder
+    /// The documents, in index order, and each passage's document among them.
+    let documents: [String], documentOf: [Int]
 
     public init(index: Artifact, encoder: Artifact) throws {
         (chunks, self.index) = try RAGRunners.loadIndex(index)
         self.encoder = try Encoder(encoder, normalize: self.index.metric == .cosine)
         guard self.encoder.dimension == self.index.dimension else { throw ExecutionError.unreadableIndex(index.key) }
+        var numbers: [String: Int] = [:], documents: [String] = []
+        documentOf = chunks.map { c in
+            if let d = numbers[c.document] { return d }
+            numbers[c.document] = documents.count
+            documents.append(c.document)
+            return documents.count - 1
+        }
+        self.documents = documents
     }
 
     /// Each question's first `passages` passages and every document ranked.
@@ -59,12 +69,24 @@ public struct Retriever {
         let scores = index.scores(encoder.embed(questions.map(\.text), progress: progress))  // (Q, N)
         let n = chunks.count
         return questions.enumerated().map { qi, question in
-            let row = Array(scores[(qi * n)..<((qi + 1) * n)])
-            let ranked = passages == 0 ? [] : row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
-            var best: [String: Float] = [:]
-            for (j, c) in chunks.enumerated() { best[c.document] = Swift.max(best[c.document] ?? -.infinity, row[j]) }
-            return (ranked.prefix(passages).map { chunks[$0] }, RankedList(query: question.id, scores: best.map { ($0.key, $0.value) }))
+            let row = scores[(qi * n)..<((qi + 1) * n)]
+            var best = [Float](repeating: -.infinity, count: documents.count)
+            for (j, score) in zip(0..., row) { best[documentOf[j]] = Swift.max(best[documentOf[j]], score) }
+            return (Self.top(passages, of: row).map { chunks[$0] }, RankedList(query: question.id, scores: Array(zip(documents, best))))
         }
+    }
+
+    /// The indices of the `k` highest scores (ties to the earlier passage), best first, found in
+    /// one pass that keeps only those k, not a sort of every passage.
+    static func top(_ k: Int, of row: ArraySlice<Float>) -> [Int] {
+        guard k > 0 else { return [] }
+        var kept: [Int] = []
+        for (j, score) in zip(0..., row) where kept.count < k || score > row[row.startIndex + kept[kept.count - 1]] {
+            let at = kept.firstIndex { row[row.startIndex + $0] < score } ?? kept.count
+            kept.insert(j, at: at)
+            if kept.count > k { kept.removeLast() }
+        }
+        return kept
     }
 }
 
@@ -121,8 +143,8 @@ extension RAGRunners {
         if let topK = p.topK { result["top_k"] = topK }
         let metrics = p.scope.metrics
         if let k = p.k {
-            // Each judged question's scores (the means are RetrievalScores.mean's), for the intervals.
-            let scored = lists.compactMap { list in judged[list.query].map { RetrievalScores(list, judged: $0, k: k) } }
+            // Each judged question's scores: their means are the metrics, their spread the intervals.
+            let scored = RetrievalScores.judged(lists, Qrels(judged), k: k)
             result["k"] = k
             result["judged_questions"] = scored.count
             for (metric, value) in [("recall_at_k", \RetrievalScores.recall), ("precision_at_k", \.precision), ("ndcg_at_k", \.ndcg), ("mrr", \.reciprocalRank)]

@@ -3,7 +3,7 @@ public struct RAGChunkParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.ragChunk]
     public static var version: Int { 2 }  // 2: the documents kept beside their passages
     public var size: Int, overlap: Int
-    /// `words`, `sentences` or `chars`.
+    /// `words`, `sentences`, `chars` or `tokens`.
     public var unit: String
 
     public init(_ p: Params) throws {
