@@ -74,6 +74,7 @@ public struct CacheMaintenance {
         if !dryRun {
             for entry in unused { try FileManager.default.removeItem(atPath: store.folder(entry.key)) }
             try? FileManager.default.removeItem(atPath: store.root + "/damaged")  // what verify set aside
+            store.pruneMemo()
         }
         return unused
     }

@@ -249,7 +249,7 @@ public final class Executor {
             let scratch = store.scratch(key)
             let made = try store.store(key, kind: node.kind.rawValue) { folder in
                 let ctx = NodeContext(node: node, inputs: inputs, output: folder, scratch: scratch, specDirectory: specDirectory,
-                                      report: { events(.progress(node, $0)) }, warning: { events(.warning(node, $0)) })
+                                      report: { events(.progress(node, $0)) }, warning: { events(.warning(node, $0)) }, store: store, key: key)
                 do {
                     try runner(ctx)
                     try confirmFiles(node)

@@ -15,6 +15,10 @@ public struct NodeContext {
     public let report: (Executor.Progress) -> Void
     /// Says something the user must see that does not stop the node.
     public let warning: (String) -> Void
+    /// The store, for `filed`/`file(under:)` only: a runner reads its inputs from `inputs`.
+    let store: ArtifactStore
+    /// The key the artifact is stored under.
+    let key: String
 
     /// Reports a line of progress; `done`/`total` let displays draw a bar and an ETA.
     public func progress(_ text: String, done: Int? = nil, total: Int? = nil, since start: Date? = nil) {
@@ -33,6 +37,16 @@ public struct NodeContext {
 
     /// The node's seed (the spec's), for kinds that draw random numbers.
     public var seed: UInt64 { UInt64(truncatingIfNeeded: params["seed"]?.int ?? 0) }
+
+    /// Earlier artifacts filed under `family` (see `ArtifactStore.file`), newest first: parts
+    /// of them a runner may reuse instead of computing again. `family` says what makes the
+    /// parts comparable (its digest names the memo's folder).
+    public func filed(under family: String, limit: Int) -> [Artifact] { store.filed(under: Self.memoName(family), limit: limit) }
+
+    /// Files this node's artifact under `family`, for later nodes to find with `filed`.
+    public func file(under family: String) throws { try store.file(key, under: Self.memoName(family)) }
+
+    static func memoName(_ family: String) -> String { String(Digest.of(text: family).dropFirst("sha256:".count)) }
 
     public func out(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
 

@@ -219,6 +219,59 @@ final class RAGTests: FolderTestCase {
         XCTAssertThrowsError(try run()) { XCTAssertTrue("\($0)".contains("2 lines are not a judgement") && "\($0)".contains("lines 2, 3"), "\($0)") }
     }
 
+    /// Editing one document embeds only its passages again: the rest come from the earlier
+    /// index, and the new index is the same bits as one built from nothing. An earlier index
+    /// that is gone from the cache is passed over.
+    func testEditingOneDocumentEmbedsOnlyItsPassages() throws {
+        func write(_ second: String) throws {
+            try (1...5).map { i in
+                let middle = i == 3 ? second : "It goes on \(i) times."
+                return #"{"id": "d\#(i)", "text": "Doc \#(i) opens here. \#(middle) It ends with \#(i)."}"#
+            }
+                .joined(separator: "\n").write(toFile: dir + "/docs.jsonl", atomically: true, encoding: .utf8)
+        }
+        let spec = """
+            tailor: 1
+            name: edit
+            data:
+              docs: { file: docs.jsonl, format: documents }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              encoder: { arch: bert, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
+            rag:
+              facts: { documents: docs, chunk: { size: 1, overlap: 0, unit: sentences }, embed: encoder }
+            """
+        try spec.write(toFile: dir + "/edit.yaml", atomically: true, encoding: .utf8)
+        /// The index's artifact and what it said about the passages it embedded.
+        func index(_ cache: String) throws -> (Artifact, [String]) {
+            var diagnostics = DiagnosticBag()
+            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/edit.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+            final class Lines: @unchecked Sendable { var lines: [String] = [] }  // events come one at a time
+            let said = Lines()
+            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/" + cache)).run(plan.nodes) { event in
+                if case let .progress(node, progress) = event, node.kind == .ragIndex { said.lines.append(progress.text) }
+            }
+            return (try XCTUnwrap(outcomes.first { $0.node.kind == .ragIndex }).artifact, said.lines)
+        }
+        try write("It goes on 3 times.")
+        let (first, firstSaid) = try index("cache")
+        XCTAssertEqual(firstSaid.last, "embedding passages: 15/15 new, 0 from earlier indexes")
+        try write("It was edited.")
+        let (second, secondSaid) = try index("cache")
+        XCTAssertEqual(secondSaid.last, "embedding passages: 1/1 new, 14 from earlier indexes")
+        XCTAssertNotEqual(first.key, second.key)
+        let (fresh, freshSaid) = try index("fresh")
+        XCTAssertEqual(freshSaid.last, "embedding passages: 15/15 new, 0 from earlier indexes")
+        XCTAssertEqual(second.digest, fresh.digest, "reused vectors are the bits a fresh index computes")
+
+        try FileManager.default.removeItem(atPath: first.folder)
+        try FileManager.default.removeItem(atPath: second.folder)
+        try write("It changed again.")
+        XCTAssertEqual(try index("cache").1.last, "embedding passages: 15/15 new, 0 from earlier indexes")
+        XCTAssertEqual(try ArtifactStore(root: dir + "/cache").pruneMemo(), 2, "the markers of the two removed indexes")
+    }
+
     /// The best passages found in one pass are the first k of a full sort (score descending,
     /// ties to the earlier passage), whatever the ties and however k compares with the row.
     func testTheTopPassagesAreTheFirstOfAFullSort() {

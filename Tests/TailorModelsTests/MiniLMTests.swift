@@ -55,4 +55,24 @@ final class MiniLMTests: XCTestCase {
         XCTAssertGreaterThan(cosine(cat, rug), 0.6)
         for (a, b) in [(guitar, market), (cat, market), (strumming, rug)] { XCTAssertLessThan(cosine(a, b), 0.2) }
     }
+
+    /// A vector is the same bits alone, in a batch of other lengths, in another order, and in
+    /// a batch of its own length, so the index may reuse vectors embedded in another run.
+    func testAVectorDependsOnItsTextAlone() throws {
+        let (bert, tokenizer) = try model()
+        let words = "the a river stone keeps quiet under seven old bridges while morning light crosses".split(separator: " ")
+        // 1 to 40 words: token counts from 3 (one short product) to over 40, several texts per length.
+        let texts = (0..<48).map { i in (0...(i * 7 % 40)).map { words[($0 * 5 + i) % words.count] }.joined(separator: " ") }
+        let ids = texts.map { tokenizer.encode($0, maxLength: 256) }
+        let together = bert.embeddings(ids)
+        let alone = ids.map { bert.embeddings([$0])[0] }
+        let reversed = Array(bert.embeddings(ids.reversed(), batch: 5).reversed())
+        for i in ids.indices {
+            XCTAssertEqual(together[i], alone[i], "text \(i) (\(ids[i].count) tokens) in a batch and alone")
+            XCTAssertEqual(together[i], reversed[i], "text \(i) in batches of 5, reversed")
+        }
+        // Before: one right-padded batch changed the last bits of the shorter texts.
+        let padded = bert.pooled(ids, normalize: true)
+        XCTAssertNotEqual(padded, together, "a padded batch is not a test of independence if it already agrees")
+    }
 }

@@ -7,8 +7,8 @@ import TailorRetrieval
 import TailorRuntime
 
 /// An encoder artifact as sentence embeddings: mean-pooled hidden states, unit length for
-/// cosine search, in batches of 32 texts of similar length (the order of the batches is fixed
-/// by the texts, so the vectors are too).
+/// cosine search. A text's vector depends on that text alone (`Bert.embeddings`), so vectors
+/// can be reused across indexes and the order or company a text comes in changes no bit.
 struct Encoder {
     let bert: Bert, tokenizer: TextTokenizer, normalize: Bool
     var dimension: Int { bert.config.width }
@@ -19,17 +19,18 @@ struct Encoder {
     }
 
     /// One vector per text, in the texts' order, `progress` told how many are done after each
-    /// batch. Texts longer than the encoder's window (or sentence-transformers' 256 tokens) are
+    /// 256. Texts longer than the encoder's window (or sentence-transformers' 256 tokens) are
     /// cut, as sentence-transformers cuts them.
     func embed(_ texts: [String], progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) -> [[Float]] {
         let limit = Swift.min(bert.config.maxPositions, 256)
         let ids = texts.map { tokenizer.classificationIDs($0, limit: limit) }
+        // By length, so a part's texts share lengths and run in full batches without padding.
         let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
         var out = [[Float]](repeating: [], count: texts.count)
-        for start in stride(from: 0, to: order.count, by: 32) {
-            let batch = Array(order[start..<Swift.min(order.count, start + 32)])
-            for (i, v) in zip(batch, bert.embeddings(batch.map { ids[$0] }, normalize: normalize)) { out[i] = v }
-            progress(start + batch.count, texts.count)
+        for start in stride(from: 0, to: order.count, by: 256) {
+            let part = order[start..<Swift.min(order.count, start + 256)]
+            for (i, v) in zip(part, bert.embeddings(part.map { ids[$0] }, normalize: normalize)) { out[i] = v }
+            progress(start + part.count, texts.count)
         }
         return out
     }

@@ -50,20 +50,41 @@ enum RAGRunners {
     /// float32, one row per passage), `index.json` (count, dimension, metric) and the passages
     /// themselves (`chunks.jsonl`, and their documents, `documents.jsonl`), so a search needs
     /// this artifact alone.
+    ///
+    /// A passage whose text an earlier index embedded with the same encoder and scaling takes
+    /// that vector instead of being embedded again: a vector depends on its text alone
+    /// (`Encoder`), so the artifact is the same bits either way, and editing one document
+    /// embeds only its passages.
     static func index(_ ctx: NodeContext) throws {
         let p = try ctx.parameters(RAGIndexParameters.self)
         guard let metric = FlatIndex.Metric(rawValue: p.metric) else { throw ParameterError(path: "metric") }
         let chunksArtifact = try ctx.input(.chunks).artifact
         let chunksPath = chunksArtifact.path("chunks.jsonl")
         let chunks = try readChunks(chunksPath)
-        let encoder = try Encoder(try ctx.input(.encoder).artifact, normalize: metric == .cosine)
-        let vectors = encoder.embed(chunks.map(\.text), progress: Encoder.reporting(ctx, "embedding passages"))
-        var flat = vectors.flatMap { $0 }
+        let encoderArtifact = try ctx.input(.encoder).artifact
+        let encoder = try Encoder(encoderArtifact, normalize: metric == .cosine)
+        let family = "rag.index vectors \(RAGIndexParameters.version) \(encoderArtifact.key) normalize=\(encoder.normalize)"
+        var known: [String: ArraySlice<Float>] = [:]
+        for earlier in ctx.filed(under: family, limit: 4) {
+            guard let (texts, index) = try? loadIndex(earlier), index.dimension == encoder.dimension else { continue }
+            for (i, c) in texts.enumerated() where known[c.text] == nil { known[c.text] = index.vectors[(i * index.dimension)..<((i + 1) * index.dimension)] }
+        }
+        let missing = Array(Set(chunks.map(\.text)).filter { known[$0] == nil }).sorted()
+        let began = Date()
+        let embedded = encoder.embed(missing) { done, total in
+            ctx.progress("embedding passages: \(done)/\(total) new, \(chunks.count - total) from earlier indexes", done: done, total: total, since: began)
+        }
+        if missing.isEmpty { ctx.progress("embedding passages: 0 new, \(chunks.count) from earlier indexes") }
+        for (text, vector) in zip(missing, embedded) { known[text] = vector[...] }
+        var flat: [Float] = []
+        flat.reserveCapacity(chunks.count * encoder.dimension)
+        for c in chunks { flat += known[c.text]! }
         try Data(bytes: &flat, count: flat.count * 4).write(to: URL(fileURLWithPath: ctx.out("vectors.f32")))
         try FileManager.default.copyItem(atPath: chunksPath, toPath: ctx.out("chunks.jsonl"))
         try FileManager.default.copyItem(atPath: chunksArtifact.path("documents.jsonl"), toPath: ctx.out("documents.jsonl"))
         try JSONText.render(["count": chunks.count, "dimension": encoder.dimension, "metric": metric.rawValue] as [String: Any])
             .write(toFile: ctx.out("index.json"), atomically: false, encoding: .utf8)
+        try ctx.file(under: family)
     }
 
     static func readChunks(_ path: String) throws -> [Chunk] {

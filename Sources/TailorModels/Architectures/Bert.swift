@@ -129,7 +129,33 @@ public final class Bert: @unchecked Sendable {
 
     /// Sentence embeddings: the mean of each sequence's hidden states over its real tokens,
     /// scaled to unit length (sentence-transformers' mean pooling + normalisation).
-    public func embeddings(_ sequences: [[Int32]], normalize: Bool = true) -> [[Float]] {
+    ///
+    /// Each vector depends on its own sequence alone, never on the others in the call, so a
+    /// passage embedded once can be reused bit for bit (the index's per-passage cache). Padding
+    /// would break that: OpenBLAS computes a row of a product differently as the number of
+    /// columns changes (the attention scores of a padded batch), and a product of fewer than 8
+    /// rows differently from a taller one (measured with 384-wide weights). So sequences run in
+    /// groups of one length, at most `batch` at a time, and a group of fewer than 8 token rows
+    /// runs repeated up to 8.
+    public func embeddings(_ sequences: [[Int32]], normalize: Bool = true, batch: Int = 32) -> [[Float]] {
+        var out = [[Float]](repeating: [], count: sequences.count)
+        let order = sequences.indices.sorted { (sequences[$0].count, $0) < (sequences[$1].count, $1) }
+        var start = 0
+        while start < order.count {
+            let length = sequences[order[start]].count
+            var end = start
+            while end < order.count, end - start < batch, sequences[order[end]].count == length { end += 1 }
+            let group = order[start..<end].map { sequences[$0] }
+            let rows = Swift.max(1, length) * group.count
+            let padded = rows >= 8 ? group : (0..<(group.count * ((8 + rows - 1) / rows))).map { group[$0 % group.count] }
+            for (i, v) in zip(order[start..<end], pooled(padded, normalize: normalize)) { out[i] = v }
+            start = end
+        }
+        return out
+    }
+
+    /// `embeddings` of one batch as `hidden` runs it (padded to its longest sequence).
+    func pooled(_ sequences: [[Int32]], normalize: Bool) -> [[Float]] {
         let states = Tensor.noGrad { hidden(sequences).contiguous() }  // (B, T, C)
         let (t, c) = (states.shape[1], states.shape[2])
         return sequences.enumerated().map { bi, sequence in

@@ -1,7 +1,7 @@
 /// rag.chunk: how documents are cut into passages.
 public struct RAGChunkParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.ragChunk]
-    public static var version: Int { 2 }  // 2: the documents kept beside their passages
+    public static var version: Int { 3 }  // 2: the documents kept beside their passages; 3: vectors that do not depend on the batch
     public var size: Int, overlap: Int
     /// `words`, `sentences`, `chars` or `tokens`.
     public var unit: String
@@ -17,7 +17,7 @@ public struct RAGChunkParameters: NodeParameters {
 /// rag.index: the passages' embeddings, searched by `metric`.
 public struct RAGIndexParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.ragIndex]
-    public static var version: Int { 2 }  // 2: the documents kept beside their passages
+    public static var version: Int { 3 }  // 2: the documents kept beside their passages; 3: vectors that do not depend on the batch
     /// `cosine`, `dot` or `l2`.
     public var metric: String
     public init(_ p: Params) throws { metric = try p.required("metric", \.string) }
@@ -27,7 +27,7 @@ public struct RAGIndexParameters: NodeParameters {
 /// relevant documents at cutoff `k`, and answers generated from the `top_k` passages.
 public struct EvalRAGParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalRAG]
-    public static var version: Int { 2 }  // 2: 95% bootstrap intervals beside the scores
+    public static var version: Int { 3 }  // 2: 95% bootstrap intervals beside the scores; 3: questions embedded unpadded
     public var scope: EvalScope
     /// Passages each answer reads; in the plan only when a metric generates.
     public var topK: Int?
