@@ -1,7 +1,7 @@
 /// rag.chunk: how documents are cut into passages.
 public struct RAGChunkParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.ragChunk]
-    public static var version: Int { 3 }  // 2: the documents kept beside their passages; 3: vectors that do not depend on the batch
+    public static var version: Int { 2 }  // 2: the documents kept beside their passages
     public var size: Int, overlap: Int
     /// `words`, `sentences`, `chars` or `tokens`.
     public var unit: String
