@@ -50,7 +50,11 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .target(name: "TailorData", dependencies: ["TailorRuntime"]),
-        .target(name: "TailorRetrieval", dependencies: ["TailorRuntime"]),
+        .target(
+            name: "TailorRetrieval",
+            dependencies: ["TailorRuntime", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+        ),
         .target(name: "TailorDiagnostics"),
         .target(name: "TailorYAML", dependencies: ["CLibYAML", "TailorDiagnostics"]),
         .target(name: "TailorSpec", dependencies: ["TailorYAML", "TailorDiagnostics"]),
@@ -99,7 +103,7 @@ let package = Package(
             name: "TailorFuzz", dependencies: ["TailorPlan", "TailorEngine", "TailorExecutor", "TailorModels", "TailorRuntime", "TailorDiagnostics"]),
         .executableTarget(
             name: "TailorBench",
-            dependencies: ["TailorRuntime", "TailorModels", "TailorTraining", "COpenBLAS"],
+            dependencies: ["TailorRuntime", "TailorModels", "TailorTraining", "TailorRetrieval", "COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         .testTarget(name: "TailorRuntimeTests", dependencies: ["TailorRuntime"], exclude: ["Fixtures"]),

@@ -188,7 +188,7 @@ extension Planner {
         add(chunkID, .ragChunk, params: Self.object([("chunk", chunk)]), inputs: chunkInputs, at: v.location)
         var inputs = [PlanInput(node: chunkID, role: .chunks)]
         if let embed = v["embed"]?.string { inputs.append(PlanInput(node: model(embed), role: .encoder)) }
-        return add(id, .ragIndex, params: Self.object([("metric", v["metric"])]), inputs: inputs, at: v.location)
+        return add(id, .ragIndex, params: Self.object([("metric", v["metric"]), ("hnsw", v["hnsw"])]), inputs: inputs, at: v.location)
     }
 
     mutating func eval(_ name: String, _ v: Value) {
@@ -210,7 +210,7 @@ extension Planner {
             let generates = !names.isDisjoint(with: Metric.generating)
             if generates, let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g), role: .generator)) }
             if generates, let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p), role: .prompt)) }
-            let settings = pipeline.removing(["documents", "embed", "generator", "prompt", "chunk", "metric"] + (generates ? [] : ["top_k"]))
+            let settings = pipeline.removing(["documents", "embed", "generator", "prompt", "chunk", "metric", "hnsw"] + (generates ? [] : ["top_k"]))
             let id = add("eval.\(name).\(ragName)", .evalRAG,
                          params: settings.entries?.isEmpty == false ? params.setting("rag", settings) : params,
                          inputs: inputs, at: v.location)

@@ -6,12 +6,21 @@ public enum EvalSchema {
             Field("documents", .reference(.data), required: true, "a `documents` dataset"),
             Field("chunk", .object(chunk), "how documents are cut into passages"),
             Field("embed", .reference(.model), required: true, "an encoder model (e.g. `arch: bert`) that embeds passages and questions"),
-            Field("metric", .choice(["cosine", "dot", "l2"]), default: .string("cosine"), "similarity of the flat index"),
+            Field("metric", .choice(["cosine", "dot", "l2"]), default: .string("cosine"), "similarity of the index"),
+            Field("hnsw", .object(hnsw), "search an approximate HNSW graph instead of every vector (for large corpora)"),
             Field("top_k", .int(min: 1, max: 1000), default: .int(4), "passages retrieved per question"),
             Field("generator", .reference(.model), "a language model answering from the retrieved passages; omit for retrieval only"),
             Field("prompt", .reference(.prompt), "the generation prompt; must use `{context}` and `{question}`"),
         ],
         rules: [.needs("prompt", oneOf: ["generator"]), .needs("top_k", oneOf: ["generator"])])
+
+    static let hnsw = ObjectSchema(
+        "hnsw", doc: "An approximate index: a hierarchical navigable small-world graph over the passages' vectors (FAISS's `IndexHNSWFlat` knobs).",
+        fields: [
+            Field("m", .int(min: 2, max: 256), default: .int(32), "links per node on the upper layers (twice as many on the bottom one); more is slower to build and finds more"),
+            Field("ef_construction", .int(min: 1, max: 10_000), default: .int(200), "candidates kept while linking a new node; more builds a better graph, slower"),
+            Field("ef_search", .int(min: 1, max: 10_000), default: .int(128), "candidates kept while searching (at least the passages a question needs); more finds more, slower"),
+        ])
 
     static let chunk = ObjectSchema(
         "chunk", doc: "Chunking of documents.",

@@ -45,7 +45,7 @@ struct Retrieve: ParsableCommand {
               let encoder = outcomes.first(where: { $0.node.id == encoderID })
         else { throw ValidationError("'\(rag)' is not a RAG pipeline of \(spec)") }
         let retriever = try Retriever(index: index.artifact, encoder: encoder.artifact)
-        for found in retriever.search(asked, passages: 0) {
+        for found in retriever.search(asked, passages: 0, depth: k) {
             print(found.documents.trecLines(tag: "tailor", depth: k), terminator: "")
         }
     }

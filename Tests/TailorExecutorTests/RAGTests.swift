@@ -272,14 +272,35 @@ final class RAGTests: FolderTestCase {
         XCTAssertEqual(try ArtifactStore(root: dir + "/cache").pruneMemo(), 2, "the markers of the two removed indexes")
     }
 
-    /// The best passages found in one pass are the first k of a full sort (score descending,
-    /// ties to the earlier passage), whatever the ties and however k compares with the row.
-    func testTheTopPassagesAreTheFirstOfAFullSort() {
-        let row: [Float] = (0..<200).map { Float(($0 * 37) % 23) / 4 }  // many ties
-        let sorted = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
-        for k in [0, 1, 2, 7, 199, 200, 300] {
-            XCTAssertEqual(Retriever.top(k, of: row[...]), Array(sorted.prefix(k)), "k = \(k)")
-            XCTAssertEqual(Retriever.top(k, of: ([1] + row)[1...]), Array(sorted.prefix(k)), "a slice not at index 0, k = \(k)")
+    /// An HNSW graph searched wider than the index ranks the documents as exact search does;
+    /// changing only `ef_search` takes the graph from the earlier index instead of linking it again.
+    func testAnHNSWGraphFindsWhatExactSearchFinds() throws {
+        let exactSpec = Self.spec.replacingOccurrences(of: "rag_exact_match, gold_contains], k: 3, max_tokens: 4", with: "mrr], k: 3")
+        try exactSpec.write(toFile: dir + "/rag.yaml", atomically: true, encoding: .utf8)
+        func ranking(_ outcomes: [Executor.Outcome]) throws -> [String] {
+            let run = try String(contentsOfFile: try XCTUnwrap(outcomes.first { $0.node.kind == .evalRAG }).artifact.path("run.trec"), encoding: .utf8)
+            return run.split(separator: "\n").map { $0.split(separator: " ").prefix(4).joined(separator: " ") }  // qid Q0 docid rank
         }
+        let exact = try ranking(try execute("rag.yaml"))
+        final class Lines: @unchecked Sendable { var lines: [String] = [] }
+        func run(efSearch: Int) throws -> (ranking: [String], said: [String], graph: Data?) {
+            try exactSpec.replacingOccurrences(of: "top_k: 2,", with: "top_k: 2, hnsw: { m: 4, ef_construction: 16, ef_search: \(efSearch) },")
+                .write(toFile: dir + "/rag.yaml", atomically: true, encoding: .utf8)
+            var diagnostics = DiagnosticBag()
+            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/rag.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+            let said = Lines()
+            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes) { event in
+                if case let .progress(node, progress) = event, node.kind == .ragIndex { said.lines.append(progress.text) }
+            }
+            let index = try XCTUnwrap(outcomes.first { $0.node.kind == .ragIndex })
+            return (try ranking(outcomes), said.lines, FileManager.default.contents(atPath: index.artifact.path("hnsw.bin")))
+        }
+        let wide = try run(efSearch: 500)
+        XCTAssertEqual(wide.ranking, exact, "every passage found: the same documents in the same order")
+        XCTAssertEqual(wide.said.last, "linking the graph: 36/36")
+        XCTAssertNotNil(wide.graph)
+        let narrow = try run(efSearch: 3)
+        XCTAssertEqual(narrow.said.last, "linking the graph: taken from an earlier index")
+        XCTAssertEqual(narrow.graph, wide.graph)
     }
 }

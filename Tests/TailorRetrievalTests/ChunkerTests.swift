@@ -39,14 +39,3 @@ final class ChunkerTests: XCTestCase {
         XCTAssertTrue(Chunker.chunks(document: "d", text: "  ", size: 5, overlap: 0, unit: .words).isEmpty)
     }
 }
-
-final class FlatIndexTests: XCTestCase {
-    /// Inner products and negative squared distances, every query against every vector.
-    func testScoresAreProductsOrNegativeDistances() {
-        let vectors: [Float] = [1, 0, 0, 1, 3, 4]
-        let dot = FlatIndex(vectors: vectors, dimension: 2, metric: .dot)
-        XCTAssertEqual(dot.scores([[1, 2]]), [1, 2, 11])
-        let l2 = FlatIndex(vectors: vectors, dimension: 2, metric: .l2)
-        XCTAssertEqual(l2.scores([[1, 2], [3, 4]]), [-4, -2, -8, -20, -18, 0])
-    }
-}

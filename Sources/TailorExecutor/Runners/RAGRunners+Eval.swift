@@ -44,18 +44,21 @@ struct Encoder {
 
 /// Search over an index artifact with the encoder that built it, for `eval.rag` and
 /// `tailor retrieve`. Passages rank by score, ties by their order in the index; a document
-/// ranks by its best passage, in trec_eval's order (`RankedList`).
+/// ranks by its best passage, in trec_eval's order (`RankedList`). An exact index scores every
+/// passage and ranks every document; an HNSW graph finds the best `max(passages, depth)`
+/// passages and ranks the documents among them.
 public struct Retriever {
-    let chunks: [Chunk], index: FlatIndex, encoder: Encoder
+    let index: RAGRunners.LoadedIndex, encoder: Encoder
+    var chunks: [Chunk] { index.chunks }
     /// The documents, in index order, and each passage's document among them.
     let documents: [String], documentOf: [Int]
 
     public init(index: Artifact, encoder: Artifact) throws {
-        (chunks, self.index) = try RAGRunners.loadIndex(index)
-        self.encoder = try Encoder(encoder, normalize: self.index.metric == .cosine)
-        guard self.encoder.dimension == self.index.dimension else { throw ExecutionError.unreadableIndex(index.key) }
+        self.index = try RAGRunners.loadIndex(index)
+        self.encoder = try Encoder(encoder, normalize: self.index.flat.metric == .cosine)
+        guard self.encoder.dimension == self.index.flat.dimension else { throw ExecutionError.unreadableIndex(index.key) }
         var numbers: [String: Int] = [:], documents: [String] = []
-        documentOf = chunks.map { c in
+        documentOf = self.index.chunks.map { c in
             if let d = numbers[c.document] { return d }
             numbers[c.document] = documents.count
             documents.append(c.document)
@@ -64,30 +67,33 @@ public struct Retriever {
         self.documents = documents
     }
 
-    /// Each question's first `passages` passages and every document ranked.
-    public func search(_ questions: [(id: String, text: String)], passages: Int,
+    /// Each question's first `passages` passages and its documents ranked: every document, or
+    /// with a graph those of its best `max(passages, depth)` passages.
+    public func search(_ questions: [(id: String, text: String)], passages: Int, depth: Int,
                        progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) -> [(passages: [Chunk], documents: RankedList)] {
-        let scores = index.scores(encoder.embed(questions.map(\.text), progress: progress))  // (Q, N)
-        let n = chunks.count
-        return questions.enumerated().map { qi, question in
-            let row = scores[(qi * n)..<((qi + 1) * n)]
-            var best = [Float](repeating: -.infinity, count: documents.count)
-            for (j, score) in zip(0..., row) { best[documentOf[j]] = Swift.max(best[documentOf[j]], score) }
-            return (Self.top(passages, of: row).map { chunks[$0] }, RankedList(query: question.id, scores: Array(zip(documents, best))))
+        let vectors = encoder.embed(questions.map(\.text), progress: progress)
+        if let graph = index.graph {
+            let n = Swift.max(passages, depth), searcher = HNSWIndex.Searcher(for: graph)
+            return zip(questions, vectors).map { question, vector in
+                let found = graph.search(vector, k: n, ef: Swift.max(index.efSearch, n), using: searcher)
+                var best: [Int: Float] = [:]
+                for f in found where best[documentOf[f.index]] == nil { best[documentOf[f.index]] = f.score }  // found best first
+                return (found.prefix(passages).map { chunks[$0.index] },
+                        RankedList(query: question.id, scores: best.map { (documents[$0.key], $0.value) }))
+            }
         }
-    }
-
-    /// The indices of the `k` highest scores (ties to the earlier passage), best first, found in
-    /// one pass that keeps only those k, not a sort of every passage.
-    static func top(_ k: Int, of row: ArraySlice<Float>) -> [Int] {
-        guard k > 0 else { return [] }
-        var kept: [Int] = []
-        for (j, score) in zip(0..., row) where kept.count < k || score > row[row.startIndex + kept[kept.count - 1]] {
-            let at = kept.firstIndex { row[row.startIndex + $0] < score } ?? kept.count
-            kept.insert(j, at: at)
-            if kept.count > k { kept.removeLast() }
+        let count = chunks.count
+        // 64 questions at a time: a (64, N) block of scores, never one of every question.
+        return stride(from: 0, to: questions.count, by: 64).flatMap { start in
+            let block = start..<Swift.min(questions.count, start + 64)
+            let scores = index.flat.scores(Array(vectors[block]))  // (B, N)
+            return block.map { qi in
+                let row = scores[((qi - start) * count)..<((qi - start + 1) * count)]
+                var best = [Float](repeating: -.infinity, count: documents.count)
+                for (j, score) in zip(0..., row) { best[documentOf[j]] = Swift.max(best[documentOf[j]], score) }
+                return (FlatIndex.top(passages, of: row).map { chunks[$0] }, RankedList(query: questions[qi].id, scores: Array(zip(documents, best))))
+            }
         }
-        return kept
     }
 }
 
@@ -130,9 +136,9 @@ extension RAGRunners {
             }
             if !grades.isEmpty { judged[id] = grades }
         }
-        let found = retriever.search(Array(zip(ids, questions)), passages: p.topK ?? 0, progress: Encoder.reporting(ctx, "embedding questions"))
-        let contexts = found.map(\.passages), lists = found.map(\.documents)
         let depth = Swift.max(100, p.k ?? 0)
+        let found = retriever.search(Array(zip(ids, questions)), passages: p.topK ?? 0, depth: depth, progress: Encoder.reporting(ctx, "embedding questions"))
+        let contexts = found.map(\.passages), lists = found.map(\.documents)
         let run = lists.map { $0.trecLines(tag: "tailor", depth: depth) }.joined()
         try run.write(toFile: ctx.out("run.trec"), atomically: false, encoding: .utf8)
         let qrelLines = judged.sorted { $0.key < $1.key }.flatMap { q, docs in docs.sorted { $0.key < $1.key }.map { "\(q) 0 \($0.key) \($0.value)\n" } }

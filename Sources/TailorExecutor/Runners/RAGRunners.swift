@@ -64,10 +64,10 @@ enum RAGRunners {
         let encoderArtifact = try ctx.input(.encoder).artifact
         let encoder = try Encoder(encoderArtifact, normalize: metric == .cosine)
         let family = "rag.index vectors \(RAGIndexParameters.version) \(encoderArtifact.key) normalize=\(encoder.normalize)"
-        var known: [String: ArraySlice<Float>] = [:]
+        var known: [String: [Float]] = [:]
         for earlier in ctx.filed(under: family, limit: 4) {
-            guard let (texts, index) = try? loadIndex(earlier), index.dimension == encoder.dimension else { continue }
-            for (i, c) in texts.enumerated() where known[c.text] == nil { known[c.text] = index.vectors[(i * index.dimension)..<((i + 1) * index.dimension)] }
+            guard let found = try? loadIndex(earlier, graph: false), found.flat.dimension == encoder.dimension else { continue }
+            for (i, c) in found.chunks.enumerated() where known[c.text] == nil { known[c.text] = found.flat.vector(i) }
         }
         let missing = Array(Set(chunks.map(\.text)).filter { known[$0] == nil }).sorted()
         let began = Date()
@@ -75,16 +75,39 @@ enum RAGRunners {
             ctx.progress("embedding passages: \(done)/\(total) new, \(chunks.count - total) from earlier indexes", done: done, total: total, since: began)
         }
         if missing.isEmpty { ctx.progress("embedding passages: 0 new, \(chunks.count) from earlier indexes") }
-        for (text, vector) in zip(missing, embedded) { known[text] = vector[...] }
+        for (text, vector) in zip(missing, embedded) { known[text] = vector }
         var flat: [Float] = []
         flat.reserveCapacity(chunks.count * encoder.dimension)
         for c in chunks { flat += known[c.text]! }
         try Data(bytes: &flat, count: flat.count * 4).write(to: URL(fileURLWithPath: ctx.out("vectors.f32")))
         try FileManager.default.copyItem(atPath: chunksPath, toPath: ctx.out("chunks.jsonl"))
         try FileManager.default.copyItem(atPath: chunksArtifact.path("documents.jsonl"), toPath: ctx.out("documents.jsonl"))
-        try JSONText.render(["count": chunks.count, "dimension": encoder.dimension, "metric": metric.rawValue] as [String: Any])
-            .write(toFile: ctx.out("index.json"), atomically: false, encoding: .utf8)
+        var info: [String: Any] = ["count": chunks.count, "dimension": encoder.dimension, "metric": metric.rawValue]
+        if let h = p.hnsw {
+            let graph = try hnsw(ctx, FlatIndex(vectors: flat, dimension: encoder.dimension, metric: metric), m: h.m, efConstruction: h.efConstruction,
+                                 family: "rag.index hnsw \(RAGIndexParameters.version) \(chunksArtifact.digest) \(family) m=\(h.m) ef=\(h.efConstruction)")
+            try graph.serialized.write(to: URL(fileURLWithPath: ctx.out("hnsw.bin")))
+            info["hnsw"] = ["m": h.m, "ef_construction": h.efConstruction, "ef_search": h.efSearch]
+        }
+        try JSONText.render(info).write(toFile: ctx.out("index.json"), atomically: false, encoding: .utf8)
         try ctx.file(under: family)
+    }
+
+    /// The HNSW graph over the index's vectors: an earlier index's graph of the same passages,
+    /// encoder and settings (one that differed only in `ef_search`, which the graph does not
+    /// depend on), else built here.
+    static func hnsw(_ ctx: NodeContext, _ flat: FlatIndex, m: Int, efConstruction: Int, family: String) throws -> HNSWIndex {
+        defer { try? ctx.file(under: family) }
+        for earlier in ctx.filed(under: family, limit: 1) {
+            if let data = FileManager.default.contents(atPath: earlier.path("hnsw.bin")), let graph = HNSWIndex(flat, data: data) {
+                ctx.progress("linking the graph: taken from an earlier index")
+                return graph
+            }
+        }
+        let began = Date()
+        return HNSWIndex(flat, m: m, efConstruction: efConstruction) { done, total in
+            ctx.progress("linking the graph: \(done)/\(total)", done: done, total: total, since: began)
+        }
     }
 
     static func readChunks(_ path: String) throws -> [Chunk] {
@@ -105,8 +128,14 @@ enum RAGRunners {
                           uniquingKeysWith: { a, _ in a })
     }
 
-    /// The index artifact read back: its passages and their vectors.
-    static func loadIndex(_ artifact: Artifact) throws -> (chunks: [Chunk], index: FlatIndex) {
+    /// An index artifact read back: its passages, their vectors, and the HNSW graph over them
+    /// with its search breadth when the pipeline asked for one.
+    struct LoadedIndex {
+        let chunks: [Chunk], flat: FlatIndex, graph: HNSWIndex?, efSearch: Int
+    }
+
+    /// The index artifact read back (without its graph when `graph` is false).
+    static func loadIndex(_ artifact: Artifact, graph: Bool = true) throws -> LoadedIndex {
         let chunks = try readChunks(artifact.path("chunks.jsonl"))
         guard let info = FileManager.default.contents(atPath: artifact.path("index.json")),
               let json = (try? JSONSerialization.jsonObject(with: info)) as? [String: Any],
@@ -115,7 +144,12 @@ enum RAGRunners {
               let data = FileManager.default.contents(atPath: artifact.path("vectors.f32")), data.count == chunks.count * dimension * 4
         else { throw ExecutionError.unreadableIndex(artifact.key) }
         let vectors = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        return (chunks, FlatIndex(vectors: vectors, dimension: dimension, metric: metric))
+        let flat = FlatIndex(vectors: vectors, dimension: dimension, metric: metric)
+        guard graph, let h = json["hnsw"] as? [String: Any] else { return LoadedIndex(chunks: chunks, flat: flat, graph: nil, efSearch: 0) }
+        guard let efSearch = h["ef_search"] as? Int, efSearch > 0, let bytes = FileManager.default.contents(atPath: artifact.path("hnsw.bin")),
+              let hnsw = HNSWIndex(flat, data: bytes)
+        else { throw ExecutionError.unreadableIndex(artifact.key) }
+        return LoadedIndex(chunks: chunks, flat: flat, graph: hnsw, efSearch: efSearch)
     }
 }
 

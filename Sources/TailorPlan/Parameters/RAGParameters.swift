@@ -20,7 +20,15 @@ public struct RAGIndexParameters: NodeParameters {
     public static var version: Int { 3 }  // 2: the documents kept beside their passages; 3: vectors that do not depend on the batch
     /// `cosine`, `dot` or `l2`.
     public var metric: String
-    public init(_ p: Params) throws { metric = try p.required("metric", \.string) }
+    /// The HNSW graph's links per node, candidates while building and while searching; nil for exact search.
+    public var hnsw: (m: Int, efConstruction: Int, efSearch: Int)?
+
+    public init(_ p: Params) throws {
+        metric = try p.required("metric", \.string)
+        if let h = p["hnsw"] {
+            hnsw = (try h.required("m", \.int), try h.required("ef_construction", \.int), try h.required("ef_search", \.int))
+        }
+    }
 }
 
 /// eval.rag: retrieval for every question of the eval's data, scored against the questions'
