@@ -33,6 +33,8 @@ public enum InputRole: String, Sendable, Hashable, CaseIterable {
     /// Data an eval scores.
     case evalData = "eval_data"
     case documents, chunks, index, encoder, generator
+    /// The encoder a prompt's similar examples are chosen by, for a node that renders the prompt.
+    case shotEncoder = "shot_encoder"
     /// One model's eval, gathered by the eval's report.
     case result
 }

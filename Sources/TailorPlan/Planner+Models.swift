@@ -198,7 +198,10 @@ extension Planner {
                                 + Metric.settingsByMetric.filter { names.isDisjoint(with: $0.metrics) }.map(\.key))
         if names.contains("forgetting") { return forgettingMatrix(name, v, params: params) }
         var shared: [PlanInput] = [dataInput(v["data"])?.as(.evalData)].compactMap { $0 }
-        if let p = v["prompt"]?.string { shared.append(PlanInput(node: prompt(p), role: .prompt)) }
+        if let p = v["prompt"]?.string {
+            let promptID = prompt(p)
+            shared += promptInputs(promptID)
+        }
         var rows = shared.first.flatMap { self.rows(of: $0) }
         if let limit = v["limit"]?.int { rows = rows.map { min($0, limit) } ?? limit }
         var parts: [PlanInput] = []
@@ -209,7 +212,10 @@ extension Planner {
             if let e = pipeline["embed"]?.string { inputs.append(PlanInput(node: model(e), role: .encoder)) }
             let generates = !names.isDisjoint(with: Metric.generating)
             if generates, let g = pipeline["generator"]?.string { inputs.append(PlanInput(node: model(g), role: .generator)) }
-            if generates, let p = pipeline["prompt"]?.string { inputs.append(PlanInput(node: prompt(p), role: .prompt)) }
+            if generates, let p = pipeline["prompt"]?.string {
+                let promptID = prompt(p)
+                inputs += promptInputs(promptID)
+            }
             let settings = pipeline.removing(["documents", "embed", "generator", "prompt", "chunk", "metric", "hnsw"] + (generates ? [] : ["top_k"]))
             let id = add("eval.\(name).\(ragName)", .evalRAG,
                          params: settings.entries?.isEmpty == false ? params.setting("rag", settings) : params,
@@ -268,7 +274,7 @@ extension Planner {
                     // on, with the base before and in the general column (no task's adapter).
                     let s = !stages.routed ? i : j < stages.stages.count && j < i ? j + 1 : 0
                     var inputs = [PlanInput(node: rowModels[s], role: .model), column.as(.evalData)]
-                    if let promptID { inputs.append(PlanInput(node: promptID, role: .prompt)) }
+                    if let promptID { inputs += promptInputs(promptID) }
                     var evalRows = rows(of: column)
                     if let limit = v["limit"]?.int { evalRows = evalRows.map { min($0, limit) } ?? limit }
                     let cellLengths = tokenizerNode[m].flatMap { self.lengths(column, tokenizer: $0, prompt: promptID) }

@@ -17,6 +17,9 @@ struct Planner {
     /// Each continual model's base and stage nodes, in training order (the forgetting matrix's rows),
     /// and whether its tasks are scored with their own adapters (adapters per task, not merged).
     var continualStages: [String: (base: String, stages: [String], routed: Bool)] = [:]
+    /// The encoder node of each prompt that picks similar examples by embedding: every node
+    /// that renders the prompt embeds its queries with it.
+    var shotEncoder: [String: String] = [:]
     /// Sampled records, for the lengths of examples in estimates (shared by sweep variants).
     let sampler: DataSampler
 
@@ -207,7 +210,7 @@ struct Planner {
             let modelID = model(m)
             var inputs = [source, PlanInput(node: modelID, role: .model)]
             let promptID = sample["prompt"]?.string.map { prompt($0) }
-            if let promptID { inputs.append(PlanInput(node: promptID, role: .prompt)) }
+            if let promptID { inputs += promptInputs(promptID) }
             let answers = sourceRows.flatMap { rows in sample["n"]?.int.map { rows * $0 } }
             e = spec.models[m].flatMap { info in
                 info.arch.map { arch in
@@ -225,8 +228,8 @@ struct Planner {
             return add(id, .dataLabel, params: Self.object([("label", label)]), inputs: [source], at: v.location, estimate: e)
         }
         if let t = v["template"]?.string {
-            return add(id, .dataTemplate, params: Self.object([]),
-                       inputs: [source, PlanInput(node: prompt(t), role: .prompt)], at: v.location, estimate: e)
+            let promptID = prompt(t)
+            return add(id, .dataTemplate, params: Self.object([]), inputs: [source] + promptInputs(promptID), at: v.location, estimate: e)
         }
         return id
     }
@@ -272,10 +275,21 @@ struct Planner {
         var params = v
         if let fewShot = v["few_shot"] {
             inputs += [dataInput(fewShot["from"])].compactMap { $0 }
-            params = params.setting("few_shot", fewShot.removing(["from"]))
+            // `closest` orders similar examples only.
+            params = params.setting("few_shot", fewShot.removing(["from", "embed"] + (fewShot["select"]?.string == "similar" ? [] : ["closest"])))
+            if let e = fewShot["embed"]?.string {
+                shotEncoder[id] = model(e)
+                inputs.append(PlanInput(node: model(e), role: .encoder))
+            }
         }
         let seeded = params.setting("seed", Self.int(spec.seed))
         return add(id, .promptTemplate, params: seeded, inputs: inputs, at: v.location)
+    }
+
+    /// A node's inputs for rendering prompt `id`: the prompt, and the encoder its examples are
+    /// chosen by, if any (`shot_encoder`).
+    func promptInputs(_ id: String) -> [PlanInput] {
+        [PlanInput(node: id, role: .prompt)] + (shotEncoder[id].map { [PlanInput(node: $0, role: .shotEncoder)] } ?? [])
     }
 }
 

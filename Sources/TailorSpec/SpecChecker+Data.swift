@@ -194,6 +194,14 @@ extension SpecChecker {
         for (_, v) in entries("prompts") {
             if let fewShot = v["few_shot"] {
                 expectFormat(fewShot["from"], [.instruction, .queries, .classification], for: "few-shot examples")
+                if let e = fewShot["embed"], let name = e.string, let m = modelInfo(name) { expectKind(e, m, [.encoder], "'embed'") }
+                // Keys that only change how similar examples are chosen and ordered.
+                if fewShot["select"]?.string != "similar" {
+                    for key in ["embed", "closest"] where fewShot[key].map({ !$0.isDefault }) == true {
+                        diagnostics.error(.needs(key, ["select: similar"]), at: fewShot[key]?.location,
+                                          notes: [Note("random examples are drawn by seed, not by similarity; remove '\(key)', or set `select: similar`")])
+                    }
+                }
             }
         }
     }

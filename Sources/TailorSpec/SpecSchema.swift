@@ -161,5 +161,9 @@ public enum SpecSchema {
             Field("from", .reference(.data), required: true, "dataset the examples come from"),
             Field("k", .int(min: 1, max: 64), default: .int(3), "number of examples"),
             Field("select", .choice(["random", "similar"]), default: .string("random"), "random (seeded) or most similar to the query"),
+            Field("embed", .reference(.model),
+                  "an encoder (e.g. MiniLM): `similar` picks the examples nearest the query by the cosine of its sentence embeddings (KATE); without it, by shared words"),
+            Field("closest", .choice(["first", "last"]), default: .string("first"),
+                  "where `similar` puts the most similar example: first, or last, next to the query (KATE's reversed order)"),
         ])
 }

@@ -72,6 +72,67 @@ final class PromptTests: XCTestCase {
         XCTAssertEqual(first.components(separatedBy: "Q: ").count - 1, 2, "one example, then the question: \(first)")
     }
 
+    /// KATE: with an encoder, `similar` picks the examples nearest the question by MiniLM's
+    /// embeddings, which find a paraphrase that shares no word with the question where
+    /// shared words cannot; `closest: last` puts the nearest next to the question. `embed`
+    /// without `select: similar` is refused at its line.
+    func testSimilarExamplesByEmbeddingPutTheNearestNextToTheQuestion() throws {
+        let minilm = URL(fileURLWithPath: ChatTokenizationTests.gguf).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("all-MiniLM-L6-v2").path
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: minilm), "models/ is fetched by `make models`")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-kate-\(getpid())").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try [#"{"prompt": "Who wrote the play Hamlet?", "response": "Shakespeare"}"#,
+             #"{"prompt": "How many legs does a spider have?", "response": "8"}"#,
+             #"{"prompt": "What is the boiling point of water?", "response": "100 C"}"#,
+             #"{"prompt": "Which planet is the largest?", "response": "Jupiter"}"#].joined(separator: "\n")
+            .write(toFile: dir + "/pool.jsonl", atomically: true, encoding: .utf8)
+        try #"{"prompt": "At which temperature do kettles start bubbling?", "response": "100 C"}"#
+            .write(toFile: dir + "/asked.jsonl", atomically: true, encoding: .utf8)
+        func rendered(_ fewShot: String) throws -> String {
+            try """
+                tailor: 1
+                name: kate
+                data:
+                  pool: { file: pool.jsonl, format: instruction }
+                  asked: { file: asked.jsonl, format: instruction }
+                  framed: { from: asked, template: few }
+                models:
+                  minilm: { load: \(minilm) }
+                prompts:
+                  few: { template: "Q: {prompt}\\nA:", few_shot: { from: pool, k: 2, \(fewShot) } }
+                """.write(toFile: dir + "/kate.yaml", atomically: true, encoding: .utf8)
+            var diagnostics = DiagnosticBag()
+            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/kate.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
+            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+            let framed = try Dataset.read(try XCTUnwrap(outcomes.first { $0.node.id == "data.framed" }).artifact.path("data.jsonl"))
+            return try XCTUnwrap(framed.records.first?["prompt"] as? String)
+        }
+        let asked = "Q: At which temperature do kettles start bubbling?\nA:"
+        XCTAssertEqual(try rendered("select: similar, embed: minilm, closest: last"),
+                       "Q: Which planet is the largest?\nA: Jupiter\n\nQ: What is the boiling point of water?\nA: 100 C\n\n" + asked)
+        XCTAssertEqual(try rendered("select: similar, embed: minilm"),
+                       "Q: What is the boiling point of water?\nA: 100 C\n\nQ: Which planet is the largest?\nA: Jupiter\n\n" + asked)
+        XCTAssertFalse(try rendered("select: similar").hasPrefix("Q: What is the boiling point"), "no shared word: shared words miss it")
+
+        try? FileManager.default.removeItem(atPath: dir + "/kate.yaml")
+        var diagnostics = DiagnosticBag()
+        try """
+            tailor: 1
+            name: kate
+            data:
+              pool: { file: pool.jsonl, format: instruction }
+            models:
+              minilm: { load: \(minilm) }
+            prompts:
+              few: { template: "Q: {prompt}", few_shot: { from: pool, embed: minilm } }
+            """.write(toFile: dir + "/kate.yaml", atomically: true, encoding: .utf8)
+        XCTAssertNil(Compiler().plan(file: dir + "/kate.yaml", diagnostics: &diagnostics))
+        XCTAssertEqual(diagnostics.items.map { "\($0.message) at \($0.location?.line ?? 0):\($0.location?.column ?? 0)" },
+                       ["'embed' only applies together with 'select: similar' at 8:66"])
+    }
+
     /// A prompt over preference pairs keeps them pairs (still `preference` data for DPO or a
     /// reward model): a ChatML prompt makes TRL's conversational layout, another the rendered
     /// prompt with both answers.

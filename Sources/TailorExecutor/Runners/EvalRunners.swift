@@ -23,7 +23,7 @@ enum EvalRunners {
         let data = try ctx.evaluated(dataInput, p.scope)
         // With a prompt, each record's context is rendered through it (few-shot, chain of thought, style).
         let promptInput = ctx.inputs(.prompt).first
-        let prompt = try promptInput.map { try PromptRunners.load($0.artifact) }
+        let prompt = try PromptRunners.load(ctx)
         let metrics = p.scope.metrics
         let examples = try self.examples(data.records, for: modelInput.artifact, model, tokenizer, prompt: prompt, source: dataInput.input.display)
         var result: [String: Any] = ["model": modelInput.input.node, "data": dataInput.input.display, "examples": examples.count]

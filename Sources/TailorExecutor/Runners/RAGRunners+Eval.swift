@@ -163,7 +163,7 @@ extension RAGRunners {
             guard let maxTokens = p.maxTokens else { throw ParameterError(path: "max_tokens") }
             if let i = records.firstIndex(where: { !($0["answer"] is String) }) { throw ExecutionError.noAnswer(source, record: i + 1) }
             let generator = try ctx.input(.generator)
-            let prompt = try PromptRunners.load(try ctx.input(.prompt).artifact)
+            guard let prompt = try PromptRunners.load(ctx) else { throw ExecutionError.noInput(.prompt) }
             let (model, tokenizer) = try ModelRunners.loadForEvaluation(generator.artifact)
             /// Each question answered from its context; how many answers equal the reference and
             /// how many contain it, and the first few answers.

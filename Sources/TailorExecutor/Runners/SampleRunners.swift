@@ -16,7 +16,7 @@ enum SampleRunners {
         let (modelInput, source) = (try ctx.input(.model), try ctx.input(.source))
         let (model, tokenizer) = try ModelRunners.loadForEvaluation(modelInput.artifact)
         let data = try ctx.dataset(source)
-        let prompt = try ctx.inputs(.prompt).first.map { try PromptRunners.load($0.artifact) }
+        let prompt = try PromptRunners.load(ctx)
         let examples = try EvalRunners.examples(data.records, for: modelInput.artifact, model, tokenizer, prompt: prompt,
                                                 source: source.input.display)
         let asked = examples.flatMap { Array(repeating: $0, count: p.n) }  // each prompt's answers together

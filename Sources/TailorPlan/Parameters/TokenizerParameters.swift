@@ -34,6 +34,7 @@ public struct TokenizerLoadParameters: NodeParameters {
 /// prompt.template: the template, its wrapping, chain of thought and few-shot selection.
 public struct PromptParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.promptTemplate]
+    public static var version: Int { 2 }  // 2: `closest`, and the pool's embeddings with an encoder
     public static let defaultThought = "Let's think step by step."
     public var template: String
     public var system: String?
@@ -42,6 +43,8 @@ public struct PromptParameters: NodeParameters {
     public var chainOfThought: String?
     /// Examples before the prompt, and how they are chosen; 0 and "random" without few-shot.
     public var k: Int, select: String
+    /// Where `similar` puts the most similar example: `first` or `last`.
+    public var closest: String
     public var seed: Int
 
     public init(_ p: Params) throws {
@@ -53,8 +56,9 @@ public struct PromptParameters: NodeParameters {
         if let fewShot = p["few_shot"] {
             k = try fewShot.required("k", \.int)
             select = try fewShot.required("select", \.string)
+            closest = fewShot.optional("closest", \.string) ?? "first"
         } else {
-            (k, select) = (0, "random")
+            (k, select, closest) = (0, "random", "first")
         }
         seed = try p.required("seed", \.int)
     }
