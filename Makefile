@@ -81,6 +81,14 @@ bench-continual: deps
 	for round in 1 2 3; do for m in naive l2 ewc lwf adapters; do \
 	  TAILOR_THREADS=2 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/TailorBench continual-$$m || exit 1; done; done
 
+## The vector index against FAISS and MiniLM embedding against sentence-transformers, each on
+## the same data in one run (docs/performance.md). Needs a venv with faiss-cpu, torch and
+## sentence-transformers (PYTHON=...; see docs/bench/faiss_index.py).
+bench-rag: deps models
+	$(SWIFT) build -c release --product TailorBench
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bash docs/bench/index-vs-faiss.sh .build/release/TailorBench
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bash docs/bench/embed-vs-sentence-transformers.sh .build/release/TailorBench
+
 ## Coverage-guided fuzzing (libFuzzer + ASan) of everything that reads a user's bytes: the spec
 ## front end, data files, GGUF, safetensors, tokenizer files and PEFT adapters (see
 ## Sources/TailorFuzz). Each target runs FUZZ_SECONDS on its own corpus, seeded with the specs

@@ -4,7 +4,7 @@ import TailorRuntime
 
 /// Training-throughput benchmark against ../shared/bench/training: one step =
 /// forward + cross-entropy + backward + AdamW, batch 8 × full context.
-/// Usage: TailorBench [s|m|m-lora|sgemm|bpe|smollm2-lora|smollm2-full|dpo-s|dpo-m|reward-s|reward-m|dpo-smollm2-lora|index]…
+/// Usage: TailorBench [s|m|m-lora|sgemm|bpe|smollm2-lora|smollm2-full|dpo-s|dpo-m|reward-s|reward-m|dpo-smollm2-lora|index|embed]…
 /// (release build: `make bench-runtime`).
 @main
 enum Bench {
@@ -28,6 +28,7 @@ enum Bench {
             case "reward-m": PreferenceBench.run("reward", .m, name: "reward model M")
             case "dpo-smollm2-lora": PreferenceBench.smolLM2()
             case "index": IndexBench.run()
+            case "embed": EmbedBench.run()
             case "continual-naive", "continual-l2", "continual-ewc", "continual-lwf", "continual-adapters": ContinualBench.run(String(c.dropFirst("continual-".count)))
             default: print("unknown case \(c)")
             }

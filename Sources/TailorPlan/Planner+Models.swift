@@ -194,7 +194,7 @@ extension Planner {
     mutating func eval(_ name: String, _ v: Value) {
         // Settings no metric of this eval reads stay out of its parameters (and so its key).
         let names = Set((v["metrics"]?.list ?? []).compactMap(\.string))
-        let params = v.removing(["models", "rag", "data", "prompt", "reward", "baseline", "tasks"]
+        let params = v.removing(["models", "rag", "data", "prompt", "reward", "baseline", "tasks", "repeats"]
                                 + Metric.settingsByMetric.filter { names.isDisjoint(with: $0.metrics) }.map(\.key))
         if names.contains("forgetting") { return forgettingMatrix(name, v, params: params) }
         var shared: [PlanInput] = [dataInput(v["data"])?.as(.evalData)].compactMap { $0 }
@@ -241,11 +241,16 @@ extension Planner {
             // A reward model scores both answers of each pair; `win_rate` generates the baseline's
             // answers too.
             let sequences = kind == .evalReward || names.contains("win_rate") ? evalRows.map { 2 * $0 } : evalRows
-            let id = add("eval.\(name).\(m)", kind, params: params, inputs: inputs, at: ref.location, estimate: arch.map {
-                Estimator.inference(dims, arch: $0, rows: sequences, lengths: lengths, maxTokens: generates ? v["max_tokens"]?.int : nil, scores: scores,
-                                    logits: kind == .evalLM)
-            } ?? Estimate())
-            parts.append(PlanInput(node: id, role: .result))
+            // Each repeat is its own node: its examples, drawn with the repeat's seed, are its own.
+            let repeats: [Int?] = v["repeats"]?.int.map { Array(1...$0) } ?? [nil]
+            for r in repeats {
+                let id = add("eval.\(name).\(m)" + (r.map { ".r\($0)" } ?? ""), kind, params: r.map { params.setting("repeat", Self.int($0)) } ?? params,
+                             inputs: inputs, at: ref.location, estimate: arch.map {
+                    Estimator.inference(dims, arch: $0, rows: sequences, lengths: lengths, maxTokens: generates ? v["max_tokens"]?.int : nil, scores: scores,
+                                        logits: kind == .evalLM)
+                } ?? Estimate())
+                parts.append(PlanInput(node: id, role: .result))
+            }
         }
         add("eval.\(name)", .evalReport, params: Self.object([("metrics", v["metrics"])]), inputs: parts, at: v.location)
     }

@@ -32,27 +32,38 @@ public struct FlatIndex: @unchecked Sendable {  // the matrix is never written a
     /// Every query's score against every vector: (Q, N), row after row.
     public func scores(_ queries: [[Float]]) -> [Float] {
         guard !queries.isEmpty, count > 0 else { return [] }
+        return product(queries).scalars
+    }
+
+    /// The scores as a contiguous (Q, N) tensor: one BLAS product, shifted for `l2`.
+    func product(_ queries: [[Float]]) -> Tensor {
         let q = Tensor(queries.flatMap { $0 }, shape: [queries.count, dimension])  // (Q, d)
-        var s = Tensor.noGrad { q.matmul(matrix.transposed()).contiguous() }.scalars  // (Q, N)
+        let s = Tensor.noGrad { q.matmul(matrix.transposed()).contiguous() }  // (Q, N)
         if metric == .l2 {
             // −‖q − v‖² = 2 q·v − ‖q‖² − ‖v‖²
             for (i, query) in queries.enumerated() {
-                let qq = query.reduce(0) { $0 + $1 * $1 }
-                for j in 0..<count { s[i * count + j] = 2 * s[i * count + j] - qq - norms[j] }
+                let qq = query.reduce(0) { $0 + $1 * $1 }, row = s.pointer + i * count
+                for j in 0..<count { row[j] = 2 * row[j] - qq - norms[j] }
             }
         }
         return s
     }
 
+    /// Queries scored in one product: as many as keep the (block, N) scores near 16M floats,
+    /// between 16 and 1,024 (OpenBLAS packs the vectors once per product, so larger blocks
+    /// are faster; measured in docs/performance.md).
+    public var queriesPerBlock: Int { Swift.max(16, Swift.min(1024, (1 << 24) / Swift.max(1, count))) }
+
     /// The `k` best vectors of each query, best first (ties to the lower index), the queries
-    /// scored 64 at a time so a large index never needs a (Q, N) block of every query.
+    /// scored a block at a time so a large index never needs a (Q, N) block of every query.
     public func search(_ queries: [[Float]], k: Int) -> [[(index: Int, score: Float)]] {
-        stride(from: 0, to: queries.count, by: 64).flatMap { start in
-            let block = Array(queries[start..<Swift.min(queries.count, start + 64)])
-            let s = scores(block)
+        guard count > 0 else { return queries.map { _ in [] } }
+        return stride(from: 0, to: queries.count, by: queriesPerBlock).flatMap { start in
+            let block = Array(queries[start..<Swift.min(queries.count, start + queriesPerBlock)])
+            let s = product(block)  // (B, N)
             return block.indices.map { qi in
-                let row = s[(qi * count)..<((qi + 1) * count)]
-                return Self.top(k, of: row).map { ($0, row[row.startIndex + $0]) }
+                let row = UnsafeBufferPointer(start: s.pointer + qi * count, count: count)
+                return Self.top(k, of: row).map { ($0, row[$0]) }
             }
         }
     }
@@ -60,12 +71,22 @@ public struct FlatIndex: @unchecked Sendable {  // the matrix is never written a
     /// The indices of the `k` highest scores (ties to the earlier one), best first, found in
     /// one pass that keeps only those k, not a sort of the whole row.
     public static func top(_ k: Int, of row: ArraySlice<Float>) -> [Int] {
-        guard k > 0 else { return [] }
+        row.withUnsafeBufferPointer { top(k, of: $0) }
+    }
+
+    static func top(_ k: Int, of row: UnsafeBufferPointer<Float>) -> [Int] {
+        guard k > 0, row.count > 0 else { return [] }
         var kept: [Int] = []
-        for (j, score) in zip(0..., row) where kept.count < k || score > row[row.startIndex + kept[kept.count - 1]] {
-            let at = kept.firstIndex { row[row.startIndex + $0] < score } ?? kept.count
+        kept.reserveCapacity(k + 1)
+        var floor = -Float.infinity  // the k-th best score so far, once k are kept
+        for j in 0..<row.count {
+            let score = row[j]
+            guard kept.count < k || score > floor else { continue }
+            var at = kept.count
+            while at > 0, row[kept[at - 1]] < score { at -= 1 }
             kept.insert(j, at: at)
             if kept.count > k { kept.removeLast() }
+            if kept.count == k { floor = row[kept[k - 1]] }
         }
         return kept
     }

@@ -143,13 +143,20 @@ public struct HNSWIndex: Sendable {
     /// Marks of the nodes one search has visited, cleared by bumping a generation; one per
     /// thread that searches.
     public final class Searcher {
-        var marks: [UInt32], generation: UInt32 = 0
+        /// One mark per node (a raw buffer: a class's array would be checked for exclusive
+        /// access on every visit).
+        let marks: UnsafeMutableBufferPointer<UInt32>
+        var generation: UInt32 = 0
         public convenience init(for index: HNSWIndex) { self.init(count: index.count) }
-        init(count: Int) { marks = [UInt32](repeating: 0, count: count) }
+        init(count: Int) {
+            marks = .allocate(capacity: count)
+            marks.initialize(repeating: 0)
+        }
+        deinit { marks.deallocate() }
         func next() {
             generation &+= 1
             if generation == 0 {
-                marks = [UInt32](repeating: 0, count: marks.count)
+                marks.update(repeating: 0)
                 generation = 1
             }
         }

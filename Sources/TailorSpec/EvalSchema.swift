@@ -40,6 +40,8 @@ public enum EvalSchema {
             Field("metrics", .list(.choice(Metric.all.map(\.name)), minCount: 1), required: true, "what to measure (see Metrics)"),
             Field("prompt", .reference(.prompt), "prompt applied to each record before generation"),
             Field("limit", .int(min: 1, max: nil), "score only the first N records"),
+            Field("repeats", .int(min: 2, max: 100),
+                  "score each model this many times, the prompt's random few-shot examples drawn anew each time (seeded by the repeat, each its own cached node); the report shows every repeat and their mean with its range"),
             Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer; only with a metric that generates (`exact_match`, `contains`, `answer_check`, `final_number`, `rag_exact_match`, `rag_contains`, `gold_exact_match`, `gold_contains`, `win_rate`)"),
             Field("k", .int(min: 1, max: 1000), default: .int(5), "the cutoff of `recall_at_k`, `precision_at_k`, `ndcg_at_k` and `mrr`; only with one of them"),
             Field("reward", .reference(.model), "reward model that judges `win_rate`"),
@@ -47,7 +49,7 @@ public enum EvalSchema {
             Field("tasks", .list(.reference(.data), minCount: 1),
                   "the held-out set of each task of the `forgetting` matrix, in training order (the matrix's columns; `data`, a general set no stage trains on, is the last); only with that metric"),
         ],
-        rules: [.exactlyOne(["models", "rag"]), .needs("prompt", oneOf: ["models"]), .needs("reward", oneOf: ["models"]), .needs("baseline", oneOf: ["models"]), .needs("tasks", oneOf: ["models"])])
+        rules: [.exactlyOne(["models", "rag"]), .needs("prompt", oneOf: ["models"]), .needs("reward", oneOf: ["models"]), .needs("baseline", oneOf: ["models"]), .needs("tasks", oneOf: ["models"]), .needs("repeats", oneOf: ["prompt"])])
 
     public static let export = ObjectSchema(
         "export", doc: "Writes a model to files under the run folder.",

@@ -114,6 +114,12 @@ extension SpecChecker {
                 diagnostics.error(.missingKey("data", in: "an eval"), at: v.location)
             }
             if let p = v["prompt"], let format { checkPlaceholders(prompt: p, format: format) }
+            // Greedy answers differ between repeats only by the examples drawn at random.
+            if let repeats = v["repeats"], let p = v["prompt"], let name = p.string, let prompt = entry(.prompt, name),
+               prompt["few_shot"]?["select"]?.string != "random" {
+                diagnostics.error(Message("'repeats' needs a prompt whose few-shot examples are drawn at random"), at: repeats.location,
+                                  notes: [Note("prompt '\(name)' chooses the same examples every time, so every repeat would score the same; remove 'repeats', or use `few_shot: { select: random }`", at: p.location)])
+            }
         }
     }
 

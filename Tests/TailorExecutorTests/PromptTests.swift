@@ -133,6 +133,48 @@ final class PromptTests: XCTestCase {
                        ["'embed' only applies together with 'select: similar' at 8:66"])
     }
 
+    /// `repeats` scores a model once per repeat, each repeat drawing its own random examples
+    /// (its own node and key); the report shows each repeat and their mean with its range.
+    /// A prompt that draws nothing at random makes repeats pointless: refused.
+    func testRepeatsDrawTheirOwnExamplesAndTheReportGivesTheirMean() throws {
+        let spec = """
+            tailor: 1
+            name: repeats
+            seed: 5
+            data:
+              sums: { generate: addition, count: 40, options: { digits: 1 } }
+              parts: { from: sums, split: { shots: 0.5, test: 0.5 } }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              base: { arch: gpt2, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
+            prompts:
+              few: { template: "{prompt}", few_shot: { from: parts.shots, k: 2, select: SELECT } }
+            evals:
+              sums: { models: [base], data: parts.test, prompt: few, metrics: [exact_match], max_tokens: 2, repeats: 3 }
+            """
+        let outcomes = try run(spec.replacingOccurrences(of: "SELECT", with: "random"), "repeats")
+        let cells = outcomes.filter { $0.node.kind == .evalLM }
+        XCTAssertEqual(cells.map(\.node.id), ["eval.sums.base.r1", "eval.sums.base.r2", "eval.sums.base.r3"])
+        XCTAssertEqual(Set(cells.map(\.node.key)).count, 3)
+        let asked = try cells.map { cell -> String in
+            let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cell.artifact.path("metrics.json")))) as! [String: Any]
+            return try XCTUnwrap((metrics["samples"] as? [[String: String]])?.first?["asked"])
+        }
+        XCTAssertEqual(Set(asked).count, 3, "each repeat asks the first question with its own examples: \(asked)")
+        let report = try String(contentsOfFile: try XCTUnwrap(outcomes.first { $0.node.kind == .evalReport }).artifact.path("report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("| model.base, repeat 2 | 20 |"), report)
+        XCTAssertTrue(report.contains("| model.base, mean of 3 repeats | 20 | "), report)
+
+        var diagnostics = DiagnosticBag()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-repeats-similar-\(getpid())").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try spec.replacingOccurrences(of: "SELECT", with: "similar").write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
+        XCTAssertNil(Compiler().plan(file: dir + "/t.yaml", diagnostics: &diagnostics))
+        XCTAssertEqual(diagnostics.items.map { "\($0.message)" }, ["'repeats' needs a prompt whose few-shot examples are drawn at random"])
+    }
+
     /// A prompt over preference pairs keeps them pairs (still `preference` data for DPO or a
     /// reward model): a ChatML prompt makes TRL's conversational layout, another the rendered
     /// prompt with both answers.

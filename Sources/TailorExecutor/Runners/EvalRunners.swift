@@ -14,6 +14,8 @@ enum EvalRunners {
     struct Example {
         var context: [Int32], answer: [Int32], text: String
         var question: String
+        /// The context as the model reads it (the prompt rendered, or the chat templated).
+        var asked: String
     }
 
     static func languageModel(_ ctx: NodeContext) throws {
@@ -23,11 +25,17 @@ enum EvalRunners {
         let data = try ctx.evaluated(dataInput, p.scope)
         // With a prompt, each record's context is rendered through it (few-shot, chain of thought, style).
         let promptInput = ctx.inputs(.prompt).first
-        let prompt = try PromptRunners.load(ctx)
+        var prompt = try PromptRunners.load(ctx)
+        // A repeat draws its random examples from a stream of its own.
+        if let r = p.repeat, let seed = prompt?.seed {
+            let b = Philox(seed: seed, stream: 0x7265_7065_6174_0000 + UInt64(r)).block(0)
+            prompt?.seed = UInt64(b.0) << 32 | UInt64(b.1)
+        }
         let metrics = p.scope.metrics
         let examples = try self.examples(data.records, for: modelInput.artifact, model, tokenizer, prompt: prompt, source: dataInput.input.display)
         var result: [String: Any] = ["model": modelInput.input.node, "data": dataInput.input.display, "examples": examples.count]
         if let promptInput { result["prompt"] = promptInput.input.node }
+        if let r = p.repeat { result["repeat"] = r }
         try Tensor.noGrad {
             if metrics.contains("loss") || metrics.contains("perplexity") {
                 // Teacher-forced cross-entropy over answer tokens, in batches of 16.
@@ -62,7 +70,7 @@ enum EvalRunners {
             for (row, answer) in zip(examples, answers) {
                 for metric in hits.keys { hits[metric]!.append(AnswerCheck.passes(metric, answer, row.text) ? 1 : 0) }
                 if samples.count < 5 {
-                    samples.append(["expected": row.text.trimmingCharacters(in: .whitespacesAndNewlines),
+                    samples.append(["asked": row.asked, "expected": row.text.trimmingCharacters(in: .whitespacesAndNewlines),
                                     "generated": answer.trimmingCharacters(in: .whitespacesAndNewlines)])
                 }
             }
@@ -104,7 +112,7 @@ enum EvalRunners {
             // ChatML prompts (a chat prompt here, or records templated by one) hold special tokens.
             let c = context.isEmpty ? [eos] : tokenizer.encode(context, specials: prompt?.style == "chatml" || record["messages"] != nil)
             examples.append(Example(context: c, answer: Array((tokenizer.encode(answer, specials: false) + [eos]).prefix(Swift.max(1, model.context - c.count))),
-                                    text: answer, question: parts.context))
+                                    text: answer, question: parts.context, asked: context))
         }
         return examples
     }
@@ -172,8 +180,17 @@ enum EvalRunners {
             .write(to: URL(fileURLWithPath: ctx.out("report.json")))
         var md = "| model | examples | " + columns.joined(separator: " | ") + " |\n|---|---|" + columns.map { _ in "---|" }.joined() + "\n"
         for row in rows {
-            md += "| \(row["model"] ?? "?") | \(row["examples"] ?? "–") | "
-                + columns.map { cell(row, $0) }.joined(separator: " | ") + " |\n"
+            let label = "\(row["model"] ?? "?")" + ((row["repeat"] as? Int).map { ", repeat \($0)" } ?? "")
+            md += "| \(label) | \(row["examples"] ?? "–") | " + columns.map { cell(row, $0) }.joined(separator: " | ") + " |\n"
+        }
+        // Repeats of one model: their mean, and the range the repeats span.
+        let repeated = Dictionary(grouping: rows.filter { $0["repeat"] != nil }, by: { "\($0["model"] ?? "?")" })
+        for (model, group) in repeated.sorted(by: { $0.key < $1.key }) where group.count > 1 {
+            md += "| \(model), mean of \(group.count) repeats | \(group[0]["examples"] ?? "–") | " + columns.map { column in
+                let values = group.compactMap { $0[column] as? Double }
+                guard values.count == group.count else { return "–" }
+                return String(format: "%.4f (%.4f–%.4f)", values.reduce(0, +) / Double(values.count), values.min()!, values.max()!)
+            }.joined(separator: " | ") + " |\n"
         }
         // A continual model's matrix follows the table.
         for (_, artifact) in ctx.inputs(.result) {

@@ -17,14 +17,18 @@ public struct EvalScope: Sendable {
 /// eval.lm: teacher-forced loss and perplexity, and metrics over greedy answers.
 public struct EvalLMParameters: NodeParameters {
     public static let kinds: [NodeKind] = [.evalLM]
-    public static var version: Int { 4 }  // 2: metrics keep the first generated answers; 3: chats through the model's own template; 4: 95% bootstrap intervals
+    public static var version: Int { 5 }  // 2: metrics keep the first generated answers; 3: chats through the model's own template; 4: 95% bootstrap intervals; 5: samples show the prompt asked
     public var scope: EvalScope
     /// Longest generated answer; in the plan only when a metric generates.
     public var maxTokens: Int?
+    /// Which of the eval's `repeats` this is (from 1): the prompt's random examples are drawn
+    /// with a seed of the repeat's own.
+    public var `repeat`: Int?
 
     public init(_ p: Params) throws {
         scope = try EvalScope(p)
         maxTokens = p.optional("max_tokens", \.int)
+        `repeat` = p.optional("repeat", \.int)
     }
 }
 
