@@ -61,11 +61,21 @@ public struct FlatIndex: @unchecked Sendable {  // the matrix is never written a
         return stride(from: 0, to: queries.count, by: queriesPerBlock).flatMap { start in
             let block = Array(queries[start..<Swift.min(queries.count, start + queriesPerBlock)])
             let s = product(block)  // (B, N)
-            return block.indices.map { qi in
-                let row = UnsafeBufferPointer(start: s.pointer + qi * count, count: count)
-                return Self.top(k, of: row).map { ($0, row[$0]) }
+            // Each query's best in parallel: each is a function of its own row alone.
+            let found = Rows(tops: .allocate(capacity: block.count), scores: s.pointer, count: count)
+            found.tops.initialize(repeating: [])
+            defer { found.tops.deinitialize().deallocate() }
+            Parallel.forEach(block.count, grain: 16) { range in
+                for qi in range { found.tops[qi] = Self.top(k, of: UnsafeBufferPointer(start: found.scores + qi * found.count, count: found.count)) }
             }
+            return block.indices.map { qi in found.tops[qi].map { ($0, s.pointer[qi * count + $0]) } }
         }
+    }
+
+    /// A block's scores and the best of each row, shared with the threads that find them
+    /// (each writes only its own rows).
+    struct Rows: @unchecked Sendable {
+        let tops: UnsafeMutableBufferPointer<[Int]>, scores: UnsafeMutablePointer<Float>, count: Int
     }
 
     /// The indices of the `k` highest scores (ties to the earlier one), best first, found in
