@@ -121,6 +121,28 @@ final class PlanningTests: SpecFolderTestCase {
         XCTAssertEqual(Set(p?.nodes.map(\.key) ?? []).count, ids.count, "no duplicate work")
     }
 
+    /// A prompt sweep with repeats: each (k, repeat) cell is its own eval node whose key holds its
+    /// prompt and repeat; the model, the data and the evals that do not use the prompt are shared.
+    func testAPromptSweepWithRepeatsMakesACellPerSettingAndRepeat() {
+        let spec = Self.block.replacingOccurrences(of: "  e: {models: [base, tuned], data: split.test, metrics: [loss]}", with: """
+                      e: {models: [base, tuned], data: split.test, metrics: [loss]}
+                      shots: {models: [tuned], data: split.test, prompt: few, metrics: [exact_match], repeats: 2}
+                    prompts:
+                      few: {template: "{prompt}", few_shot: {from: split.train, k: 1, select: random}}
+                    sweep:
+                      prompts.few.few_shot.k: [1, 2, 4]
+                    """)
+        let (p, d) = plan(write("p.yaml", spec))
+        XCTAssertFalse(d.hasErrors, "\(d.items)")
+        let ids = p?.nodes.map(\.id) ?? []
+        XCTAssertEqual(ids.filter { $0.hasPrefix("eval.shots.tuned") }.sorted(),
+                       ["eval.shots.tuned.r1[k=1]", "eval.shots.tuned.r1[k=2]", "eval.shots.tuned.r1[k=4]",
+                        "eval.shots.tuned.r2[k=1]", "eval.shots.tuned.r2[k=2]", "eval.shots.tuned.r2[k=4]"])
+        XCTAssertEqual(ids.filter { $0.hasPrefix("model.tuned") }, ["model.tuned"], "the model is shared by every cell")
+        XCTAssertEqual(ids.filter { $0.hasPrefix("eval.e.") }.count, 2, "the eval without the prompt is shared")
+        XCTAssertEqual(Set(p?.nodes.map(\.key) ?? []).count, ids.count, "no duplicate work")
+    }
+
     /// Sharing checked entries and planned nodes between variants must not change any
     /// key: the merged sweep holds exactly the nodes of the variants planned one by one.
     func testSweepEqualsVariantsPlannedAlone() throws {
