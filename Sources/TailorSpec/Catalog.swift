@@ -202,5 +202,6 @@ public struct Metric: Sendable {
     /// left to their default, the planner leaves them out of the eval's parameters.
     public static let settingsByMetric: [(key: String, metrics: Set<String>)] = [
         ("max_tokens", generating), ("k", ["recall_at_k", "precision_at_k", "ndcg_at_k", "mrr"]),
+        ("ignore_identical_ids", ["recall_at_k", "precision_at_k", "ndcg_at_k", "mrr"]),
     ]
 }

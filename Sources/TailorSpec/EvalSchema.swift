@@ -44,6 +44,8 @@ public enum EvalSchema {
                   "score each model this many times, the prompt's random few-shot examples drawn anew each time (seeded by the repeat, each its own cached node); the report shows every repeat and their mean with its range"),
             Field("max_tokens", .int(min: 1, max: 65_536), default: .int(32), "longest generated answer; only with a metric that generates (`exact_match`, `contains`, `answer_check`, `final_number`, `rag_exact_match`, `rag_contains`, `gold_exact_match`, `gold_contains`, `win_rate`)"),
             Field("k", .int(min: 1, max: 1000), default: .int(5), "the cutoff of `recall_at_k`, `precision_at_k`, `ndcg_at_k` and `mrr`; only with one of them"),
+            Field("ignore_identical_ids", .bool, default: .bool(true),
+                  "leave a document whose id equals the question's out of its ranking, as BEIR's evaluation does by default (its corpora repeat some queries as documents); only with a retrieval metric"),
             Field("reward", .reference(.model), "reward model that judges `win_rate`"),
             Field("baseline", .reference(.model), "the model `win_rate` compares against"),
             Field("tasks", .list(.reference(.data), minCount: 1),

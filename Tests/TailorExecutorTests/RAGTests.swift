@@ -219,6 +219,37 @@ final class RAGTests: FolderTestCase {
         XCTAssertThrowsError(try run()) { XCTAssertTrue("\($0)".contains("2 lines are not a judgement") && "\($0)".contains("lines 2, 3"), "\($0)") }
     }
 
+    /// As BEIR evaluates by default, a document whose id is the question's own is left out of
+    /// the question's ranking (and so of the run and the scores); `ignore_identical_ids: false`
+    /// keeps it, as trec_eval would.
+    func testADocumentWithTheQuestionsIdIsLeftOutAsBeirDoes() throws {
+        try [#"{"id": "q1", "text": "How long do cats sleep?"}"#, #"{"id": "d1", "text": "Cats sleep most of the day."}"#,
+             #"{"id": "d2", "text": "Rivers carry water to the sea."}"#].joined(separator: "\n")
+            .write(toFile: dir + "/corpus.jsonl", atomically: true, encoding: .utf8)
+        try #"{"id": "q1", "question": "How long do cats sleep?", "relevant": ["d1"]}"#.write(toFile: dir + "/queries.jsonl", atomically: true, encoding: .utf8)
+        func run(_ setting: String) throws -> [String] {
+            try """
+                tailor: 1
+                name: same
+                data:
+                  corpus: { file: corpus.jsonl, format: documents }
+                  queries: { file: queries.jsonl, format: queries }
+                tokenizers:
+                  bytes: { bytes: true }
+                models:
+                  encoder: { arch: bert, size: { layers: 1, width: 16, heads: 2, context: 128 }, tokenizer: bytes }
+                rag:
+                  r: { documents: corpus, embed: encoder }
+                evals:
+                  retrieval: { rag: r, data: queries, metrics: [recall_at_k], k: 3\(setting) }
+                """.write(toFile: dir + "/same.yaml", atomically: true, encoding: .utf8)
+            let eval = try XCTUnwrap(try execute("same.yaml").first { $0.node.kind == .evalRAG })
+            return try String(contentsOfFile: eval.artifact.path("run.trec"), encoding: .utf8).split(separator: "\n").map { String($0.split(separator: " ")[2]) }
+        }
+        XCTAssertEqual(Set(try run("")), ["d1", "d2"])
+        XCTAssertEqual(Set(try run(", ignore_identical_ids: false")), ["q1", "d1", "d2"])
+    }
+
     /// Editing one document embeds only its passages again: the rest come from the earlier
     /// index, and the new index is the same bits as one built from nothing. An earlier index
     /// that is gone from the cache is passed over.

@@ -138,7 +138,12 @@ extension RAGRunners {
         }
         let depth = Swift.max(100, p.k ?? 0)
         let found = retriever.search(Array(zip(ids, questions)), passages: p.topK ?? 0, depth: depth, progress: Encoder.reporting(ctx, "embedding questions"))
-        let contexts = found.map(\.passages), lists = found.map(\.documents)
+        // BEIR leaves a question's own id out of its ranking (corpora such as Quora's hold the
+        // questions themselves); the passages an answer reads are left as found.
+        let contexts = found.map(\.passages)
+        let lists = found.map { f in
+            p.ignoreIdenticalIDs ? RankedList(query: f.documents.query, scores: f.documents.documents.filter { $0.id != f.documents.query }) : f.documents
+        }
         let run = lists.map { $0.trecLines(tag: "tailor", depth: depth) }.joined()
         try run.write(toFile: ctx.out("run.trec"), atomically: false, encoding: .utf8)
         let qrelLines = judged.sorted { $0.key < $1.key }.flatMap { q, docs in docs.sorted { $0.key < $1.key }.map { "\(q) 0 \($0.key) \($0.value)\n" } }

@@ -43,11 +43,14 @@ public struct EvalRAGParameters: NodeParameters {
     public var k: Int?
     /// Longest generated answer; in the plan only when a metric generates.
     public var maxTokens: Int?
+    /// Whether a document whose id is the question's leaves its ranking (BEIR's default).
+    public var ignoreIdenticalIDs: Bool
 
     public init(_ p: Params) throws {
         scope = try EvalScope(p)
         topK = p["rag"]?.optional("top_k", \.int)
         k = p.optional("k", \.int)
         maxTokens = p.optional("max_tokens", \.int)
+        ignoreIdenticalIDs = p.optional("ignore_identical_ids", \.bool) ?? false
     }
 }
