@@ -13,6 +13,23 @@ final class FlatIndexTests: XCTestCase {
         XCTAssertEqual(dot.search([[1, 2], [0, -1]], k: 2).map { $0.map(\.index) }, [[2, 1], [0, 1]], "ties to the lower index")
     }
 
+    /// Many queries search tile by tile, keeping their best across tiles: the same as a full
+    /// sort of every score, ties (many here, across tile boundaries) to the lower index.
+    func testTiledSearchEqualsAFullSort() {
+        let vectors: [Float] = (0..<(2 * 3000)).map { Float(($0 * 7) % 11) - 5 }  // 3,000 two-float vectors, few distinct
+        let queries: [[Float]] = (0..<20).map { [Float($0 % 3) - 1, 1] }
+        for metric in [FlatIndex.Metric.dot, .l2] {
+            let index = FlatIndex(vectors: vectors, dimension: 2, metric: metric)
+            let scores = index.scores(queries)
+            for (qi, found) in index.search(queries, k: 50).enumerated() {
+                let row = Array(scores[(qi * 3000)..<((qi + 1) * 3000)])
+                let sorted = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+                XCTAssertEqual(found.map(\.index), Array(sorted.prefix(50)), "\(metric), query \(qi)")
+                XCTAssertEqual(found.map(\.score), sorted.prefix(50).map { row[$0] })
+            }
+        }
+    }
+
     /// The best found in one pass are the first k of a full sort (score descending, ties to the
     /// earlier one), whatever the ties and however k compares with the row.
     func testTheTopAreTheFirstOfAFullSort() {
