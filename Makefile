@@ -5,7 +5,7 @@ SWIFT ?= swift
 TAILOR := .build/debug/tailor
 RELEASE_TAILOR := .build/release/tailor
 
-.PHONY: demo test deps pip models build release bench bench-runtime bench-continual fuzz fuzz-build schema-docs clean
+.PHONY: demo test deps pip client models build release bench bench-runtime bench-continual bench-rag fuzz fuzz-build schema-docs clean
 
 ## Install libyaml and OpenBLAS headers when pkg-config cannot find them.
 deps:
@@ -57,8 +57,13 @@ demo: release
 	$(RELEASE_TAILOR) plan specs/quickstart.yaml
 	$(RELEASE_TAILOR) run specs/quickstart.yaml
 
+## The official `openai` Python client, which the `tailor serve` tests talk to (PyPI).
+client: | pip
+	@python3 -c 'import openai' 2>/dev/null || python3 -m pip install -q openai \
+		|| python3 -m pip install -q --break-system-packages openai
+
 ## Our tests are XCTest; without Swift Testing's empty run the last line is XCTest's summary.
-test: deps models
+test: deps models client
 	$(SWIFT) test --disable-swift-testing
 
 release: deps

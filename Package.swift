@@ -9,6 +9,7 @@ import PackageDescription
 /// the vector index, trec_eval's metrics: TailorRetrieval), the models (TailorModels) and the
 /// tensor runtime (TailorRuntime, over OpenBLAS), which share only
 /// TailorDiagnostics' file probe, the one place that decides whether a path may be read.
+/// The OpenAI-compatible server (TailorServe, on Hummingbird) sits on the models; only the CLI uses it.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v15)],
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         .systemLibrary(
@@ -84,6 +88,14 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
+        .target(
+            name: "TailorServe",
+            dependencies: [
+                "TailorModels", "TailorRuntime", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "tailor",
             dependencies: [
@@ -95,6 +107,7 @@ let package = Package(
                 "TailorEngine",
                 "TailorExecutor",
                 "TailorRetrieval",
+                "TailorServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
@@ -110,6 +123,9 @@ let package = Package(
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "TailorRetrievalTests", dependencies: ["TailorRetrieval"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TailorServeTests",
+            dependencies: ["TailorServe", "TailorModels"]),
         .testTarget(
             name: "TailorExecutorTests",
             dependencies: [

@@ -46,8 +46,10 @@ public struct Generator {
         return generate(ids: prompts, options: options, timings: &timings)
     }
 
-    /// Continues each prompt (token ids, at least one each), recording where time went.
-    public func generate(ids prompts: [[Int32]], options: SamplingOptions, timings: inout GenerationTimings) -> [Generation] {
+    /// Continues each prompt (token ids, at least one each), recording where time went;
+    /// `step` sees the continuations after each token (a server streams them).
+    public func generate(ids prompts: [[Int32]], options: SamplingOptions, timings: inout GenerationTimings,
+                         step onStep: ([Generation]) -> Void = { _ in }) -> [Generation] {
         precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "generate needs non-empty prompts")
         let batch = prompts.count, longest = prompts.map(\.count).max()!
         let pad = tokenizer.eos ?? 0
@@ -87,6 +89,7 @@ public struct Generator {
                         results[b].text = String(text[..<cut])
                     }
                 }
+                onStep(results)
                 if !running.contains(true) || step == options.maxTokens - 1 { break }
                 logits = model.logits(next, batch: batch, cache: cache, keyStart: keyStart, lastOnly: true)
                 timings.decodeSteps += 1

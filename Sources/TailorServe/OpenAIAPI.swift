@@ -1,0 +1,141 @@
+/// The request and response bodies of the OpenAI API that `tailor serve` answers, as the
+/// official `openai` client sends and reads them (https://platform.openai.com/docs/api-reference).
+/// Keys are the API's snake_case ones.
+enum OpenAI {
+    struct ChatMessage: Codable, Sendable {
+        var role: String
+        var content: String
+    }
+
+    /// `stop`: one string or a list of them.
+    struct Stop: Decodable, Sendable {
+        var strings: [String]
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let list = try? c.decode([String].self) {
+                strings = list
+            } else {
+                strings = [try c.decode(String.self)]
+            }
+        }
+    }
+
+    struct StreamOptions: Decodable, Sendable {
+        var include_usage: Bool?
+    }
+
+    /// The settings both completions endpoints share.
+    struct Sampling: Decodable, Sendable {
+        var max_tokens: Int?
+        var max_completion_tokens: Int?
+        var temperature: Float?
+        var top_p: Float?
+        var seed: UInt64?
+        var stop: Stop?
+        var n: Int?
+        var stream: Bool?
+        var stream_options: StreamOptions?
+    }
+
+    struct ChatRequest: Decodable, Sendable {
+        var model: String
+        var messages: [ChatMessage]
+    }
+
+    struct CompletionRequest: Decodable, Sendable {
+        var model: String
+        var prompt: String
+    }
+
+    struct Usage: Encodable, Sendable {
+        var prompt_tokens: Int, completion_tokens: Int, total_tokens: Int
+    }
+
+    struct ChatChoice: Encodable, Sendable {
+        var index: Int
+        var message: ChatMessage
+        var finish_reason: String
+    }
+
+    struct ChatCompletion: Encodable, Sendable {
+        var id: String
+        var object = "chat.completion"
+        var created: Int
+        var model: String
+        var choices: [ChatChoice]
+        var usage: Usage
+    }
+
+    struct Delta: Encodable, Sendable {
+        var role: String?
+        var content: String?
+    }
+
+    struct ChunkChoice: Encodable, Sendable {
+        var index: Int
+        var delta: Delta
+        /// Null until the last chunk of the choice, as the API writes it.
+        var finish_reason: String?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(delta, forKey: .delta)
+            try c.encode(finish_reason, forKey: .finish_reason)  // `null`, not left out
+        }
+
+        enum CodingKeys: String, CodingKey { case index, delta, finish_reason }
+    }
+
+    struct ChatChunk: Encodable, Sendable {
+        var id: String
+        var object = "chat.completion.chunk"
+        var created: Int
+        var model: String
+        var choices: [ChunkChoice]
+        var usage: Usage?
+    }
+
+    struct TextChoice: Encodable, Sendable {
+        var index: Int
+        var text: String
+        var finish_reason: String
+    }
+
+    struct Completion: Encodable, Sendable {
+        var id: String
+        var object = "text_completion"
+        var created: Int
+        var model: String
+        var choices: [TextChoice]
+        var usage: Usage
+    }
+
+    struct ModelCard: Encodable, Sendable {
+        var id: String
+        var object = "model"
+        var created: Int
+        var owned_by = "tailor"
+    }
+
+    struct ModelList: Encodable, Sendable {
+        var object = "list"
+        var data: [ModelCard]
+    }
+
+    /// An error as the API writes one: `{"error": {"message", "type", "param", "code"}}`.
+    struct ErrorBody: Encodable, Sendable {
+        struct Detail: Encodable, Sendable {
+            var message: String, type: String, param: String?, code: String?
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(message, forKey: .message)
+                try c.encode(type, forKey: .type)
+                try c.encode(param, forKey: .param)
+                try c.encode(code, forKey: .code)
+            }
+            enum CodingKeys: String, CodingKey { case message, type, param, code }
+        }
+        var error: Detail
+    }
+}

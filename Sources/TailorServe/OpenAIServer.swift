@@ -1,0 +1,222 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import TailorModels
+
+/// How `tailor serve` listens and what it accepts.
+public struct ServeOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// Every request must carry `Authorization: Bearer KEY` when set.
+    public var apiKey: String?
+    /// The largest request body read; a larger one is refused with 413.
+    public var maxBodyBytes: Int
+    /// The most tokens a request may ask for (and what it gets when it asks for none).
+    public var maxTokens: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20, maxTokens: Int = 1024) {
+        (self.host, self.port, self.apiKey, self.maxBodyBytes, self.maxTokens) = (host, port, apiKey, maxBodyBytes, maxTokens)
+    }
+}
+
+/// A request the server refuses, written as the OpenAI API writes errors.
+struct APIError: Error {
+    var status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil
+
+    static func invalid(_ message: String, param: String? = nil, code: String? = nil) -> Self {
+        APIError(status: .badRequest, message: message, type: "invalid_request_error", param: param, code: code)
+    }
+
+    var response: Response {
+        let body = OpenAI.ErrorBody(error: .init(message: message, type: type, param: param, code: code))
+        return OpenAIServer.json(body, status: status)
+    }
+}
+
+/// The OpenAI-compatible HTTP API over one model: `GET /v1/models`, `POST /v1/chat/completions`
+/// (the model's own chat template; streamed as server-sent events with `stream: true`) and
+/// `POST /v1/completions`.
+public enum OpenAIServer {
+    /// The application, not yet running; `running` is told the port it listens on.
+    public static func application(_ model: ServedModel, options: ServeOptions,
+                                   running: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(model, options: options),
+                    configuration: .init(address: .hostname(options.host, port: options.port), serverName: "tailor"),
+                    onServerRunning: { channel in await running(channel.localAddress?.port ?? options.port) },
+                    logger: logger)
+    }
+
+    /// The server's own log: warnings and errors only (`running` says where it listens).
+    static let logger: Logger = {
+        var logger = Logger(label: "tailor.serve")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    static func router(_ model: ServedModel, options: ServeOptions) -> Router<BasicRequestContext> {
+        let router = Router()
+        let created = Int(Date().timeIntervalSince1970)
+        router.add(middleware: Guard(options: options))
+        router.get("/v1/models") { _, _ in
+            json(OpenAI.ModelList(data: [OpenAI.ModelCard(id: model.name, created: created)]))
+        }
+        router.post("/v1/chat/completions") { request, context in
+            let body = try await read(request, options)
+            let chat = try decode(OpenAI.ChatRequest.self, body)
+            try known(chat.model, model)
+            guard !chat.messages.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", param: "messages") }
+            let text: String
+            do {
+                text = try model.template.render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
+            } catch {
+                throw APIError.invalid("the chat cannot be written by the model's template: \(error)", param: "messages")
+            }
+            let sampling = try decode(OpenAI.Sampling.self, body)
+            let (ids, settings) = try prepare(model.encode(text, chat: true), sampling, model, options)
+            let id = "chatcmpl-" + UUID().uuidString.lowercased()
+            if sampling.stream == true {
+                return stream(model, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
+                              usage: sampling.stream_options?.include_usage == true)
+            }
+            let result = await model.generate(ids, options: settings) { _ in }
+            return json(OpenAI.ChatCompletion(
+                id: id, created: Int(Date().timeIntervalSince1970), model: model.name,
+                choices: [.init(index: 0, message: .init(role: "assistant", content: result.text), finish_reason: reason(result.finish))],
+                usage: usage(ids, result)))
+        }
+        router.post("/v1/completions") { request, context in
+            let body = try await read(request, options)
+            let completion = try decode(OpenAI.CompletionRequest.self, body)
+            try known(completion.model, model)
+            let sampling = try decode(OpenAI.Sampling.self, body)
+            if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }
+            let (ids, settings) = try prepare(model.encode(completion.prompt, chat: false), sampling, model, options)
+            let result = await model.generate(ids, options: settings) { _ in }
+            return json(OpenAI.Completion(
+                id: "cmpl-" + UUID().uuidString.lowercased(), created: Int(Date().timeIntervalSince1970), model: model.name,
+                choices: [.init(index: 0, text: result.text, finish_reason: reason(result.finish))], usage: usage(ids, result)))
+        }
+        return router
+    }
+
+    /// The request's body, at most `maxBodyBytes`.
+    static func read(_ request: Request, _ options: ServeOptions) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: options.maxBodyBytes)
+        } catch {
+            throw APIError(status: .contentTooLarge, message: "the request body is larger than \(options.maxBodyBytes) bytes", type: "invalid_request_error")
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw APIError.invalid("the request lacks '\(key.stringValue)'", param: key.stringValue)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw APIError.invalid("'\(path)' has the wrong type: \(context.debugDescription)", param: path)
+        } catch {
+            throw APIError.invalid("the request body is not JSON of this endpoint's shape")
+        }
+    }
+
+    static func known(_ name: String, _ model: ServedModel) throws {
+        guard name == model.name else {
+            throw APIError(status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(model.name)' (GET /v1/models)",
+                           type: "invalid_request_error", param: "model", code: "model_not_found")
+        }
+    }
+
+    /// The prompt's ids and the sampling settings, checked: greedy at temperature 0, at most
+    /// the server's token cap, and prompt plus answer within the model's context.
+    static func prepare(_ ids: [Int32], _ s: OpenAI.Sampling, _ model: ServedModel, _ options: ServeOptions) throws -> ([Int32], SamplingOptions) {
+        guard !ids.isEmpty else { throw APIError.invalid("the prompt is empty") }
+        if let n = s.n, n != 1 { throw APIError.invalid("only n = 1 is served", param: "n") }
+        let asked = s.max_completion_tokens ?? s.max_tokens
+        if let asked, asked < 1 || asked > options.maxTokens {
+            throw APIError.invalid("'max_tokens' must be from 1 to \(options.maxTokens)", param: "max_tokens")
+        }
+        let temperature = s.temperature ?? 1
+        guard temperature >= 0, temperature <= 2 else { throw APIError.invalid("'temperature' must be from 0 to 2", param: "temperature") }
+        let topP = s.top_p ?? 1
+        guard topP > 0, topP <= 1 else { throw APIError.invalid("'top_p' must be above 0 and at most 1", param: "top_p") }
+        let room = model.context - ids.count
+        guard room > 0 else {
+            throw APIError.invalid("the prompt is \(ids.count) tokens; the model's context is \(model.context)", param: "messages", code: "context_length_exceeded")
+        }
+        let stop = (s.stop?.strings ?? []).filter { !$0.isEmpty }
+        guard stop.count <= 4 else { throw APIError.invalid("at most 4 stop strings", param: "stop") }
+        let maxTokens = Swift.min(asked ?? options.maxTokens, room)
+        return (ids, SamplingOptions(maxTokens: maxTokens, temperature: temperature, topP: topP, seed: s.seed ?? 0, stop: stop))
+    }
+
+    static func reason(_ finish: Generation.Finish) -> String { finish == .length ? "length" : "stop" }
+
+    static func usage(_ ids: [Int32], _ result: Generation) -> OpenAI.Usage {
+        let completion = result.finish == .endOfText ? result.ids.count - 1 : result.ids.count
+        return OpenAI.Usage(prompt_tokens: ids.count, completion_tokens: Swift.max(0, completion), total_tokens: ids.count + Swift.max(0, completion))
+    }
+
+    /// A chat completion as server-sent events: the role, then each settled piece of text, then
+    /// the finish reason, the usage when asked for, and `data: [DONE]`.
+    static func stream(_ model: ServedModel, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int, usage wantsUsage: Bool) -> Response {
+        let (pieces, sink) = AsyncStream.makeStream(of: String.self)
+        let result = Task {
+            let r = await model.generate(ids, options: settings) { sink.yield($0) }
+            sink.finish()
+            return r
+        }
+        @Sendable func event(_ chunk: OpenAI.ChatChunk) -> ByteBuffer {
+            ByteBuffer(string: "data: " + String(decoding: try! encoder.encode(chunk), as: UTF8.self) + "\n\n")
+        }
+        @Sendable func chunk(_ delta: OpenAI.Delta, finish: String? = nil) -> OpenAI.ChatChunk {
+            OpenAI.ChatChunk(id: id, created: created, model: model.name, choices: [.init(index: 0, delta: delta, finish_reason: finish)])
+        }
+        let body = ResponseBody { writer in
+            try await writer.write(event(chunk(.init(role: "assistant", content: ""))))
+            for await piece in pieces { try await writer.write(event(chunk(.init(content: piece)))) }
+            let r = await result.value
+            try await writer.write(event(chunk(.init(), finish: reason(r.finish))))
+            if wantsUsage {
+                try await writer.write(event(OpenAI.ChatChunk(id: id, created: created, model: model.name, choices: [], usage: usage(ids, r))))
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The API key check, and every error (ours or the framework's) written in OpenAI's shape.
+struct Guard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let options: ServeOptions
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let key = options.apiKey, request.headers[.authorization] != "Bearer \(key)" {
+            return APIError(status: .unauthorized, message: "a valid API key is required (Authorization: Bearer KEY)", type: "invalid_request_error",
+                            code: "invalid_api_key").response
+        }
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return error.response
+        } catch let error as HTTPError {
+            let type = error.status == .notFound ? "invalid_request_error" : error.status.code >= 500 ? "server_error" : "invalid_request_error"
+            return APIError(status: error.status, message: error.body ?? error.status.reasonPhrase, type: type).response
+        }
+    }
+}

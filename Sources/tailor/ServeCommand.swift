@@ -1,0 +1,72 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TailorModels
+import TailorServe
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a model behind an OpenAI-compatible API (chat and text completions, models).",
+        discussion: """
+            Listens on 127.0.0.1 unless --host says otherwise. With --api-key (or TAILOR_API_KEY) every
+            request needs `Authorization: Bearer KEY`. SIGTERM or SIGINT finishes the requests in flight,
+            then exits. Requests run one at a time.
+
+            Example: tailor serve models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --port 8000
+              then: curl http://127.0.0.1:8000/v1/chat/completions -d '{"model": "SmolLM2-135M-Instruct.Q4_1",
+                    "messages": [{"role": "user", "content": "Hi"}]}'
+            """)
+
+    @Argument(help: "A GGUF file or a Hugging Face folder with a decoder model.")
+    var model: String
+
+    @Option(help: "The model's name in requests and /v1/models (default: the file's name without extension).")
+    var name: String?
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0: any free port, printed).")
+    var port = 8000
+
+    @Option(help: "The key every request must carry (default: TAILOR_API_KEY, if set).")
+    var apiKey: String?
+
+    @Option(help: "The most tokens a request may ask for.")
+    var maxTokens = 1024
+
+    @Option(help: "The largest request body, in bytes.")
+    var maxBodyBytes = 1 << 20
+
+    func validate() throws {
+        if !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
+        if maxTokens < 1 { throw ValidationError("--max-tokens must be 1 or more") }
+        if maxBodyBytes < 1024 { throw ValidationError("--max-body-bytes must be 1024 or more") }
+        if apiKey?.isEmpty == true { throw ValidationError("--api-key must not be empty") }
+    }
+
+    func run() throws {
+        let loaded = try openModel(model)
+        let (network, tokenizer) = try usage { try loaded.decoder() }
+        let template = try usage { try loaded.chatTemplate() }
+        let served = ServedModel(name: name ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension,
+                                 model: network, tokenizer: tokenizer, template: template)
+        let key = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let options = ServeOptions(host: host, port: port, apiKey: key, maxBodyBytes: maxBodyBytes, maxTokens: maxTokens)
+        let app = OpenAIServer.application(served, options: options) { port in
+            FileHandle.standardError.write(Data("serving '\(served.name)' on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))
+        }
+        // The command runs synchronously; the server runs on Swift concurrency until a signal stops it.
+        let done = DispatchSemaphore(value: 0)
+        let failure = Failure()
+        Task {
+            do { try await app.runService() } catch { failure.error = error }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.error { throw ValidationError("the server stopped: \(error)") }
+    }
+
+    /// The server's error, handed from its task to the command.
+    final class Failure: @unchecked Sendable { var error: (any Error)? }
+}
