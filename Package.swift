@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "TailorRetrievalTests", dependencies: ["TailorRetrieval"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TailorServeTests",
-            dependencies: ["TailorServe", "TailorModels"]),
+            dependencies: ["TailorServe", "TailorModels", "TailorRuntime"]),
         .testTarget(
             name: "TailorExecutorTests",
             dependencies: [

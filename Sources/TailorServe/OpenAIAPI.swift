@@ -111,11 +111,15 @@ enum OpenAI {
         var usage: Usage
     }
 
+    /// A served model; an adapter names the base it adapts (`parent`) and its folder (`root`),
+    /// as vLLM lists LoRA adapters.
     struct ModelCard: Encodable, Sendable {
         var id: String
         var object = "model"
         var created: Int
         var owned_by = "tailor"
+        var root: String
+        var parent: String?
     }
 
     struct ModelList: Encodable, Sendable {

@@ -59,7 +59,9 @@ public enum OpenAIServer {
         let created = Int(Date().timeIntervalSince1970)
         router.add(middleware: Guard(options: options))
         router.get("/v1/models") { _, _ in
-            json(OpenAI.ModelList(data: [OpenAI.ModelCard(id: model.name, created: created)]))
+            json(OpenAI.ModelList(data: model.variants.map { v in
+                OpenAI.ModelCard(id: v.name, created: created, root: v.adapter ?? v.name, parent: v.adapter == nil ? nil : model.name)
+            }))
         }
         router.post("/v1/chat/completions") { request, context in
             let body = try await read(request, options)
@@ -76,12 +78,12 @@ public enum OpenAIServer {
             let (ids, settings) = try prepare(model.encode(text, chat: true), sampling, model, options)
             let id = "chatcmpl-" + UUID().uuidString.lowercased()
             if sampling.stream == true {
-                return stream(model, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
+                return stream(model, chat.model, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
                               usage: sampling.stream_options?.include_usage == true)
             }
-            let result = await model.generate(ids, options: settings) { _ in }
+            let result = await model.generate(ids, model: chat.model, options: settings) { _ in }
             return json(OpenAI.ChatCompletion(
-                id: id, created: Int(Date().timeIntervalSince1970), model: model.name,
+                id: id, created: Int(Date().timeIntervalSince1970), model: chat.model,
                 choices: [.init(index: 0, message: .init(role: "assistant", content: result.text), finish_reason: reason(result.finish))],
                 usage: usage(ids, result)))
         }
@@ -92,9 +94,9 @@ public enum OpenAIServer {
             let sampling = try decode(OpenAI.Sampling.self, body)
             if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }
             let (ids, settings) = try prepare(model.encode(completion.prompt, chat: false), sampling, model, options)
-            let result = await model.generate(ids, options: settings) { _ in }
+            let result = await model.generate(ids, model: completion.model, options: settings) { _ in }
             return json(OpenAI.Completion(
-                id: "cmpl-" + UUID().uuidString.lowercased(), created: Int(Date().timeIntervalSince1970), model: model.name,
+                id: "cmpl-" + UUID().uuidString.lowercased(), created: Int(Date().timeIntervalSince1970), model: completion.model,
                 choices: [.init(index: 0, text: result.text, finish_reason: reason(result.finish))], usage: usage(ids, result)))
         }
         return router
@@ -123,8 +125,9 @@ public enum OpenAIServer {
     }
 
     static func known(_ name: String, _ model: ServedModel) throws {
-        guard name == model.name else {
-            throw APIError(status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(model.name)' (GET /v1/models)",
+        guard model.generator(name) != nil else {
+            let served = model.variants.map { "'\($0.name)'" }.joined(separator: ", ")
+            throw APIError(status: .notFound, message: "the model '\(name)' does not exist; this server serves \(served) (GET /v1/models)",
                            type: "invalid_request_error", param: "model", code: "model_not_found")
         }
     }
@@ -161,10 +164,11 @@ public enum OpenAIServer {
 
     /// A chat completion as server-sent events: the role, then each settled piece of text, then
     /// the finish reason, the usage when asked for, and `data: [DONE]`.
-    static func stream(_ model: ServedModel, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int, usage wantsUsage: Bool) -> Response {
+    static func stream(_ model: ServedModel, _ name: String, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int,
+                       usage wantsUsage: Bool) -> Response {
         let (pieces, sink) = AsyncStream.makeStream(of: String.self)
         let result = Task {
-            let r = await model.generate(ids, options: settings) { sink.yield($0) }
+            let r = await model.generate(ids, model: name, options: settings) { sink.yield($0) }
             sink.finish()
             return r
         }
@@ -172,7 +176,7 @@ public enum OpenAIServer {
             ByteBuffer(string: "data: " + String(decoding: try! encoder.encode(chunk), as: UTF8.self) + "\n\n")
         }
         @Sendable func chunk(_ delta: OpenAI.Delta, finish: String? = nil) -> OpenAI.ChatChunk {
-            OpenAI.ChatChunk(id: id, created: created, model: model.name, choices: [.init(index: 0, delta: delta, finish_reason: finish)])
+            OpenAI.ChatChunk(id: id, created: created, model: name, choices: [.init(index: 0, delta: delta, finish_reason: finish)])
         }
         let body = ResponseBody { writer in
             try await writer.write(event(chunk(.init(role: "assistant", content: ""))))
@@ -180,7 +184,7 @@ public enum OpenAIServer {
             let r = await result.value
             try await writer.write(event(chunk(.init(), finish: reason(r.finish))))
             if wantsUsage {
-                try await writer.write(event(OpenAI.ChatChunk(id: id, created: created, model: model.name, choices: [], usage: usage(ids, r))))
+                try await writer.write(event(OpenAI.ChatChunk(id: id, created: created, model: name, choices: [], usage: usage(ids, r))))
             }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)

@@ -1,31 +1,53 @@
 import Dispatch
 import TailorModels
 
-/// One decoder behind the server: its weights, tokenizer and chat template, and a serial queue
-/// that runs one generation at a time off the server's threads (the model's forward pass
-/// already uses every core; batching concurrent requests together comes next).
+/// One decoder behind the server, and its LoRA adapters: each adapter is a view of the one base
+/// (its weights held once) with the adapter's update on its modules, served under a name of its
+/// own. A serial queue runs one generation at a time off the server's threads (the model's
+/// forward pass already uses every core; batching concurrent requests together comes next).
 public final class ServedModel: @unchecked Sendable {  // the queue serialises every use of the model
     public let name: String
-    let generator: Generator
+    /// The base first, then each adapter, with its name and where it was read from.
+    let variants: [(name: String, adapter: String?, generator: Generator)]
     let template: ChatTemplate
     let queue = DispatchQueue(label: "tailor.serve.model")
 
-    public init(name: String, model: any CausalLM, tokenizer: BPETokenizer, template: ChatTemplate) {
+    /// `adapters`: each a name and a PEFT LoRA folder. One whose modules or shapes do not fit
+    /// the base is refused here, before the server starts (never a success for a broken path).
+    public init(name: String, model: any CausalLM, tokenizer: BPETokenizer, template: ChatTemplate,
+                adapters: [(name: String, path: String)] = []) throws {
         self.name = name
-        generator = Generator(model: model, tokenizer: tokenizer)
         self.template = template
+        var variants: [(String, String?, Generator)] = [(name, nil, Generator(model: model, tokenizer: tokenizer))]
+        for (adapterName, path) in adapters {
+            guard !variants.contains(where: { $0.0 == adapterName }) else { throw ServeError("two models are named '\(adapterName)'") }
+            let view: any CausalLM & Adaptable
+            switch model {
+            case let llama as Llama: view = llama.sharingWeights()
+            case let gpt2 as GPT2: view = gpt2.sharingWeights()
+            default: throw ServeError("the model takes no LoRA adapters")
+            }
+            try PEFTAdapter.load(from: path, into: view)
+            variants.append((adapterName, path, Generator(model: view, tokenizer: tokenizer)))
+        }
+        self.variants = variants
     }
+
+    /// The generator serving the model or adapter `name`.
+    func generator(_ name: String) -> Generator? { variants.first { $0.name == name }?.generator }
+    var generator: Generator { variants[0].generator }
 
     var context: Int { generator.model.context }
 
     /// The ids of a prompt; a chat's (rendered by the template) may hold its special tokens.
     func encode(_ text: String, chat: Bool) -> [Int32] { generator.tokenizer.encode(text, specials: chat) }
 
-    /// One continuation of `ids`, `delta` told each piece of text as it becomes final (never
+    /// One continuation of `ids` by the model or adapter `name`, `delta` told each piece of text as it becomes final (never
     /// text that a stop string or a partly decoded character could still take back).
-    func generate(_ ids: [Int32], options: SamplingOptions, delta: @escaping @Sendable (String) -> Void) async -> Generation {
+    func generate(_ ids: [Int32], model name: String, options: SamplingOptions, delta: @escaping @Sendable (String) -> Void) async -> Generation {
         await withCheckedContinuation { continuation in
             queue.async { [self] in
+                let generator = self.generator(name) ?? self.generator
                 var sent = ""
                 var timings = GenerationTimings()
                 let result = generator.generate(ids: [ids], options: options, timings: &timings) { partial in
@@ -52,4 +74,10 @@ public final class ServedModel: @unchecked Sendable {  // the queue serialises e
         let held = stop.map { s in (1...s.count).reversed().first { full.hasSuffix(s.prefix($0)) } ?? 0 }.max() ?? 0
         return String(new.dropLast(Swift.min(held, new.count)))
     }
+}
+
+/// A model or adapter that cannot be served, said before the server starts.
+public struct ServeError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -23,6 +23,9 @@ struct Serve: ParsableCommand {
     @Option(help: "The model's name in requests and /v1/models (default: the file's name without extension).")
     var name: String?
 
+    @Option(help: ArgumentHelp("A LoRA adapter (a PEFT folder) served as its own model over the one base (repeatable).", valueName: "name=path"))
+    var adapter: [String] = []
+
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
 
@@ -43,14 +46,23 @@ struct Serve: ParsableCommand {
         if maxTokens < 1 { throw ValidationError("--max-tokens must be 1 or more") }
         if maxBodyBytes < 1024 { throw ValidationError("--max-body-bytes must be 1024 or more") }
         if apiKey?.isEmpty == true { throw ValidationError("--api-key must not be empty") }
+        for a in adapter where !a.contains("=") || a.hasPrefix("=") || a.hasSuffix("=") {
+            throw ValidationError("--adapter takes NAME=PATH, got '\(a)'")
+        }
     }
 
     func run() throws {
         let loaded = try openModel(model)
         let (network, tokenizer) = try usage { try loaded.decoder() }
         let template = try usage { try loaded.chatTemplate() }
-        let served = ServedModel(name: name ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension,
-                                 model: network, tokenizer: tokenizer, template: template)
+        let adapters = adapter.map { a in
+            let cut = a.firstIndex(of: "=")!
+            return (name: String(a[..<cut]), path: String(a[a.index(after: cut)...]))
+        }
+        let served = try usage {
+            try ServedModel(name: name ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension,
+                            model: network, tokenizer: tokenizer, template: template, adapters: adapters)
+        }
         let key = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let options = ServeOptions(host: host, port: port, apiKey: key, maxBodyBytes: maxBodyBytes, maxTokens: maxTokens)
         let app = OpenAIServer.application(served, options: options) { port in

@@ -132,6 +132,14 @@ final class PEFTTests: XCTestCase {
         try PEFTAdapter.load(from: dir, into: fresh)
         XCTAssertEqual(fresh.adapters.adapters.count, 6)
         for (a, b) in zip(Tensor.noGrad { fresh.logits(ids, batch: 1) }.scalars, before) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+
+        // A model in GGUF's interleaved rotary layout refuses Hugging Face's q adapter (it would
+        // update the wrong rows), naming the module.
+        var interleaved = config
+        interleaved.interleavedRotary = true
+        XCTAssertThrowsError(try PEFTAdapter.load(from: dir, into: Llama(config: interleaved, seed: 2))) {
+            XCTAssertTrue("\($0)".contains("adapts layers.0.attn.q, but this model is in GGUF's rotary layout"), "\($0)")
+        }
     }
 
     func testGPT2QKVAdaptersBecomeOneFusedAdapterWithARankPattern() throws {

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import TailorModels
+import TailorRuntime
 import XCTest
 
 @testable import TailorServe
@@ -14,15 +15,24 @@ final class OpenAIServerTests: XCTestCase {
     static let gguf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
-    /// A server on a free port of 127.0.0.1, stopped when the test ends.
-    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096) async throws -> URL {
+    /// SmolLM2, loaded once for every test (the server views it, never changes it).
+    nonisolated(unsafe) static var loaded: LoadedModel?
+
+    func smolLM2() throws -> LoadedModel {
         guard FileManager.default.fileExists(atPath: Self.gguf) else {
             if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("\(Self.gguf) is missing: CI must run `make models`") }
             throw XCTSkip("models/ is fetched by `make models`")
         }
-        let loaded = try LoadedModel.open(Self.gguf)
+        if let loaded = Self.loaded { return loaded }
+        Self.loaded = try LoadedModel.open(Self.gguf)
+        return Self.loaded!
+    }
+
+    /// A server on a free port of 127.0.0.1, stopped when the test ends.
+    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, adapters: [(name: String, path: String)] = []) async throws -> URL {
+        let loaded = try smolLM2()
         let (model, tokenizer) = try loaded.decoder()
-        let served = ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: try loaded.chatTemplate())
+        let served = try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: try loaded.chatTemplate(), adapters: adapters)
         let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64)
         let (ports, found) = AsyncStream.makeStream(of: Int.self)
         let app = OpenAIServer.application(served, options: options) { found.yield($0) }
@@ -124,6 +134,66 @@ final class OpenAIServerTests: XCTestCase {
         let long = String(repeating: "a", count: 5000)
         (status, error) = try await refused("v1/chat/completions", #"{"model": "smol", "messages": [{"role": "user", "content": "\#(long)"}]}"#)
         XCTAssertEqual(status, 413)
+    }
+
+    /// A PEFT adapter of SmolLM2 whose update is large enough to change its answers: random A and
+    /// B on every layer's v and o projections (GGUF's rotary layout keeps q and k from being written
+    /// for PEFT), written as PEFT writes it. `wrong`: A's of 8
+    /// inputs more than the modules have, as an adapter of a wider base would be.
+    func adapterFolder(shapes wrong: Bool = false) throws -> String {
+        let (model, _) = try smolLM2().decoder()
+        let view = (model as! Llama).sharingWeights()
+        var set = AdapterSet()
+        for (i, (name, modelInputs, outputs)) in view.adaptableShapes.enumerated() where name.hasSuffix("attn.v") || name.hasSuffix("attn.o") {
+            let inputs = modelInputs + (wrong ? 8 : 0)
+            let a = Philox(seed: 7, stream: UInt64(i)).normal(count: inputs * 4).map { $0 * 0.2 }
+            let b = Philox(seed: 8, stream: UInt64(i)).normal(count: 4 * outputs).map { $0 * 0.2 }
+            set.adapters[name] = LoRAAdapter(a: Tensor(a, shape: [inputs, 4]), b: Tensor(b, shape: [4, outputs]), scale: 2)
+        }
+        view.adapters = set
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-serve-adapter-\(getpid())-\(wrong)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        try PEFTAdapter.save(view, to: folder)
+        return folder
+    }
+
+    /// One base, two names: an adapter answers differently from the base, the base is untouched
+    /// by it, and requests to both at once each get what they get alone. A broken adapter, or a
+    /// path that holds none, is refused before the server starts.
+    func testAdaptersPerRequestOverOneBase() async throws {
+        let folder = try adapterFolder()
+        let base = try await serve(adapters: [("tuned", folder)])
+        let (status, listed) = try await call(base, "v1/models")
+        XCTAssertEqual(status, 200)
+        let cards = try XCTUnwrap(try object(listed)["data"] as? [[String: Any]])
+        XCTAssertEqual(cards.map { $0["id"] as? String }, ["smol", "tuned"])
+        XCTAssertEqual(cards.last?["parent"] as? String, "smol")
+        XCTAssertEqual(cards.last?["root"] as? String, folder)
+        @Sendable func answer(_ model: String) async throws -> String {
+            var request = URLRequest(url: base.appendingPathComponent("v1/chat/completions"))
+            request.httpMethod = "POST"
+            request.httpBody = Data(#"{"model": "\#(model)", "messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 6, "temperature": 0}"#.utf8)
+            request.setValue("Bearer sk-test", forHTTPHeaderField: "Authorization")
+            let (data, _) = try await URLSession.shared.data(for: request)
+            let choice = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["choices"] as? [[String: Any]])?.first
+            return (choice?["message"] as? [String: Any])?["content"] as? String ?? "(no answer: \(String(decoding: data, as: UTF8.self)))"
+        }
+        let (plain, adapted) = (try await answer("smol"), try await answer("tuned"))
+        XCTAssertNotEqual(plain, adapted, "the adapter changes the answer")
+        let again = try await answer("smol")
+        XCTAssertEqual(again, plain, "the base is untouched by the adapter's requests")
+        let together = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for (i, name) in ["tuned", "smol", "tuned", "smol"].enumerated() { group.addTask { (i, try await answer(name)) } }
+            return try await group.reduce(into: [String](repeating: "", count: 4)) { $0[$1.0] = $1.1 }
+        }
+        XCTAssertEqual(together, [adapted, plain, adapted, plain], "concurrent requests never mix adapters")
+
+        let (model, tokenizer) = try smolLM2().decoder()
+        XCTAssertThrowsError(try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: .plain,
+                                             adapters: [("wider", try adapterFolder(shapes: true))])) { XCTAssertTrue("\($0)".contains("but the module maps 576 to"), "\($0)") }
+        XCTAssertThrowsError(try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: .plain, adapters: [("none", "/nonexistent")])) {
+            XCTAssertTrue("\($0)".contains("/nonexistent"), "\($0)")
+        }
     }
 
     /// A stop string's start is held back while it may still complete, so streamed text never

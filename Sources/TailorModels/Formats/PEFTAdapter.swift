@@ -154,6 +154,12 @@ public enum PEFTAdapter {
         default:
             throw ModelFileError(folder, "PEFT adapters are read for Llama and GPT-2 models")
         }
+        // GGUF stores q and k with their rotary halves interleaved; an adapter written for Hugging
+        // Face's layout would update the wrong rows of them.
+        if let llama = model as? Llama, llama.config.interleavedRotary,
+           let rotary = set.adapters.keys.sorted().first(where: { $0.hasSuffix("attn.q") || $0.hasSuffix("attn.k") }) {
+            throw ModelFileError(folder, "adapts \(rotary), but this model is in GGUF's rotary layout, where Hugging Face's q and k adapters do not fit yet; load the base from a Hugging Face folder, or adapt other modules")
+        }
         let unmatched = tensors.keys.filter { $0.hasSuffix(".lora_A.weight") }
             .map { String($0.dropFirst("base_model.model.".count).dropLast(".lora_A.weight".count)) }.filter { !matched.contains($0) }.sorted()
         guard unmatched.isEmpty else {
