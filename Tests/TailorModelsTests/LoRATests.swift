@@ -137,7 +137,8 @@ final class PEFTTests: XCTestCase {
         // update the wrong rows), naming the module.
         var interleaved = config
         interleaved.interleavedRotary = true
-        XCTAssertThrowsError(try PEFTAdapter.load(from: dir, into: Llama(config: interleaved, seed: 2))) {
+        let ggufLayout = Llama(config: interleaved, embed: fresh.embed, layers: fresh.layers, finalNorm: fresh.finalNorm, head: fresh.head)
+        XCTAssertThrowsError(try PEFTAdapter.load(from: dir, into: ggufLayout)) {
             XCTAssertTrue("\($0)".contains("adapts layers.0.attn.q, but this model is in GGUF's rotary layout"), "\($0)")
         }
     }
