@@ -143,3 +143,56 @@ enum OpenAI {
         var error: Detail
     }
 }
+
+extension OpenAI {
+    /// `input`: one text or a list of texts (token-id inputs are refused).
+    struct Inputs: Decodable, Sendable {
+        var texts: [String]
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let list = try? c.decode([String].self) {
+                texts = list
+            } else {
+                texts = [try c.decode(String.self)]
+            }
+        }
+    }
+
+    struct EmbeddingRequest: Decodable, Sendable {
+        var model: String
+        var input: Inputs
+        /// `float` (a list of numbers) or `base64` (the float32 bytes, little-endian), which the
+        /// official Python client asks for unless told otherwise.
+        var encoding_format: String?
+        var dimensions: Int?
+    }
+
+    /// One vector, as numbers or as base64 of its float32 bytes.
+    enum Vector: Encodable, Sendable {
+        case floats([Float]), base64(String)
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .floats(let v): try c.encode(v)
+            case .base64(let s): try c.encode(s)
+            }
+        }
+    }
+
+    struct Embedding: Encodable, Sendable {
+        var object = "embedding"
+        var index: Int
+        var embedding: Vector
+    }
+
+    struct EmbeddingUsage: Encodable, Sendable {
+        var prompt_tokens: Int, total_tokens: Int
+    }
+
+    struct EmbeddingList: Encodable, Sendable {
+        var object = "list"
+        var data: [Embedding]
+        var model: String
+        var usage: EmbeddingUsage
+    }
+}

@@ -34,14 +34,28 @@ struct APIError: Error {
     }
 }
 
-/// The OpenAI-compatible HTTP API over one model: `GET /v1/models`, `POST /v1/chat/completions`
-/// (the model's own chat template; streamed as server-sent events with `stream: true`) and
-/// `POST /v1/completions`.
+/// What a server serves: a decoder with its adapters, or a sentence encoder.
+public enum Served: Sendable {
+    case decoder(ServedModel)
+    case encoder(ServedEncoder)
+
+    /// Each served name, with the folder an adapter was read from and the base it adapts.
+    var cards: [(name: String, root: String?, parent: String?)] {
+        switch self {
+        case .decoder(let m): m.variants.map { ($0.name, $0.adapter, $0.adapter == nil ? nil : m.name) }
+        case .encoder(let e): [(e.name, nil, nil)]
+        }
+    }
+}
+
+/// The OpenAI-compatible HTTP API over one model: `GET /v1/models`; for a decoder,
+/// `POST /v1/chat/completions` (the model's own chat template; streamed as server-sent events
+/// with `stream: true`) and `POST /v1/completions`; for an encoder, `POST /v1/embeddings`.
 public enum OpenAIServer {
     /// The application, not yet running; `running` is told the port it listens on.
-    public static func application(_ model: ServedModel, options: ServeOptions,
+    public static func application(_ served: Served, options: ServeOptions,
                                    running: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(model, options: options),
+        Application(router: router(served, options: options),
                     configuration: .init(address: .hostname(options.host, port: options.port), serverName: "tailor"),
                     onServerRunning: { channel in await running(channel.localAddress?.port ?? options.port) },
                     logger: logger)
@@ -54,16 +68,43 @@ public enum OpenAIServer {
         return logger
     }()
 
-    static func router(_ model: ServedModel, options: ServeOptions) -> Router<BasicRequestContext> {
+    static func router(_ served: Served, options: ServeOptions) -> Router<BasicRequestContext> {
         let router = Router()
         let created = Int(Date().timeIntervalSince1970)
         router.add(middleware: Guard(options: options))
         router.get("/v1/models") { _, _ in
-            json(OpenAI.ModelList(data: model.variants.map { v in
-                OpenAI.ModelCard(id: v.name, created: created, root: v.adapter ?? v.name, parent: v.adapter == nil ? nil : model.name)
-            }))
+            json(OpenAI.ModelList(data: served.cards.map { OpenAI.ModelCard(id: $0.name, created: created, root: $0.root ?? $0.name, parent: $0.parent) }))
+        }
+        /// The decoder, or a refusal naming what this server's model answers instead.
+        @Sendable func decoder() throws -> ServedModel {
+            guard case .decoder(let model) = served else {
+                throw APIError.invalid("this server's model is a sentence encoder: it answers /v1/embeddings", param: "model")
+            }
+            return model
+        }
+        router.post("/v1/embeddings") { request, context in
+            guard case .encoder(let encoder) = served else {
+                throw APIError.invalid("this server's model is a decoder: embeddings need a sentence encoder (e.g. all-MiniLM-L6-v2)", param: "model")
+            }
+            let asked = try decode(OpenAI.EmbeddingRequest.self, try await read(request, options))
+            guard asked.model == encoder.name else {
+                throw APIError(status: .notFound, message: "the model '\(asked.model)' does not exist; this server serves '\(encoder.name)' (GET /v1/models)",
+                               type: "invalid_request_error", param: "model", code: "model_not_found")
+            }
+            guard !asked.input.texts.isEmpty, asked.input.texts.count <= 2048 else { throw APIError.invalid("'input' must hold 1 to 2,048 texts", param: "input") }
+            if let d = asked.dimensions, d != encoder.dimension {
+                throw APIError.invalid("this model's embeddings have \(encoder.dimension) dimensions; it cannot shorten them to \(d)", param: "dimensions")
+            }
+            let format = asked.encoding_format ?? "float"
+            guard format == "float" || format == "base64" else { throw APIError.invalid("'encoding_format' is 'float' or 'base64'", param: "encoding_format") }
+            let (vectors, tokens) = await encoder.embed(asked.input.texts)
+            let data = vectors.enumerated().map { i, v in
+                OpenAI.Embedding(index: i, embedding: format == "float" ? .floats(v) : .base64(v.withUnsafeBufferPointer { Data(buffer: $0) }.base64EncodedString()))
+            }
+            return json(OpenAI.EmbeddingList(data: data, model: encoder.name, usage: .init(prompt_tokens: tokens, total_tokens: tokens)))
         }
         router.post("/v1/chat/completions") { request, context in
+            let model = try decoder()
             let body = try await read(request, options)
             let chat = try decode(OpenAI.ChatRequest.self, body)
             try known(chat.model, model)
@@ -88,6 +129,7 @@ public enum OpenAIServer {
                 usage: usage(ids, result)))
         }
         router.post("/v1/completions") { request, context in
+            let model = try decoder()
             let body = try await read(request, options)
             let completion = try decode(OpenAI.CompletionRequest.self, body)
             try known(completion.model, model)

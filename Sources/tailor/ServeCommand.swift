@@ -6,7 +6,7 @@ import TailorServe
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve a model behind an OpenAI-compatible API (chat and text completions, models).",
+        abstract: "Serve a model behind an OpenAI-compatible API (chat and text completions, or embeddings of an encoder).",
         discussion: """
             Listens on 127.0.0.1 unless --host says otherwise. With --api-key (or TAILOR_API_KEY) every
             request needs `Authorization: Bearer KEY`. SIGTERM or SIGINT finishes the requests in flight,
@@ -17,7 +17,7 @@ struct Serve: ParsableCommand {
                     "messages": [{"role": "user", "content": "Hi"}]}'
             """)
 
-    @Argument(help: "A GGUF file or a Hugging Face folder with a decoder model.")
+    @Argument(help: "A GGUF file or a Hugging Face folder: a decoder (completions) or a sentence encoder (embeddings).")
     var model: String
 
     @Option(help: "The model's name in requests and /v1/models (default: the file's name without extension).")
@@ -53,20 +53,25 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let loaded = try openModel(model)
-        let (network, tokenizer) = try usage { try loaded.decoder() }
-        let template = try usage { try loaded.chatTemplate() }
-        let adapters = adapter.map { a in
-            let cut = a.firstIndex(of: "=")!
-            return (name: String(a[..<cut]), path: String(a[a.index(after: cut)...]))
-        }
-        let served = try usage {
-            try ServedModel(name: name ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension,
-                            model: network, tokenizer: tokenizer, template: template, adapters: adapters)
+        let served: Served
+        let modelName = name ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension
+        if case .encoder = loaded.backbone {
+            if !adapter.isEmpty { throw ValidationError("--adapter needs a decoder; '\(model)' is a sentence encoder") }
+            let (network, tokenizer) = try usage { try loaded.encoder() }
+            served = .encoder(ServedEncoder(name: modelName, model: network, tokenizer: tokenizer))
+        } else {
+            let (network, tokenizer) = try usage { try loaded.decoder() }
+            let template = try usage { try loaded.chatTemplate() }
+            let adapters = adapter.map { a in
+                let cut = a.firstIndex(of: "=")!
+                return (name: String(a[..<cut]), path: String(a[a.index(after: cut)...]))
+            }
+            served = .decoder(try usage { try ServedModel(name: modelName, model: network, tokenizer: tokenizer, template: template, adapters: adapters) })
         }
         let key = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let options = ServeOptions(host: host, port: port, apiKey: key, maxBodyBytes: maxBodyBytes, maxTokens: maxTokens)
         let app = OpenAIServer.application(served, options: options) { port in
-            FileHandle.standardError.write(Data("serving '\(served.name)' on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))
+            FileHandle.standardError.write(Data("serving '\(modelName)' on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))
         }
         // The command runs synchronously; the server runs on Swift concurrency until a signal stops it.
         let done = DispatchSemaphore(value: 0)

@@ -33,6 +33,11 @@ final class OpenAIServerTests: XCTestCase {
         let loaded = try smolLM2()
         let (model, tokenizer) = try loaded.decoder()
         let served = try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: try loaded.chatTemplate(), adapters: adapters)
+        return try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes)
+    }
+
+    /// `served` on a free port of 127.0.0.1, stopped when the test ends.
+    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096) async throws -> URL {
         let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64)
         let (ports, found) = AsyncStream.makeStream(of: Int.self)
         let app = OpenAIServer.application(served, options: options) { found.yield($0) }
@@ -193,6 +198,38 @@ final class OpenAIServerTests: XCTestCase {
                                              adapters: [("wider", try adapterFolder(shapes: true))])) { XCTAssertTrue("\($0)".contains("but the module maps 576 to"), "\($0)") }
         XCTAssertThrowsError(try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: .plain, adapters: [("none", "/nonexistent")])) {
             XCTAssertTrue("\($0)".contains("/nonexistent"), "\($0)")
+        }
+    }
+
+    /// An encoder answers `/v1/embeddings`: one vector per input, as numbers or as base64 of its
+    /// float32 bytes (what the official client asks for), the same vectors `Bert.embeddings`
+    /// gives; it refuses completions, another dimension count and token-id inputs.
+    func testAnEncoderServesEmbeddings() async throws {
+        let minilm = URL(fileURLWithPath: Self.gguf).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("all-MiniLM-L6-v2").path
+        guard FileManager.default.fileExists(atPath: minilm) else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("\(minilm) is missing: CI must run `make models`") }
+            throw XCTSkip("models/ is fetched by `make models`")
+        }
+        let (bert, tokenizer) = try LoadedModel.open(minilm).encoder()
+        let base = try await start(.encoder(ServedEncoder(name: "minilm", model: bert, tokenizer: tokenizer)))
+        let texts = ["A man is playing a guitar.", "Someone strums an instrument.", "The stock market fell."]
+        let expected = bert.embeddings(texts.map { tokenizer.encode($0, maxLength: 256) })
+        let inputs = texts.map { "\"\($0)\"" }.joined(separator: ", ")
+        var (status, data) = try await call(base, "v1/embeddings", json: #"{"model": "minilm", "input": [\#(inputs)]}"#)
+        XCTAssertEqual(status, 200, String(decoding: data, as: UTF8.self))
+        let floats = try XCTUnwrap(try object(data)["data"] as? [[String: Any]]).map { ($0["embedding"] as? [Double])?.map(Float.init) ?? [] }
+        XCTAssertEqual(floats, expected)
+        XCTAssertEqual((try object(data)["usage"] as? [String: Int])?["prompt_tokens"], texts.map { tokenizer.encode($0, maxLength: 256).count }.reduce(0, +))
+        (status, data) = try await call(base, "v1/embeddings", json: #"{"model": "minilm", "input": "\#(texts[0])", "encoding_format": "base64"}"#)
+        let encoded = try XCTUnwrap((try object(data)["data"] as? [[String: Any]])?.first?["embedding"] as? String)
+        let decoded = try XCTUnwrap(Data(base64Encoded: encoded)).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        XCTAssertEqual(decoded, expected[0])
+
+        for (json, param) in [(#"{"model": "minilm", "input": "x", "dimensions": 64}"#, "dimensions"), (#"{"model": "minilm", "input": [[1, 2, 3]]}"#, "input"),
+                              (#"{"model": "minilm", "messages": [{"role": "user", "content": "Hi"}]}"#, "model")] {
+            (status, data) = try await call(base, json.contains("messages") ? "v1/chat/completions" : "v1/embeddings", json: json)
+            XCTAssertEqual(status, 400, json)
+            XCTAssertEqual((try object(data)["error"] as? [String: Any])?["param"] as? String, param, String(decoding: data, as: UTF8.self))
         }
     }
 

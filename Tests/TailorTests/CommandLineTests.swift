@@ -225,14 +225,10 @@ final class CommandLineTests: XCTestCase {
 
     /// `tailor serve` answers the official `openai` Python client (Tests/Serve/openai_client.py):
     /// models, chat (plain and streamed to the same text), text completions, and its errors for
-    /// an unknown model, a wrong key and a bad setting. SIGTERM then stops it with exit 0.
+    /// an unknown model, a wrong key and a bad setting; and, serving MiniLM, embeddings as the
+    /// client asks for them (Tests/Serve/openai_embeddings.py). SIGTERM then stops it with exit 0.
     func testServeAnswersTheOfficialOpenAIClient() throws {
-        let gguf = Golden.root.appendingPathComponent("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").path
         let inCI = ProcessInfo.processInfo.environment["CI"] != nil
-        guard FileManager.default.fileExists(atPath: gguf) else {
-            if inCI { XCTFail("\(gguf) is missing: CI must run `make models`") }
-            throw XCTSkip("models/ is fetched by `make models`")
-        }
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         probe.arguments = ["python3", "-c", "import openai"]
@@ -243,34 +239,42 @@ final class CommandLineTests: XCTestCase {
             if inCI { XCTFail("the openai client is missing: `make test` installs it") }
             throw XCTSkip("pip install openai")
         }
-        let server = Process(), err = Pipe()
-        server.executableURL = binary
-        server.arguments = ["serve", gguf, "--port", "0", "--name", "smol", "--api-key", "sk-test"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = err
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-        // The first line names the address: `serving 'smol' on http://127.0.0.1:PORT/v1 (API key required)`.
-        var said = ""
-        while !said.contains("serving"), server.isRunning {
-            let data = err.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            said += String(decoding: data, as: UTF8.self)
+        for (model, script, expected) in [("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "openai_client.py", "wrong key refused: 401"),
+                                          ("models/all-MiniLM-L6-v2", "openai_embeddings.py", "embeddings 3")] {
+            let path = Golden.root.appendingPathComponent(model).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                if inCI { XCTFail("\(path) is missing: CI must run `make models`") }
+                throw XCTSkip("models/ is fetched by `make models`")
+            }
+            let server = Process(), err = Pipe()
+            server.executableURL = binary
+            server.arguments = ["serve", path, "--port", "0", "--name", "served", "--api-key", "sk-test"]
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = err
+            try server.run()
+            defer { if server.isRunning { server.terminate() } }
+            // It says where it listens: `serving 'served' on http://127.0.0.1:PORT/v1 (API key required)`.
+            var said = ""
+            while !said.contains("serving"), server.isRunning {
+                let data = err.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                said += String(decoding: data, as: UTF8.self)
+            }
+            let base = try XCTUnwrap(said.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init), said)
+            let client = Process(), out = Pipe()
+            client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            client.arguments = ["python3", Golden.root.appendingPathComponent("Tests/Serve/" + script).path, base, "sk-test", "served"]
+            client.standardOutput = out
+            client.standardError = out
+            try client.run()
+            let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            client.waitUntilExit()
+            XCTAssertEqual(client.terminationStatus, 0, printed)
+            XCTAssertTrue(printed.contains(expected), printed)
+            server.terminate()  // SIGTERM
+            server.waitUntilExit()
+            XCTAssertEqual(server.terminationStatus, 0, "a SIGTERM is a clean stop")
         }
-        let base = try XCTUnwrap(said.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init), said)
-        let client = Process(), out = Pipe()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = ["python3", Golden.root.appendingPathComponent("Tests/Serve/openai_client.py").path, base, "sk-test", "smol"]
-        client.standardOutput = out
-        client.standardError = out
-        try client.run()
-        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        client.waitUntilExit()
-        XCTAssertEqual(client.terminationStatus, 0, printed)
-        XCTAssertTrue(printed.contains("stream") && printed.contains("wrong key refused: 401"), printed)
-        server.terminate()  // SIGTERM
-        server.waitUntilExit()
-        XCTAssertEqual(server.terminationStatus, 0, "a SIGTERM is a clean stop")
     }
 
     /// `tailor retrieve SPEC --rag NAME --queries FILE -k N` builds the pipeline's index and
