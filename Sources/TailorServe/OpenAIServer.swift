@@ -14,9 +14,12 @@ public struct ServeOptions: Sendable {
     public var maxBodyBytes: Int
     /// The most tokens a request may ask for (and what it gets when it asks for none).
     public var maxTokens: Int
+    /// The most generations running or waiting; one more is refused with 429.
+    public var maxQueue: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20, maxTokens: Int = 1024) {
-        (self.host, self.port, self.apiKey, self.maxBodyBytes, self.maxTokens) = (host, port, apiKey, maxBodyBytes, maxTokens)
+    public init(host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20, maxTokens: Int = 1024,
+                maxQueue: Int = 64) {
+        (self.host, self.port, self.apiKey, self.maxBodyBytes, self.maxTokens, self.maxQueue) = (host, port, apiKey, maxBodyBytes, maxTokens, maxQueue)
     }
 }
 
@@ -118,11 +121,13 @@ public enum OpenAIServer {
             let sampling = try decode(OpenAI.Sampling.self, body)
             let (ids, settings) = try prepare(model.encode(text, chat: true), sampling, model, options)
             let id = "chatcmpl-" + UUID().uuidString.lowercased()
+            try admit(model, options)
             if sampling.stream == true {
                 return stream(model, chat.model, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
                               usage: sampling.stream_options?.include_usage == true)
             }
             let result = await model.generate(ids, model: chat.model, options: settings) { _ in }
+            model.release()
             return json(OpenAI.ChatCompletion(
                 id: id, created: Int(Date().timeIntervalSince1970), model: chat.model,
                 choices: [.init(index: 0, message: .init(role: "assistant", content: result.text), finish_reason: reason(result.finish))],
@@ -136,7 +141,9 @@ public enum OpenAIServer {
             let sampling = try decode(OpenAI.Sampling.self, body)
             if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }
             let (ids, settings) = try prepare(model.encode(completion.prompt, chat: false), sampling, model, options)
+            try admit(model, options)
             let result = await model.generate(ids, model: completion.model, options: settings) { _ in }
+            model.release()
             return json(OpenAI.Completion(
                 id: "cmpl-" + UUID().uuidString.lowercased(), created: Int(Date().timeIntervalSince1970), model: completion.model,
                 choices: [.init(index: 0, text: result.text, finish_reason: reason(result.finish))], usage: usage(ids, result)))
@@ -197,6 +204,14 @@ public enum OpenAIServer {
         return (ids, SamplingOptions(maxTokens: maxTokens, temperature: temperature, topP: topP, seed: s.seed ?? 0, stop: stop))
     }
 
+    /// Admits the request's generation, or refuses it with 429 when `maxQueue` are admitted.
+    static func admit(_ model: ServedModel, _ options: ServeOptions) throws {
+        guard model.admit(limit: options.maxQueue) else {
+            throw APIError(status: .tooManyRequests, message: "the server has \(options.maxQueue) requests running or waiting; try again shortly",
+                           type: "requests", code: "rate_limit_exceeded")
+        }
+    }
+
     static func reason(_ finish: Generation.Finish) -> String { finish == .length ? "length" : "stop" }
 
     static func usage(_ ids: [Int32], _ result: Generation) -> OpenAI.Usage {
@@ -211,6 +226,7 @@ public enum OpenAIServer {
         let (pieces, sink) = AsyncStream.makeStream(of: String.self)
         let result = Task {
             let r = await model.generate(ids, model: name, options: settings) { sink.yield($0) }
+            model.release()
             sink.finish()
             return r
         }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import TailorModels
 
 /// One decoder behind the server, and its LoRA adapters: each adapter is a view of the one base
@@ -11,6 +12,19 @@ public final class ServedModel: @unchecked Sendable {  // the queue serialises e
     let variants: [(name: String, adapter: String?, generator: Generator)]
     let template: ChatTemplate
     let queue = DispatchQueue(label: "tailor.serve.model")
+    /// Generations admitted and not yet finished (running or waiting for the queue).
+    let admitted = Mutex(0)
+
+    /// Admits one more generation if fewer than `limit` are admitted; `release` when it ends.
+    func admit(limit: Int) -> Bool {
+        admitted.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func release() { admitted.withLock { $0 -= 1 } }
 
     /// `adapters`: each a name and a PEFT LoRA folder. One whose modules or shapes do not fit
     /// the base is refused here, before the server starts (never a success for a broken path).

@@ -10,7 +10,7 @@ struct Serve: ParsableCommand {
         discussion: """
             Listens on 127.0.0.1 unless --host says otherwise. With --api-key (or TAILOR_API_KEY) every
             request needs `Authorization: Bearer KEY`. SIGTERM or SIGINT finishes the requests in flight,
-            then exits. Requests run one at a time.
+            then exits. Requests run one at a time; more than --max-queue running or waiting get 429.
 
             Example: tailor serve models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --port 8000
               then: curl http://127.0.0.1:8000/v1/chat/completions -d '{"model": "SmolLM2-135M-Instruct.Q4_1",
@@ -41,10 +41,14 @@ struct Serve: ParsableCommand {
     @Option(help: "The largest request body, in bytes.")
     var maxBodyBytes = 1 << 20
 
+    @Option(help: "The most requests running or waiting; one more gets 429.")
+    var maxQueue = 64
+
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be 1 or more") }
         if maxBodyBytes < 1024 { throw ValidationError("--max-body-bytes must be 1024 or more") }
+        if maxQueue < 1 { throw ValidationError("--max-queue must be 1 or more") }
         if apiKey?.isEmpty == true { throw ValidationError("--api-key must not be empty") }
         for a in adapter where !a.contains("=") || a.hasPrefix("=") || a.hasSuffix("=") {
             throw ValidationError("--adapter takes NAME=PATH, got '\(a)'")
@@ -69,7 +73,7 @@ struct Serve: ParsableCommand {
             served = .decoder(try usage { try ServedModel(name: modelName, model: network, tokenizer: tokenizer, template: template, adapters: adapters) })
         }
         let key = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let options = ServeOptions(host: host, port: port, apiKey: key, maxBodyBytes: maxBodyBytes, maxTokens: maxTokens)
+        let options = ServeOptions(host: host, port: port, apiKey: key, maxBodyBytes: maxBodyBytes, maxTokens: maxTokens, maxQueue: maxQueue)
         let app = OpenAIServer.application(served, options: options) { port in
             FileHandle.standardError.write(Data("serving '\(modelName)' on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))
         }

@@ -29,16 +29,16 @@ final class OpenAIServerTests: XCTestCase {
     }
 
     /// A server on a free port of 127.0.0.1, stopped when the test ends.
-    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, adapters: [(name: String, path: String)] = []) async throws -> URL {
+    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, adapters: [(name: String, path: String)] = []) async throws -> URL {
         let loaded = try smolLM2()
         let (model, tokenizer) = try loaded.decoder()
         let served = try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: try loaded.chatTemplate(), adapters: adapters)
-        return try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes)
+        return try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxQueue: maxQueue)
     }
 
     /// `served` on a free port of 127.0.0.1, stopped when the test ends.
-    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096) async throws -> URL {
-        let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64)
+    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64) async throws -> URL {
+        let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64, maxQueue: maxQueue)
         let (ports, found) = AsyncStream.makeStream(of: Int.self)
         let app = OpenAIServer.application(served, options: options) { found.yield($0) }
         let server = Task { try await app.run() }
@@ -231,6 +231,29 @@ final class OpenAIServerTests: XCTestCase {
             XCTAssertEqual(status, 400, json)
             XCTAssertEqual((try object(data)["error"] as? [String: Any])?["param"] as? String, param, String(decoding: data, as: UTF8.self))
         }
+    }
+
+    /// With room for one generation, requests that come while it runs get 429 in the API's shape;
+    /// once it has ended, the next is answered.
+    func testAFullQueueAnswers429() async throws {
+        let base = try await serve(maxQueue: 1)
+        @Sendable func ask() async throws -> (Int, String) {
+            var request = URLRequest(url: base.appendingPathComponent("v1/chat/completions"))
+            request.httpMethod = "POST"
+            request.httpBody = Data(#"{"model": "smol", "messages": [{"role": "user", "content": "Count from one to fifty in words."}], "max_tokens": 48, "temperature": 0}"#.utf8)
+            request.setValue("Bearer sk-test", forHTTPHeaderField: "Authorization")
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+        }
+        let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for _ in 0..<3 { group.addTask { try await ask() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(answers.filter { $0.0 == 200 }.count, 1, "\(answers)")
+        XCTAssertEqual(answers.filter { $0.0 == 429 }.count, 2, "\(answers)")
+        XCTAssertTrue(answers.first { $0.0 == 429 }?.1.contains("rate_limit_exceeded") == true)
+        let (status, _) = try await ask()
+        XCTAssertEqual(status, 200, "the queue is free again")
     }
 
     /// A stop string's start is held back while it may still complete, so streamed text never
