@@ -32,7 +32,11 @@ public struct RunnerRegistry: Sendable {
     /// Nodes this registry cannot run, each with why (a later issue implements them).
     public func notExecutable(_ nodes: [PlanNode]) -> [(PlanNode, String)] {
         nodes.compactMap { node in
-            guard runners[node.kind] != nil else { return (node, "'\(node.kind.rawValue)' nodes are not yet executable") }
+            guard runners[node.kind] != nil else {
+                // A server does not finish as a node does: its own command starts it.
+                return (node, node.kind == .serveAPI ? "start it with `tailor serve SPEC`"
+                                                     : "'\(node.kind.rawValue)' nodes are not yet executable")
+            }
             return refusals.lazy.compactMap { $0(node) }.first.map { (node, $0) }
         }
     }

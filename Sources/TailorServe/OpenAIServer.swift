@@ -37,15 +37,21 @@ struct APIError: Error {
     }
 }
 
-/// What a server serves: a decoder with its adapters, or a sentence encoder.
+/// What a server serves: decoders with their adapters (a spec's `serve:` may name several), or
+/// a sentence encoder.
 public enum Served: Sendable {
-    case decoder(ServedModel)
+    case decoders([ServedModel])
     case encoder(ServedEncoder)
+
+    public static func decoder(_ model: ServedModel) -> Self { .decoders([model]) }
+
+    /// Every name a request may give.
+    public var names: [String] { cards.map(\.name) }
 
     /// Each served name, with the folder an adapter was read from and the base it adapts.
     var cards: [(name: String, root: String?, parent: String?)] {
         switch self {
-        case .decoder(let m): m.variants.map { ($0.name, $0.adapter, $0.adapter == nil ? nil : m.name) }
+        case .decoders(let models): models.flatMap { m in m.variants.map { ($0.name, $0.adapter, $0.adapter == nil ? nil : m.name) } }
         case .encoder(let e): [(e.name, nil, nil)]
         }
     }
@@ -78,10 +84,16 @@ public enum OpenAIServer {
         router.get("/v1/models") { _, _ in
             json(OpenAI.ModelList(data: served.cards.map { OpenAI.ModelCard(id: $0.name, created: created, root: $0.root ?? $0.name, parent: $0.parent) }))
         }
-        /// The decoder, or a refusal naming what this server's model answers instead.
-        @Sendable func decoder() throws -> ServedModel {
-            guard case .decoder(let model) = served else {
+        /// The decoder serving `name` (a base or one of its adapters), or a refusal: 404 for a
+        /// name nobody serves, 400 on an encoder's server, which answers embeddings instead.
+        @Sendable func decoder(_ name: String) throws -> ServedModel {
+            guard case .decoders(let models) = served else {
                 throw APIError.invalid("this server's model is a sentence encoder: it answers /v1/embeddings", param: "model")
+            }
+            guard let model = models.first(where: { $0.generator(name) != nil }) else {
+                let names = served.cards.map { "'\($0.name)'" }.joined(separator: ", ")
+                throw APIError(status: .notFound, message: "the model '\(name)' does not exist; this server serves \(names) (GET /v1/models)",
+                               type: "invalid_request_error", param: "model", code: "model_not_found")
             }
             return model
         }
@@ -107,10 +119,10 @@ public enum OpenAIServer {
             return json(OpenAI.EmbeddingList(data: data, model: encoder.name, usage: .init(prompt_tokens: tokens, total_tokens: tokens)))
         }
         router.post("/v1/chat/completions") { request, context in
-            let model = try decoder()
             let body = try await read(request, options)
+            if case .encoder = served { _ = try decoder("") }
             let chat = try decode(OpenAI.ChatRequest.self, body)
-            try known(chat.model, model)
+            let model = try decoder(chat.model)
             guard !chat.messages.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", param: "messages") }
             let text: String
             do {
@@ -134,10 +146,10 @@ public enum OpenAIServer {
                 usage: usage(ids, result)))
         }
         router.post("/v1/completions") { request, context in
-            let model = try decoder()
             let body = try await read(request, options)
+            if case .encoder = served { _ = try decoder("") }
             let completion = try decode(OpenAI.CompletionRequest.self, body)
-            try known(completion.model, model)
+            let model = try decoder(completion.model)
             let sampling = try decode(OpenAI.Sampling.self, body)
             if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }
             let (ids, settings) = try prepare(model.encode(completion.prompt, chat: false), sampling, model, options)
@@ -170,14 +182,6 @@ public enum OpenAIServer {
             throw APIError.invalid("'\(path)' has the wrong type: \(context.debugDescription)", param: path)
         } catch {
             throw APIError.invalid("the request body is not JSON of this endpoint's shape")
-        }
-    }
-
-    static func known(_ name: String, _ model: ServedModel) throws {
-        guard model.generator(name) != nil else {
-            let served = model.variants.map { "'\($0.name)'" }.joined(separator: ", ")
-            throw APIError(status: .notFound, message: "the model '\(name)' does not exist; this server serves \(served) (GET /v1/models)",
-                           type: "invalid_request_error", param: "model", code: "model_not_found")
         }
     }
 

@@ -64,11 +64,11 @@ public enum EvalSchema {
         ])
 
     public static let serve = ObjectSchema(
-        "serve", doc: "An OpenAI-compatible HTTP API (`/v1/models`, `/v1/completions`, `/v1/chat/completions`).",
+        "serve", doc: "An OpenAI-compatible HTTP API (`/v1/models`, `/v1/completions`, `/v1/chat/completions`), started by `tailor serve SPEC` (docs/serve.md).",
         fields: [
-            Field("models", .list(.reference(.model), minCount: 1), required: true, "models offered, by their spec names"),
-            Field("host", .string, default: .string("127.0.0.1"), "listen address"),
-            Field("port", .int(min: 1, max: 65_535), default: .int(8080), "listen port"),
-            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(256), "default completion length"),
+            Field("models", .list(.reference(.model), minCount: 1), required: true, "decoders offered, each under its spec name (built first, from the cache when present)"),
+            Field("host", .string, default: .string("127.0.0.1"), "listen address (`--host` overrides it)"),
+            Field("port", .int(min: 1, max: 65_535), default: .int(8080), "listen port (`--port` overrides it)"),
+            Field("max_tokens", .int(min: 1, max: 65_536), default: .int(256), "the most tokens a request may ask for, and what one that asks for none gets (`--max-tokens` overrides it)"),
         ])
 }

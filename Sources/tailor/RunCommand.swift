@@ -106,6 +106,11 @@ struct Run: ParsableCommand {
         // Refuse up front, naming every node a later version will run: never a silent skip.
         var refusals = DiagnosticBag()
         for (node, why) in Executor.notExecutable(nodes) {
+            if node.kind == .serveAPI {
+                refusals.append(Diagnostic(.error, Message("'\(node.id)' is a server, which `tailor run` does not start: \(why)"), at: node.location,
+                                           notes: [Note("run the models it serves with --only, or let `tailor serve SPEC` build them first")]))
+                continue
+            }
             refusals.append(Diagnostic(.error, Message("'\(node.id)' cannot run yet: \(why)"), at: node.location,
                                        notes: [Note("`tailor plan` plans it; run the nodes before it with --only")]))
         }

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import TailorDiagnostics
+import TailorExecutor
 import TailorModels
+import TailorPlan
 import TailorServe
 
 struct Serve: ParsableCommand {
@@ -17,8 +20,13 @@ struct Serve: ParsableCommand {
                     "messages": [{"role": "user", "content": "Hi"}]}'
             """)
 
-    @Argument(help: "A GGUF file or a Hugging Face folder: a decoder (completions) or a sentence encoder (embeddings).")
+    @Argument(help: "A GGUF file or a Hugging Face folder (a decoder for completions, a sentence encoder for embeddings), or a spec whose `serve:` section names the models to serve.")
     var model: String
+
+    @OptionGroup var specOptions: SpecOptions
+
+    @Option(help: "With a spec: the artifact cache folder (default: as `tailor run`).")
+    var cache: String?
 
     @Option(help: "The model's name in requests and /v1/models (default: the file's name without extension).")
     var name: String?
@@ -26,17 +34,17 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("A LoRA adapter (a PEFT folder) served as its own model over the one base (repeatable).", valueName: "name=path"))
     var adapter: [String] = []
 
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
+    @Option(help: "The address to listen on (default 127.0.0.1, or the spec's `serve.host`).")
+    var host: String?
 
-    @Option(help: "The port to listen on (0: any free port, printed).")
-    var port = 8000
+    @Option(help: "The port to listen on, 0 for any free port (default 8000, or the spec's `serve.port`).")
+    var port: Int?
 
     @Option(help: "The key every request must carry (default: TAILOR_API_KEY, if set).")
     var apiKey: String?
 
-    @Option(help: "The most tokens a request may ask for.")
-    var maxTokens = 1024
+    @Option(help: "The most tokens a request may ask for, and what one that asks for none gets (default 1024, or the spec's `serve.max_tokens`).")
+    var maxTokens: Int?
 
     @Option(help: "The largest request body, in bytes.")
     var maxBodyBytes = 1 << 20
@@ -45,8 +53,8 @@ struct Serve: ParsableCommand {
     var maxQueue = 64
 
     func validate() throws {
-        if !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
-        if maxTokens < 1 { throw ValidationError("--max-tokens must be 1 or more") }
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be 1 or more") }
         if maxBodyBytes < 1024 { throw ValidationError("--max-body-bytes must be 1024 or more") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be 1 or more") }
         if apiKey?.isEmpty == true { throw ValidationError("--api-key must not be empty") }
@@ -55,27 +63,24 @@ struct Serve: ParsableCommand {
         }
     }
 
+    var isSpec: Bool { model.hasSuffix(".yaml") || model.hasSuffix(".yml") }
+
     func run() throws {
-        let loaded = try openModel(model)
         let served: Served
-        let modelName = name ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension
-        if case .encoder = loaded.backbone {
-            if !adapter.isEmpty { throw ValidationError("--adapter needs a decoder; '\(model)' is a sentence encoder") }
-            let (network, tokenizer) = try usage { try loaded.encoder() }
-            served = .encoder(ServedEncoder(name: modelName, model: network, tokenizer: tokenizer))
+        var settings = (host: "127.0.0.1", port: 8000, maxTokens: 1024)
+        if isSpec {
+            if !adapter.isEmpty { throw ValidationError("--adapter is for a model file; a spec's `serve:` names its models") }
+            if name != nil { throw ValidationError("--name is for a model file; a spec's models are served under their spec names") }
+            (served, settings) = try fromSpec()
         } else {
-            let (network, tokenizer) = try usage { try loaded.decoder() }
-            let template = try usage { try loaded.chatTemplate() }
-            let adapters = adapter.map { a in
-                let cut = a.firstIndex(of: "=")!
-                return (name: String(a[..<cut]), path: String(a[a.index(after: cut)...]))
-            }
-            served = .decoder(try usage { try ServedModel(name: modelName, model: network, tokenizer: tokenizer, template: template, adapters: adapters) })
+            served = try fromFile()
         }
         let key = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let options = ServeOptions(host: host, port: port, apiKey: key, maxBodyBytes: maxBodyBytes, maxTokens: maxTokens, maxQueue: maxQueue)
+        let options = ServeOptions(host: host ?? settings.host, port: port ?? settings.port, apiKey: key, maxBodyBytes: maxBodyBytes,
+                                   maxTokens: maxTokens ?? settings.maxTokens, maxQueue: maxQueue)
+        let names = served.names.map { "'\($0)'" }.joined(separator: ", ")
         let app = OpenAIServer.application(served, options: options) { port in
-            FileHandle.standardError.write(Data("serving '\(modelName)' on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))
+            FileHandle.standardError.write(Data("serving \(names) on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))
         }
         // The command runs synchronously; the server runs on Swift concurrency until a signal stops it.
         let done = DispatchSemaphore(value: 0)
@@ -88,6 +93,45 @@ struct Serve: ParsableCommand {
         if let error = failure.error { throw ValidationError("the server stopped: \(error)") }
     }
 
+    /// A model file: a decoder with the adapters given, or a sentence encoder.
+    func fromFile() throws -> Served {
+        let loaded = try openModel(model)
+        let modelName = name ?? ((model as NSString).lastPathComponent as NSString).deletingPathExtension
+        if case .encoder = loaded.backbone {
+            if !adapter.isEmpty { throw ValidationError("--adapter needs a decoder; '\(model)' is a sentence encoder") }
+            let (network, tokenizer) = try usage { try loaded.encoder() }
+            return .encoder(ServedEncoder(name: modelName, model: network, tokenizer: tokenizer))
+        }
+        let (network, tokenizer) = try usage { try loaded.decoder() }
+        let template = try usage { try loaded.chatTemplate() }
+        let adapters = adapter.map { a in
+            let cut = a.firstIndex(of: "=")!
+            return (name: String(a[..<cut]), path: String(a[a.index(after: cut)...]))
+        }
+        return .decoder(try usage { try ServedModel(name: modelName, model: network, tokenizer: tokenizer, template: template, adapters: adapters) })
+    }
+
+    /// A spec's `serve:` models, built first as `tailor run` builds them (from the cache when
+    /// it holds them), each served under its spec name; and the section's host, port and token cap.
+    func fromSpec() throws -> (Served, (host: String, port: Int, maxTokens: Int)) {
+        var diagnostics = DiagnosticBag()
+        let compiler = makeCompiler()
+        let planned = compiler.plan(file: model, sets: specOptions.sets, diagnostics: &diagnostics)
+        report(diagnostics, sources: compiler.sources, options: specOptions)
+        guard let planned else { throw ExitCode(1) }
+        guard let section = planned.nodes.first(where: { $0.kind == .serveAPI }) else {
+            throw ValidationError("\(model) has no `serve:` section naming the models to serve")
+        }
+        let ids = section.inputs.map(\.node)
+        let (_, _, outcomes) = try Run.build(model, only: ids, options: specOptions, cache: cache, jobs: ProcessInfo.processInfo.activeProcessorCount) { _ in }
+        let models = try ids.map { id -> ServedModel in
+            guard let artifact = outcomes.first(where: { $0.node.id == id })?.artifact else { throw ValidationError("'\(id)' was not built") }
+            let (network, tokenizer, template) = try ServableModel.decoder(artifact)
+            return try ServedModel(name: String(id.dropFirst("model.".count)), model: network, tokenizer: tokenizer, template: template)
+        }
+        let p = section.params
+        return (.decoders(models), (p["host"]?.string ?? "127.0.0.1", p["port"]?.int ?? 8080, p["max_tokens"]?.int ?? 1024))
+    }
     /// The server's error, handed from its task to the command.
     final class Failure: @unchecked Sendable { var error: (any Error)? }
 }

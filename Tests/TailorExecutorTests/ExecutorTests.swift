@@ -513,7 +513,7 @@ final class ExecutorTests: FolderTestCase {
         let plan = try plan()
         let refused = Executor.notExecutable(plan.nodes)
         XCTAssertEqual(refused.map(\.0.id), ["serve"])
-        XCTAssertTrue(refused.first?.1.contains("'serve.api' nodes are not yet executable") ?? false, "\(refused)")
+        XCTAssertTrue(refused.first?.1.contains("start it with `tailor serve SPEC`") ?? false, "\(refused)")
         XCTAssertThrowsError(try Executor.selection(["model.nope"], in: plan))
         XCTAssertEqual(try Executor.selection(["tokenizer.bpe"], in: plan).map(\.id), ["data.sums", "data.split", "tokenizer.bpe"])
     }

@@ -172,13 +172,46 @@ final class CommandLineTests: XCTestCase {
         let unknown = try run(["run", spec, "--only", "model.nope"])
         XCTAssertEqual(unknown.code, 2)
 
-        // Serving is not executable yet: refused before anything runs, at its place.
+        // A server is not a node `tailor run` runs: refused before anything runs, at its place,
+        // naming the command that starts it.
         try (try String(contentsOfFile: spec, encoding: .utf8) + "\nserve:\n  models: [base]\n").write(toFile: spec, atomically: true, encoding: .utf8)
         let refused = try run(["run", spec])
         XCTAssertEqual(refused.code, 1)
         XCTAssertTrue(refused.err.contains("tiny.yaml:17:3:"), refused.err)
-        XCTAssertTrue(refused.err.contains("'serve' cannot run yet: 'serve.api' nodes are not yet executable"), refused.err)
+        XCTAssertTrue(refused.err.contains("'serve' is a server, which `tailor run` does not start: start it with `tailor serve SPEC`"), refused.err)
         XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
+
+        // `tailor serve SPEC` serves the section's models from the cache the run filled.
+        let server = Process(), err = Pipe()
+        server.executableURL = binary
+        server.arguments = ["serve", spec, "--port", "0"]
+        server.currentDirectoryURL = Golden.root
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = err
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        var said = ""
+        while !said.contains("serving"), server.isRunning {
+            let data = err.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            said += String(decoding: data, as: UTF8.self)
+        }
+        XCTAssertTrue(said.contains("serving 'base' on http://127.0.0.1:"), said)
+        let base = try XCTUnwrap(said.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://") }.map(String.init), said)
+        let client = Process(), out = Pipe()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["python3", "-c", """
+            import json, sys, urllib.request
+            body = json.dumps({"model": "base", "prompt": "ab", "max_tokens": 3, "temperature": 0}).encode()
+            answer = json.load(urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/completions", body, {"Content-Type": "application/json"})))
+            print(answer["object"], answer["usage"]["completion_tokens"])
+            """, base]
+        client.standardOutput = out
+        client.standardError = out
+        try client.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        XCTAssertEqual(printed, "text_completion 3\n")
     }
 
     /// A small runnable spec (reversed words, BPE, a one-layer GPT-2, a loss eval) in `dir`.
@@ -260,7 +293,7 @@ final class CommandLineTests: XCTestCase {
                 if data.isEmpty { break }
                 said += String(decoding: data, as: UTF8.self)
             }
-            let base = try XCTUnwrap(said.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init), said)
+            let base = try XCTUnwrap(said.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://") }.map(String.init), said)
             let client = Process(), out = Pipe()
             client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             client.arguments = ["python3", Golden.root.appendingPathComponent("Tests/Serve/" + script).path, base, "sk-test", "served"]
