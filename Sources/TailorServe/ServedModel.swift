@@ -4,27 +4,29 @@ import TailorModels
 
 /// One decoder behind the server, and its LoRA adapters: each adapter is a view of the one base
 /// (its weights held once) with the adapter's update on its modules, served under a name of its
-/// own. A serial queue runs one generation at a time off the server's threads (the model's
-/// forward pass already uses every core; batching concurrent requests together comes next).
+/// own. One serial queue for the whole server runs one generation at a time off its threads
+/// (a forward pass already uses every core; batching concurrent requests together comes next).
 public final class ServedModel: @unchecked Sendable {  // the queue serialises every use of the model
     public let name: String
     /// The base first, then each adapter, with its name and where it was read from.
     let variants: [(name: String, adapter: String?, generator: Generator)]
     let template: ChatTemplate
-    let queue = DispatchQueue(label: "tailor.serve.model")
-    /// Generations admitted and not yet finished (running or waiting for the queue).
-    let admitted = Mutex(0)
+    /// Shared by every served model: two forward passes at once would only contend for the cores.
+    static let queue = DispatchQueue(label: "tailor.serve.generate")
+    var queue: DispatchQueue { Self.queue }
+    /// Generations admitted and not yet finished, over every served model (running or waiting).
+    static let admitted = Mutex(0)
 
     /// Admits one more generation if fewer than `limit` are admitted; `release` when it ends.
     func admit(limit: Int) -> Bool {
-        admitted.withLock { count in
+        Self.admitted.withLock { count in
             guard count < limit else { return false }
             count += 1
             return true
         }
     }
 
-    func release() { admitted.withLock { $0 -= 1 } }
+    func release() { Self.admitted.withLock { $0 -= 1 } }
 
     /// `adapters`: each a name and a PEFT LoRA folder. One whose modules or shapes do not fit
     /// the base is refused here, before the server starts (never a success for a broken path).
