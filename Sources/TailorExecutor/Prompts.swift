@@ -22,6 +22,13 @@ struct Prompt {
     /// queries; `similar` then ranks by cosine instead of shared words.
     var poolVectors: [[Float]]? = nil
     var encoder: Encoder? = nil
+    /// Queries embedded so far: a record is rendered more than once (a ChatML prompt's text and
+    /// its chat), and its examples are chosen each time.
+    let embedded = QueryVectors()
+
+    final class QueryVectors {
+        var byText: [String: [Float]] = [:]
+    }
 
     init(_ p: PromptParameters, pool: [[String: Any]]) {
         (template, system, style, chainOfThought) = (p.template, p.system, p.style, p.chainOfThought)
@@ -84,7 +91,9 @@ struct Prompt {
         if select == "similar" {
             let similarity: [Double]
             if let poolVectors, let encoder {
-                let q = encoder.embed([Prompt.query(record)])[0]
+                let text = Prompt.query(record)
+                let q = embedded.byText[text] ?? encoder.embed([text])[0]
+                embedded.byText[text] = q
                 similarity = candidates.map { i in Double(zip(q, poolVectors[i]).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
             } else {
                 let words = Prompt.words(Prompt.query(record))

@@ -122,23 +122,9 @@ public struct FlatIndex: @unchecked Sendable {  // the matrix is never written a
     /// The indices of the `k` highest scores (ties to the earlier one), best first, found in
     /// one pass that keeps only those k, not a sort of the whole row.
     public static func top(_ k: Int, of row: ArraySlice<Float>) -> [Int] {
-        row.withUnsafeBufferPointer { top(k, of: $0) }
-    }
-
-    static func top(_ k: Int, of row: UnsafeBufferPointer<Float>) -> [Int] {
-        guard k > 0, row.count > 0 else { return [] }
-        var kept: [Int] = []
-        kept.reserveCapacity(k + 1)
-        var floor = -Float.infinity  // the k-th best score so far, once k are kept
-        for j in 0..<row.count {
-            let score = row[j]
-            guard kept.count < k || score > floor else { continue }
-            var at = kept.count
-            while at > 0, row[kept[at - 1]] < score { at -= 1 }
-            kept.insert(j, at: at)
-            if kept.count > k { kept.removeLast() }
-            if kept.count == k { floor = row[kept[k - 1]] }
-        }
-        return kept
+        guard k > 0 else { return [] }
+        var best = Best(k)
+        row.withUnsafeBufferPointer { best.add($0, from: 0) }
+        return best.found.map(\.index)
     }
 }

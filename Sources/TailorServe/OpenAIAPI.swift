@@ -7,8 +7,8 @@ enum OpenAI {
         var content: String
     }
 
-    /// `stop`: one string or a list of them.
-    struct Stop: Decodable, Sendable {
+    /// One string or a list of them (`stop`, an embedding's `input`); token-id lists are refused.
+    struct Strings: Decodable, Sendable {
         var strings: [String]
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
@@ -31,7 +31,7 @@ enum OpenAI {
         var temperature: Float?
         var top_p: Float?
         var seed: UInt64?
-        var stop: Stop?
+        var stop: Strings?
         var n: Int?
         var stream: Bool?
         var stream_options: StreamOptions?
@@ -145,22 +145,9 @@ enum OpenAI {
 }
 
 extension OpenAI {
-    /// `input`: one text or a list of texts (token-id inputs are refused).
-    struct Inputs: Decodable, Sendable {
-        var texts: [String]
-        init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let list = try? c.decode([String].self) {
-                texts = list
-            } else {
-                texts = [try c.decode(String.self)]
-            }
-        }
-    }
-
     struct EmbeddingRequest: Decodable, Sendable {
         var model: String
-        var input: Inputs
+        var input: Strings
         /// `float` (a list of numbers) or `base64` (the float32 bytes, little-endian), which the
         /// official Python client asks for unless told otherwise.
         var encoding_format: String?

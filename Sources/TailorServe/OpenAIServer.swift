@@ -106,13 +106,13 @@ public enum OpenAIServer {
                 throw APIError(status: .notFound, message: "the model '\(asked.model)' does not exist; this server serves '\(encoder.name)' (GET /v1/models)",
                                type: "invalid_request_error", param: "model", code: "model_not_found")
             }
-            guard !asked.input.texts.isEmpty, asked.input.texts.count <= 2048 else { throw APIError.invalid("'input' must hold 1 to 2,048 texts", param: "input") }
+            guard !asked.input.strings.isEmpty, asked.input.strings.count <= 2048 else { throw APIError.invalid("'input' must hold 1 to 2,048 texts", param: "input") }
             if let d = asked.dimensions, d != encoder.dimension {
                 throw APIError.invalid("this model's embeddings have \(encoder.dimension) dimensions; it cannot shorten them to \(d)", param: "dimensions")
             }
             let format = asked.encoding_format ?? "float"
             guard format == "float" || format == "base64" else { throw APIError.invalid("'encoding_format' is 'float' or 'base64'", param: "encoding_format") }
-            let (vectors, tokens) = await encoder.embed(asked.input.texts)
+            let (vectors, tokens) = await encoder.embed(asked.input.strings)
             let data = vectors.enumerated().map { i, v in
                 OpenAI.Embedding(index: i, embedding: format == "float" ? .floats(v) : .base64(v.withUnsafeBufferPointer { Data(buffer: $0) }.base64EncodedString()))
             }

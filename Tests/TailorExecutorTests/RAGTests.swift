@@ -30,10 +30,19 @@ final class RAGTests: FolderTestCase {
         """
 
     /// Every node of the spec `file` in the test's folder, run into the folder's cache.
-    func execute(_ file: String) throws -> [Executor.Outcome] {
+    func execute(_ file: String) throws -> [Executor.Outcome] { try executeReporting(file).outcomes }
+
+    /// Every node of the spec `file`, run into `cache` (in the test's folder), and the lines of
+    /// progress the index reported (how many passages it embedded, how it got its graph).
+    func executeReporting(_ file: String, cache: String = ".tailor") throws -> (outcomes: [Executor.Outcome], indexSaid: [String]) {
         var diagnostics = DiagnosticBag()
         let plan = try XCTUnwrap(Compiler().plan(file: dir + "/" + file, diagnostics: &diagnostics), "\(diagnostics.items)")
-        return try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes)
+        final class Lines: @unchecked Sendable { var lines: [String] = [] }  // events come one at a time
+        let said = Lines()
+        let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/" + cache)).run(plan.nodes) { event in
+            if case let .progress(node, progress) = event, node.kind == .ragIndex { said.lines.append(progress.text) }
+        }
+        return (outcomes, said.lines)
     }
 
     func testDocumentsQuestionsIndexAndRetrievalScoredAsTrecEval() throws {
@@ -276,14 +285,8 @@ final class RAGTests: FolderTestCase {
         try spec.write(toFile: dir + "/edit.yaml", atomically: true, encoding: .utf8)
         /// The index's artifact and what it said about the passages it embedded.
         func index(_ cache: String) throws -> (Artifact, [String]) {
-            var diagnostics = DiagnosticBag()
-            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/edit.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-            final class Lines: @unchecked Sendable { var lines: [String] = [] }  // events come one at a time
-            let said = Lines()
-            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/" + cache)).run(plan.nodes) { event in
-                if case let .progress(node, progress) = event, node.kind == .ragIndex { said.lines.append(progress.text) }
-            }
-            return (try XCTUnwrap(outcomes.first { $0.node.kind == .ragIndex }).artifact, said.lines)
+            let (outcomes, said) = try executeReporting("edit.yaml", cache: cache)
+            return (try XCTUnwrap(outcomes.first { $0.node.kind == .ragIndex }).artifact, said)
         }
         try write("It goes on 3 times.")
         let (first, firstSaid) = try index("cache")
@@ -313,18 +316,12 @@ final class RAGTests: FolderTestCase {
             return run.split(separator: "\n").map { $0.split(separator: " ").prefix(4).joined(separator: " ") }  // qid Q0 docid rank
         }
         let exact = try ranking(try execute("rag.yaml"))
-        final class Lines: @unchecked Sendable { var lines: [String] = [] }
         func run(efSearch: Int) throws -> (ranking: [String], said: [String], graph: Data?) {
             try exactSpec.replacingOccurrences(of: "top_k: 2,", with: "top_k: 2, hnsw: { m: 4, ef_construction: 16, ef_search: \(efSearch) },")
                 .write(toFile: dir + "/rag.yaml", atomically: true, encoding: .utf8)
-            var diagnostics = DiagnosticBag()
-            let plan = try XCTUnwrap(Compiler().plan(file: dir + "/rag.yaml", diagnostics: &diagnostics), "\(diagnostics.items)")
-            let said = Lines()
-            let outcomes = try Executor(plan: plan, store: try ArtifactStore(root: dir + "/.tailor")).run(plan.nodes) { event in
-                if case let .progress(node, progress) = event, node.kind == .ragIndex { said.lines.append(progress.text) }
-            }
+            let (outcomes, said) = try executeReporting("rag.yaml")
             let index = try XCTUnwrap(outcomes.first { $0.node.kind == .ragIndex })
-            return (try ranking(outcomes), said.lines, FileManager.default.contents(atPath: index.artifact.path("hnsw.bin")))
+            return (try ranking(outcomes), said, FileManager.default.contents(atPath: index.artifact.path("hnsw.bin")))
         }
         let wide = try run(efSearch: 500)
         XCTAssertEqual(wide.ranking, exact, "every passage found: the same documents in the same order")

@@ -182,35 +182,16 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(refused.out.isEmpty, "nothing ran: \(refused.out)")
 
         // `tailor serve SPEC` serves the section's models from the cache the run filled.
-        let server = Process(), err = Pipe()
-        server.executableURL = binary
-        server.arguments = ["serve", spec, "--port", "0"]
-        server.currentDirectoryURL = Golden.root
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = err
-        try server.run()
+        let (server, said) = try serve([spec, "--port", "0"])
         defer { if server.isRunning { server.terminate() } }
-        var said = ""
-        while !said.contains("serving"), server.isRunning {
-            let data = err.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            said += String(decoding: data, as: UTF8.self)
-        }
         XCTAssertTrue(said.contains("serving 'base' on http://127.0.0.1:"), said)
-        let base = try XCTUnwrap(said.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://") }.map(String.init), said)
-        let client = Process(), out = Pipe()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = ["python3", "-c", """
+        let (status, printed) = try python(["-c", """
             import json, sys, urllib.request
             body = json.dumps({"model": "base", "prompt": "ab", "max_tokens": 3, "temperature": 0}).encode()
             answer = json.load(urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/completions", body, {"Content-Type": "application/json"})))
             print(answer["object"], answer["usage"]["completion_tokens"])
-            """, base]
-        client.standardOutput = out
-        client.standardError = out
-        try client.run()
-        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        client.waitUntilExit()
+            """, try address(said)])
+        XCTAssertEqual(status, 0, printed)
         XCTAssertEqual(printed, "text_completion 3\n")
     }
 
@@ -256,19 +237,50 @@ final class CommandLineTests: XCTestCase {
         return (lock["nodes"] as! [[String: Any]]).first { $0["id"] as? String == node }!["digest"] as! String
     }
 
+    /// `tailor serve ARGS` started, and what it said up to the line naming its address:
+    /// `serving 'NAME' on http://127.0.0.1:PORT/v1`.
+    func serve(_ args: [String]) throws -> (Process, said: String) {
+        let server = Process(), err = Pipe()
+        server.executableURL = binary
+        server.arguments = ["serve"] + args
+        server.currentDirectoryURL = Golden.root
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = err
+        try server.run()
+        var said = ""
+        while !said.contains("serving"), server.isRunning {
+            let data = err.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            said += String(decoding: data, as: UTF8.self)
+        }
+        return (server, said)
+    }
+
+    /// The server's base URL in what `serve` said.
+    func address(_ said: String) throws -> String {
+        try XCTUnwrap(said.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://") }.map(String.init), said)
+    }
+
+    /// `python3 ARGS`: its exit status and everything it printed.
+    func python(_ args: [String]) throws -> (status: Int32, printed: String) {
+        let p = Process(), out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3"] + args
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, printed)
+    }
+
     /// `tailor serve` answers the official `openai` Python client (Tests/Serve/openai_client.py):
     /// models, chat (plain and streamed to the same text), text completions, and its errors for
     /// an unknown model, a wrong key and a bad setting; and, serving MiniLM, embeddings as the
     /// client asks for them (Tests/Serve/openai_embeddings.py). SIGTERM then stops it with exit 0.
     func testServeAnswersTheOfficialOpenAIClient() throws {
         let inCI = ProcessInfo.processInfo.environment["CI"] != nil
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import openai"]
-        probe.standardError = FileHandle.nullDevice
-        try probe.run()
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else {
+        guard try python(["-c", "import openai"]).status == 0 else {
             if inCI { XCTFail("the openai client is missing: `make test` installs it") }
             throw XCTSkip("pip install openai")
         }
@@ -279,30 +291,10 @@ final class CommandLineTests: XCTestCase {
                 if inCI { XCTFail("\(path) is missing: CI must run `make models`") }
                 throw XCTSkip("models/ is fetched by `make models`")
             }
-            let server = Process(), err = Pipe()
-            server.executableURL = binary
-            server.arguments = ["serve", path, "--port", "0", "--name", "served", "--api-key", "sk-test"]
-            server.standardOutput = FileHandle.nullDevice
-            server.standardError = err
-            try server.run()
+            let (server, said) = try serve([path, "--port", "0", "--name", "served", "--api-key", "sk-test"])
             defer { if server.isRunning { server.terminate() } }
-            // It says where it listens: `serving 'served' on http://127.0.0.1:PORT/v1 (API key required)`.
-            var said = ""
-            while !said.contains("serving"), server.isRunning {
-                let data = err.fileHandleForReading.availableData
-                if data.isEmpty { break }
-                said += String(decoding: data, as: UTF8.self)
-            }
-            let base = try XCTUnwrap(said.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://") }.map(String.init), said)
-            let client = Process(), out = Pipe()
-            client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            client.arguments = ["python3", Golden.root.appendingPathComponent("Tests/Serve/" + script).path, base, "sk-test", "served"]
-            client.standardOutput = out
-            client.standardError = out
-            try client.run()
-            let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            client.waitUntilExit()
-            XCTAssertEqual(client.terminationStatus, 0, printed)
+            let (status, printed) = try python([Golden.root.appendingPathComponent("Tests/Serve/" + script).path, try address(said), "sk-test", "served"])
+            XCTAssertEqual(status, 0, printed)
             XCTAssertTrue(printed.contains(expected), printed)
             server.terminate()  // SIGTERM
             server.waitUntilExit()
