@@ -38,10 +38,15 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // The runtime's kernels are optimised in debug builds too: unoptimised SIMD code runs
+        // about 100× slower, and the tests decode real models through them.
         .target(
             name: "TailorRuntime",
             dependencies: ["COpenBLAS", "TailorDiagnostics"],
-            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
+            swiftSettings: [
+                .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
+                .unsafeFlags(["-O", "-target-cpu", "native"], .when(configuration: .debug)),
+            ]
         ),
         .target(
             name: "TailorModels",

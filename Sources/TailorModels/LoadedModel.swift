@@ -13,13 +13,15 @@ public struct LoadedModel {
     public let chatTemplateSource: String?
     /// Seconds spent reading and dequantising the weights and the tokenizer.
     public let loadSeconds: Double
+    /// The GGUF file a model came from, whose blocks serve it (`decoding()`).
+    let gguf: GGUFFile?
 
     public static func open(_ path: String) throws -> LoadedModel {
         let start = DispatchTime.now().uptimeNanoseconds
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ModelFileError(path, "does not exist") }
         let backbone: Backbone, tokenizer: TextTokenizer?
-        var jinja: String?
+        var jinja: String?, file: GGUFFile?
         if isDirectory.boolValue {
             let folder = try HuggingFaceFolder(path: path)
             switch folder.modelType {
@@ -44,9 +46,10 @@ public struct LoadedModel {
             }
             (backbone, tokenizer) = (.decoder(model), .bpe(bpe))
             jinja = gguf.string("tokenizer.chat_template")
+            file = gguf
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return LoadedModel(path: path, backbone: backbone, tokenizer: tokenizer, chatTemplateSource: jinja, loadSeconds: seconds)
+        return LoadedModel(path: path, backbone: backbone, tokenizer: tokenizer, chatTemplateSource: jinja, loadSeconds: seconds, gguf: file)
     }
 
     /// How chats are written for this model: its own template (read when first needed, so a
@@ -66,6 +69,13 @@ public struct LoadedModel {
         guard case .decoder(let model) = backbone else { throw ModelFileError(path, "is an encoder: it cannot generate or score text") }
         guard let bpe else { throw ModelFileError(path, "has no tokenizer.json: it cannot turn text into tokens") }
         return (model, bpe)
+    }
+
+    /// The decoder laid out for serving (`DecodingModel`) and its tokenizer: a GGUF model's linear
+    /// weights as the file's blocks, any other's Float32 weights shared.
+    public func decoding() throws -> (any DecodingModel, BPETokenizer) {
+        let (model, bpe) = try decoder()
+        return (try gguf?.decodingLlama() ?? decodingModel(model), bpe)
     }
 
     /// The encoder and its tokenizer, or an error saying this model is not one.

@@ -16,10 +16,13 @@ public struct ServeOptions: Sendable {
     public var maxTokens: Int
     /// The most generations running or waiting; one more is refused with 429.
     public var maxQueue: Int
+    /// Seconds a generation may take, waiting included; one that runs past it ends with 408.
+    public var timeout: Double?
 
     public init(host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20, maxTokens: Int = 1024,
-                maxQueue: Int = 64) {
+                maxQueue: Int = 64, timeout: Double? = nil) {
         (self.host, self.port, self.apiKey, self.maxBodyBytes, self.maxTokens, self.maxQueue) = (host, port, apiKey, maxBodyBytes, maxTokens, maxQueue)
+        self.timeout = timeout
     }
 }
 
@@ -29,6 +32,12 @@ struct APIError: Error {
 
     static func invalid(_ message: String, param: String? = nil, code: String? = nil) -> Self {
         APIError(status: .badRequest, message: message, type: "invalid_request_error", param: param, code: code)
+    }
+
+    /// A generation that ran past the server's `--timeout`.
+    static func timedOut(_ options: ServeOptions) -> Self {
+        APIError(status: .requestTimeout, message: "the request ran past the server's time limit of \(options.timeout ?? 0) s; ask for fewer tokens or try again",
+                 type: "timeout", code: "request_timeout")
     }
 
     var response: Response {
@@ -90,7 +99,7 @@ public enum OpenAIServer {
             guard case .decoders(let models) = served else {
                 throw APIError.invalid("this server's model is a sentence encoder: it answers /v1/embeddings", param: "model")
             }
-            guard let model = models.first(where: { $0.generator(name) != nil }) else {
+            guard let model = models.first(where: { $0.serves(name) }) else {
                 let names = served.cards.map { "'\($0.name)'" }.joined(separator: ", ")
                 throw APIError(status: .notFound, message: "the model '\(name)' does not exist; this server serves \(names) (GET /v1/models)",
                                type: "invalid_request_error", param: "model", code: "model_not_found")
@@ -136,10 +145,11 @@ public enum OpenAIServer {
             try admit(model, options)
             if sampling.stream == true {
                 return stream(model, chat.model, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
-                              usage: sampling.stream_options?.include_usage == true)
+                              usage: sampling.stream_options?.include_usage == true, options: options)
             }
-            let result = await model.generate(ids, model: chat.model, options: settings) { _ in }
+            let result = await model.generate(ids, model: chat.model, options: settings, timeout: options.timeout) { _ in }
             model.release()
+            if result.finish == .timeout { throw APIError.timedOut(options) }
             return json(OpenAI.ChatCompletion(
                 id: id, created: Int(Date().timeIntervalSince1970), model: chat.model,
                 choices: [.init(index: 0, message: .init(role: "assistant", content: result.text), finish_reason: reason(result.finish))],
@@ -154,8 +164,9 @@ public enum OpenAIServer {
             if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }
             let (ids, settings) = try prepare(model.encode(completion.prompt, chat: false), sampling, model, options)
             try admit(model, options)
-            let result = await model.generate(ids, model: completion.model, options: settings) { _ in }
+            let result = await model.generate(ids, model: completion.model, options: settings, timeout: options.timeout) { _ in }
             model.release()
+            if result.finish == .timeout { throw APIError.timedOut(options) }
             return json(OpenAI.Completion(
                 id: "cmpl-" + UUID().uuidString.lowercased(), created: Int(Date().timeIntervalSince1970), model: completion.model,
                 choices: [.init(index: 0, text: result.text, finish_reason: reason(result.finish))], usage: usage(ids, result)))
@@ -224,12 +235,14 @@ public enum OpenAIServer {
     }
 
     /// A chat completion as server-sent events: the role, then each settled piece of text, then
-    /// the finish reason, the usage when asked for, and `data: [DONE]`.
+    /// the finish reason, the usage when asked for, and `data: [DONE]`. A generation that runs
+    /// past the time limit ends with an error event instead of a finish reason (the `openai`
+    /// client raises it).
     static func stream(_ model: ServedModel, _ name: String, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int,
-                       usage wantsUsage: Bool) -> Response {
+                       usage wantsUsage: Bool, options: ServeOptions) -> Response {
         let (pieces, sink) = AsyncStream.makeStream(of: String.self)
         let result = Task {
-            let r = await model.generate(ids, model: name, options: settings) { sink.yield($0) }
+            let r = await model.generate(ids, model: name, options: settings, timeout: options.timeout) { sink.yield($0) }
             model.release()
             sink.finish()
             return r
@@ -244,6 +257,13 @@ public enum OpenAIServer {
             try await writer.write(event(chunk(.init(role: "assistant", content: ""))))
             for await piece in pieces { try await writer.write(event(chunk(.init(content: piece)))) }
             let r = await result.value
+            if r.finish == .timeout {
+                let error = OpenAI.ErrorBody(error: .init(message: APIError.timedOut(options).message, type: "timeout", param: nil, code: "request_timeout"))
+                try await writer.write(ByteBuffer(string: "data: " + String(decoding: try! encoder.encode(error), as: UTF8.self) + "\n\n"))
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                try await writer.finish(nil)
+                return
+            }
             try await writer.write(event(chunk(.init(), finish: reason(r.finish))))
             if wantsUsage {
                 try await writer.write(event(OpenAI.ChatChunk(id: id, created: created, model: name, choices: [], usage: usage(ids, r))))

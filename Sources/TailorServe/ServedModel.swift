@@ -2,18 +2,18 @@ import Dispatch
 import Synchronization
 import TailorModels
 
-/// One decoder behind the server, and its LoRA adapters: each adapter is a view of the one base
-/// (its weights held once) with the adapter's update on its modules, served under a name of its
-/// own. One serial queue for the whole server runs one generation at a time off its threads
-/// (a forward pass already uses every core; batching concurrent requests together comes next).
-public final class ServedModel: @unchecked Sendable {  // the queue serialises every use of the model
+/// One decoder behind the server, and its LoRA adapters: each adapter is served under a name of
+/// its own over the one base (its weights held once). Requests run through the model's
+/// `BatchDecoder`: each joins the running batch at the next step and decodes alongside the
+/// others, whichever base or adapter they name, none changing another's text.
+public final class ServedModel: Sendable {
     public let name: String
-    /// The base first, then each adapter, with its name and where it was read from.
-    let variants: [(name: String, adapter: String?, generator: Generator)]
+    /// The base first, then each adapter: its name, where it was read from, and its updates.
+    let variants: [(name: String, adapter: String?, adapters: DecodingAdapters?)]
     let template: ChatTemplate
-    /// Shared by every served model: two forward passes at once would only contend for the cores.
-    static let queue = DispatchQueue(label: "tailor.serve.generate")
-    var queue: DispatchQueue { Self.queue }
+    let tokenizer: BPETokenizer
+    let decoder: BatchDecoder
+    public let context: Int
     /// Generations admitted and not yet finished, over every served model (running or waiting).
     static let admitted = Mutex(0)
 
@@ -28,13 +28,17 @@ public final class ServedModel: @unchecked Sendable {  // the queue serialises e
 
     func release() { Self.admitted.withLock { $0 -= 1 } }
 
-    /// `adapters`: each a name and a PEFT LoRA folder. One whose modules or shapes do not fit
-    /// the base is refused here, before the server starts (never a success for a broken path).
-    public init(name: String, model: any CausalLM, tokenizer: BPETokenizer, template: ChatTemplate,
-                adapters: [(name: String, path: String)] = []) throws {
+    /// `model` is the float decoder adapters are checked against and loaded onto, `decoding` the
+    /// same model laid out for serving (`maxBatch` sequences a step). `adapters`: each a name and a
+    /// PEFT LoRA folder; one whose modules or shapes do not fit the base is refused here, before
+    /// the server starts (never a success for a broken path).
+    public init(name: String, model: any CausalLM, decoding: any DecodingModel, tokenizer: BPETokenizer, template: ChatTemplate,
+                adapters: [(name: String, path: String)] = [], maxBatch: Int = 32) throws {
         self.name = name
         self.template = template
-        var variants: [(String, String?, Generator)] = [(name, nil, Generator(model: model, tokenizer: tokenizer))]
+        self.tokenizer = tokenizer
+        context = decoding.context
+        var variants: [(String, String?, DecodingAdapters?)] = [(name, nil, nil)]
         for (adapterName, path) in adapters {
             guard !variants.contains(where: { $0.0 == adapterName }) else { throw ServeError("two models are named '\(adapterName)'") }
             let view: any CausalLM & Adaptable
@@ -44,38 +48,41 @@ public final class ServedModel: @unchecked Sendable {  // the queue serialises e
             default: throw ServeError("the model takes no LoRA adapters")
             }
             try PEFTAdapter.load(from: path, into: view)
-            variants.append((adapterName, path, Generator(model: view, tokenizer: tokenizer)))
+            variants.append((adapterName, path, DecodingAdapters(view.adapters)))
         }
         self.variants = variants
+        decoder = BatchDecoder(model: decoding, tokenizer: tokenizer, maxSequences: maxBatch)
     }
 
-    /// The generator serving the model or adapter `name`.
-    func generator(_ name: String) -> Generator? { variants.first { $0.name == name }?.generator }
-    var generator: Generator { variants[0].generator }
-
-    var context: Int { generator.model.context }
+    /// Whether `name` is this model or one of its adapters.
+    func serves(_ name: String) -> Bool { variants.contains { $0.name == name } }
 
     /// The ids of a prompt; a chat's (rendered by the template) may hold its special tokens.
-    func encode(_ text: String, chat: Bool) -> [Int32] { generator.tokenizer.encode(text, specials: chat) }
+    func encode(_ text: String, chat: Bool) -> [Int32] { tokenizer.encode(text, specials: chat) }
 
-    /// One continuation of `ids` by the model or adapter `name`, `delta` told each piece of text as it becomes final (never
-    /// text that a stop string or a partly decoded character could still take back).
-    func generate(_ ids: [Int32], model name: String, options: SamplingOptions, delta: @escaping @Sendable (String) -> Void) async -> Generation {
-        await withCheckedContinuation { continuation in
-            queue.async { [self] in
-                let generator = self.generator(name) ?? self.generator
-                var sent = ""
-                var timings = GenerationTimings()
-                let result = generator.generate(ids: [ids], options: options, timings: &timings) { partial in
-                    let piece = Self.settled(partial[0].text, after: sent, stop: options.stop)
+    /// One continuation of `ids` by the model or adapter `name`, `delta` told each piece of text as
+    /// it becomes final (never text that a stop string or a partly decoded character could still
+    /// take back). Past `timeout` seconds it ends with finish `timeout`.
+    func generate(_ ids: [Int32], model name: String, options: SamplingOptions, timeout: Double? = nil,
+                  delta: @escaping @Sendable (String) -> Void) async -> Generation {
+        let adapters = variants.first { $0.name == name }?.adapters
+        let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
+        let sent = Mutex("")  // the decoding thread alone touches it; the mutex makes that checkable
+        return await withCheckedContinuation { continuation in
+            decoder.submit(BatchDecoder.Request(ids: ids, options: options, adapters: adapters, deadline: deadline, onToken: { partial in
+                sent.withLock { sent in
+                    let piece = Self.settled(partial.text, after: sent, stop: options.stop)
                     if !piece.isEmpty {
                         sent += piece
                         delta(piece)
                     }
-                }[0]
-                if result.text.hasPrefix(sent), result.text.count > sent.count { delta(String(result.text.dropFirst(sent.count))) }
+                }
+            }, onFinish: { result in
+                sent.withLock { sent in
+                    if result.text.hasPrefix(sent), result.text.count > sent.count { delta(String(result.text.dropFirst(sent.count))) }
+                }
                 continuation.resume(returning: result)
-            }
+            }))
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TailorModels
 
 struct Generate: ParsableCommand {
@@ -57,7 +58,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let loaded = try openModel(model)
-        let (network, tokenizer) = try usage { try loaded.decoder() }
+        let (network, tokenizer) = try usage { try loaded.decoding() }
         let template = chat ? try loaded.chatTemplate() : nil  // parsed once for every prompt
         let texts = try prompt.map { try template?.render(prompt: $0, system: system) ?? $0 }
         let ids = texts.map { tokenizer.encode($0) }
@@ -70,9 +71,14 @@ struct Generate: ParsableCommand {
         }
         let options = SamplingOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop,
                                       ignoreEndOfText: ignoreEOS)
-        let generator = Generator(model: network, tokenizer: tokenizer)
+        // Every prompt decodes in the same steps; each prompt's text is what it gets alone.
+        let decoder = BatchDecoder(model: network, tokenizer: tokenizer, maxSequences: ids.count)
+        let finished = Mutex([Generation?](repeating: nil, count: ids.count))
         var clock = GenerationTimings()
-        let results = generator.generate(ids: ids, options: options, timings: &clock)
+        decoder.run(ids.enumerated().map { i, prompt in
+            BatchDecoder.Request(ids: prompt, options: options, stream: i) { r in finished.withLock { $0[i] = r } }
+        }, timings: &clock)
+        let results = finished.withLock { $0 }.map { $0! }
         // Written unbuffered, so text and the timings on stderr come out in order.
         for (i, r) in results.enumerated() {
             FileHandle.standardOutput.write(Data(((results.count > 1 ? "--- \(i + 1)\n" : "") + r.text + "\n").utf8))

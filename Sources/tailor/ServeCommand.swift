@@ -13,7 +13,9 @@ struct Serve: ParsableCommand {
         discussion: """
             Listens on 127.0.0.1 unless --host says otherwise. With --api-key (or TAILOR_API_KEY) every
             request needs `Authorization: Bearer KEY`. SIGTERM or SIGINT finishes the requests in flight,
-            then exits. Requests run one at a time; more than --max-queue running or waiting get 429.
+            then exits. Requests are decoded together, step by step (up to --max-batch at once, each
+            joining at the next step after it arrives); more than --max-queue running or waiting get 429,
+            and one that runs past --timeout seconds gets 408.
 
             Example: tailor serve models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --port 8000
               then: curl http://127.0.0.1:8000/v1/chat/completions -d '{"model": "SmolLM2-135M-Instruct.Q4_1",
@@ -52,11 +54,20 @@ struct Serve: ParsableCommand {
     @Option(help: "The most requests running or waiting; one more gets 429.")
     var maxQueue = 64
 
+    @Option(help: "The most requests decoded together in one step; more wait for a place.")
+    var maxBatch = 32
+
+    @Option(help: ArgumentHelp("Seconds a request may take, waiting included; one that runs past it gets 408 (default: no limit).",
+                               valueName: "seconds"))
+    var timeout: Double?
+
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be 1 or more") }
         if maxBodyBytes < 1024 { throw ValidationError("--max-body-bytes must be 1024 or more") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be 1 or more") }
+        if maxBatch < 1 { throw ValidationError("--max-batch must be 1 or more") }
+        if let timeout, !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout must be a number of seconds above 0") }
         if apiKey?.isEmpty == true { throw ValidationError("--api-key must not be empty") }
         for a in adapter where !a.contains("=") || a.hasPrefix("=") || a.hasSuffix("=") {
             throw ValidationError("--adapter takes NAME=PATH, got '\(a)'")
@@ -77,7 +88,7 @@ struct Serve: ParsableCommand {
         }
         let key = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let options = ServeOptions(host: host ?? settings.host, port: port ?? settings.port, apiKey: key, maxBodyBytes: maxBodyBytes,
-                                   maxTokens: maxTokens ?? settings.maxTokens, maxQueue: maxQueue)
+                                   maxTokens: maxTokens ?? settings.maxTokens, maxQueue: maxQueue, timeout: timeout)
         let names = served.names.map { "'\($0)'" }.joined(separator: ", ")
         let app = OpenAIServer.application(served, options: options) { port in
             FileHandle.standardError.write(Data("serving \(names) on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))
@@ -103,12 +114,16 @@ struct Serve: ParsableCommand {
             return .encoder(ServedEncoder(name: modelName, model: network, tokenizer: tokenizer))
         }
         let (network, tokenizer) = try usage { try loaded.decoder() }
+        let (decoding, _) = try usage { try loaded.decoding() }
         let template = try usage { try loaded.chatTemplate() }
         let adapters = adapter.map { a in
             let cut = a.firstIndex(of: "=")!
             return (name: String(a[..<cut]), path: String(a[a.index(after: cut)...]))
         }
-        return .decoder(try usage { try ServedModel(name: modelName, model: network, tokenizer: tokenizer, template: template, adapters: adapters) })
+        return .decoder(try usage {
+            try ServedModel(name: modelName, model: network, decoding: decoding, tokenizer: tokenizer, template: template, adapters: adapters,
+                            maxBatch: maxBatch)
+        })
     }
 
     /// A spec's `serve:` models, built first as `tailor run` builds them (from the cache when
@@ -127,7 +142,8 @@ struct Serve: ParsableCommand {
         let models = try ids.map { id -> ServedModel in
             guard let artifact = outcomes.first(where: { $0.node.id == id })?.artifact else { throw ValidationError("'\(id)' was not built") }
             let (network, tokenizer, template) = try ServableModel.decoder(artifact)
-            return try ServedModel(name: String(id.dropFirst("model.".count)), model: network, tokenizer: tokenizer, template: template)
+            return try ServedModel(name: String(id.dropFirst("model.".count)), model: network, decoding: try decodingModel(network), tokenizer: tokenizer,
+                                   template: template, maxBatch: maxBatch)
         }
         let p = section.params
         return (.decoders(models), (p["host"]?.string ?? "127.0.0.1", p["port"]?.int ?? 8080, p["max_tokens"]?.int ?? 1024))

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TailorRuntime
 import XCTest
 
@@ -116,6 +117,33 @@ final class SmolLM2Tests: XCTestCase {
         let stopped = generator.generate(ids: [prompts[0]], options: SamplingOptions(maxTokens: 24, stop: [" is"]))[0]
         XCTAssertEqual(stopped.text, "The capital of France")
         XCTAssertEqual(stopped.finish, .stop)
+    }
+
+    /// The serving decoder, multiplying by the file's Q4_1 and Q8_0 blocks as they are, gives the
+    /// reference's logits and greedy answers, its prompts decoded together (two at a time, read in
+    /// slices of 16 tokens) by continuous batching.
+    func testBlockDecoderGivesTheReferenceLogitsAndAnswers() throws {
+        let m = try model()
+        let decoding = try m.gguf.decodingLlama()
+        let chats = Self.fixture["chat"] as! [[String: Any]]
+        let prompts = chats.map { ($0["prompt_ids"] as! [Int]).map(Int32.init) }
+        for (chat, prompt) in zip(chats, prompts) {
+            let logits = decoding.step([DecodeSegment(cache: decoding.makeCache(capacity: prompt.count), tokens: prompt)]).scalars
+            let reference = chat["last_logits"] as! [String: Any]
+            let pairs = (reference["top"] as! [[Double]]).map { (Int($0[0]), $0[1]) }
+                + zip(reference["sample_ids"] as! [Int], reference["sample_logits"] as! [Double]).map { ($0, $1) }
+            let scale = pairs.map { abs($0.1) }.max()!
+            for (id, expected) in pairs { XCTAssertEqual(Double(logits[id]), expected, accuracy: 1e-3 * scale, "logit \(id)") }
+        }
+        let decoder = BatchDecoder(model: decoding, tokenizer: m.tokenizer, maxSequences: 2, stepTokens: 16)
+        let results = Mutex([Int: Generation]())
+        var timings = GenerationTimings()
+        decoder.run(prompts.enumerated().map { i, ids in
+            BatchDecoder.Request(ids: ids, options: SamplingOptions(maxTokens: 24), stream: i) { r in results.withLock { $0[i] = r } }
+        }, timings: &timings)
+        let got = results.withLock { $0 }
+        for (i, chat) in chats.enumerated() { XCTAssertEqual(got[i]?.ids, (chat["generated_ids"] as! [Int]).map(Int32.init), "chat \(i)") }
+        XCTAssertEqual(got[0]?.text, "The capital of France is Paris.")
     }
 
     func testSeededSamplingIsReproducibleAndSeedDependent() throws {

@@ -15,8 +15,10 @@ final class OpenAIServerTests: XCTestCase {
     static let gguf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
-    /// SmolLM2, loaded once for every test (the server views it, never changes it).
+    /// SmolLM2, loaded once for every test (the server views it, never changes it), and its
+    /// serving layout.
     nonisolated(unsafe) static var loaded: LoadedModel?
+    nonisolated(unsafe) static var decoding: (any DecodingModel)?
 
     func smolLM2() throws -> LoadedModel {
         guard FileManager.default.fileExists(atPath: Self.gguf) else {
@@ -25,20 +27,24 @@ final class OpenAIServerTests: XCTestCase {
         }
         if let loaded = Self.loaded { return loaded }
         Self.loaded = try LoadedModel.open(Self.gguf)
+        Self.decoding = try Self.loaded!.decoding().0
         return Self.loaded!
     }
 
     /// A server on a free port of 127.0.0.1, stopped when the test ends.
-    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, adapters: [(name: String, path: String)] = []) async throws -> URL {
+    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil,
+               adapters: [(name: String, path: String)] = []) async throws -> (URL, ServedModel) {
         let loaded = try smolLM2()
         let (model, tokenizer) = try loaded.decoder()
-        let served = try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: try loaded.chatTemplate(), adapters: adapters)
-        return try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxQueue: maxQueue)
+        let served = try ServedModel(name: "smol", model: model, decoding: Self.decoding!, tokenizer: tokenizer, template: try loaded.chatTemplate(),
+                                     adapters: adapters)
+        return (try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxQueue: maxQueue, timeout: timeout), served)
     }
 
     /// `served` on a free port of 127.0.0.1, stopped when the test ends.
-    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64) async throws -> URL {
-        let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64, maxQueue: maxQueue)
+    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil) async throws -> URL {
+        let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64, maxQueue: maxQueue,
+                                   timeout: timeout)
         let (ports, found) = AsyncStream.makeStream(of: Int.self)
         let app = OpenAIServer.application(served, options: options) { found.yield($0) }
         let server = Task { try await app.run() }
@@ -65,7 +71,7 @@ final class OpenAIServerTests: XCTestCase {
     func object(_ data: Data) throws -> [String: Any] { try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any]) }
 
     func testChatStreamedAndNotAndTextCompletions() async throws {
-        let base = try await serve()
+        let (base, _) = try await serve()
         let (status, listed) = try await call(base, "v1/models")
         XCTAssertEqual(status, 200)
         XCTAssertEqual((try object(listed)["data"] as? [[String: Any]])?.map { $0["id"] as? String }, ["smol"])
@@ -111,7 +117,7 @@ final class OpenAIServerTests: XCTestCase {
     /// Wrong or missing key, unknown model, broken JSON, a missing field, a bad setting and an
     /// oversized body: each its status and an error in OpenAI's shape.
     func testRefusalsInTheAPIsShape() async throws {
-        let base = try await serve()
+        let (base, _) = try await serve()
         func refused(_ path: String, _ json: String?, key: String? = "sk-test") async throws -> (Int, [String: Any]) {
             let (status, data) = try await call(base, path, json: json, key: key)
             return (status, try XCTUnwrap(try object(data)["error"] as? [String: Any], String(decoding: data, as: UTF8.self)))
@@ -167,7 +173,7 @@ final class OpenAIServerTests: XCTestCase {
     /// path that holds none, is refused before the server starts.
     func testAdaptersPerRequestOverOneBase() async throws {
         let folder = try adapterFolder()
-        let base = try await serve(adapters: [("tuned", folder)])
+        let (base, served) = try await serve(adapters: [("tuned", folder)])
         let (status, listed) = try await call(base, "v1/models")
         XCTAssertEqual(status, 200)
         let cards = try XCTUnwrap(try object(listed)["data"] as? [[String: Any]])
@@ -192,11 +198,13 @@ final class OpenAIServerTests: XCTestCase {
             return try await group.reduce(into: [String](repeating: "", count: 4)) { $0[$1.0] = $1.1 }
         }
         XCTAssertEqual(together, [adapted, plain, adapted, plain], "concurrent requests never mix adapters")
+        XCTAssertGreaterThan(served.decoder.widestStep, 1, "concurrent requests are decoded in the same steps")
 
         let (model, tokenizer) = try smolLM2().decoder()
-        XCTAssertThrowsError(try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: .plain,
+        XCTAssertThrowsError(try ServedModel(name: "smol", model: model, decoding: Self.decoding!, tokenizer: tokenizer, template: .plain,
                                              adapters: [("wider", try adapterFolder(shapes: true))])) { XCTAssertTrue("\($0)".contains("but the module maps 576 to"), "\($0)") }
-        XCTAssertThrowsError(try ServedModel(name: "smol", model: model, tokenizer: tokenizer, template: .plain, adapters: [("none", "/nonexistent")])) {
+        XCTAssertThrowsError(try ServedModel(name: "smol", model: model, decoding: Self.decoding!, tokenizer: tokenizer, template: .plain,
+                                             adapters: [("none", "/nonexistent")])) {
             XCTAssertTrue("\($0)".contains("/nonexistent"), "\($0)")
         }
     }
@@ -236,7 +244,7 @@ final class OpenAIServerTests: XCTestCase {
     /// With room for one generation, requests that come while it runs get 429 in the API's shape;
     /// once it has ended, the next is answered.
     func testAFullQueueAnswers429() async throws {
-        let base = try await serve(maxQueue: 1)
+        let (base, _) = try await serve(maxQueue: 1)
         @Sendable func ask() async throws -> (Int, String) {
             var request = URLRequest(url: base.appendingPathComponent("v1/chat/completions"))
             request.httpMethod = "POST"
@@ -254,6 +262,22 @@ final class OpenAIServerTests: XCTestCase {
         XCTAssertTrue(answers.first { $0.0 == 429 }?.1.contains("rate_limit_exceeded") == true)
         let (status, _) = try await ask()
         XCTAssertEqual(status, 200, "the queue is free again")
+    }
+
+    /// A generation that runs past `timeout` ends with 408 in the API's shape; streamed, with an
+    /// error event after the text sent so far (the `openai` client raises it), then `[DONE]`.
+    func testARequestPastTheTimeLimitAnswers408() async throws {
+        let (base, _) = try await serve(timeout: 0.2)
+        let ask = #"{"model": "smol", "messages": [{"role": "user", "content": "Count from one to fifty in words."}], "max_tokens": 64, "temperature": 0"#
+        var (status, data) = try await call(base, "v1/chat/completions", json: ask + "}")
+        XCTAssertEqual(status, 408, String(decoding: data, as: UTF8.self))
+        XCTAssertEqual((try object(data)["error"] as? [String: Any])?["code"] as? String, "request_timeout")
+        (status, data) = try await call(base, "v1/chat/completions", json: ask + #", "stream": true}"#)
+        XCTAssertEqual(status, 200)
+        let events = String(decoding: data, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        XCTAssertEqual(events.last, "data: [DONE]")
+        XCTAssertTrue(events.dropLast().last?.contains("request_timeout") == true, "\(events.suffix(2))")
+        XCTAssertFalse(events.contains { $0.contains("finish_reason\":\"") }, "no finish reason for a cut answer")
     }
 
     /// A stop string's start is held back while it may still complete, so streamed text never

@@ -1,3 +1,5 @@
+import TailorRuntime
+
 /// Element encodings of GGUF tensors. Quantised types store blocks of 32 values with
 /// per-block scales; `dequantize` turns any supported one into Float32.
 public struct GGMLType: Sendable, Equatable, Hashable {
@@ -61,24 +63,9 @@ public struct GGMLType: Sendable, Equatable, Hashable {
             for i in 0..<count { out[i] = half(src + 2 * i) }
         case .bf16:
             for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
-        case .q8_0:
-            for block in 0..<count / 32 {
-                let p = src + block * 34, o = out + block * 32
-                let d = half(p)
-                for j in 0..<32 { o[j] = d * Float(p.load(fromByteOffset: 2 + j, as: Int8.self)) }
-            }
-        case .q4_0, .q4_1:
-            // Byte j holds value j in its low nibble and value j + 16 in its high nibble.
-            let stride = type == .q4_0 ? 18 : 20, first = type == .q4_0 ? 2 : 4
-            for block in 0..<count / 32 {
-                let p = src + block * stride, o = out + block * 32
-                let d = half(p), m: Float = type == .q4_0 ? -8 * d : half(p + 2)
-                for j in 0..<16 {
-                    let byte = p.load(fromByteOffset: first + j, as: UInt8.self)
-                    o[j] = d * Float(byte & 0x0F) + m
-                    o[j + 16] = d * Float(byte >> 4) + m
-                }
-            }
+        case .q8_0, .q4_0, .q4_1:
+            let encoding: BlockMatrix.Encoding = type == .q8_0 ? .q8_0 : type == .q4_0 ? .q4_0 : .q4_1
+            for block in 0..<count / 32 { BlockMatrix.decode(encoding, src + block * encoding.blockBytes, into: out + block * 32) }
         default:
             preconditionFailure("dequantize: unsupported type \(type.name)")
         }

@@ -3,7 +3,8 @@ import TailorRuntime
 
 /// One generated continuation.
 public struct Generation: Sendable, Equatable {
-    public enum Finish: String, Sendable { case endOfText = "end_of_text", stop, length }
+    /// `timeout`: a server's per-request time limit ended it.
+    public enum Finish: String, Sendable { case endOfText = "end_of_text", stop, length, timeout }
     /// Generated token ids (an end-of-generation token included when one ended it).
     public var ids: [Int32]
     /// The generated text, without the end-of-generation token and cut before a stop string.
@@ -55,9 +56,8 @@ public struct Generator {
         let pad = tokenizer.eos ?? 0
         let keyStart = prompts.map { longest - $0.count }
         let capacity = longest + Swift.max(0, options.maxTokens)
-        var results = prompts.map { _ in Generation(ids: [], text: "", finish: .length) }
-        var running = Array(repeating: true, count: batch)
-        guard options.maxTokens > 0 else { return results }
+        var states = prompts.map { _ in GenerationState() }
+        guard options.maxTokens > 0 else { return states.map(\.result) }
         let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         var t0 = clock()
         timings.promptTokens += prompts.reduce(0) { $0 + $1.count }
@@ -71,30 +71,44 @@ public struct Generator {
             let v = model.vocab
             for step in 0..<options.maxTokens {
                 var next = [Int32](repeating: pad, count: batch)
-                for b in 0..<batch where running[b] {
+                for b in 0..<batch where states[b].running {
                     let token = Sampler.pick(logits.pointer + b * v, v, options, sequence: b, step: step)
                     next[b] = token
-                    results[b].ids.append(token)
-                    if !options.ignoreEndOfText, tokenizer.endOfGeneration.contains(token) {
-                        running[b] = false
-                        results[b].finish = .endOfText
-                        results[b].text = tokenizer.decode(results[b].ids.dropLast())
-                        continue
-                    }
-                    let text = tokenizer.decode(results[b].ids)
-                    results[b].text = text
-                    if let cut = options.stop.compactMap({ text.range(of: $0)?.lowerBound }).min() {
-                        running[b] = false
-                        results[b].finish = .stop
-                        results[b].text = String(text[..<cut])
-                    }
+                    states[b].add(token, tokenizer: tokenizer, options: options)
                 }
-                onStep(results)
-                if !running.contains(true) || step == options.maxTokens - 1 { break }
+                onStep(states.map(\.result))
+                if !states.contains(where: \.running) || step == options.maxTokens - 1 { break }
                 logits = model.logits(next, batch: batch, cache: cache, keyStart: keyStart, lastOnly: true)
                 timings.decodeSteps += 1
             }
-            return results
+            return states.map(\.result)
+        }
+    }
+}
+
+/// One sequence's continuation as its tokens arrive: the ids, the text, and why it ended.
+struct GenerationState {
+    var result = Generation(ids: [], text: "", finish: .length)
+    var running = true
+
+    /// Takes one sampled token: an end-of-generation token or a stop string ends the sequence,
+    /// and so does reaching `maxTokens` (finish `length`).
+    mutating func add(_ token: Int32, tokenizer: BPETokenizer, options: SamplingOptions) {
+        result.ids.append(token)
+        if !options.ignoreEndOfText, tokenizer.endOfGeneration.contains(token) {
+            running = false
+            result.finish = .endOfText
+            result.text = tokenizer.decode(result.ids.dropLast())
+            return
+        }
+        let text = tokenizer.decode(result.ids)
+        result.text = text
+        if let cut = options.stop.compactMap({ text.range(of: $0)?.lowerBound }).min() {
+            running = false
+            result.finish = .stop
+            result.text = String(text[..<cut])
+        } else if result.ids.count >= options.maxTokens {
+            running = false
         }
     }
 }

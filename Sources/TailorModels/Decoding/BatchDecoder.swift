@@ -1,0 +1,182 @@
+import Dispatch
+import Foundation
+import TailorRuntime
+
+/// Continuous batching: every step runs one new token for each sequence that is decoding and a
+/// slice of the prompts still being read, all in one pass over the weights. Requests join at the
+/// next step after they arrive and leave at the step they finish, each with a cache of its own;
+/// a request's text does not depend on what else is running (see `DecodingModel`).
+public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waiting` and `cancelled`; only the stepping thread touches `active`
+    public struct Request: Sendable {
+        public var ids: [Int32]
+        public var options: SamplingOptions
+        public var adapters: DecodingAdapters?
+        /// The sampler's stream: a prompt's index in a batch (as `Generator` numbers them), 0 for a server's requests.
+        public var stream: Int
+        /// Uptime (nanoseconds) after which the request ends with finish `timeout`.
+        public var deadline: UInt64?
+        /// Told the continuation after each token, on the stepping thread (keep it short).
+        public var onToken: @Sendable (Generation) -> Void
+        /// Told the final continuation once, on the stepping thread.
+        public var onFinish: @Sendable (Generation) -> Void
+
+        public init(ids: [Int32], options: SamplingOptions, adapters: DecodingAdapters? = nil, stream: Int = 0, deadline: UInt64? = nil,
+                    onToken: @escaping @Sendable (Generation) -> Void = { _ in }, onFinish: @escaping @Sendable (Generation) -> Void) {
+            self.ids = ids
+            self.options = options
+            self.adapters = adapters
+            self.stream = stream
+            self.deadline = deadline
+            self.onToken = onToken
+            self.onFinish = onFinish
+        }
+    }
+
+    final class Slot {
+        let request: Request
+        let cache: SequenceKV
+        /// Tokens not yet in the cache: the prompt's unread part, then each sampled token.
+        var pending: [Int32]
+        var state = GenerationState()
+
+        init(_ request: Request, cache: SequenceKV) {
+            self.request = request
+            self.cache = cache
+            pending = request.ids
+        }
+
+        var decoding: Bool { !state.result.ids.isEmpty }
+    }
+
+    public let model: any DecodingModel
+    public let tokenizer: BPETokenizer
+    /// Most sequences in one step, and most new tokens in one step (prompts are read in slices of
+    /// the rest, so a long prompt does not stall the others' decoding for its whole length).
+    public let maxSequences: Int, stepTokens: Int
+    private let lock = NSCondition()
+    /// Held for every step of every decoder in the process: a step already uses every core (and
+    /// the runtime's worker pool serves one parallel loop at a time).
+    static let stepLock = NSLock()
+    private var waiting: [Request] = []
+    private var active: [Slot] = []
+    private var started = false
+    private var widest = 0
+
+    /// The most sequences one step has run so far (what batching achieved).
+    public var widestStep: Int { lock.withLock { widest } }
+
+    public init(model: any DecodingModel, tokenizer: BPETokenizer, maxSequences: Int = 32, stepTokens: Int = 256) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.maxSequences = Swift.max(1, maxSequences)
+        self.stepTokens = Swift.max(1, stepTokens)
+    }
+
+    /// Queues a request for the stepping thread (started on first use).
+    public func submit(_ request: Request) {
+        lock.lock()
+        waiting.append(request)
+        if !started {
+            started = true
+            let thread = Thread { [self] in loop() }
+            thread.name = "tailor.decode"
+            thread.start()
+        }
+        lock.signal()
+        lock.unlock()
+    }
+
+    /// Runs `requests` to their end on the calling thread (for a command, not a server), recording
+    /// steps that read prompt tokens as prompt time and the rest as decoding.
+    public func run(_ requests: [Request], timings: inout GenerationTimings) {
+        lock.lock()
+        waiting += requests
+        lock.unlock()
+        let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        while true {
+            let t0 = clock()
+            guard let read = step() else { break }
+            if read.prompt > 0 {
+                timings.promptTokens += read.prompt
+                timings.promptSeconds += clock() - t0
+            } else {
+                timings.decodeSteps += 1
+                timings.decodeSeconds += clock() - t0
+            }
+        }
+    }
+
+    private func loop() {
+        while true {
+            lock.lock()
+            while waiting.isEmpty && active.isEmpty { lock.wait() }
+            lock.unlock()
+            _ = step()
+        }
+    }
+
+    /// One step over every active sequence; nil when there was nothing to run. Returns the prompt
+    /// tokens it read.
+    private func step() -> (prompt: Int, rows: Int)? {
+        lock.lock()
+        while active.count < maxSequences, !waiting.isEmpty { admit(waiting.removeFirst()) }
+        lock.unlock()
+        let now = DispatchTime.now().uptimeNanoseconds
+        for slot in active where (slot.request.deadline ?? .max) <= now {
+            slot.state.running = false
+            slot.state.result.finish = .timeout
+        }
+        retire()
+        guard !active.isEmpty else { return nil }
+        // Decoding sequences first (one token each), then prompt slices from what is left.
+        var budget = stepTokens, taken: [(Slot, Int)] = []
+        for slot in active where slot.decoding {
+            taken.append((slot, 1))
+            budget -= 1
+        }
+        for slot in active where !slot.decoding && budget > 0 {
+            let n = Swift.min(slot.pending.count, budget)
+            taken.append((slot, n))
+            budget -= n
+        }
+        let segments = taken.map { slot, n in
+            DecodeSegment(cache: slot.cache, tokens: Array(slot.pending.prefix(n)), adapters: slot.request.adapters, wantsLogits: n == slot.pending.count)
+        }
+        lock.withLock { widest = Swift.max(widest, segments.count) }
+        let logits = Self.stepLock.withLock { model.step(segments) }  // (S, V) for the segments that asked
+        let v = model.vocab
+        var row = 0, prompt = 0
+        for (slot, n) in taken {
+            if !slot.decoding { prompt += n }
+            slot.pending.removeFirst(n)
+            guard slot.pending.isEmpty else { continue }
+            let options = slot.request.options
+            let token = Sampler.pick(logits.pointer + row * v, v, options, sequence: slot.request.stream, step: slot.state.result.ids.count)
+            row += 1
+            slot.state.add(token, tokenizer: tokenizer, options: options)
+            if slot.state.running, slot.cache.length < slot.cache.capacity {
+                slot.pending = [token]
+            } else {
+                slot.state.running = false
+            }
+            slot.request.onToken(slot.state.result)
+        }
+        retire()
+        return (prompt, segments.reduce(0) { $0 + $1.tokens.count })
+    }
+
+    /// Starts a request: a cache for its prompt and tokens (within the model's context), or its end
+    /// at once when it asks for no tokens or its prompt fills the context.
+    private func admit(_ request: Request) {
+        let capacity = Swift.min(model.context, request.ids.count + request.options.maxTokens)
+        let slot = Slot(request, cache: model.makeCache(capacity: Swift.max(1, capacity)))
+        if request.options.maxTokens <= 0 || request.ids.isEmpty || request.ids.count >= capacity { slot.state.running = false }
+        active.append(slot)
+    }
+
+    /// Removes ended sequences, telling each its result.
+    private func retire() {
+        for slot in active where !slot.state.running { slot.request.onFinish(slot.state.result) }
+        active.removeAll { !$0.state.running }
+    }
+}

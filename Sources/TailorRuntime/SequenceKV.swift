@@ -1,0 +1,79 @@
+/// The keys and values of one sequence being decoded, (Hkv, capacity, D) per layer, and the
+/// causal attention of its new rows over them. A server decodes many sequences in one step, each
+/// at its own position, so each keeps a cache of its own instead of a row in a padded batch; its
+/// attention reads only its own keys, in a fixed order, so a sequence's result never depends on
+/// which others share the step.
+public final class SequenceKV: @unchecked Sendable {  // one step uses it at a time
+    public let layers: Int, kvHeads: Int, headDim: Int, capacity: Int
+    /// Positions already cached (every layer holds the same count once a step ends).
+    public var length = 0
+    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>  // (L, Hkv, capacity, D)
+
+    public init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int) {
+        precondition(layers > 0 && kvHeads > 0 && headDim > 0 && capacity > 0, "SequenceKV: empty shape")
+        (self.layers, self.kvHeads, self.headDim, self.capacity) = (layers, kvHeads, headDim, capacity)
+        let count = layers * kvHeads * capacity * headDim
+        keys = .allocate(capacity: count)
+        values = .allocate(capacity: count)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
+
+    /// Bytes a cache of this shape holds (for admission limits).
+    public static func bytes(layers: Int, kvHeads: Int, headDim: Int, capacity: Int) -> Int { 2 * 4 * layers * kvHeads * capacity * headDim }
+
+    @inline(__always)
+    func slot(_ layer: Int, _ head: Int, _ position: Int) -> Int { ((layer * kvHeads + head) * capacity + position) * headDim }
+
+    /// Writes `rows` new positions' keys and values, (rows, Hkv·D) each, after the cached ones.
+    public func append(layer: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, rows: Int) {
+        precondition(length + rows <= capacity, "SequenceKV: \(length) + \(rows) positions exceed its capacity of \(capacity)")
+        for r in 0..<rows {
+            for h in 0..<kvHeads {
+                let at = slot(layer, h, length + r), from = (r * kvHeads + h) * headDim
+                (keys + at).update(from: k + from, count: headDim)
+                (values + at).update(from: v + from, count: headDim)
+            }
+        }
+    }
+
+    /// Causal attention of `rows` queries (rows, H·D) at positions `length ..< length + rows`
+    /// (their keys already appended) into `out` (rows, H·D); head h reads key head h / (H / Hkv).
+    /// One (row, head) pair per call, so callers can spread them over threads.
+    public func attend(layer: Int, query q: UnsafePointer<Float>, row: Int, head: Int, heads: Int, scores: UnsafeMutablePointer<Float>,
+                       into out: UnsafeMutablePointer<Float>) {
+        let d = headDim, kvHead = head / (heads / kvHeads), visible = length + row + 1
+        let scale = 1 / Float(d).squareRoot()
+        let k = keys + slot(layer, kvHead, 0), v = values + slot(layer, kvHead, 0)
+        var top = -Float.infinity
+        for j in 0..<visible {
+            let kj = k + j * d
+            let s = Lanes.sum(d, lanes: { Lanes.load(q, $0) * Lanes.load(kj, $0) }, scalar: { q[$0] * kj[$0] }) * scale
+            scores[j] = s
+            top = Swift.max(top, s)
+        }
+        var total: Float = 0
+        for j in 0..<visible {
+            scores[j] = FastMath.expNonPositive(scores[j] - top)
+            total += scores[j]
+        }
+        out.update(repeating: 0, count: d)
+        for j in 0..<visible {
+            let w = scores[j], vj = v + j * d
+            var i = 0
+            while i + Lanes.width <= d {
+                Lanes.store(Lanes.load(out, i) + w * Lanes.load(vj, i), out, i)
+                i += Lanes.width
+            }
+            while i < d {
+                out[i] += w * vj[i]
+                i += 1
+            }
+        }
+        let inv = 1 / total
+        for i in 0..<d { out[i] *= inv }
+    }
+}
