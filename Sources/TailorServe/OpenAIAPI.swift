@@ -47,6 +47,21 @@ enum OpenAI {
         var prompt: String
     }
 
+    /// vLLM's body for loading and unloading adapters at run time; `base_model` (ours) picks the
+    /// base when a server serves several.
+    struct AdapterRequest: Decodable, Sendable {
+        var lora_name: String
+        var lora_path: String?
+        var base_model: String?
+    }
+
+    /// What unloading an adapter answers, as the API answers a deleted model.
+    struct Deleted: Encodable, Sendable {
+        var id: String
+        var object = "model"
+        var deleted = true
+    }
+
     struct Usage: Encodable, Sendable {
         var prompt_tokens: Int, completion_tokens: Int, total_tokens: Int
     }

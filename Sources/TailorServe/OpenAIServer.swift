@@ -18,11 +18,14 @@ public struct ServeOptions: Sendable {
     public var maxQueue: Int
     /// Seconds a generation may take, waiting included; one that runs past it ends with 408.
     public var timeout: Double?
+    /// Whether requests may load and unload adapters (`/v1/load_lora_adapter`): off by default,
+    /// as it reads paths on the server's machine.
+    public var adapterLoading: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, maxBodyBytes: Int = 1 << 20, maxTokens: Int = 1024,
-                maxQueue: Int = 64, timeout: Double? = nil) {
+                maxQueue: Int = 64, timeout: Double? = nil, adapterLoading: Bool = false) {
         (self.host, self.port, self.apiKey, self.maxBodyBytes, self.maxTokens, self.maxQueue) = (host, port, apiKey, maxBodyBytes, maxTokens, maxQueue)
-        self.timeout = timeout
+        (self.timeout, self.adapterLoading) = (timeout, adapterLoading)
     }
 }
 
@@ -60,7 +63,7 @@ public enum Served: Sendable {
     /// Each served name, with the folder an adapter was read from and the base it adapts.
     var cards: [(name: String, root: String?, parent: String?)] {
         switch self {
-        case .decoders(let models): models.flatMap { m in m.variants.map { ($0.name, $0.adapter, $0.adapter == nil ? nil : m.name) } }
+        case .decoders(let models): models.flatMap { m in m.variants.map { ($0.name, $0.path, $0.path == nil ? nil : m.name) } }
         case .encoder(let e): [(e.name, nil, nil)]
         }
     }
@@ -105,6 +108,48 @@ public enum OpenAIServer {
                                type: "invalid_request_error", param: "model", code: "model_not_found")
             }
             return model
+        }
+        /// The decoder an adapter request names: its `base_model`, or the only one served.
+        @Sendable func base(_ asked: OpenAI.AdapterRequest) throws -> ServedModel {
+            guard options.adapterLoading else {
+                throw APIError(status: .forbidden, message: "loading adapters while serving is off; start the server with --allow-adapter-loading",
+                               type: "invalid_request_error")
+            }
+            guard case .decoders(let models) = served else { throw APIError.invalid("a sentence encoder takes no adapters") }
+            if let name = asked.base_model {
+                guard let model = models.first(where: { $0.name == name }) else {
+                    throw APIError(status: .notFound, message: "no base model is named '\(name)'", type: "invalid_request_error", param: "base_model",
+                                   code: "model_not_found")
+                }
+                return model
+            }
+            guard models.count == 1 else {
+                throw APIError.invalid("this server serves \(models.count) base models; say which with 'base_model'", param: "base_model")
+            }
+            return models[0]
+        }
+        // vLLM's endpoints for adapters at run time: the adapter is served from the next request on.
+        router.post("/v1/load_lora_adapter") { request, context in
+            let asked = try decode(OpenAI.AdapterRequest.self, try await read(request, options))
+            let model = try base(asked)
+            guard let path = asked.lora_path, !path.isEmpty else { throw APIError.invalid("the request lacks 'lora_path'", param: "lora_path") }
+            guard !asked.lora_name.isEmpty else { throw APIError.invalid("'lora_name' must not be empty", param: "lora_name") }
+            do {
+                let variant = try model.load(adapter: asked.lora_name, from: path, taken: served.names)
+                return json(OpenAI.ModelCard(id: variant.name, created: Int(Date().timeIntervalSince1970), root: path, parent: model.name))
+            } catch {
+                throw APIError.invalid("the adapter '\(asked.lora_name)' was not loaded: \(error)", param: "lora_path")
+            }
+        }
+        router.post("/v1/unload_lora_adapter") { request, context in
+            let asked = try decode(OpenAI.AdapterRequest.self, try await read(request, options))
+            let model = try base(asked)
+            do {
+                try model.unload(adapter: asked.lora_name)
+            } catch {
+                throw APIError(status: .notFound, message: "\(error)", type: "invalid_request_error", param: "lora_name", code: "model_not_found")
+            }
+            return json(OpenAI.Deleted(id: asked.lora_name))
         }
         router.post("/v1/embeddings") { request, context in
             guard case .encoder(let encoder) = served else {

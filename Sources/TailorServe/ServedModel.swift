@@ -6,14 +6,23 @@ import TailorModels
 /// its own over the one base (its weights held once). Requests run through the model's
 /// `BatchDecoder`: each joins the running batch at the next step and decodes alongside the
 /// others, whichever base or adapter they name, none changing another's text.
-public final class ServedModel: Sendable {
+public final class ServedModel: @unchecked Sendable {  // `base` is only read (adapter views share it); the rest is immutable or behind a mutex
+    /// A name requests may give: the base (no adapter) or one of its adapters.
+    struct Variant: Sendable {
+        let name: String
+        /// The folder the adapter was read from.
+        let path: String?
+        let adapters: DecodingAdapters?
+    }
+
     public let name: String
-    /// The base first, then each adapter: its name, where it was read from, and its updates.
-    let variants: [(name: String, adapter: String?, adapters: DecodingAdapters?)]
     let template: ChatTemplate
     let tokenizer: BPETokenizer
     let decoder: BatchDecoder
     public let context: Int
+    /// The float decoder adapters are checked against and loaded onto (a view of it each).
+    private let base: any CausalLM
+    private let table: Mutex<[Variant]>
     /// Generations admitted and not yet finished, over every served model (running or waiting).
     static let admitted = Mutex(0)
 
@@ -37,21 +46,44 @@ public final class ServedModel: Sendable {
         self.name = name
         self.template = template
         self.tokenizer = tokenizer
+        base = model
         context = decoding.context
-        var variants: [(String, String?, DecodingAdapters?)] = [(name, nil, nil)]
-        for (adapterName, path) in adapters {
-            guard !variants.contains(where: { $0.0 == adapterName }) else { throw ServeError("two models are named '\(adapterName)'") }
-            let view: any CausalLM & Adaptable
-            switch model {
-            case let llama as Llama: view = llama.sharingWeights()
-            case let gpt2 as GPT2: view = gpt2.sharingWeights()
-            default: throw ServeError("the model takes no LoRA adapters")
-            }
-            try PEFTAdapter.load(from: path, into: view)
-            variants.append((adapterName, path, DecodingAdapters(view.adapters)))
-        }
-        self.variants = variants
+        table = Mutex([Variant(name: name, path: nil, adapters: nil)])
         decoder = BatchDecoder(model: decoding, tokenizer: tokenizer, maxSequences: maxBatch)
+        for (adapterName, path) in adapters { _ = try load(adapter: adapterName, from: path, taken: []) }
+    }
+
+    /// The base first, then each adapter loaded, in the order they came.
+    var variants: [Variant] { table.withLock { $0 } }
+
+    /// Reads the PEFT LoRA folder at `path` and serves it as `adapterName` from the next request on;
+    /// `taken` are names other served models already use. A folder that does not fit the base, or
+    /// a name already served, is refused with the reason and changes nothing.
+    func load(adapter adapterName: String, from path: String, taken: [String]) throws -> Variant {
+        let view: any CausalLM & Adaptable
+        switch base {
+        case let llama as Llama: view = llama.sharingWeights()
+        case let gpt2 as GPT2: view = gpt2.sharingWeights()
+        default: throw ServeError("the model takes no LoRA adapters")
+        }
+        try PEFTAdapter.load(from: path, into: view)
+        let variant = Variant(name: adapterName, path: path, adapters: DecodingAdapters(view.adapters))
+        try table.withLock { variants in
+            guard !variants.contains(where: { $0.name == adapterName }), !taken.contains(adapterName) else {
+                throw ServeError("a model named '\(adapterName)' is already served")
+            }
+            variants.append(variant)
+        }
+        return variant
+    }
+
+    /// Stops serving the adapter `adapterName`; requests already running with it finish with it.
+    func unload(adapter adapterName: String) throws {
+        try table.withLock { variants in
+            guard let i = variants.firstIndex(where: { $0.name == adapterName }) else { throw ServeError("no adapter named '\(adapterName)' is loaded") }
+            guard i > 0 else { throw ServeError("'\(adapterName)' is the base model, not an adapter; it cannot be unloaded") }
+            variants.remove(at: i)
+        }
     }
 
     /// Whether `name` is this model or one of its adapters.
@@ -65,7 +97,7 @@ public final class ServedModel: Sendable {
     /// take back). Past `timeout` seconds it ends with finish `timeout`.
     func generate(_ ids: [Int32], model name: String, options: SamplingOptions, timeout: Double? = nil,
                   delta: @escaping @Sendable (String) -> Void) async -> Generation {
-        let adapters = variants.first { $0.name == name }?.adapters
+        let adapters = variants.first { $0.name == name }?.adapters  // kept by the request even if unloaded meanwhile
         let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
         let sent = Mutex("")  // the decoding thread alone touches it; the mutex makes that checkable
         return await withCheckedContinuation { continuation in

@@ -57,6 +57,9 @@ struct Serve: ParsableCommand {
     @Option(help: "The most requests decoded together in one step; more wait for a place.")
     var maxBatch = 32
 
+    @Flag(help: "Let requests load and unload LoRA adapters while serving (POST /v1/load_lora_adapter and /v1/unload_lora_adapter, as vLLM's); it reads paths on this machine.")
+    var allowAdapterLoading = false
+
     @Option(help: ArgumentHelp("Seconds a request may take, waiting included; one that runs past it gets 408 (default: no limit).",
                                valueName: "seconds"))
     var timeout: Double?
@@ -88,7 +91,8 @@ struct Serve: ParsableCommand {
         }
         let key = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let options = ServeOptions(host: host ?? settings.host, port: port ?? settings.port, apiKey: key, maxBodyBytes: maxBodyBytes,
-                                   maxTokens: maxTokens ?? settings.maxTokens, maxQueue: maxQueue, timeout: timeout)
+                                   maxTokens: maxTokens ?? settings.maxTokens, maxQueue: maxQueue, timeout: timeout,
+                                   adapterLoading: allowAdapterLoading)
         let names = served.names.map { "'\($0)'" }.joined(separator: ", ")
         let app = OpenAIServer.application(served, options: options) { port in
             FileHandle.standardError.write(Data("serving \(names) on http://\(options.host):\(port)/v1\(key == nil ? "" : " (API key required)")\n".utf8))

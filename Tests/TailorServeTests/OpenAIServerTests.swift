@@ -32,19 +32,21 @@ final class OpenAIServerTests: XCTestCase {
     }
 
     /// A server on a free port of 127.0.0.1, stopped when the test ends.
-    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil,
+    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil, adapterLoading: Bool = false,
                adapters: [(name: String, path: String)] = []) async throws -> (URL, ServedModel) {
         let loaded = try smolLM2()
         let (model, tokenizer) = try loaded.decoder()
         let served = try ServedModel(name: "smol", model: model, decoding: Self.decoding!, tokenizer: tokenizer, template: try loaded.chatTemplate(),
                                      adapters: adapters)
-        return (try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxQueue: maxQueue, timeout: timeout), served)
+        return (try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxQueue: maxQueue, timeout: timeout,
+                                adapterLoading: adapterLoading), served)
     }
 
     /// `served` on a free port of 127.0.0.1, stopped when the test ends.
-    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil) async throws -> URL {
+    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil,
+               adapterLoading: Bool = false) async throws -> URL {
         let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64, maxQueue: maxQueue,
-                                   timeout: timeout)
+                                   timeout: timeout, adapterLoading: adapterLoading)
         let (ports, found) = AsyncStream.makeStream(of: Int.self)
         let app = OpenAIServer.application(served, options: options) { found.yield($0) }
         let server = Task { try await app.run() }
@@ -207,6 +209,52 @@ final class OpenAIServerTests: XCTestCase {
                                              adapters: [("none", "/nonexistent")])) {
             XCTAssertTrue("\($0)".contains("/nonexistent"), "\($0)")
         }
+    }
+
+    /// With `--allow-adapter-loading`, vLLM's endpoints load an adapter (listed and answering from
+    /// the next request, as the same adapter loaded at start answers) and unload it (then 404); a
+    /// broken folder, a name already served and the base are refused with the reason. Without the
+    /// flag they answer 403.
+    func testAdaptersLoadAndUnloadWhileServing() async throws {
+        let folder = try adapterFolder()
+        let (started, _) = try await serve(adapters: [("tuned", folder)])
+        let ask = #"{"model": "NAME", "messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 6, "temperature": 0}"#
+        func answer(_ base: URL, _ model: String) async throws -> (Int, String) {
+            let (status, data) = try await call(base, "v1/chat/completions", json: ask.replacingOccurrences(of: "NAME", with: model))
+            let choice = (try? object(data)["choices"] as? [[String: Any]])?.first
+            return (status, (choice?["message"] as? [String: Any])?["content"] as? String ?? String(decoding: data, as: UTF8.self))
+        }
+        let expected = try await answer(started, "tuned")
+        var (status, data) = try await call(started, "v1/load_lora_adapter", json: #"{"lora_name": "x", "lora_path": "\#(folder)"}"#)
+        XCTAssertEqual(status, 403, "off unless the server allows it")
+
+        let (base, _) = try await serve(adapterLoading: true)
+        (status, data) = try await call(base, "v1/load_lora_adapter", json: #"{"lora_name": "live", "lora_path": "\#(folder)"}"#)
+        XCTAssertEqual(status, 200, String(decoding: data, as: UTF8.self))
+        XCTAssertEqual(try object(data)["parent"] as? String, "smol")
+        (status, data) = try await call(base, "v1/models")
+        XCTAssertEqual((try object(data)["data"] as? [[String: Any]])?.map { $0["id"] as? String }, ["smol", "live"])
+        let live = try await answer(base, "live")
+        XCTAssertEqual(live.0, 200)
+        XCTAssertEqual(live.1, expected.1, "a loaded adapter answers as the same adapter loaded at start")
+
+        for (json, words) in [(#"{"lora_name": "live", "lora_path": "\#(folder)"}"#, "already served"),
+                              (#"{"lora_name": "other", "lora_path": "/nonexistent"}"#, "/nonexistent"),
+                              (#"{"lora_name": "wide", "lora_path": "\#(try adapterFolder(shapes: true))"}"#, "but the module maps 576 to")] {
+            (status, data) = try await call(base, "v1/load_lora_adapter", json: json)
+            XCTAssertEqual(status, 400, json)
+            let message = (try object(data)["error"] as? [String: Any])?["message"] as? String ?? ""
+            XCTAssertTrue(message.contains(words), message)
+        }
+        (status, data) = try await call(base, "v1/unload_lora_adapter", json: #"{"lora_name": "smol"}"#)
+        XCTAssertEqual(status, 404, "the base is not an adapter")
+        (status, data) = try await call(base, "v1/unload_lora_adapter", json: #"{"lora_name": "live"}"#)
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(try object(data)["deleted"] as? Bool, true)
+        let gone = try await answer(base, "live")
+        XCTAssertEqual(gone.0, 404, "an unloaded adapter is no longer served")
+        (status, data) = try await call(base, "v1/unload_lora_adapter", json: #"{"lora_name": "live"}"#)
+        XCTAssertEqual(status, 404)
     }
 
     /// An encoder answers `/v1/embeddings`: one vector per input, as numbers or as base64 of its
