@@ -59,7 +59,8 @@ public final class ModelPool: @unchecked Sendable {
 
     /// Another model over the same weight tensors, without adapters (nil for architectures
     /// that take none): adapters attach to it, never to the shared base itself.
-    static func view(_ model: any CausalLM) -> (any CausalLM)? {
+    /// Another model over the same weight tensors, without adapters (nil for an architecture that takes none).
+    public static func view(_ model: any CausalLM) -> (any CausalLM)? {
         switch model {
         case let llama as Llama: llama.sharingWeights()
         case let gpt2 as GPT2: gpt2.sharingWeights()

@@ -63,7 +63,7 @@ public enum Served: Sendable {
     /// Each served name, with the folder an adapter was read from and the base it adapts.
     var cards: [(name: String, root: String?, parent: String?)] {
         switch self {
-        case .decoders(let models): models.flatMap { m in m.variants.map { ($0.name, $0.path, $0.path == nil ? nil : m.name) } }
+        case .decoders(let models): models.flatMap { m in m.variants.map { ($0.name, $0.path, $0.isBase ? nil : m.name) } }
         case .encoder(let e): [(e.name, nil, nil)]
         }
     }
@@ -180,7 +180,7 @@ public enum OpenAIServer {
             guard !chat.messages.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", param: "messages") }
             let text: String
             do {
-                text = try model.template.render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
+                text = try (model.variant(chat.model)?.template ?? model.template).render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
             } catch {
                 throw APIError.invalid("the chat cannot be written by the model's template: \(error)", param: "messages")
             }

@@ -10,9 +10,12 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     /// A name requests may give: the base (no adapter) or one of its adapters.
     struct Variant: Sendable {
         let name: String
-        /// The folder the adapter was read from.
+        /// Where the adapter came from: a PEFT folder, or a spec's model node.
         let path: String?
         let adapters: DecodingAdapters?
+        /// How chats are written for it (a spec's fine-tuned model may carry its own template).
+        let template: ChatTemplate
+        var isBase: Bool { adapters == nil }
     }
 
     public let name: String
@@ -40,15 +43,16 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     /// `model` is the float decoder adapters are checked against and loaded onto, `decoding` the
     /// same model laid out for serving (`maxBatch` sequences a step). `adapters`: each a name and a
     /// PEFT LoRA folder; one whose modules or shapes do not fit the base is refused here, before
-    /// the server starts (never a success for a broken path).
+    /// the server starts (never a success for a broken path). With `servesBase` false the base is
+    /// only what its adapters adapt (its name is their `parent`), not a model requests may name.
     public init(name: String, model: any CausalLM, decoding: any DecodingModel, tokenizer: BPETokenizer, template: ChatTemplate,
-                adapters: [(name: String, path: String)] = [], maxBatch: Int = 32) throws {
+                adapters: [(name: String, path: String)] = [], maxBatch: Int = 32, servesBase: Bool = true) throws {
         self.name = name
         self.template = template
         self.tokenizer = tokenizer
         base = model
         context = decoding.context
-        table = Mutex([Variant(name: name, path: nil, adapters: nil)])
+        table = Mutex(servesBase ? [Variant(name: name, path: nil, adapters: nil, template: template)] : [])
         decoder = BatchDecoder(model: decoding, tokenizer: tokenizer, maxSequences: maxBatch)
         for (adapterName, path) in adapters { _ = try load(adapter: adapterName, from: path, taken: []) }
     }
@@ -67,7 +71,17 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
         default: throw ServeError("the model takes no LoRA adapters")
         }
         try PEFTAdapter.load(from: path, into: view)
-        let variant = Variant(name: adapterName, path: path, adapters: DecodingAdapters(view.adapters))
+        return try add(Variant(name: adapterName, path: path, adapters: DecodingAdapters(view.adapters), template: template), taken: taken)
+    }
+
+    /// Serves adapters already read (a spec model that is a LoRA of this base) as `adapterName`;
+    /// chats to it are written with `template`.
+    public func add(adapter adapterName: String, _ set: AdapterSet, source: String, template: ChatTemplate) throws {
+        _ = try add(Variant(name: adapterName, path: source, adapters: DecodingAdapters(set), template: template), taken: [])
+    }
+
+    private func add(_ variant: Variant, taken: [String]) throws -> Variant {
+        let adapterName = variant.name
         try table.withLock { variants in
             guard !variants.contains(where: { $0.name == adapterName }), !taken.contains(adapterName) else {
                 throw ServeError("a model named '\(adapterName)' is already served")
@@ -81,13 +95,16 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     func unload(adapter adapterName: String) throws {
         try table.withLock { variants in
             guard let i = variants.firstIndex(where: { $0.name == adapterName }) else { throw ServeError("no adapter named '\(adapterName)' is loaded") }
-            guard i > 0 else { throw ServeError("'\(adapterName)' is the base model, not an adapter; it cannot be unloaded") }
+            guard !variants[i].isBase else { throw ServeError("'\(adapterName)' is the base model, not an adapter; it cannot be unloaded") }
             variants.remove(at: i)
         }
     }
 
+    /// The base or adapter served as `name`.
+    func variant(_ name: String) -> Variant? { variants.first { $0.name == name } }
+
     /// Whether `name` is this model or one of its adapters.
-    func serves(_ name: String) -> Bool { variants.contains { $0.name == name } }
+    func serves(_ name: String) -> Bool { variant(name) != nil }
 
     /// The ids of a prompt; a chat's (rendered by the template) may hold its special tokens.
     func encode(_ text: String, chat: Bool) -> [Int32] { tokenizer.encode(text, specials: chat) }
@@ -97,7 +114,7 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     /// take back). Past `timeout` seconds it ends with finish `timeout`.
     func generate(_ ids: [Int32], model name: String, options: SamplingOptions, timeout: Double? = nil,
                   delta: @escaping @Sendable (String) -> Void) async -> Generation {
-        let adapters = variants.first { $0.name == name }?.adapters  // kept by the request even if unloaded meanwhile
+        let adapters = variant(name)?.adapters  // kept by the request even if unloaded meanwhile
         let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
         let sent = Mutex("")  // the decoding thread alone touches it; the mutex makes that checkable
         return await withCheckedContinuation { continuation in

@@ -143,11 +143,40 @@ struct Serve: ParsableCommand {
         }
         let ids = section.inputs.map(\.node)
         let (_, _, outcomes) = try Run.build(model, only: ids, options: specOptions, cache: cache, jobs: ProcessInfo.processInfo.activeProcessorCount) { _ in }
-        let models = try ids.map { id -> ServedModel in
+        // Models that are LoRA adapters of one base keep its weight file unchanged (one digest):
+        // they are served as adapters over one copy of it, as `--adapter` serves folders.
+        var groups: [(digest: String?, members: [(name: String, model: any CausalLM, tokenizer: BPETokenizer, template: ChatTemplate)])] = []
+        for id in ids {
             guard let artifact = outcomes.first(where: { $0.node.id == id })?.artifact else { throw ValidationError("'\(id)' was not built") }
             let (network, tokenizer, template) = try ServableModel.decoder(artifact)
-            return try ServedModel(name: String(id.dropFirst("model.".count)), model: network, decoding: try decodingModel(network), tokenizer: tokenizer,
-                                   template: template, maxBatch: maxBatch)
+            let member = (name: String(id.dropFirst("model.".count)), model: network, tokenizer: tokenizer, template: template)
+            let digest = artifact.files["model.safetensors"]
+            if let digest, let g = groups.firstIndex(where: { $0.digest == digest }) {
+                groups[g].members.append(member)
+            } else {
+                groups.append((digest, [member]))
+            }
+        }
+        let models = try groups.flatMap { group -> [ServedModel] in
+            let adapted = group.members.map { ($0.model as? Adaptable)?.adapters.isEmpty == false }
+            guard group.members.count > 1, let base = ModelPool.view(group.members[0].model) else {
+                return try group.members.map { m in
+                    try ServedModel(name: m.name, model: m.model, decoding: try decodingModel(m.model), tokenizer: m.tokenizer, template: m.template,
+                                    maxBatch: maxBatch)
+                }
+            }
+            // The base is served under its own name when the section names it; otherwise it is only
+            // the parent its adapters list.
+            let plain = zip(group.members, adapted).first { !$1 }?.0
+            let first = group.members[0]
+            let baseName = plain?.name ?? planned.nodes.first { $0.id == "model." + first.name }?.inputs.map(\.node)
+                .first { $0.hasPrefix("model.") }.map { String($0.dropFirst("model.".count)) } ?? "base"
+            let served = try ServedModel(name: baseName, model: base, decoding: try decodingModel(base), tokenizer: first.tokenizer,
+                                         template: plain?.template ?? first.template, maxBatch: maxBatch, servesBase: plain != nil)
+            for m in group.members where m.name != plain?.name {
+                try served.add(adapter: m.name, (m.model as? Adaptable)?.adapters ?? AdapterSet(), source: "model." + m.name, template: m.template)
+            }
+            return [served]
         }
         let p = section.params
         return (.decoders(models), (p["host"]?.string ?? "127.0.0.1", p["port"]?.int ?? 8080, p["max_tokens"]?.int ?? 1024))

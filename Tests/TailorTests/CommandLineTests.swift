@@ -274,6 +274,38 @@ final class CommandLineTests: XCTestCase {
         return (p.terminationStatus, printed)
     }
 
+    /// `tailor serve SPEC` serves a LoRA model of a served base as an adapter over the base's one
+    /// copy of the weights: listed with the base as its parent, and answering.
+    func testServeSpecServesLoRAModelsOverTheirBase() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-serve-spec-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = try writeTinySpec(in: dir)
+        var text = try String(contentsOfFile: spec, encoding: .utf8).replacingOccurrences(of: "evals:", with: """
+              tuned:
+                from: base
+                lora: { rank: 4, alpha: 8, targets: [attn.q, attn.v] }
+                train: { data: split.train, steps: 3, batch: 4 }
+            evals:
+            """)
+        text += "\nserve:\n  models: [tuned, base]\n"
+        try text.write(toFile: spec, atomically: true, encoding: .utf8)
+        let (server, said) = try serve([spec, "--port", "0"])
+        defer { if server.isRunning { server.terminate() } }
+        XCTAssertTrue(said.contains("serving 'base', 'tuned' on http://127.0.0.1:"), said)
+        let (status, printed) = try python(["-c", """
+            import json, sys, urllib.request
+            models = json.load(urllib.request.urlopen(sys.argv[1] + "/models"))["data"]
+            print([(m["id"], m.get("parent"), m["root"]) for m in models])
+            for name in ("base", "tuned"):
+                body = json.dumps({"model": name, "prompt": "ab", "max_tokens": 3, "temperature": 0}).encode()
+                answer = json.load(urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/completions", body, {"Content-Type": "application/json"})))
+                print(name, answer["usage"]["completion_tokens"])
+            """, try address(said)])
+        XCTAssertEqual(status, 0, printed)
+        XCTAssertEqual(printed, "[('base', None, 'base'), ('tuned', 'base', 'model.tuned')]\nbase 3\ntuned 3\n")
+    }
+
     /// `tailor serve` answers the official `openai` Python client (Tests/Serve/openai_client.py):
     /// models, chat (plain and streamed to the same text), text completions, and its errors for
     /// an unknown model, a wrong key and a bad setting; and, serving MiniLM, embeddings as the
