@@ -138,12 +138,17 @@ enum PromptRunners {
     /// by when it has one.
     static func load(_ ctx: NodeContext) throws -> Prompt? {
         guard let artifact = ctx.inputs(.prompt).first?.artifact else { return nil }
+        return try load(artifact, shotEncoder: ctx.inputs(.shotEncoder).first?.artifact)
+    }
+
+    /// A prompt artifact, with the encoder that chooses its examples when it has one.
+    static func load(_ artifact: Artifact, shotEncoder: Artifact?) throws -> Prompt {
         guard let data = FileManager.default.contents(atPath: artifact.path("prompt.json")),
               let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         else { throw ExecutionError.unreadablePrompt(artifact.key) }
         var prompt = Prompt(json: json)
         if json["embedded"] as? Bool == true {
-            guard let encoder = ctx.inputs(.shotEncoder).first?.artifact,
+            guard let encoder = shotEncoder,
                   let bytes = FileManager.default.contents(atPath: artifact.path("pool.f32"))
             else { throw ExecutionError.unreadablePrompt(artifact.key) }
             let e = try Encoder(encoder, normalize: true)

@@ -304,8 +304,23 @@ extension Planner {
         add("export.\(name)", .exportModel, params: v.removing(["model"]), inputs: [PlanInput(node: model(m), role: .model)], at: v.location)
     }
 
+    /// The server: its models, and for each RAG pipeline its index, encoder, generator and prompt,
+    /// named in the parameters (`rag.NAME.{index, encoder, generator, prompt, shot_encoder, top_k}`)
+    /// so `tailor serve` knows which input serves which pipeline.
     mutating func serve(_ v: Value) {
-        let inputs = (v["models"]?.list ?? []).compactMap { $0.string.map { PlanInput(node: model($0), role: .model) } }
-        add("serve", .serveAPI, params: v, inputs: inputs, at: v.location)
+        var inputs = (v["models"]?.list ?? []).compactMap { $0.string.map { PlanInput(node: model($0), role: .model) } }
+        var pipelines: [(String, Value)] = []
+        for name in (v["rag"]?.list ?? []).compactMap(\.string) {
+            guard let pipeline = spec.value["rag"]?[name], let g = pipeline["generator"]?.string, let p = pipeline["prompt"]?.string,
+                  let e = pipeline["embed"]?.string else { continue }
+            let (index, encoder, generator, promptID) = (rag(name), model(e), model(g), prompt(p))
+            let prompts = promptInputs(promptID)
+            inputs += [PlanInput(node: index, role: .index), PlanInput(node: encoder, role: .encoder), PlanInput(node: generator, role: .generator)] + prompts
+            var entries = [("index", Self.string(index)), ("encoder", Self.string(encoder)), ("generator", Self.string(generator)),
+                           ("prompt", Self.string(promptID)), ("top_k", pipeline["top_k"] ?? Self.int(4))]
+            if let shots = prompts.first(where: { $0.role == .shotEncoder }) { entries.append(("shot_encoder", Self.string(shots.node))) }
+            pipelines.append((name, Self.object(entries)))
+        }
+        add("serve", .serveAPI, params: pipelines.isEmpty ? v : v.setting("rag", Self.object(pipelines)), inputs: inputs, at: v.location)
     }
 }

@@ -79,6 +79,8 @@ enum OpenAI {
         var model: String
         var choices: [ChatChoice]
         var usage: Usage
+        /// A RAG pipeline's answer: the ids of the passages it was given (ours; clients ignore it).
+        var retrieved: [String]? = nil
     }
 
     struct Delta: Encodable, Sendable {
@@ -124,6 +126,7 @@ enum OpenAI {
         var model: String
         var choices: [TextChoice]
         var usage: Usage
+        var retrieved: [String]? = nil
     }
 
     /// A served model; an adapter names the base it adapts (`parent`) and its folder (`root`),

@@ -49,10 +49,23 @@ struct APIError: Error {
     }
 }
 
-/// What a server serves: decoders with their adapters (a spec's `serve:` may name several), or
-/// a sentence encoder.
+/// A spec's RAG pipeline served as a model: a question is answered by `generator` (as its served
+/// name `variant`, or its base) from the prompt `prompt` writes with the passages it retrieves.
+public struct ServedRAG: Sendable {
+    public let name: String
+    let generator: ServedModel
+    let variant: String
+    let prompt: @Sendable (String) throws -> (ids: [Int32], passages: [String])
+
+    public init(name: String, generator: ServedModel, variant: String, prompt: @escaping @Sendable (String) throws -> (ids: [Int32], passages: [String])) {
+        (self.name, self.generator, self.variant, self.prompt) = (name, generator, variant, prompt)
+    }
+}
+
+/// What a server serves: decoders with their adapters and RAG pipelines (a spec's `serve:` may
+/// name several), or a sentence encoder.
 public enum Served: Sendable {
-    case decoders([ServedModel])
+    case decoders([ServedModel], rag: [ServedRAG] = [])
     case encoder(ServedEncoder)
 
     public static func decoder(_ model: ServedModel) -> Self { .decoders([model]) }
@@ -63,7 +76,8 @@ public enum Served: Sendable {
     /// Each served name, with the folder an adapter was read from and the base it adapts.
     var cards: [(name: String, root: String?, parent: String?)] {
         switch self {
-        case .decoders(let models): models.flatMap { m in m.variants.map { ($0.name, $0.path, $0.isBase ? nil : m.name) } }
+        case let .decoders(models, rag):
+            models.flatMap { m in m.variants.map { ($0.name, $0.path, $0.isBase ? nil : m.name) } } + rag.map { ($0.name, "rag.\($0.name)", $0.variant) }
         case .encoder(let e): [(e.name, nil, nil)]
         }
     }
@@ -99,7 +113,7 @@ public enum OpenAIServer {
         /// The decoder serving `name` (a base or one of its adapters), or a refusal: 404 for a
         /// name nobody serves, 400 on an encoder's server, which answers embeddings instead.
         @Sendable func decoder(_ name: String) throws -> ServedModel {
-            guard case .decoders(let models) = served else {
+            guard case .decoders(let models, _) = served else {
                 throw APIError.invalid("this server's model is a sentence encoder: it answers /v1/embeddings", param: "model")
             }
             guard let model = models.first(where: { $0.serves(name) }) else {
@@ -115,7 +129,7 @@ public enum OpenAIServer {
                 throw APIError(status: .forbidden, message: "loading adapters while serving is off; start the server with --allow-adapter-loading",
                                type: "invalid_request_error")
             }
-            guard case .decoders(let models) = served else { throw APIError.invalid("a sentence encoder takes no adapters") }
+            guard case .decoders(let models, _) = served else { throw APIError.invalid("a sentence encoder takes no adapters") }
             if let name = asked.base_model {
                 guard let model = models.first(where: { $0.name == name }) else {
                     throw APIError(status: .notFound, message: "no base model is named '\(name)'", type: "invalid_request_error", param: "base_model",
@@ -127,6 +141,21 @@ public enum OpenAIServer {
                 throw APIError.invalid("this server serves \(models.count) base models; say which with 'base_model'", param: "base_model")
             }
             return models[0]
+        }
+        /// The RAG pipeline served as `name`, if one is.
+        @Sendable func rag(_ name: String) -> ServedRAG? {
+            guard case let .decoders(_, pipelines) = served else { return nil }
+            return pipelines.first { $0.name == name }
+        }
+        /// The pipeline's prompt for a question, and the passages it retrieved.
+        @Sendable func retrieve(_ pipeline: ServedRAG, _ question: String) throws -> ([Int32], [String]?) {
+            guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.invalid("the question is empty", param: "messages") }
+            do {
+                let (ids, passages) = try pipeline.prompt(question)
+                return (ids, passages)
+            } catch {
+                throw APIError(status: .internalServerError, message: "the pipeline could not write its prompt: \(error)", type: "server_error")
+            }
         }
         // vLLM's endpoints for adapters at run time: the adapter is served from the next request on.
         router.post("/v1/load_lora_adapter") { request, context in
@@ -176,45 +205,62 @@ public enum OpenAIServer {
             let body = try await read(request, options)
             if case .encoder = served { _ = try decoder("") }
             let chat = try decode(OpenAI.ChatRequest.self, body)
-            let model = try decoder(chat.model)
             guard !chat.messages.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", param: "messages") }
-            let text: String
-            do {
-                text = try (model.variant(chat.model)?.template ?? model.template).render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
-            } catch {
-                throw APIError.invalid("the chat cannot be written by the model's template: \(error)", param: "messages")
+            let model: ServedModel, prompt: [Int32], variant: String, retrieved: [String]?
+            if let pipeline = rag(chat.model) {
+                guard chat.messages.count == 1, chat.messages[0].role == "user" else {
+                    throw APIError.invalid("a RAG pipeline answers one question: send one user message (the pipeline writes its own prompt)", param: "messages")
+                }
+                (model, variant) = (pipeline.generator, pipeline.variant)
+                (prompt, retrieved) = try retrieve(pipeline, chat.messages[0].content)
+            } else {
+                (model, variant, retrieved) = (try decoder(chat.model), chat.model, nil)
+                let text: String
+                do {
+                    text = try (model.variant(chat.model)?.template ?? model.template).render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
+                } catch {
+                    throw APIError.invalid("the chat cannot be written by the model's template: \(error)", param: "messages")
+                }
+                prompt = model.encode(text, chat: true)
             }
             let sampling = try decode(OpenAI.Sampling.self, body)
-            let (ids, settings) = try prepare(model.encode(text, chat: true), sampling, model, options)
+            let (ids, settings) = try prepare(prompt, sampling, model, options)
             let id = "chatcmpl-" + UUID().uuidString.lowercased()
             try admit(model, options)
             if sampling.stream == true {
-                return stream(model, chat.model, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
+                return stream(model, chat.model, variant: variant, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
                               usage: sampling.stream_options?.include_usage == true, options: options)
             }
-            let result = await model.generate(ids, model: chat.model, options: settings, timeout: options.timeout) { _ in }
+            let result = await model.generate(ids, model: variant, options: settings, timeout: options.timeout) { _ in }
             model.release()
             if result.finish == .timeout { throw APIError.timedOut(options) }
             return json(OpenAI.ChatCompletion(
                 id: id, created: Int(Date().timeIntervalSince1970), model: chat.model,
                 choices: [.init(index: 0, message: .init(role: "assistant", content: result.text), finish_reason: reason(result.finish))],
-                usage: usage(ids, result)))
+                usage: usage(ids, result), retrieved: retrieved))
         }
         router.post("/v1/completions") { request, context in
             let body = try await read(request, options)
             if case .encoder = served { _ = try decoder("") }
             let completion = try decode(OpenAI.CompletionRequest.self, body)
-            let model = try decoder(completion.model)
+            let model: ServedModel, prompt: [Int32], variant: String, retrieved: [String]?
+            if let pipeline = rag(completion.model) {
+                (model, variant) = (pipeline.generator, pipeline.variant)
+                (prompt, retrieved) = try retrieve(pipeline, completion.prompt)
+            } else {
+                (model, variant, retrieved) = (try decoder(completion.model), completion.model, nil)
+                prompt = model.encode(completion.prompt, chat: false)
+            }
             let sampling = try decode(OpenAI.Sampling.self, body)
             if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }
-            let (ids, settings) = try prepare(model.encode(completion.prompt, chat: false), sampling, model, options)
+            let (ids, settings) = try prepare(prompt, sampling, model, options)
             try admit(model, options)
-            let result = await model.generate(ids, model: completion.model, options: settings, timeout: options.timeout) { _ in }
+            let result = await model.generate(ids, model: variant, options: settings, timeout: options.timeout) { _ in }
             model.release()
             if result.finish == .timeout { throw APIError.timedOut(options) }
             return json(OpenAI.Completion(
                 id: "cmpl-" + UUID().uuidString.lowercased(), created: Int(Date().timeIntervalSince1970), model: completion.model,
-                choices: [.init(index: 0, text: result.text, finish_reason: reason(result.finish))], usage: usage(ids, result)))
+                choices: [.init(index: 0, text: result.text, finish_reason: reason(result.finish))], usage: usage(ids, result), retrieved: retrieved))
         }
         return router
     }
@@ -283,11 +329,11 @@ public enum OpenAIServer {
     /// the finish reason, the usage when asked for, and `data: [DONE]`. A generation that runs
     /// past the time limit ends with an error event instead of a finish reason (the `openai`
     /// client raises it).
-    static func stream(_ model: ServedModel, _ name: String, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int,
+    static func stream(_ model: ServedModel, _ name: String, variant: String, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int,
                        usage wantsUsage: Bool, options: ServeOptions) -> Response {
         let (pieces, sink) = AsyncStream.makeStream(of: String.self)
         let result = Task {
-            let r = await model.generate(ids, model: name, options: settings, timeout: options.timeout) { sink.yield($0) }
+            let r = await model.generate(ids, model: variant, options: settings, timeout: options.timeout) { sink.yield($0) }
             model.release()
             sink.finish()
             return r

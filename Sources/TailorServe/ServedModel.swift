@@ -104,7 +104,7 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     func variant(_ name: String) -> Variant? { variants.first { $0.name == name } }
 
     /// Whether `name` is this model or one of its adapters.
-    func serves(_ name: String) -> Bool { variant(name) != nil }
+    public func serves(_ name: String) -> Bool { variant(name) != nil }
 
     /// The ids of a prompt; a chat's (rendered by the template) may hold its special tokens.
     func encode(_ text: String, chat: Bool) -> [Int32] { tokenizer.encode(text, specials: chat) }

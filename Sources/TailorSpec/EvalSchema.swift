@@ -66,9 +66,11 @@ public enum EvalSchema {
     public static let serve = ObjectSchema(
         "serve", doc: "An OpenAI-compatible HTTP API (`/v1/models`, `/v1/completions`, `/v1/chat/completions`), started by `tailor serve SPEC` (docs/serve.md).",
         fields: [
-            Field("models", .list(.reference(.model), minCount: 1), required: true, "decoders offered, each under its spec name (built first, from the cache when present)"),
+            Field("models", .list(.reference(.model), minCount: 1), "decoders offered, each under its spec name (built first, from the cache when present); LoRA models of one base share its weights"),
+            Field("rag", .list(.reference(.rag), minCount: 1), "RAG pipelines offered as models, each under its name: a question gets the pipeline's `top_k` passages and is answered by its `generator` through its `prompt`, as `eval.rag` answers"),
             Field("host", .string, default: .string("127.0.0.1"), "listen address (`--host` overrides it)"),
             Field("port", .int(min: 1, max: 65_535), default: .int(8080), "listen port (`--port` overrides it)"),
             Field("max_tokens", .int(min: 1, max: 65_536), default: .int(256), "the most tokens a request may ask for, and what one that asks for none gets (`--max-tokens` overrides it)"),
-        ])
+        ],
+        rules: [.atLeastOne(["models", "rag"])])
 }

@@ -100,6 +100,10 @@ extension Message {
     static func metricSubject(_ metric: String, _ subject: String) -> Message { Message("metric '\(metric)' scores \(subject)s") }
     static func metricNeeds(_ metric: String, _ key: String) -> Message { Message("metric '\(metric)' needs '\(key)'") }
     static let ragPromptPlaceholders = Message("a RAG prompt must use '{context}' and '{question}'")
+    static func servedRAGNeeds(_ name: String, _ key: String) -> Message {
+        Message("RAG pipeline '\(name)' has no '\(key)', so it cannot answer: a served pipeline needs a generator and a prompt")
+    }
+    static func servedTwice(_ name: String) -> Message { Message("'\(name)' is served twice: a model and a RAG pipeline cannot share a name") }
     static let mergeNeedsLoRA = Message("'merge: true' only applies to LoRA models")
     static let peftNeedsLoRA = Message("'format: peft' writes a LoRA adapter, but this model has none")
 }

@@ -100,6 +100,8 @@ public enum FieldRule: Sendable {
     case exactlyOne([String], when: String? = nil)
     /// At most one of these keys may be present.
     case atMostOne([String])
+    /// At least one of these keys must be present.
+    case atLeastOne([String])
     /// The first key is only meaningful next to one of the others.
     case needs(String, oneOf: [String])
     /// This key takes none of the mapping's other keys beside it.

@@ -215,6 +215,8 @@ public struct SchemaChecker {
                     } else if present.count > 1 {
                     reportConflict(present, given)
                     }
+            case .atLeastOne(let keys):
+                if !keys.contains(where: { given[$0] != nil }) { diagnostics.error(.noneOf("a \(schema.name)", keys), at: location) }
             case .atMostOne(let keys):
                 let present = keys.filter { given[$0] != nil }
                 if present.count > 1 {

@@ -17,6 +17,8 @@ public enum SchemaDocs {
                 switch rule {
                 case let .exactlyOne(keys, when):
                     out += "\n- exactly one of \(keys.map { "`\($0)`" }.joined(separator: ", "))\(when.map { " when `\($0)` is given" } ?? "")"
+                case .atLeastOne(let keys):
+                    out += "\n- at least one of \(keys.map { "`\($0)`" }.joined(separator: ", "))"
                 case .atMostOne(let keys):
                     out += "\n- at most one of \(keys.map { "`\($0)`" }.joined(separator: ", "))"
                 case let .needs(key, others):

@@ -149,5 +149,16 @@ extension SpecChecker {
         for ref in value["serve"]?["models"]?.list ?? [] {
             if let m = ref.string.flatMap({ modelInfo($0) }) { expectKind(ref, m, [.languageModel], "serving") }
         }
+        let servedModels = Set((value["serve"]?["models"]?.list ?? []).compactMap(\.string))
+        for ref in value["serve"]?["rag"]?.list ?? [] {
+            guard let name = ref.string, let pipeline = value["rag"]?[name] else { continue }
+            for key in ["generator", "prompt"] where pipeline[key] == nil {
+                diagnostics.error(.servedRAGNeeds(name, key), at: ref.location,
+                                  notes: [Note("'\(name)' is defined here; give it '\(key)'", at: pipeline.location)])
+            }
+            if servedModels.contains(name) {
+                diagnostics.error(.servedTwice(name), at: ref.location, notes: [Note("serve one of them, or rename the pipeline")])
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import TailorDiagnostics
+import TailorEngine
 import TailorExecutor
 import TailorModels
 import TailorPlan
@@ -141,16 +142,21 @@ struct Serve: ParsableCommand {
         guard let section = planned.nodes.first(where: { $0.kind == .serveAPI }) else {
             throw ValidationError("\(model) has no `serve:` section naming the models to serve")
         }
-        let ids = section.inputs.map(\.node)
-        let (_, _, outcomes) = try Run.build(model, only: ids, options: specOptions, cache: cache, jobs: ProcessInfo.processInfo.activeProcessorCount) { _ in }
+        let (_, _, outcomes) = try Run.build(model, only: section.inputs.map(\.node), options: specOptions, cache: cache,
+                                             jobs: ProcessInfo.processInfo.activeProcessorCount) { _ in }
+        func artifact(_ id: String) throws -> Artifact {
+            guard let artifact = outcomes.first(where: { $0.node.id == id })?.artifact else { throw ValidationError("'\(id)' was not built") }
+            return artifact
+        }
+        let ids = section.inputs.filter { $0.role == .model }.map(\.node)
         // Models that are LoRA adapters of one base keep its weight file unchanged (one digest):
         // they are served as adapters over one copy of it, as `--adapter` serves folders.
         var groups: [(digest: String?, members: [(name: String, model: any CausalLM, tokenizer: BPETokenizer, template: ChatTemplate)])] = []
         for id in ids {
-            guard let artifact = outcomes.first(where: { $0.node.id == id })?.artifact else { throw ValidationError("'\(id)' was not built") }
-            let (network, tokenizer, template) = try ServableModel.decoder(artifact)
+            let built = try artifact(id)
+            let (network, tokenizer, template) = try ServableModel.decoder(built)
             let member = (name: String(id.dropFirst("model.".count)), model: network, tokenizer: tokenizer, template: template)
-            let digest = artifact.files["model.safetensors"]
+            let digest = built.files["model.safetensors"]
             if let digest, let g = groups.firstIndex(where: { $0.digest == digest }) {
                 groups[g].members.append(member)
             } else {
@@ -178,8 +184,29 @@ struct Serve: ParsableCommand {
             }
             return [served]
         }
+        // RAG pipelines: each answers with its generator, the served one of that name or a model
+        // of its own that is not listed.
+        let pipelines = try (section.params["rag"]?.entries ?? []).map { name, v -> ServedRAG in
+            func id(_ key: String) throws -> String {
+                guard let id = v[key]?.string else { throw ValidationError("the serve node lacks rag.\(name).\(key)") }
+                return id
+            }
+            let generatorID = try id("generator"), generatorName = String(generatorID.dropFirst("model.".count))
+            let generator = try artifact(generatorID)
+            let (network, tokenizer, template) = try ServableModel.decoder(generator)
+            let served = try models.first { $0.serves(generatorName) }
+                ?? ServedModel(name: generatorName, model: network, decoding: try decodingModel(network), tokenizer: tokenizer, template: template,
+                               maxBatch: maxBatch, servesBase: false)
+            let pipeline = try ServableRAG(index: try artifact(try id("index")), encoder: try artifact(try id("encoder")), generator: generator,
+                                           prompt: try artifact(try id("prompt")), shotEncoder: try v["shot_encoder"]?.string.map(artifact),
+                                           topK: v["top_k"]?.int ?? 4)
+            nonisolated(unsafe) let model = network  // only its context is read, never its weights changed
+            return ServedRAG(name: name, generator: served, variant: generatorName) { question in
+                try pipeline.prompt(question, model: model, tokenizer: tokenizer)
+            }
+        }
         let p = section.params
-        return (.decoders(models), (p["host"]?.string ?? "127.0.0.1", p["port"]?.int ?? 8080, p["max_tokens"]?.int ?? 1024))
+        return (.decoders(models, rag: pipelines), (p["host"]?.string ?? "127.0.0.1", p["port"]?.int ?? 8080, p["max_tokens"]?.int ?? 1024))
     }
     /// The server's error, handed from its task to the command.
     final class Failure: @unchecked Sendable { var error: (any Error)? }

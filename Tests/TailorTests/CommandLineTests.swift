@@ -306,6 +306,67 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(printed, "[('base', None, 'base'), ('tuned', 'base', 'model.tuned')]\nbase 3\ntuned 3\n")
     }
 
+    /// `tailor serve SPEC` serves a RAG pipeline as a model: SmolLM2 answers from the passages
+    /// MiniLM retrieves, which are the passages `tailor retrieve` ranks first for the same
+    /// question; a chat of more than one message is refused, and the generator is not listed.
+    func testServeSpecServesARAGPipeline() throws {
+        let models = Golden.root.appendingPathComponent("models").path
+        guard FileManager.default.fileExists(atPath: models + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+              FileManager.default.fileExists(atPath: models + "/all-MiniLM-L6-v2/model.safetensors") else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("models/ is missing: CI must run `make models`") }
+            throw XCTSkip("models/ is fetched by `make models`")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-serve-rag-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let spec = dir.appendingPathComponent("rag.yaml").path
+        try """
+            tailor: 1
+            name: served-rag
+            seed: 3
+            data:
+              docs: { generate: documents, count: 20, options: { facts: 3 } }
+            models:
+              smol: { load: \(models)/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf }
+              minilm: { load: \(models)/all-MiniLM-L6-v2 }
+            prompts:
+              with-context:
+                template: "Answer the question in a few words, using the context.\\n\\nContext:\\n{context}\\n\\nQuestion: {question}"
+                style: chatml
+                system: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+            rag:
+              facts: { documents: docs, chunk: { size: 2, overlap: 0, unit: sentences }, embed: minilm, top_k: 2, generator: smol, prompt: with-context }
+            serve:
+              rag: [facts]
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let question = "In which town was the person born?"
+        let queries = dir.appendingPathComponent("q.jsonl").path
+        try #"{"id": "q", "text": "\#(question)"}"#.write(toFile: queries, atomically: true, encoding: .utf8)
+        let retrieve = try run(["retrieve", spec, "--rag", "facts", "--queries", queries, "-k", "1"])
+        XCTAssertEqual(retrieve.code, 0, retrieve.err)
+        let first = try XCTUnwrap(retrieve.out.split(separator: "\n").first?.split(separator: " ").dropFirst(2).first.map(String.init))
+
+        let (server, said) = try serve([spec, "--port", "0"])
+        defer { if server.isRunning { server.terminate() } }
+        XCTAssertTrue(said.contains("serving 'facts' on http://127.0.0.1:"), said)
+        let (status, printed) = try python(["-c", """
+            import json, sys, urllib.error, urllib.request
+            def post(path, body):
+                request = urllib.request.Request(sys.argv[1] + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+                try:
+                    return 200, json.load(urllib.request.urlopen(request))
+                except urllib.error.HTTPError as e:
+                    return e.code, json.load(e)
+            print([(m["id"], m.get("parent"), m["root"]) for m in json.load(urllib.request.urlopen(sys.argv[1] + "/models"))["data"]])
+            status, answer = post("/chat/completions", {"model": "facts", "messages": [{"role": "user", "content": sys.argv[2]}], "max_tokens": 12, "temperature": 0})
+            print(status, len(answer["retrieved"]), answer["retrieved"][0].split("#")[0], answer["usage"]["completion_tokens"] > 0)
+            status, answer = post("/chat/completions", {"model": "facts", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, {"role": "user", "content": sys.argv[2]}]})
+            print(status, answer["error"]["param"])
+            """, try address(said), question])
+        XCTAssertEqual(status, 0, printed)
+        XCTAssertEqual(printed, "[('facts', 'smol', 'rag.facts')]\n200 2 \(first) True\n400 messages\n")
+    }
+
     /// `tailor serve` answers the official `openai` Python client (Tests/Serve/openai_client.py):
     /// models, chat (plain and streamed to the same text), text completions, and its errors for
     /// an unknown model, a wrong key and a bad setting; and, serving MiniLM, embeddings as the
