@@ -5,7 +5,7 @@ SWIFT ?= swift
 TAILOR := .build/debug/tailor
 RELEASE_TAILOR := .build/release/tailor
 
-.PHONY: demo test deps pip client models build release bench bench-runtime bench-continual bench-rag fuzz fuzz-build schema-docs clean
+.PHONY: demo test deps pip client browser models build release bench bench-runtime bench-continual bench-rag fuzz fuzz-build schema-docs clean
 
 ## Install libyaml and OpenBLAS headers when pkg-config cannot find them.
 deps:
@@ -61,9 +61,17 @@ demo: release
 client: | pip
 	@python3 -c 'import openai' 2>/dev/null || python3 -m pip install -q openai \
 		|| python3 -m pip install -q --break-system-packages openai
+	@python3 -c 'import websocket' 2>/dev/null || python3 -m pip install -q websocket-client \
+		|| python3 -m pip install -q --break-system-packages websocket-client
+
+## Headless Chromium (Debian's), which checks the labelling page and report.html in the tests.
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
 ## Our tests are XCTest; without Swift Testing's empty run the last line is XCTest's summary.
-test: deps models client
+test: deps models client browser
 	$(SWIFT) test --disable-swift-testing
 
 release: deps

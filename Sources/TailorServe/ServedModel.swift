@@ -112,13 +112,14 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     /// One continuation of `ids` by the model or adapter `name`, `delta` told each piece of text as
     /// it becomes final (never text that a stop string or a partly decoded character could still
     /// take back). Past `timeout` seconds it ends with finish `timeout`.
-    func generate(_ ids: [Int32], model name: String, options: SamplingOptions, timeout: Double? = nil,
+    /// `stream` picks the sampler's stream (two samples of one prompt differ by it).
+    func generate(_ ids: [Int32], model name: String, options: SamplingOptions, timeout: Double? = nil, stream: Int = 0,
                   delta: @escaping @Sendable (String) -> Void) async -> Generation {
         let adapters = variant(name)?.adapters  // kept by the request even if unloaded meanwhile
         let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
         let sent = Mutex("")  // the decoding thread alone touches it; the mutex makes that checkable
         return await withCheckedContinuation { continuation in
-            decoder.submit(BatchDecoder.Request(ids: ids, options: options, adapters: adapters, deadline: deadline, onToken: { partial in
+            decoder.submit(BatchDecoder.Request(ids: ids, options: options, adapters: adapters, stream: stream, deadline: deadline, onToken: { partial in
                 sent.withLock { sent in
                     let piece = Self.settled(partial.text, after: sent, stop: options.stop)
                     if !piece.isEmpty {

@@ -19,7 +19,7 @@ struct Tailor: ParsableCommand {
               tailor graph specs/rag.yaml --format mermaid
             """,
         version: "0.1.0",
-        subcommands: [Check.self, PlanCommand.self, Graph.self, SchemaCommand.self, Run.self, JobCommand.self, ExecNode.self, Repro.self, CacheCommand.self, Inspect.self, Generate.self, Score.self, Retrieve.self, Embed.self, Convert.self, Serve.self]
+        subcommands: [Check.self, PlanCommand.self, Graph.self, SchemaCommand.self, Run.self, JobCommand.self, ExecNode.self, Repro.self, CacheCommand.self, Inspect.self, Generate.self, Score.self, Retrieve.self, Embed.self, Convert.self, Serve.self, Label.self]
     )
 
     /// Runs the command; usage errors exit with 2 (argument-parser's default is 64).

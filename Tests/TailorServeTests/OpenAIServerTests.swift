@@ -257,6 +257,24 @@ final class OpenAIServerTests: XCTestCase {
         XCTAssertEqual(status, 404)
     }
 
+    /// SmolLM2 and an adapter of it answer a prompt: two different answers, each from its side,
+    /// and the same pair (order included) when asked for again, as after a restart.
+    func testAModelWritesEachPairTheSameWay() async throws {
+        let loaded = try smolLM2()
+        let (model, tokenizer) = try loaded.decoder()
+        let served = try ServedModel(name: "smol", model: model, decoding: Self.decoding!, tokenizer: tokenizer,
+                                     template: try loaded.chatTemplate(), adapters: [("tuned", try adapterFolder())])
+        let pairs = try SampledPairs(model: served, prompts: ["Name a colour.", "Say hello."], sides: ("smol", "tuned"),
+                                     options: SamplingOptions(maxTokens: 6, temperature: 0))
+        XCTAssertEqual(pairs.ids, ["prompt-1", "prompt-2"])
+        let first = try await pairs.pair(0), again = try await pairs.pair(0)
+        XCTAssertEqual(first.prompt, "Name a colour.")
+        XCTAssertNotEqual(first.left, first.right, "the adapter answers otherwise")
+        XCTAssertEqual(Set([first.leftSource, first.rightSource]), Set(["smol", "tuned"]))
+        XCTAssertEqual([again.left, again.right, again.leftSource], [first.left, first.right, first.leftSource])
+        XCTAssertThrowsError(try SampledPairs(model: served, prompts: ["x"], sides: ("smol", "nope"), options: SamplingOptions()))
+    }
+
     /// An encoder answers `/v1/embeddings`: one vector per input, as numbers or as base64 of its
     /// float32 bytes (what the official client asks for), the same vectors `Bert.embeddings`
     /// gives; it refuses completions, another dimension count and token-id inputs.

@@ -238,17 +238,17 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// `tailor serve ARGS` started, and what it said up to the line naming its address:
-    /// `serving 'NAME' on http://127.0.0.1:PORT/v1`.
-    func serve(_ args: [String]) throws -> (Process, said: String) {
+    /// `serving 'NAME' on http://127.0.0.1:PORT/v1` (`tailor label`: `labelling … on URL`).
+    func serve(_ args: [String], command: String = "serve", ready: String = "serving") throws -> (Process, said: String) {
         let server = Process(), err = Pipe()
         server.executableURL = binary
-        server.arguments = ["serve"] + args
+        server.arguments = [command] + args
         server.currentDirectoryURL = Golden.root
         server.standardOutput = FileHandle.nullDevice
         server.standardError = err
         try server.run()
         var said = ""
-        while !said.contains("serving"), server.isRunning {
+        while !said.contains(ready), server.isRunning {
             let data = err.fileHandleForReading.availableData
             if data.isEmpty { break }
             said += String(decoding: data, as: UTF8.self)
@@ -272,6 +272,73 @@ final class CommandLineTests: XCTestCase {
         let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         return (p.terminationStatus, printed)
+    }
+
+    /// `tailor label`'s page in headless Chromium (Tests/Label/label_page.py): three pairs labelled
+    /// with a click, a key and a tie key land in the labels files as chosen; a run's report.html
+    /// renders its graph. Killed and started again, the server has nothing left to label; the labels
+    /// train `dpo:`; a pairs file with broken lines is refused with one line per kind of problem.
+    func testLabelPageInHeadlessChromium() throws {
+        let inCI = ProcessInfo.processInfo.environment["CI"] != nil
+        guard try python(["-c", "import shutil, websocket; assert shutil.which('chromium')"]).status == 0 else {
+            if inCI { XCTFail("chromium or websocket-client is missing: `make test` installs them") }
+            throw XCTSkip("apt-get install chromium; pip install websocket-client")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-label-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let pairs = dir.appendingPathComponent("pairs.jsonl").path, labels = dir.appendingPathComponent("labels.jsonl").path
+        try """
+            {"prompt": "What is 2+2?", "responses": ["4", "5"]}
+            {"prompt": "Name a colour.", "responses": ["Blue.", "Table."], "id": "colour"}
+            {"prompt": "The capital of France?", "responses": ["Paris", "Lyon"]}
+            """.write(toFile: pairs, atomically: true, encoding: .utf8)
+        let spec = try writeTinySpec(in: dir)
+        let ran = try run(["run", spec, "--quiet"])
+        XCTAssertEqual(ran.code, 0, ran.err)
+        let record = try XCTUnwrap(ran.out.split(separator: "\n").first { $0.contains("; record ") }?.split(separator: " ").last.map(String.init))
+
+        var (server, said) = try serve([pairs, "--out", labels, "--port", "0"], command: "label", ready: "labelling")
+        defer { if server.isRunning { server.terminate() } }
+        XCTAssertTrue(said.contains("labelling 3 of 3 pairs into \(labels) on http://127.0.0.1:"), said)
+        let url = try address(said)
+        let screenshots = ProcessInfo.processInfo.environment["TAILOR_SCREENSHOTS"].map { ["--screenshots", $0] } ?? []
+        let (status, printed) = try python([Golden.root.appendingPathComponent("Tests/Label/label_page.py").path, url, labels,
+                                            "--report", record + "/report.html"] + screenshots)
+        XCTAssertEqual(status, 0, printed)
+        XCTAssertEqual(printed, "labels checked: 3\nreport checked: 8 boxes\n")
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+        (server, said) = try serve([pairs, "--out", labels, "--port", "0"], command: "label", ready: "labelling")
+        XCTAssertTrue(said.contains("labelling 0 of 3 pairs"), said)
+        let next = try python(["-c", "import json, sys, urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + 'api/next'))['done'])", try address(said)])
+        XCTAssertEqual(next.printed, "True\n")
+        server.terminate()
+
+        // The labels are preference data as `dpo:` reads them.
+        let dpo = dir.appendingPathComponent("dpo.yaml").path
+        try """
+            tailor: 1
+            name: from-labels
+            data:
+              prefs: { file: labels.jsonl, format: preference }
+            tokenizers:
+              bytes: { bytes: true }
+            models:
+              base: { arch: gpt2, size: { layers: 1, width: 16, heads: 2, context: 64 }, tokenizer: bytes }
+              aligned: { from: base, dpo: { beta: 0.1 }, train: { data: prefs, steps: 2, batch: 2 } }
+            """.write(toFile: dpo, atomically: true, encoding: .utf8)
+        let trained = try run(["run", dpo, "--quiet"])
+        XCTAssertEqual(trained.code, 0, trained.err)
+
+        try "{\"prompt\": \"a\"}\nnot json\n{\"prompt\": \"b\", \"responses\": [\"x\"]}\n".write(toFile: pairs, atomically: true, encoding: .utf8)
+        let refused = try run(["label", pairs, "--out", labels])
+        XCTAssertEqual(refused.code, 1)
+        XCTAssertEqual(refused.err, """
+            error: \(pairs):1: lacks a text 'prompt' and 'responses' (a list of two texts) (2 lines, the first here)
+            \(pairs):2: not a JSON object (1 line)
+
+            """)
     }
 
     /// `tailor serve SPEC` serves a LoRA model of a served base as an adapter over the base's one
