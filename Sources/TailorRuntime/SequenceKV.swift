@@ -28,6 +28,21 @@ public final class SequenceKV: @unchecked Sendable {  // one step uses it at a t
     @inline(__always)
     func slot(_ layer: Int, _ head: Int, _ position: Int) -> Int { ((layer * kvHeads + head) * capacity + position) * headDim }
 
+    /// Takes the first `count` positions of `other` (a cache of the same shape whose sequence
+    /// begins with the same tokens): the keys and values those tokens would get here, bit for bit,
+    /// since a position's keys depend only on the tokens up to it.
+    public func copyPrefix(of other: SequenceKV, count: Int) {
+        precondition(other.layers == layers && other.kvHeads == kvHeads && other.headDim == headDim && count <= other.length && count <= capacity,
+                     "SequenceKV: a prefix comes from a cache of the same shape that holds it")
+        for layer in 0..<layers {
+            for h in 0..<kvHeads {
+                (keys + slot(layer, h, 0)).update(from: other.keys + other.slot(layer, h, 0), count: count * headDim)
+                (values + slot(layer, h, 0)).update(from: other.values + other.slot(layer, h, 0), count: count * headDim)
+            }
+        }
+        length = count
+    }
+
     /// Writes `rows` new positions' keys and values, (rows, Hkv·D) each, after the cached ones.
     public func append(layer: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, rows: Int) {
         precondition(length + rows <= capacity, "SequenceKV: \(length) + \(rows) positions exceed its capacity of \(capacity)")

@@ -141,4 +141,38 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(prompts.indices.map { results.withLock { $0 }[$0]?.finish }, expected.map(\.finish))
         XCTAssertEqual(timings.promptTokens, 10)
     }
+
+    /// A prompt that begins with a finished sequence's tokens copies their keys and values instead
+    /// of reading them: fewer prompt tokens read, and the same tokens and logits as read afresh. A
+    /// sequence under other adapters, or a decoder that keeps nothing, reads everything.
+    func testAPromptReusesAFinishedSequencesPrefixBitForBit() throws {
+        let tokenizer = try BPETrainer(vocabSize: 300).train(["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine"])
+        let model = Llama(config: LlamaConfig(vocab: tokenizer.vocabulary.count, width: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 40, context: 48),
+                          seed: 2)
+        let decoding = DecodingLlama(model), other = DecodingAdapters(view(of: model, seed: 9).adapters)
+        let system: [Int32] = [101, 102, 103, 104, 105, 106, 107, 108]
+        let options = SamplingOptions(maxTokens: 6, temperature: 0, ignoreEndOfText: true)
+        /// The results of `prompts` run one after another on `decoder`, and the prompt tokens each read.
+        func run(_ decoder: BatchDecoder, _ prompts: [([Int32], DecodingAdapters?)]) -> [(Generation, Int)] {
+            prompts.map { ids, adapters in
+                let result = Mutex<Generation?>(nil)
+                var timings = GenerationTimings()
+                decoder.run([BatchDecoder.Request(ids: ids, options: options, adapters: adapters) { r in result.withLock { $0 = r } }], timings: &timings)
+                return (result.withLock { $0! }, timings.promptTokens)
+            }
+        }
+        let prompts: [([Int32], DecodingAdapters?)] = [(system + [120, 121], nil), (system + [130], nil), (system + [140, 141], other), (system + [150], nil)]
+        let reusing = run(BatchDecoder(model: decoding, tokenizer: tokenizer), prompts)
+        let fresh = run(BatchDecoder(model: decoding, tokenizer: tokenizer, keptBytes: 0), prompts)
+        XCTAssertEqual(reusing.map(\.0.ids), fresh.map(\.0.ids), "reuse changes no token")
+        XCTAssertEqual(fresh.map(\.1), [10, 9, 10, 9], "without kept caches every prompt token is read")
+        XCTAssertEqual(reusing.map(\.1), [10, 1, 10, 1], "the shared tokens are copied; another adapter's cache is not used")
+
+        // Bit for bit: the logits after a copied prefix are those of the prefix read afresh.
+        let first = decoding.makeCache(capacity: 12), second = decoding.makeCache(capacity: 12), copied = decoding.makeCache(capacity: 12)
+        _ = decoding.step([DecodeSegment(cache: first, tokens: system + [120])])
+        let expected = decoding.step([DecodeSegment(cache: second, tokens: system + [130])]).scalars
+        copied.copyPrefix(of: first, count: system.count)
+        XCTAssertEqual(decoding.step([DecodeSegment(cache: copied, tokens: [130])]).scalars, expected)
+    }
 }

@@ -6,6 +6,11 @@ import TailorRuntime
 /// slice of the prompts still being read, all in one pass over the weights. Requests join at the
 /// next step after they arrive and leave at the step they finish, each with a cache of its own;
 /// a request's text does not depend on what else is running (see `DecodingModel`).
+///
+/// The caches of finished sequences are kept (up to `keptBytes`): a prompt that begins with the
+/// tokens of one (a chat's system prompt, the turns before the last) copies their keys and values
+/// instead of reading them again. They are the values it would compute, bit for bit, so this
+/// changes when the first token comes, never which.
 public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waiting` and `cancelled`; only the stepping thread touches `active`
     public struct Request: Sendable {
         public var ids: [Int32]
@@ -61,13 +66,21 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
     private var active: [Slot] = []
     private var started = false
     private var widest = 0
+    /// Finished sequences' caches, oldest first: the tokens they hold, under which adapters.
+    /// (The adapters are held, so an identity never comes back for another set.)
+    private var kept: [(tokens: [Int32], adapters: DecodingAdapters?, cache: SequenceKV)] = []
+    /// The most bytes of finished caches kept for their prefixes (0: none).
+    public let keptBytes: Int
+    /// The shortest shared prefix worth copying.
+    static let shortestReuse = 4
 
     /// The most sequences one step has run so far (what batching achieved).
     public var widestStep: Int { lock.withLock { widest } }
 
-    public init(model: any DecodingModel, tokenizer: BPETokenizer, maxSequences: Int = 32, stepTokens: Int = 256) {
+    public init(model: any DecodingModel, tokenizer: BPETokenizer, maxSequences: Int = 32, stepTokens: Int = 256, keptBytes: Int = 256 << 20) {
         self.model = model
         self.tokenizer = tokenizer
+        self.keptBytes = keptBytes
         self.maxSequences = Swift.max(1, maxSequences)
         self.stepTokens = Swift.max(1, stepTokens)
     }
@@ -166,17 +179,40 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
     }
 
     /// Starts a request: a cache for its prompt and tokens (within the model's context), or its end
-    /// at once when it asks for no tokens or its prompt fills the context.
+    /// at once when it asks for no tokens or its prompt fills the context. The longest prefix a
+    /// kept cache shares with the prompt (under the same adapters) is copied, not read again; the
+    /// prompt's last token is always read, for its logits.
     private func admit(_ request: Request) {
         let capacity = Swift.min(model.context, request.ids.count + request.options.maxTokens)
         let slot = Slot(request, cache: model.makeCache(capacity: Swift.max(1, capacity)))
-        if request.options.maxTokens <= 0 || request.ids.isEmpty || request.ids.count >= capacity { slot.state.running = false }
+        if request.options.maxTokens <= 0 || request.ids.isEmpty || request.ids.count >= capacity {
+            slot.state.running = false
+        } else {
+            let shared = kept.map { entry in
+                entry.adapters === request.adapters ? zip(entry.tokens, request.ids.dropLast()).prefix { $0 == $1 }.count : 0
+            }
+            if let best = shared.indices.max(by: { shared[$0] < shared[$1] }), shared[best] >= Self.shortestReuse {
+                slot.cache.copyPrefix(of: kept[best].cache, count: shared[best])
+                slot.pending.removeFirst(shared[best])
+            }
+        }
         active.append(slot)
     }
 
-    /// Removes ended sequences, telling each its result.
+    /// Removes ended sequences, telling each its result, and keeps their caches for later prompts.
     private func retire() {
-        for slot in active where !slot.state.running { slot.request.onFinish(slot.state.result) }
+        for slot in active where !slot.state.running {
+            slot.request.onFinish(slot.state.result)
+            guard keptBytes > 0, slot.cache.length >= Self.shortestReuse else { continue }
+            let tokens = Array((slot.request.ids + slot.state.result.ids).prefix(slot.cache.length))
+            kept.append((tokens, slot.request.adapters, slot.cache))
+            var bytes = kept.reduce(0) { $0 + Self.bytes($1.cache) }
+            while bytes > keptBytes, !kept.isEmpty { bytes -= Self.bytes(kept.removeFirst().cache) }
+        }
         active.removeAll { !$0.state.running }
+    }
+
+    static func bytes(_ cache: SequenceKV) -> Int {
+        SequenceKV.bytes(layers: cache.layers, kvHeads: cache.kvHeads, headDim: cache.headDim, capacity: cache.capacity)
     }
 }
