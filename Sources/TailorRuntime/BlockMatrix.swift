@@ -129,6 +129,30 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
     @inline(__always)
     func tileDots(_ rows: Range<Int>, _ x: UnsafePointer<Float>, rows n: Int, scratch: UnsafeMutablePointer<Float>,
                   into y: UnsafeMutablePointer<Float>) {
+        // Fewer than four rows of x: each block is decoded in registers right where its products
+        // are taken (no round trip through memory), in the very operations of `dot`.
+        if n < 4 {
+            switch encoding {
+            case .f32: break
+            case .q8_0: return fusedDots(rows, x, n, y, blockBytes: 34) { p, half, d in
+                let q = (p + 2 + 16 * half).assumingMemoryBound(to: Int8.self)
+                var f = SIMD16<Float>()
+                for j in 0..<16 { f[j] = d * Float(q[j]) }
+                return f
+            }
+            case .q4_0, .q4_1: return fusedDots(rows, x, n, y, blockBytes: encoding.blockBytes) { [encoding] p, half, d in
+                let q = (p + (encoding == .q4_0 ? 2 : 4)).assumingMemoryBound(to: UInt8.self)
+                let m = encoding == .q4_0 ? -8 * d : Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self))))
+                var f = SIMD16<Float>()
+                if half == 0 {
+                    for j in 0..<16 { f[j] = d * Float(q[j] & 0x0F) + m }
+                } else {
+                    for j in 0..<16 { f[j] = d * Float(q[j] >> 4) + m }
+                }
+                return f
+            }
+            }
+        }
         /// Row o's values: in place for Float32, else decoded into the scratch tile.
         func weights(_ o: Int) -> UnsafePointer<Float> {
             encoding == .f32 ? (base + o * rowBytes).assumingMemoryBound(to: Float.self) : UnsafePointer(scratch + (o - rows.lowerBound) * columns)
@@ -145,6 +169,42 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
         while i < n {
             for o in rows { y[i * self.rows + o] = Self.dot(weights(o), x + i * columns, columns) }
             i += 1
+        }
+    }
+
+    /// `dot` of weight rows `rows` (blocks of `blockBytes`) with each of the n rows of x, each block's
+    /// halves decoded by `lanes(block, half, scale)` with the values `decodeRow` gives: the same
+    /// accumulators, in the same order, so the same bits as decoding first.
+    @inline(__always)
+    func fusedDots(_ rows: Range<Int>, _ x: UnsafePointer<Float>, _ n: Int, _ y: UnsafeMutablePointer<Float>, blockBytes: Int,
+                   _ lanes: (UnsafeRawPointer, Int, Float) -> SIMD16<Float>) {
+        let blocks = columns / 32
+        @inline(__always) func scale(_ p: UnsafeRawPointer) -> Float { Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))) }
+        for o in rows {
+            let row = base + o * rowBytes
+            for i in 0..<n {
+                let xi = x + i * columns
+                let zero = SIMD16<Float>(repeating: 0)
+                var (a0, a1, a2, a3) = (zero, zero, zero, zero)
+                var b = 0
+                while b + 2 <= blocks {
+                    let p = row + b * blockBytes, p2 = p + blockBytes, k = b * 32
+                    let (d, d2) = (scale(p), scale(p2))
+                    a0.addProduct(lanes(p, 0, d), Lanes.load(xi, k))
+                    a1.addProduct(lanes(p, 1, d), Lanes.load(xi, k + 16))
+                    a2.addProduct(lanes(p2, 0, d2), Lanes.load(xi, k + 32))
+                    a3.addProduct(lanes(p2, 1, d2), Lanes.load(xi, k + 48))
+                    b += 2
+                }
+                a0 += a2
+                a1 += a3
+                if b < blocks {
+                    let p = row + b * blockBytes, d = scale(p)
+                    a0.addProduct(lanes(p, 0, d), Lanes.load(xi, b * 32))
+                    a1.addProduct(lanes(p, 1, d), Lanes.load(xi, b * 32 + 16))
+                }
+                y[i * self.rows + o] = Self.treeSum(a0 + a1) + 0  // `dot` adds its (empty) tail: −0 becomes +0 there too
+            }
         }
     }
 
