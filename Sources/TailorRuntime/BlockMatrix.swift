@@ -105,7 +105,8 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
         let (x, outputs) = (UnsafeSendable(x), UnsafeSendable(products))
         // About 64K weights per chunk: enough work to be worth a thread.
         Parallel.forEach(starts.last!, grain: Swift.max(1, 65_536 / columns)) { range in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * columns)
+            // Decoded rows go through memory only for four rows of x or more (see `tileDots`).
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n >= 4 ? tile * columns : 1)
             defer { scratch.deallocate() }
             // Each matrix's share of the chunk, taken once (not per row: copying one retains its storage).
             for m in products.indices where starts[m] < range.upperBound && starts[m + 1] > range.lowerBound {

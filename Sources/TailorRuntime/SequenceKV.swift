@@ -22,7 +22,7 @@ public final class SequenceKV: @unchecked Sendable {  // one step uses it at a t
         values.deallocate()
     }
 
-    /// Bytes a cache of this shape holds (for admission limits).
+    /// Bytes a cache of this shape holds (what `BatchDecoder` counts against its budgets).
     public static func bytes(layers: Int, kvHeads: Int, headDim: Int, capacity: Int) -> Int { 2 * 4 * layers * kvHeads * capacity * headDim }
 
     @inline(__always)

@@ -77,13 +77,16 @@ public final class SampledPairs: PairSource {
     let model: ServedModel
     let prompts: [String]
     let sides: (String, String)
+    let variants: (ServedModel.Variant, ServedModel.Variant)
     let options: SamplingOptions
     public var ids: [String] { prompts.indices.map { "prompt-\($0 + 1)" } }
 
     /// `sides`: the two served names that answer (the same twice samples one model twice).
     public init(model: ServedModel, prompts: [String], sides: (String, String), options: SamplingOptions) throws {
-        guard model.serves(sides.0), model.serves(sides.1) else { throw LabelError("'\(sides.0)' and '\(sides.1)' must be served names") }
-        (self.model, self.prompts, self.sides, self.options) = (model, prompts, sides, options)
+        guard let first = model.variant(sides.0), let second = model.variant(sides.1) else {
+            throw LabelError("'\(sides.0)' and '\(sides.1)' must be served names")
+        }
+        (self.model, self.prompts, self.sides, self.options, variants) = (model, prompts, sides, options, (first, second))
     }
 
     public func pair(_ index: Int) async throws -> LabelPair {
@@ -94,8 +97,8 @@ public final class SampledPairs: PairSource {
         var options = self.options
         options.seed &+= UInt64(index)
         options.maxTokens = Swift.min(options.maxTokens, model.context - ids.count)
-        async let a = model.generate(ids, model: sides.0, options: options, stream: 0) { _ in }
-        async let b = model.generate(ids, model: sides.1, options: options, stream: 1) { _ in }
+        async let a = model.generate(ids, variant: variants.0, options: options, stream: 0) { _ in }
+        async let b = model.generate(ids, variant: variants.1, options: options, stream: 1) { _ in }
         let (first, second) = await (a, b)
         return LabelPair(id: "prompt-\(index + 1)", prompt: prompt, answers: (first.text, second.text), sources: sides)
     }

@@ -73,8 +73,13 @@ public final class LabelStore: Sendable {
         let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LabelError("cannot open \(file) for appending: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(fd) == 0 else { throw LabelError("cannot write to \(file): \(String(cString: strerror(errno)))") }
+        guard written == line.count, fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if written > 0, size >= 0 { _ = ftruncate(fd, size) }  // no fragment for the next line to join
+            throw LabelError("cannot write to \(file): \(reason)")
+        }
     }
 }
 

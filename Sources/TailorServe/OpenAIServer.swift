@@ -54,11 +54,15 @@ struct APIError: Error {
 public struct ServedRAG: Sendable {
     public let name: String
     let generator: ServedModel
-    let variant: String
+    /// The generator's served name, and what it answers with, taken when the server starts (the
+    /// pipeline answers as the spec says, whatever is loaded or unloaded later).
+    let variantName: String
+    let variant: ServedModel.Variant?
     let prompt: @Sendable (String) throws -> (ids: [Int32], passages: [String])
 
     public init(name: String, generator: ServedModel, variant: String, prompt: @escaping @Sendable (String) throws -> (ids: [Int32], passages: [String])) {
-        (self.name, self.generator, self.variant, self.prompt) = (name, generator, variant, prompt)
+        (self.name, self.generator, self.variantName, self.prompt) = (name, generator, variant, prompt)
+        self.variant = generator.variant(variant)
     }
 }
 
@@ -77,7 +81,7 @@ public enum Served: Sendable {
     var cards: [(name: String, root: String?, parent: String?)] {
         switch self {
         case let .decoders(models, rag):
-            models.flatMap { m in m.variants.map { ($0.name, $0.path, $0.isBase ? nil : m.name) } } + rag.map { ($0.name, "rag.\($0.name)", $0.variant) }
+            models.flatMap { m in m.variants.map { ($0.name, $0.path, $0.isBase ? nil : m.name) } } + rag.map { ($0.name, "rag.\($0.name)", $0.variantName) }
         case .encoder(let e): [(e.name, nil, nil)]
         }
     }
@@ -110,18 +114,19 @@ public enum OpenAIServer {
         router.get("/v1/models") { _, _ in
             json(OpenAI.ModelList(data: served.cards.map { OpenAI.ModelCard(id: $0.name, created: created, root: $0.root ?? $0.name, parent: $0.parent) }))
         }
-        /// The decoder serving `name` (a base or one of its adapters), or a refusal: 404 for a
-        /// name nobody serves, 400 on an encoder's server, which answers embeddings instead.
-        @Sendable func decoder(_ name: String) throws -> ServedModel {
+        /// The decoder serving `name` (a base or one of its adapters) and what it serves under that
+        /// name, looked up once, or a refusal: 404 for a name nobody serves, 400 on an encoder's
+        /// server, which answers embeddings instead.
+        @Sendable func decoder(_ name: String) throws -> (ServedModel, ServedModel.Variant) {
             guard case .decoders(let models, _) = served else {
                 throw APIError.invalid("this server's model is a sentence encoder: it answers /v1/embeddings", param: "model")
             }
-            guard let model = models.first(where: { $0.serves(name) }) else {
+            guard let (model, variant) = models.lazy.compactMap({ m in m.variant(name).map { (m, $0) } }).first else {
                 let names = served.cards.map { "'\($0.name)'" }.joined(separator: ", ")
                 throw APIError(status: .notFound, message: "the model '\(name)' does not exist; this server serves \(names) (GET /v1/models)",
                                type: "invalid_request_error", param: "model", code: "model_not_found")
             }
-            return model
+            return (model, variant)
         }
         /// The decoder an adapter request names: its `base_model`, or the only one served.
         @Sendable func base(_ asked: OpenAI.AdapterRequest) throws -> ServedModel {
@@ -206,7 +211,7 @@ public enum OpenAIServer {
             if case .encoder = served { _ = try decoder("") }
             let chat = try decode(OpenAI.ChatRequest.self, body)
             guard !chat.messages.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", param: "messages") }
-            let model: ServedModel, prompt: [Int32], variant: String, retrieved: [String]?
+            let model: ServedModel, prompt: [Int32], variant: ServedModel.Variant?, retrieved: [String]?
             if let pipeline = rag(chat.model) {
                 guard chat.messages.count == 1, chat.messages[0].role == "user" else {
                     throw APIError.invalid("a RAG pipeline answers one question: send one user message (the pipeline writes its own prompt)", param: "messages")
@@ -214,10 +219,11 @@ public enum OpenAIServer {
                 (model, variant) = (pipeline.generator, pipeline.variant)
                 (prompt, retrieved) = try retrieve(pipeline, chat.messages[0].content)
             } else {
-                (model, variant, retrieved) = (try decoder(chat.model), chat.model, nil)
+                let (served, named) = try decoder(chat.model)
+                (model, variant, retrieved) = (served, named, nil)
                 let text: String
                 do {
-                    text = try (model.variant(chat.model)?.template ?? model.template).render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
+                    text = try named.template.render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
                 } catch {
                     throw APIError.invalid("the chat cannot be written by the model's template: \(error)", param: "messages")
                 }
@@ -231,7 +237,7 @@ public enum OpenAIServer {
                 return stream(model, chat.model, variant: variant, ids, settings, id: id, created: Int(Date().timeIntervalSince1970),
                               usage: sampling.stream_options?.include_usage == true, options: options)
             }
-            let result = await model.generate(ids, model: variant, options: settings, timeout: options.timeout) { _ in }
+            let result = await model.generate(ids, variant: variant, options: settings, timeout: options.timeout) { _ in }
             model.release()
             if result.finish == .timeout { throw APIError.timedOut(options) }
             return json(OpenAI.ChatCompletion(
@@ -243,19 +249,20 @@ public enum OpenAIServer {
             let body = try await read(request, options)
             if case .encoder = served { _ = try decoder("") }
             let completion = try decode(OpenAI.CompletionRequest.self, body)
-            let model: ServedModel, prompt: [Int32], variant: String, retrieved: [String]?
+            let model: ServedModel, prompt: [Int32], variant: ServedModel.Variant?, retrieved: [String]?
             if let pipeline = rag(completion.model) {
                 (model, variant) = (pipeline.generator, pipeline.variant)
                 (prompt, retrieved) = try retrieve(pipeline, completion.prompt)
             } else {
-                (model, variant, retrieved) = (try decoder(completion.model), completion.model, nil)
+                let (served, named) = try decoder(completion.model)
+                (model, variant, retrieved) = (served, named, nil)
                 prompt = model.encode(completion.prompt, chat: false)
             }
             let sampling = try decode(OpenAI.Sampling.self, body)
             if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }
             let (ids, settings) = try prepare(prompt, sampling, model, options)
             try admit(model, options)
-            let result = await model.generate(ids, model: variant, options: settings, timeout: options.timeout) { _ in }
+            let result = await model.generate(ids, variant: variant, options: settings, timeout: options.timeout) { _ in }
             model.release()
             if result.finish == .timeout { throw APIError.timedOut(options) }
             return json(OpenAI.Completion(
@@ -329,11 +336,11 @@ public enum OpenAIServer {
     /// the finish reason, the usage when asked for, and `data: [DONE]`. A generation that runs
     /// past the time limit ends with an error event instead of a finish reason (the `openai`
     /// client raises it).
-    static func stream(_ model: ServedModel, _ name: String, variant: String, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int,
+    static func stream(_ model: ServedModel, _ name: String, variant: ServedModel.Variant?, _ ids: [Int32], _ settings: SamplingOptions, id: String, created: Int,
                        usage wantsUsage: Bool, options: ServeOptions) -> Response {
         let (pieces, sink) = AsyncStream.makeStream(of: String.self)
         let result = Task {
-            let r = await model.generate(ids, model: variant, options: settings, timeout: options.timeout) { sink.yield($0) }
+            let r = await model.generate(ids, variant: variant, options: settings, timeout: options.timeout) { sink.yield($0) }
             model.release()
             sink.finish()
             return r
@@ -345,8 +352,14 @@ public enum OpenAIServer {
             OpenAI.ChatChunk(id: id, created: created, model: name, choices: [.init(index: 0, delta: delta, finish_reason: finish)])
         }
         let body = ResponseBody { writer in
-            try await writer.write(event(chunk(.init(role: "assistant", content: ""))))
-            for await piece in pieces { try await writer.write(event(chunk(.init(content: piece)))) }
+            // A client that goes away ends its generation at the next step, freeing its place.
+            do {
+                try await writer.write(event(chunk(.init(role: "assistant", content: ""))))
+                for await piece in pieces { try await writer.write(event(chunk(.init(content: piece)))) }
+            } catch {
+                result.cancel()
+                throw error
+            }
             let r = await result.value
             if r.finish == .timeout {
                 let error = OpenAI.ErrorBody(error: .init(message: APIError.timedOut(options).message, type: "timeout", param: nil, code: "request_timeout"))

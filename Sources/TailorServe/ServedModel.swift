@@ -96,7 +96,7 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
         try table.withLock { variants in
             guard let i = variants.firstIndex(where: { $0.name == adapterName }) else { throw ServeError("no adapter named '\(adapterName)' is loaded") }
             guard !variants[i].isBase else { throw ServeError("'\(adapterName)' is the base model, not an adapter; it cannot be unloaded") }
-            variants.remove(at: i)
+            if let adapters = variants.remove(at: i).adapters { decoder.forget(adapters) }
         }
     }
 
@@ -109,17 +109,25 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     /// The ids of a prompt; a chat's (rendered by the template) may hold its special tokens.
     func encode(_ text: String, chat: Bool) -> [Int32] { tokenizer.encode(text, specials: chat) }
 
-    /// One continuation of `ids` by the model or adapter `name`, `delta` told each piece of text as
-    /// it becomes final (never text that a stop string or a partly decoded character could still
-    /// take back). Past `timeout` seconds it ends with finish `timeout`.
-    /// `stream` picks the sampler's stream (two samples of one prompt differ by it).
-    func generate(_ ids: [Int32], model name: String, options: SamplingOptions, timeout: Double? = nil, stream: Int = 0,
+    /// One continuation of `ids` by the base or adapter `variant` (looked up once by the caller, so
+    /// an adapter unloaded meanwhile still answers the request that named it), `delta` told each
+    /// piece of text as it becomes final (never text that a stop string or a partly decoded
+    /// character could still take back). Past `timeout` seconds it ends with finish `timeout`; if
+    /// the calling task is cancelled (the client went away) it ends at the next step. `stream`
+    /// picks the sampler's stream (two samples of one prompt differ by it).
+    func generate(_ ids: [Int32], variant: Variant?, options: SamplingOptions, timeout: Double? = nil, stream: Int = 0,
                   delta: @escaping @Sendable (String) -> Void) async -> Generation {
-        let adapters = variant(name)?.adapters  // kept by the request even if unloaded meanwhile
-        let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
+        // At most about 31 years ahead, so the sum cannot overflow.
+        let deadline = timeout.map { DispatchTime.now().uptimeNanoseconds &+ UInt64(Swift.min($0, 1e9) * 1e9) }
         let sent = Mutex("")  // the decoding thread alone touches it; the mutex makes that checkable
-        return await withCheckedContinuation { continuation in
-            decoder.submit(BatchDecoder.Request(ids: ids, options: options, adapters: adapters, stream: stream, deadline: deadline, onToken: { partial in
+        let id = Self.requests.withLock { n in
+            n += 1
+            return n
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                decoder.submit(BatchDecoder.Request(ids: ids, options: options, adapters: variant?.adapters, stream: stream, deadline: deadline, id: id,
+                                                    onToken: { partial in
                 sent.withLock { sent in
                     let piece = Self.settled(partial.text, after: sent, stop: options.stop)
                     if !piece.isEmpty {
@@ -133,8 +141,14 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
                 }
                 continuation.resume(returning: result)
             }))
+            }
+        } onCancel: { [decoder] in
+            decoder.cancel(id)
         }
     }
+
+    /// Numbers requests for cancelling.
+    static let requests = Mutex<UInt64>(0)
 
     /// The part of `text` after `sent` that no later token can change: all of it but a trailing
     /// replacement character (a character whose bytes have not all come) and the longest end

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 import TailorRuntime
@@ -174,5 +175,46 @@ final class DecodingTests: XCTestCase {
         let expected = decoding.step([DecodeSegment(cache: second, tokens: system + [130])]).scalars
         copied.copyPrefix(of: first, count: system.count)
         XCTAssertEqual(decoding.step([DecodeSegment(cache: copied, tokens: [130])]).scalars, expected)
+    }
+
+    /// The cache budget holds a request back until others end (one alone always runs); requests
+    /// that end at admission do not stop `run` before the rest; a cancelled request ends at the
+    /// next step with finish `cancelled`, waiting or running.
+    func testBudgetCancellationAndRequestsThatEndAtOnce() throws {
+        let tokenizer = try BPETrainer(vocabSize: 300).train(["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine"])
+        let model = Llama(config: LlamaConfig(vocab: tokenizer.vocabulary.count, width: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 40, context: 24),
+                          seed: 2)
+        let decoding = DecodingLlama(model)
+        let options = SamplingOptions(maxTokens: 4, temperature: 0, ignoreEndOfText: true)
+        let perPosition = SequenceKV.bytes(layers: 2, kvHeads: 2, headDim: 8, capacity: 1)
+        let tight = BatchDecoder(model: decoding, tokenizer: tokenizer, cacheBytes: 10 * perPosition)
+        let results = Mutex([Int: Generation]())
+        var timings = GenerationTimings()
+        tight.run((0..<3).map { i in
+            BatchDecoder.Request(ids: [101, 102, Int32(103 + i)], options: options, stream: i) { r in results.withLock { $0[i] = r } }
+        }, timings: &timings)
+        XCTAssertEqual(results.withLock { $0.count }, 3)
+        XCTAssertEqual(tight.widestStep, 1, "two caches of 7 positions do not fit 10 positions' bytes")
+
+        let one = BatchDecoder(model: decoding, tokenizer: tokenizer, maxSequences: 1)
+        results.withLock { $0 = [:] }
+        one.run([BatchDecoder.Request(ids: [101], options: SamplingOptions(maxTokens: 0)) { r in results.withLock { $0[0] = r } },
+                 BatchDecoder.Request(ids: [101, 102], options: options) { r in results.withLock { $0[1] = r } }], timings: &timings)
+        XCTAssertEqual(results.withLock { $0[0]?.ids }, [])
+        XCTAssertEqual(results.withLock { $0[1]?.ids.count }, 4, "the second runs though the first ended at admission")
+
+        let served = BatchDecoder(model: decoding, tokenizer: tokenizer, maxSequences: 1)
+        let ended = DispatchSemaphore(value: 0)
+        results.withLock { $0 = [:] }
+        let long = SamplingOptions(maxTokens: 20, temperature: 0, ignoreEndOfText: true)
+        served.submit(BatchDecoder.Request(ids: [101], options: long, id: 1, onToken: { r in if r.ids.count == 2 { served.cancel(1) } },
+                                           onFinish: { r in results.withLock { $0[1] = r }; ended.signal() }))
+        served.submit(BatchDecoder.Request(ids: [102], options: long, id: 2) { r in results.withLock { $0[2] = r }; ended.signal() })
+        served.cancel(2)  // still waiting behind the first
+        for _ in 0..<2 { XCTAssertEqual(ended.wait(timeout: .now() + 30), .success) }
+        XCTAssertEqual(results.withLock { $0[1]?.finish }, .cancelled)
+        XCTAssertLessThan(results.withLock { $0[1]?.ids.count ?? 99 }, 20)
+        XCTAssertEqual(results.withLock { $0[2]?.finish }, .cancelled)
+        XCTAssertEqual(results.withLock { $0[2]?.ids }, [])
     }
 }

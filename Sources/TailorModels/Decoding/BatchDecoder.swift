@@ -11,7 +11,7 @@ import TailorRuntime
 /// tokens of one (a chat's system prompt, the turns before the last) copies their keys and values
 /// instead of reading them again. They are the values it would compute, bit for bit, so this
 /// changes when the first token comes, never which.
-public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waiting` and `cancelled`; only the stepping thread touches `active`
+public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waiting`, `cancelled`, `forgotten` and `widest`; only the stepping thread touches `active` and `kept`
     public struct Request: Sendable {
         public var ids: [Int32]
         public var options: SamplingOptions
@@ -20,13 +20,16 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
         public var stream: Int
         /// Uptime (nanoseconds) after which the request ends with finish `timeout`.
         public var deadline: UInt64?
-        /// Told the continuation after each token, on the stepping thread (keep it short).
+        /// Names the request for `cancel`.
+        public var id: UInt64 = 0
+        /// Told the continuation after each token, on the thread that steps (keep it short).
         public var onToken: @Sendable (Generation) -> Void
-        /// Told the final continuation once, on the stepping thread.
+        /// Told the final continuation once, on the thread that steps.
         public var onFinish: @Sendable (Generation) -> Void
 
-        public init(ids: [Int32], options: SamplingOptions, adapters: DecodingAdapters? = nil, stream: Int = 0, deadline: UInt64? = nil,
+        public init(ids: [Int32], options: SamplingOptions, adapters: DecodingAdapters? = nil, stream: Int = 0, deadline: UInt64? = nil, id: UInt64 = 0,
                     onToken: @escaping @Sendable (Generation) -> Void = { _ in }, onFinish: @escaping @Sendable (Generation) -> Void) {
+            self.id = id
             self.ids = ids
             self.options = options
             self.adapters = adapters
@@ -66,6 +69,14 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
     private var active: [Slot] = []
     private var started = false
     private var widest = 0
+    /// Requests whose callers went away (ended at the next step), and adapters no longer served
+    /// (their kept caches dropped at the next step).
+    private var cancelled = Set<UInt64>(), forgotten: [DecodingAdapters] = []
+    /// The most bytes the running sequences' caches may hold: a request that would pass it waits
+    /// for others to end (one alone always runs).
+    public let cacheBytes: Int
+    /// A sequence's cache bytes per position.
+    private let positionBytes: Int
     /// Finished sequences' caches, oldest first: the tokens they hold, under which adapters.
     /// (The adapters are held, so an identity never comes back for another set.)
     private var kept: [(tokens: [Int32], adapters: DecodingAdapters?, cache: SequenceKV)] = []
@@ -77,10 +88,13 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
     /// The most sequences one step has run so far (what batching achieved).
     public var widestStep: Int { lock.withLock { widest } }
 
-    public init(model: any DecodingModel, tokenizer: BPETokenizer, maxSequences: Int = 32, stepTokens: Int = 256, keptBytes: Int = 256 << 20) {
+    public init(model: any DecodingModel, tokenizer: BPETokenizer, maxSequences: Int = 32, stepTokens: Int = 256, keptBytes: Int = 256 << 20,
+                cacheBytes: Int = 4 << 30) {
         self.model = model
         self.tokenizer = tokenizer
         self.keptBytes = keptBytes
+        self.cacheBytes = cacheBytes
+        positionBytes = Self.bytes(model.makeCache(capacity: 1))
         self.maxSequences = Swift.max(1, maxSequences)
         self.stepTokens = Swift.max(1, stepTokens)
     }
@@ -91,13 +105,25 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
         waiting.append(request)
         if !started {
             started = true
-            let thread = Thread { [self] in loop() }
+            // The thread holds the decoder only while it works or waits a second for work, so a
+            // decoder nobody uses any more is freed, and its thread ends.
+            let thread = Thread { [weak self] in
+                while let decoder = self {
+                    if decoder.awaitWork() { _ = decoder.step() }
+                }
+            }
             thread.name = "tailor.decode"
             thread.start()
         }
         lock.signal()
         lock.unlock()
     }
+
+    /// Ends the request `id` at the next step (its caller went away), with finish `cancelled`.
+    public func cancel(_ id: UInt64) { lock.withLock { _ = cancelled.insert(id) } }
+
+    /// Drops the kept caches computed under `adapters` (no longer served) at the next step.
+    public func forget(_ adapters: DecodingAdapters) { lock.withLock { forgotten.append(adapters) } }
 
     /// Runs `requests` to their end on the calling thread (for a command, not a server), recording
     /// steps that read prompt tokens as prompt time and the rest as decoding.
@@ -108,7 +134,10 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
         let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         while true {
             let t0 = clock()
-            guard let read = step() else { break }
+            guard let read = step() else {
+                if lock.withLock({ waiting.isEmpty }) { break }
+                continue  // every request admitted ended at once; more wait
+            }
             if read.prompt > 0 {
                 timings.promptTokens += read.prompt
                 timings.promptSeconds += clock() - t0
@@ -119,25 +148,41 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
         }
     }
 
-    private func loop() {
-        while true {
-            lock.lock()
-            while waiting.isEmpty && active.isEmpty { lock.wait() }
-            lock.unlock()
-            _ = step()
-        }
+    /// Whether there is work, waiting up to a second for some.
+    private func awaitWork() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if waiting.isEmpty && active.isEmpty { _ = lock.wait(until: Date(timeIntervalSinceNow: 1)) }
+        return !(waiting.isEmpty && active.isEmpty)
     }
 
     /// One step over every active sequence; nil when there was nothing to run. Returns the prompt
     /// tokens it read.
     private func step() -> (prompt: Int, rows: Int)? {
         lock.lock()
-        while active.count < maxSequences, !waiting.isEmpty { admit(waiting.removeFirst()) }
+        var used = active.reduce(0) { $0 + Self.bytes($1.cache) }
+        while active.count < maxSequences, let next = waiting.first {
+            let bytes = positionBytes * capacity(next)
+            guard active.isEmpty || used + bytes <= cacheBytes else { break }
+            admit(waiting.removeFirst())
+            used += bytes
+        }
+        let (ended, dropped) = (cancelled, forgotten)
+        (cancelled, forgotten) = ([], [])
         lock.unlock()
+        kept.removeAll { entry in dropped.contains { $0 === entry.adapters } }
         let now = DispatchTime.now().uptimeNanoseconds
-        for slot in active where (slot.request.deadline ?? .max) <= now {
+        for slot in active where (slot.request.deadline ?? .max) <= now || ended.contains(slot.request.id) {
             slot.state.running = false
-            slot.state.result.finish = .timeout
+            slot.state.result.finish = ended.contains(slot.request.id) ? .cancelled : .timeout
+        }
+        if !ended.isEmpty {  // requests still waiting when their caller left end unstarted
+            let gone = lock.withLock {
+                let gone = waiting.filter { ended.contains($0.id) }
+                waiting.removeAll { ended.contains($0.id) }
+                return gone
+            }
+            for request in gone { request.onFinish(Generation(ids: [], text: "", finish: .cancelled)) }
         }
         retire()
         guard !active.isEmpty else { return nil }
@@ -182,8 +227,10 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
     /// at once when it asks for no tokens or its prompt fills the context. The longest prefix a
     /// kept cache shares with the prompt (under the same adapters) is copied, not read again; the
     /// prompt's last token is always read, for its logits.
+    private func capacity(_ request: Request) -> Int { Swift.max(1, Swift.min(model.context, request.ids.count + request.options.maxTokens)) }
+
     private func admit(_ request: Request) {
-        let capacity = Swift.min(model.context, request.ids.count + request.options.maxTokens)
+        let capacity = capacity(request)
         let slot = Slot(request, cache: model.makeCache(capacity: Swift.max(1, capacity)))
         if request.options.maxTokens <= 0 || request.ids.isEmpty || request.ids.count >= capacity {
             slot.state.running = false

@@ -48,8 +48,8 @@ public final class DecodingAdapters: Sendable {
         modules = set.adapters.mapValues { Module(a: BlockMatrix(transposing: $0.a), b: BlockMatrix(transposing: $0.b), scale: $0.scale) }
     }
 
-    /// Adds module `name`'s update, scale·(x·A)·B, for rows `rows` of x (…, In) to y's columns
-    /// `columns.lowerBound ..< +Out` (y has `stride` columns).
+    /// Adds module `name`'s update, scale·(x·A)·B, for `rows` rows of x (…, In) to y's columns
+    /// `column ..< column + Out` (y has `stride` columns).
     func add(_ name: String, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, stride: Int, column: Int = 0) {
         guard let m = modules[name], rows > 0 else { return }
         let r = m.a.rows, out = m.b.rows
@@ -73,8 +73,9 @@ struct BlockLinear: Sendable {
     let weight: BlockMatrix  // (Out, In)
     let bias: Tensor?  // (Out)
 
-    /// x (R, In) contiguous → (R, Out). `rows` gives each segment's row range, `module` the name
-    /// its adapters use; a fused projection passes several (name, first column) parts instead.
+    /// x (R, In) contiguous → (R, Out). `batch` gives each segment's row range and adapters;
+    /// `parts` the module names adapters use, each with its first column (several for a fused
+    /// projection such as GPT-2's q, k and v).
     func callAsFunction(_ x: Tensor, _ batch: DecodeRows, _ parts: [(String, Int)]) -> Tensor {
         Self.apply([(self, parts)], x, batch)[0]
     }

@@ -3,8 +3,8 @@ import TailorRuntime
 
 /// One generated continuation.
 public struct Generation: Sendable, Equatable {
-    /// `timeout`: a server's per-request time limit ended it.
-    public enum Finish: String, Sendable { case endOfText = "end_of_text", stop, length, timeout }
+    /// `timeout`: a server's per-request time limit ended it; `cancelled`: its caller went away.
+    public enum Finish: String, Sendable { case endOfText = "end_of_text", stop, length, timeout, cancelled }
     /// Generated token ids (an end-of-generation token included when one ended it).
     public var ids: [Int32]
     /// The generated text, without the end-of-generation token and cut before a stop string.
