@@ -95,3 +95,11 @@ extension Tensor {
         return self * Tensor(keep, shape: shape)
     }
 }
+
+extension Philox {
+    /// A stable 64-bit hash of a name (FNV-1a over its UTF-8), for deriving seeds and streams from
+    /// names: the same in every process, unlike Swift's randomly seeded `Hasher`.
+    public static func stream(named name: String) -> UInt64 {
+        name.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import TailorModels
+import TailorRuntime
 
 /// One pair to label: a prompt and two answers in the order the page shows them, with where each
 /// answer came from when a model wrote it.
@@ -13,7 +14,7 @@ public struct LabelPair: Sendable {
     init(id: String, prompt: String, answers: (String, String), sources: (String, String)? = nil) {
         self.id = id
         self.prompt = prompt
-        let swap = id.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 } & 1 == 1
+        let swap = Philox.stream(named: id) & 1 == 1
         (left, right) = swap ? (answers.1, answers.0) : (answers.0, answers.1)
         (leftSource, rightSource) = sources.map { swap ? ($0.1, $0.0) : ($0.0, $0.1) } ?? (nil, nil)
     }
@@ -33,13 +34,11 @@ public struct FilePairs: PairSource {
     public var ids: [String] { pairs.map(\.id) }
 
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw LabelError("cannot read \(path)") }
         var pairs: [LabelPair] = [], problems: [String: (first: Int, count: Int)] = [:]
         func problem(_ what: String, _ line: Int) { problems[what] = (problems[what]?.first ?? line, (problems[what]?.count ?? 0) + 1) }
         var seen = Set<String>()
-        for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
-        where !line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) {
-            guard let record = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+        for (n, object) in try jsonLines(path) {
+            guard let record = object else {
                 problem("not a JSON object", n + 1)
                 continue
             }
@@ -70,6 +69,15 @@ public struct FilePairs: PairSource {
     public func pair(_ index: Int) async throws -> LabelPair { pairs[index] }
 }
 
+/// The lines of a JSON Lines file that are not blank, numbered from 0, each as a JSON object or
+/// nil for one that is not.
+func jsonLines(_ path: String) throws -> [(Int, [String: Any]?)] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw LabelError("cannot read \(path)") }
+    return data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+        .filter { !$0.element.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
+        .map { ($0.offset, try? JSONSerialization.jsonObject(with: Data($0.element)) as? [String: Any]) }
+}
+
 /// Pairs a model writes: each prompt answered twice in the same decoding steps, by two of the
 /// served names (the base or adapters), or twice by one with different samples. A pair's answers
 /// depend only on its index and the seed, so a restart shows the same pair again.
@@ -87,6 +95,19 @@ public final class SampledPairs: PairSource {
             throw LabelError("'\(sides.0)' and '\(sides.1)' must be served names")
         }
         (self.model, self.prompts, self.sides, self.options, variants) = (model, prompts, sides, options, (first, second))
+    }
+
+    /// The `prompt` of every line of a JSON Lines file, for a model to answer.
+    public static func prompts(_ path: String) throws -> [String] {
+        var prompts: [String] = [], bad: [Int] = []
+        for (n, object) in try jsonLines(path) {
+            if let prompt = object?["prompt"] as? String, !prompt.isEmpty { prompts.append(prompt) } else { bad.append(n + 1) }
+        }
+        if let first = bad.first {
+            throw LabelError("\(path):\(first): not a JSON object with a text 'prompt' (\(bad.count == 1 ? "1 line" : "\(bad.count) lines, the first here"))")
+        }
+        guard !prompts.isEmpty else { throw LabelError("\(path) holds no prompts") }
+        return prompts
     }
 
     public func pair(_ index: Int) async throws -> LabelPair {

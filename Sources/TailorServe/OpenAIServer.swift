@@ -147,17 +147,20 @@ public enum OpenAIServer {
             }
             return models[0]
         }
-        /// The RAG pipeline served as `name`, if one is.
-        @Sendable func rag(_ name: String) -> ServedRAG? {
-            guard case let .decoders(_, pipelines) = served else { return nil }
-            return pipelines.first { $0.name == name }
-        }
-        /// The pipeline's prompt for a question, and the passages it retrieved.
-        @Sendable func retrieve(_ pipeline: ServedRAG, _ question: String) throws -> ([Int32], [String]?) {
-            guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.invalid("the question is empty", param: "messages") }
+        /// What a request's `model` names and the prompt's ids: a RAG pipeline's generator, with the
+        /// pipeline's prompt for `question()` and the passages it retrieved; or a decoder (its base
+        /// or an adapter, looked up once) with `prompt(model, variant)`.
+        @Sendable func target(_ name: String, question: () throws -> String, prompt: (ServedModel, ServedModel.Variant) throws -> [Int32]) throws
+            -> (ServedModel, ServedModel.Variant?, [Int32], [String]?) {
+            guard case let .decoders(_, pipelines) = served, let pipeline = pipelines.first(where: { $0.name == name }) else {
+                let (model, variant) = try decoder(name)
+                return (model, variant, try prompt(model, variant), nil)
+            }
+            let asked = try question()
+            guard !asked.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw APIError.invalid("the question is empty", param: "messages") }
             do {
-                let (ids, passages) = try pipeline.prompt(question)
-                return (ids, passages)
+                let (ids, passages) = try pipeline.prompt(asked)
+                return (pipeline.generator, pipeline.variant, ids, passages)
             } catch {
                 throw APIError(status: .internalServerError, message: "the pipeline could not write its prompt: \(error)", type: "server_error")
             }
@@ -211,24 +214,20 @@ public enum OpenAIServer {
             if case .encoder = served { _ = try decoder("") }
             let chat = try decode(OpenAI.ChatRequest.self, body)
             guard !chat.messages.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", param: "messages") }
-            let model: ServedModel, prompt: [Int32], variant: ServedModel.Variant?, retrieved: [String]?
-            if let pipeline = rag(chat.model) {
+            let (model, variant, prompt, retrieved) = try target(chat.model, question: {
                 guard chat.messages.count == 1, chat.messages[0].role == "user" else {
                     throw APIError.invalid("a RAG pipeline answers one question: send one user message (the pipeline writes its own prompt)", param: "messages")
                 }
-                (model, variant) = (pipeline.generator, pipeline.variant)
-                (prompt, retrieved) = try retrieve(pipeline, chat.messages[0].content)
-            } else {
-                let (served, named) = try decoder(chat.model)
-                (model, variant, retrieved) = (served, named, nil)
+                return chat.messages[0].content
+            }, prompt: { model, named in
                 let text: String
                 do {
                     text = try named.template.render(chat.messages.map { ChatTemplate.Message(role: $0.role, content: $0.content) })
                 } catch {
                     throw APIError.invalid("the chat cannot be written by the model's template: \(error)", param: "messages")
                 }
-                prompt = model.encode(text, chat: true)
-            }
+                return model.encode(text, chat: true)
+            })
             let sampling = try decode(OpenAI.Sampling.self, body)
             let (ids, settings) = try prepare(prompt, sampling, model, options)
             let id = "chatcmpl-" + UUID().uuidString.lowercased()
@@ -249,14 +248,8 @@ public enum OpenAIServer {
             let body = try await read(request, options)
             if case .encoder = served { _ = try decoder("") }
             let completion = try decode(OpenAI.CompletionRequest.self, body)
-            let model: ServedModel, prompt: [Int32], variant: ServedModel.Variant?, retrieved: [String]?
-            if let pipeline = rag(completion.model) {
-                (model, variant) = (pipeline.generator, pipeline.variant)
-                (prompt, retrieved) = try retrieve(pipeline, completion.prompt)
-            } else {
-                let (served, named) = try decoder(completion.model)
-                (model, variant, retrieved) = (served, named, nil)
-                prompt = model.encode(completion.prompt, chat: false)
+            let (model, variant, prompt, retrieved) = try target(completion.model, question: { completion.prompt }) { model, _ in
+                model.encode(completion.prompt, chat: false)
             }
             let sampling = try decode(OpenAI.Sampling.self, body)
             if sampling.stream == true { throw APIError.invalid("streaming is served for chat completions only", param: "stream") }

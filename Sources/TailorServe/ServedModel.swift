@@ -64,12 +64,7 @@ public final class ServedModel: @unchecked Sendable {  // `base` is only read (a
     /// `taken` are names other served models already use. A folder that does not fit the base, or
     /// a name already served, is refused with the reason and changes nothing.
     func load(adapter adapterName: String, from path: String, taken: [String]) throws -> Variant {
-        let view: any CausalLM & Adaptable
-        switch base {
-        case let llama as Llama: view = llama.sharingWeights()
-        case let gpt2 as GPT2: view = gpt2.sharingWeights()
-        default: throw ServeError("the model takes no LoRA adapters")
-        }
+        guard let view = ModelPool.view(base) as? any CausalLM & Adaptable else { throw ServeError("the model takes no LoRA adapters") }
         try PEFTAdapter.load(from: path, into: view)
         return try add(Variant(name: adapterName, path: path, adapters: DecodingAdapters(view.adapters), template: template), taken: taken)
     }

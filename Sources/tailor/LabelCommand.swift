@@ -87,7 +87,7 @@ struct Label: ParsableCommand {
 
     /// A model answering each prompt twice: the two adapters, the base and one adapter, or the base twice.
     func sampled(from path: String) throws -> SampledPairs {
-        let prompts = try Self.prompts(path)
+        let prompts = try SampledPairs.prompts(path)
         let loaded = try openModel(source)
         let (network, tokenizer) = try usage { try loaded.decoder() }
         let (decoding, _) = try usage { try loaded.decoding() }
@@ -103,24 +103,5 @@ struct Label: ParsableCommand {
         let sides = adapters.count == 2 ? (adapters[0].name, adapters[1].name) : (name, adapters.first?.name ?? name)
         return try SampledPairs(model: model, prompts: prompts, sides: sides,
                                 options: SamplingOptions(maxTokens: maxTokens, temperature: temperature, seed: seed))
-    }
-
-    /// The `prompt` of every line of a JSON Lines file.
-    static func prompts(_ path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw LabelError("cannot read \(path)") }
-        var prompts: [String] = [], bad: [Int] = []
-        for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
-        where !line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) {
-            if let prompt = (try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])?["prompt"] as? String, !prompt.isEmpty {
-                prompts.append(prompt)
-            } else {
-                bad.append(n + 1)
-            }
-        }
-        if let first = bad.first {
-            throw LabelError("\(path):\(first): not a JSON object with a text 'prompt' (\(bad.count == 1 ? "1 line" : "\(bad.count) lines, the first here"))")
-        }
-        guard !prompts.isEmpty else { throw LabelError("\(path) holds no prompts") }
-        return prompts
     }
 }

@@ -32,20 +32,20 @@ final class OpenAIServerTests: XCTestCase {
     }
 
     /// A server on a free port of 127.0.0.1, stopped when the test ends.
-    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil, adapterLoading: Bool = false,
-               adapters: [(name: String, path: String)] = []) async throws -> (URL, ServedModel) {
+    func serve(apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, maxTokens: Int = 64, timeout: Double? = nil,
+               adapterLoading: Bool = false, adapters: [(name: String, path: String)] = []) async throws -> (URL, ServedModel) {
         let loaded = try smolLM2()
         let (model, tokenizer) = try loaded.decoder()
         let served = try ServedModel(name: "smol", model: model, decoding: Self.decoding!, tokenizer: tokenizer, template: try loaded.chatTemplate(),
                                      adapters: adapters)
-        return (try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxQueue: maxQueue, timeout: timeout,
-                                adapterLoading: adapterLoading), served)
+        return (try await start(.decoder(served), apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxQueue: maxQueue, maxTokens: maxTokens,
+                                timeout: timeout, adapterLoading: adapterLoading), served)
     }
 
     /// `served` on a free port of 127.0.0.1, stopped when the test ends.
-    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, timeout: Double? = nil,
-               adapterLoading: Bool = false) async throws -> URL {
-        let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: 64, maxQueue: maxQueue,
+    func start(_ served: Served, apiKey: String? = "sk-test", maxBodyBytes: Int = 4096, maxQueue: Int = 64, maxTokens: Int = 64,
+               timeout: Double? = nil, adapterLoading: Bool = false) async throws -> URL {
+        let options = ServeOptions(host: "127.0.0.1", port: 0, apiKey: apiKey, maxBodyBytes: maxBodyBytes, maxTokens: maxTokens, maxQueue: maxQueue,
                                    timeout: timeout, adapterLoading: adapterLoading)
         let (ports, found) = AsyncStream.makeStream(of: Int.self)
         let app = OpenAIServer.application(served, options: options) { found.yield($0) }
@@ -185,7 +185,7 @@ final class OpenAIServerTests: XCTestCase {
         @Sendable func answer(_ model: String) async throws -> String {
             var request = URLRequest(url: base.appendingPathComponent("v1/chat/completions"))
             request.httpMethod = "POST"
-            request.httpBody = Data(#"{"model": "\#(model)", "messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 6, "temperature": 0}"#.utf8)
+            request.httpBody = Data(#"{"model": "\#(model)", "messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 16, "temperature": 0}"#.utf8)
             request.setValue("Bearer sk-test", forHTTPHeaderField: "Authorization")
             let (data, _) = try await URLSession.shared.data(for: request)
             let choice = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["choices"] as? [[String: Any]])?.first
@@ -310,11 +310,11 @@ final class OpenAIServerTests: XCTestCase {
     /// With room for one generation, requests that come while it runs get 429 in the API's shape;
     /// once it has ended, the next is answered.
     func testAFullQueueAnswers429() async throws {
-        let (base, _) = try await serve(maxQueue: 1)
+        let (base, _) = try await serve(maxQueue: 1, maxTokens: 256)
         @Sendable func ask() async throws -> (Int, String) {
             var request = URLRequest(url: base.appendingPathComponent("v1/chat/completions"))
             request.httpMethod = "POST"
-            request.httpBody = Data(#"{"model": "smol", "messages": [{"role": "user", "content": "Count from one to fifty in words."}], "max_tokens": 48, "temperature": 0}"#.utf8)
+            request.httpBody = Data(#"{"model": "smol", "messages": [{"role": "user", "content": "Write a long story about a lighthouse keeper."}], "max_tokens": 256, "temperature": 0}"#.utf8)
             request.setValue("Bearer sk-test", forHTTPHeaderField: "Authorization")
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
@@ -333,8 +333,9 @@ final class OpenAIServerTests: XCTestCase {
     /// A generation that runs past `timeout` ends with 408 in the API's shape; streamed, with an
     /// error event after the text sent so far (the `openai` client raises it), then `[DONE]`.
     func testARequestPastTheTimeLimitAnswers408() async throws {
-        let (base, _) = try await serve(timeout: 0.2)
-        let ask = #"{"model": "smol", "messages": [{"role": "user", "content": "Count from one to fifty in words."}], "max_tokens": 64, "temperature": 0"#
+        let (base, _) = try await serve(maxTokens: 256, timeout: 0.2)
+        // An answer of 256 tokens (this story runs past 400), over two seconds of decoding.
+        let ask = #"{"model": "smol", "messages": [{"role": "user", "content": "Write a long story about a lighthouse keeper."}], "max_tokens": 256, "temperature": 0"#
         var (status, data) = try await call(base, "v1/chat/completions", json: ask + "}")
         XCTAssertEqual(status, 408, String(decoding: data, as: UTF8.self))
         XCTAssertEqual((try object(data)["error"] as? [String: Any])?["code"] as? String, "request_timeout")

@@ -75,7 +75,7 @@ public struct AdapterSet: Sendable {
     /// adapters there are.
     func input(_ name: String, _ x: Tensor) -> Tensor {
         guard dropout > 0 else { return x }
-        let module = name.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        let module = Philox.stream(named: name)
         return x.dropout(dropout, rng: Philox(seed: dropoutSeed ^ module, stream: 0x6c6f_7261_0000_0000 | dropoutStep))
     }
 

@@ -14,8 +14,6 @@ public protocol DecodingModel: AnyObject, Sendable {
     /// Runs each segment's new tokens after its cached ones (appending their keys and values) and
     /// returns the logits of the last new token of every segment that asks for them, (S, V) in order.
     func step(_ segments: [DecodeSegment]) -> Tensor
-    /// The module shapes adapters are checked against, (name, In, Out).
-    var adaptableShapes: [(String, Int, Int)] { get }
 }
 
 /// The new tokens of one sequence in a step.
@@ -107,6 +105,10 @@ struct DecodeRows {
     let segments: [DecodeSegment]
     let ranges: [Range<Int>]
     let positions: [Int]
+    /// Each row's segment and its row within it.
+    let owner: [(segment: Int, row: Int)]
+    /// The largest cache capacity among the segments (how many scores a row may need).
+    let longest: Int
     var count: Int { positions.count }
 
     init(_ segments: [DecodeSegment]) {
@@ -120,6 +122,8 @@ struct DecodeRows {
         }
         self.ranges = ranges
         self.positions = positions
+        owner = ranges.enumerated().flatMap { s, range in range.map { (s, $0 - range.lowerBound) } }
+        longest = segments.map(\.cache.capacity).max() ?? 0
     }
 
     /// Appends each segment's new keys and values (R, Hkv·D) to its cache, then writes every row's
@@ -131,8 +135,6 @@ struct DecodeRows {
                                      rows: range.count)
         }
         let out = Tensor(zeros: q.shape)
-        let owner = ranges.enumerated().flatMap { s, range in range.map { (s, $0 - range.lowerBound) } }  // (segment, row in it)
-        let longest = segments.map(\.cache.capacity).max() ?? 0
         let (qp, op) = (UnsafeSendableBox(q.pointer), UnsafeSendableBox(out.pointer))
         Parallel.forEach(count * heads, grain: 4) { items in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest)
@@ -153,32 +155,18 @@ struct DecodeRows {
     var logitRows: [Int] { ranges.indices.filter { segments[$0].wantsLogits }.map { ranges[$0].upperBound - 1 } }
 }
 
-extension Tensor {
-    /// The given rows of a (R, C) tensor, (n, C).
-    func rows(_ picked: [Int]) -> Tensor {
-        let c = shape[1], out = Tensor(zeros: [picked.count, c])
-        for (i, r) in picked.enumerated() { (out.pointer + i * c).update(from: pointer + r * c, count: c) }
-        return out
-    }
-}
-
 /// A float decoder laid out for serving, sharing its weights; adapters attached to it are merged
 /// into copies of the weights they change (the model itself is left as it is).
 public func decodingModel(_ model: any CausalLM) throws -> any DecodingModel {
+    var model = model
+    if let adapted = model as? any CausalLM & Adaptable, !adapted.adapters.isEmpty, let merged = ModelPool.view(model) as? any CausalLM & Adaptable {
+        merged.adapters = adapted.adapters
+        merged.mergeAdapters()
+        model = merged
+    }
     switch model {
-    case let llama as Llama:
-        guard !llama.adapters.isEmpty else { return DecodingLlama(llama) }
-        let merged = llama.sharingWeights()
-        merged.adapters = llama.adapters
-        merged.mergeAdapters()
-        return DecodingLlama(merged)
-    case let gpt2 as GPT2:
-        guard !gpt2.adapters.isEmpty else { return DecodingGPT2(gpt2) }
-        let merged = gpt2.sharingWeights()
-        merged.adapters = gpt2.adapters
-        merged.mergeAdapters()
-        return DecodingGPT2(merged)
-    default:
-        throw ModelFileError("\(type(of: model))", "is not a decoder Tailor can serve")
+    case let llama as Llama: return DecodingLlama(llama)
+    case let gpt2 as GPT2: return DecodingGPT2(gpt2)
+    default: throw ModelFileError("\(type(of: model))", "is not a decoder Tailor can serve")
     }
 }

@@ -12,7 +12,6 @@ public final class DecodingGPT2: DecodingModel, @unchecked Sendable {  // immuta
     let embed: BlockMatrix, positions: Tensor  // (V, C), (P, C)
     let layers: [Layer]
     let finalNorm: LayerNorm
-    public let adaptableShapes: [(String, Int, Int)]
 
     /// A float model's weights, shared with it.
     public init(_ model: GPT2) {
@@ -22,7 +21,6 @@ public final class DecodingGPT2: DecodingModel, @unchecked Sendable {  // immuta
         positions = Tensor.noGrad { model.positions.contiguous() }
         layers = model.layers.map { Layer(attnNorm: $0.attnNorm, mlpNorm: $0.mlpNorm, qkv: linear($0.qkv), o: linear($0.o), up: linear($0.up), down: linear($0.down)) }
         finalNorm = model.finalNorm
-        adaptableShapes = model.adaptableShapes
     }
 
     public var vocab: Int { config.vocab }
@@ -56,7 +54,7 @@ public final class DecodingGPT2: DecodingModel, @unchecked Sendable {  // immuta
                 x = x + l.down(up, batch, [(p + "mlp.down", 0)])
             }
             batch.finish()
-            let last = finalNorm(x.rows(batch.logitRows)).contiguous()  // (S, C)
+            let last = finalNorm(x.embedding(batch.logitRows.map(Int32.init), shape: [batch.logitRows.count])).contiguous()  // (S, C)
             let logits = Tensor(zeros: [last.shape[0], embed.rows])  // (S, V)
             embed.multiply(last.pointer, rows: last.shape[0], into: logits.pointer)
             return logits

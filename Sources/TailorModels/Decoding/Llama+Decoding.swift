@@ -14,7 +14,6 @@ public final class DecodingLlama: DecodingModel, @unchecked Sendable {  // immut
     let layers: [Layer]
     let finalNorm: Tensor  // (C)
     let head: BlockMatrix  // (V, C): the embedding when tied
-    public let adaptableShapes: [(String, Int, Int)]
 
     init(config: LlamaConfig, embed: BlockMatrix, layers: [Layer], finalNorm: Tensor, head: BlockMatrix?) {
         self.config = config
@@ -22,11 +21,6 @@ public final class DecodingLlama: DecodingModel, @unchecked Sendable {  // immut
         self.layers = layers
         self.finalNorm = finalNorm
         self.head = head ?? embed
-        let (c, kv, f) = (config.width, config.kvHeads * config.headDim, config.ffn)
-        adaptableShapes = (0..<config.layers).flatMap { i in
-            [("attn.q", c, c), ("attn.k", c, kv), ("attn.v", c, kv), ("attn.o", c, c), ("mlp.gate", c, f), ("mlp.up", c, f), ("mlp.down", f, c)]
-                .map { ("layers.\(i).\($0.0)", $0.1, $0.2) }
-        }
     }
 
     /// A float model's weights, shared with it (its transposed views are used as they are).
@@ -74,7 +68,7 @@ public final class DecodingLlama: DecodingModel, @unchecked Sendable {  // immut
                 x = x + l.down(inner, batch, [(p + "mlp.down", 0)])
             }
             batch.finish()
-            let last = x.rows(batch.logitRows).rmsNorm(weight: finalNorm, eps: config.normEps)  // (S, C)
+            let last = x.embedding(batch.logitRows.map(Int32.init), shape: [batch.logitRows.count]).rmsNorm(weight: finalNorm, eps: config.normEps)  // (S, C)
             let logits = Tensor(zeros: [last.shape[0], head.rows])  // (S, V)
             head.multiply(last.pointer, rows: last.shape[0], into: logits.pointer)
             return logits
