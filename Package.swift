@@ -1,5 +1,19 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// The runtime builds for the machine it is built on (`-target-cpu native`); its integer block
+/// kernels use AVX2 instructions directly where that machine has them, and portable loops with
+/// the same results elsewhere. Swift cannot ask the target's features at compile time, so the
+/// manifest reads them.
+let avx2: [SwiftSetting] = {
+    #if arch(x86_64) && os(Linux)
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    return flags.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("avx2") == true ? [.define("TAILOR_AVX2")] : []
+    #else
+    return []
+    #endif
+}()
 
 /// Tailor's modules follow its pipeline; each depends only on the ones above it:
 /// diagnostics → YAML layer → spec language & checker → planner → engine (scheduler, artifact
@@ -46,7 +60,7 @@ let package = Package(
             swiftSettings: [
                 .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
                 .unsafeFlags(["-O", "-target-cpu", "native"], .when(configuration: .debug)),
-            ]
+            ] + avx2
         ),
         .target(
             name: "TailorModels",

@@ -91,7 +91,8 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
 
     /// y (n, Out) = x (n, In) · Wᵀ. Every y[i, o] is one dot product summed in a fixed order, the
     /// same whatever `n`, the other rows or the thread count: a sequence's result never depends on
-    /// what else is in the batch.
+    /// what else is in the batch. Block-encoded matrices meet x quantised to 8 bits per block
+    /// (`QuantizedRows`); Float32 matrices meet it as it is.
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
         Self.multiply([(self, y)], x, rows: n)
     }
@@ -102,63 +103,30 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
         guard n > 0, let columns = products.first?.0.columns else { return }
         precondition(products.allSatisfy { $0.0.columns == columns }, "BlockMatrix.multiply: matrices of one pass share their input width")
         let starts = products.reduce(into: [0]) { $0.append($0.last! + $1.0.rows) }
+        // x is quantised once for every block-encoded matrix of the pass.
+        let quantised = products.contains { $0.0.encoding != .f32 } ? QuantizedRows(x, rows: n, columns: columns) : nil
+        defer { quantised?.deallocate() }
         let (x, outputs) = (UnsafeSendable(x), UnsafeSendable(products))
+        let q = UnsafeSendable(quantised)
         // About 64K weights per chunk: enough work to be worth a thread.
         Parallel.forEach(starts.last!, grain: Swift.max(1, 65_536 / columns)) { range in
-            // Decoded rows go through memory only for four rows of x or more (see `tileDots`).
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n >= 4 ? tile * columns : 1)
-            defer { scratch.deallocate() }
             // Each matrix's share of the chunk, taken once (not per row: copying one retains its storage).
             for m in products.indices where starts[m] < range.upperBound && starts[m + 1] > range.lowerBound {
                 let (matrix, y) = outputs.value[m]
                 let first = Swift.max(range.lowerBound, starts[m]) - starts[m], end = Swift.min(range.upperBound, starts[m + 1]) - starts[m]
-                // One row at a time serves a single sequence best (each decoded row used at once).
-                let rows = n >= 4 ? tile : 1
-                for o in stride(from: first, to: end, by: rows) {
-                    matrix.tileDots(o..<Swift.min(o + rows, end), x.value, rows: n, scratch: scratch, into: y)
+                if let q = q.value, matrix.encoding != .f32 {
+                    matrix.integerDots(first..<end, q, into: y)
+                } else {
+                    matrix.floatDots(first..<end, x.value, rows: n, into: y)
                 }
             }
         }
     }
 
-    /// Weight rows decoded and multiplied together when x has four rows or more: each group of four
-    /// x rows is read from cache once per tile, not once per weight row (32 rows of x outgrow the L1
-    /// cache). The tile never changes a result: every dot product is computed the same way.
-    static let tile = 16
-
-    /// y[i, o] for the weight rows `rows` (at most `tile`) and every row i of x.
-    @inline(__always)
-    func tileDots(_ rows: Range<Int>, _ x: UnsafePointer<Float>, rows n: Int, scratch: UnsafeMutablePointer<Float>,
-                  into y: UnsafeMutablePointer<Float>) {
-        // Fewer than four rows of x: each block is decoded in registers right where its products
-        // are taken (no round trip through memory), in the very operations of `dot`.
-        if n < 4 {
-            switch encoding {
-            case .f32: break
-            case .q8_0: return fusedDots(rows, x, n, y, blockBytes: 34) { p, half, d in
-                let q = (p + 2 + 16 * half).assumingMemoryBound(to: Int8.self)
-                var f = SIMD16<Float>()
-                for j in 0..<16 { f[j] = d * Float(q[j]) }
-                return f
-            }
-            case .q4_0, .q4_1: return fusedDots(rows, x, n, y, blockBytes: encoding.blockBytes) { [encoding] p, half, d in
-                let q = (p + (encoding == .q4_0 ? 2 : 4)).assumingMemoryBound(to: UInt8.self)
-                let m = encoding == .q4_0 ? -8 * d : Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self))))
-                var f = SIMD16<Float>()
-                if half == 0 {
-                    for j in 0..<16 { f[j] = d * Float(q[j] & 0x0F) + m }
-                } else {
-                    for j in 0..<16 { f[j] = d * Float(q[j] >> 4) + m }
-                }
-                return f
-            }
-            }
-        }
-        /// Row o's values: in place for Float32, else decoded into the scratch tile.
-        func weights(_ o: Int) -> UnsafePointer<Float> {
-            encoding == .f32 ? (base + o * rowBytes).assumingMemoryBound(to: Float.self) : UnsafePointer(scratch + (o - rows.lowerBound) * columns)
-        }
-        if encoding != .f32 { for o in rows { decodeRow(o, into: scratch + (o - rows.lowerBound) * columns) } }
+    /// y[i, o] for the Float32 weight rows `rows` and every row i of x: four rows of x at a time
+    /// share each weight read, by `dot4`, which computes exactly `dot`'s operations.
+    func floatDots(_ rows: Range<Int>, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+        @inline(__always) func weights(_ o: Int) -> UnsafePointer<Float> { (base + o * rowBytes).assumingMemoryBound(to: Float.self) }
         var i = 0
         while i + 4 <= n {
             for o in rows {
@@ -170,42 +138,6 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
         while i < n {
             for o in rows { y[i * self.rows + o] = Self.dot(weights(o), x + i * columns, columns) }
             i += 1
-        }
-    }
-
-    /// `dot` of weight rows `rows` (blocks of `blockBytes`) with each of the n rows of x, each block's
-    /// halves decoded by `lanes(block, half, scale)` with the values `decodeRow` gives: the same
-    /// accumulators, in the same order, so the same bits as decoding first.
-    @inline(__always)
-    func fusedDots(_ rows: Range<Int>, _ x: UnsafePointer<Float>, _ n: Int, _ y: UnsafeMutablePointer<Float>, blockBytes: Int,
-                   _ lanes: (UnsafeRawPointer, Int, Float) -> SIMD16<Float>) {
-        let blocks = columns / 32
-        @inline(__always) func scale(_ p: UnsafeRawPointer) -> Float { Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))) }
-        for o in rows {
-            let row = base + o * rowBytes
-            for i in 0..<n {
-                let xi = x + i * columns
-                let zero = SIMD16<Float>(repeating: 0)
-                var (a0, a1, a2, a3) = (zero, zero, zero, zero)
-                var b = 0
-                while b + 2 <= blocks {
-                    let p = row + b * blockBytes, p2 = p + blockBytes, k = b * 32
-                    let (d, d2) = (scale(p), scale(p2))
-                    a0.addProduct(lanes(p, 0, d), Lanes.load(xi, k))
-                    a1.addProduct(lanes(p, 1, d), Lanes.load(xi, k + 16))
-                    a2.addProduct(lanes(p2, 0, d2), Lanes.load(xi, k + 32))
-                    a3.addProduct(lanes(p2, 1, d2), Lanes.load(xi, k + 48))
-                    b += 2
-                }
-                a0 += a2
-                a1 += a3
-                if b < blocks {
-                    let p = row + b * blockBytes, d = scale(p)
-                    a0.addProduct(lanes(p, 0, d), Lanes.load(xi, b * 32))
-                    a1.addProduct(lanes(p, 1, d), Lanes.load(xi, b * 32 + 16))
-                }
-                y[i * self.rows + o] = Self.treeSum(a0 + a1) + 0  // `dot` adds its (empty) tail: −0 becomes +0 there too
-            }
         }
     }
 

@@ -8,7 +8,7 @@ struct Generate: ParsableCommand {
         abstract: "Generate text from a model; prints only the generated text.",
         discussion: """
             Example: tailor generate models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --chat \\
-                       --prompt "What is the capital of France?"
+                       --prompt "Name the capital of France."
             """)
 
     @Argument(help: "A GGUF file with a decoder model.")

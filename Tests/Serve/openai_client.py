@@ -12,7 +12,7 @@ ids = [m.id for m in client.models.list().data]
 assert ids == [model], ids
 print("models", ids)
 
-messages = [{"role": "user", "content": "What is the capital of France?"}]
+messages = [{"role": "user", "content": "Name the capital of France."}]
 chat = client.chat.completions.create(model=model, messages=messages, max_tokens=12, temperature=0)
 text = chat.choices[0].message.content
 assert "Paris" in text, text

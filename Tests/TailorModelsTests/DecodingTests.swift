@@ -25,9 +25,23 @@ final class DecodingTests: XCTestCase {
         return Data(bytes)
     }
 
+    /// x as 8-bit blocks keep it: each block of 32 in steps of its largest magnitude over 127,
+    /// rounded to the nearest step, ties to even.
+    func quantised(_ x: [Float]) -> [Float] {
+        stride(from: 0, to: x.count, by: 32).flatMap { start -> [Float] in
+            let block = x[start..<start + 32], step = block.map(abs).max()! / 127
+            return block.map { step == 0 ? 0 : ($0 * (1 / step)).rounded(.toNearestOrEven) * step }
+        }
+    }
+
+    /// Block-encoded matrices multiply x as 8-bit blocks keep it (`quantised`), by their decoded
+    /// values; each row of x gets the same bits alone as among others.
     func testBlockMatricesMultiplyAsTheirDecodedValuesOneRowAtATime() throws {
         let (rows, columns, n) = (37, 96, 7)
-        let x = Philox(seed: 3, stream: 1).uniform(count: n * columns).map { 2 * $0 - 1 }
+        var x = Philox(seed: 3, stream: 1).uniform(count: n * columns).map { 2 * $0 - 1 }
+        for j in 32..<64 { x[j] = 0 }  // a block of zeros, whose step is zero
+        for j in 64..<96 { x[j] = x[j] < 0 ? -0.5 : 0.5 }  // equal magnitudes: every value is ±127 steps
+        let kept = quantised(x)
         for encoding in [BlockMatrix.Encoding.q8_0, .q4_0, .q4_1] {
             let m = try BlockMatrix(encoding, rows: rows, columns: columns, bytes: blocks(encoding, rows: rows, columns: columns, seed: 7))
             var w = [Float](repeating: 0, count: rows * columns)
@@ -43,7 +57,7 @@ final class DecodingTests: XCTestCase {
             y.withUnsafeMutableBufferPointer { m.multiply(x, rows: n, into: $0.baseAddress!) }
             for i in 0..<n {
                 for o in 0..<rows {
-                    let exact = (0..<columns).reduce(0.0) { $0 + Double(w[o * columns + $1]) * Double(x[i * columns + $1]) }
+                    let exact = (0..<columns).reduce(0.0) { $0 + Double(w[o * columns + $1]) * Double(kept[i * columns + $1]) }
                     XCTAssertEqual(Double(y[i * rows + o]), exact, accuracy: 1e-5 * Swift.max(1, abs(exact)), "\(encoding) row \(i) out \(o)")
                 }
                 var alone = [Float](repeating: 0, count: rows)

@@ -119,22 +119,40 @@ final class SmolLM2Tests: XCTestCase {
         XCTAssertEqual(stopped.finish, .stop)
     }
 
-    /// The serving decoder, multiplying by the file's Q4_1 and Q8_0 blocks as they are, gives the
-    /// reference's logits and greedy answers, its prompts decoded together (two at a time, read in
-    /// slices of 16 tokens) by continuous batching.
+    /// The serving decoder, multiplying the file's Q4_1 and Q8_0 blocks as they are by 8-bit
+    /// activations, gives the float64 reference's logits within the noise that quantising
+    /// activations makes, and its greedy tokens wherever the reference's choice is clear of that
+    /// noise (teacher forced: the reference's tokens are fed back). Its prompts decoded together by
+    /// continuous batching (two at a time, read in slices of 16 tokens, so through the kernels'
+    /// four-row path) get the bits they get decoded alone, token by token.
     func testBlockDecoderGivesTheReferenceLogitsAndAnswers() throws {
         let m = try model()
         let decoding = try m.gguf.decodingLlama()
         let chats = Self.fixture["chat"] as! [[String: Any]]
         let prompts = chats.map { ($0["prompt_ids"] as! [Int]).map(Int32.init) }
+        // Rounding activations to 8 bits moves the logits chaotically: in the reference, moving x by
+        // 1e-7 of itself before each rounding moves the top logits by 0.2–0.4 (about 1.5% of the
+        // largest). The bound is twice that.
+        let bound = 0.03
+        var checked = 0
         for (chat, prompt) in zip(chats, prompts) {
-            let logits = decoding.step([DecodeSegment(cache: decoding.makeCache(capacity: prompt.count), tokens: prompt)]).scalars
+            let cache = decoding.makeCache(capacity: prompt.count + 24)
+            var logits = decoding.step([DecodeSegment(cache: cache, tokens: prompt)]).scalars
             let reference = chat["last_logits"] as! [String: Any]
             let pairs = (reference["top"] as! [[Double]]).map { (Int($0[0]), $0[1]) }
                 + zip(reference["sample_ids"] as! [Int], reference["sample_logits"] as! [Double]).map { ($0, $1) }
             let scale = pairs.map { abs($0.1) }.max()!
-            for (id, expected) in pairs { XCTAssertEqual(Double(logits[id]), expected, accuracy: 1e-3 * scale, "logit \(id)") }
+            for (id, expected) in pairs { XCTAssertEqual(Double(logits[id]), expected, accuracy: bound * scale, "logit \(id)") }
+            for (token, margin) in zip(chat["generated_ids"] as! [Int], chat["top1_top2_margins"] as! [Double]) {
+                if margin > 2 * bound * scale {
+                    XCTAssertEqual(logits.indices.max { logits[$0] < logits[$1] }, token, "\(chat["prompt"]!): a clear greedy choice")
+                    checked += 1
+                }
+                logits = decoding.step([DecodeSegment(cache: cache, tokens: [Int32(token)])]).scalars
+            }
         }
+        XCTAssertGreaterThan(checked, 10, "enough clear choices to check")
+        // Batched as a server would: the same tokens as one prompt at a time, one token per step.
         let decoder = BatchDecoder(model: decoding, tokenizer: m.tokenizer, maxSequences: 2, stepTokens: 16)
         let results = Mutex([Int: Generation]())
         var timings = GenerationTimings()
@@ -142,8 +160,17 @@ final class SmolLM2Tests: XCTestCase {
             BatchDecoder.Request(ids: ids, options: SamplingOptions(maxTokens: 24), stream: i) { r in results.withLock { $0[i] = r } }
         }, timings: &timings)
         let got = results.withLock { $0 }
-        for (i, chat) in chats.enumerated() { XCTAssertEqual(got[i]?.ids, (chat["generated_ids"] as! [Int]).map(Int32.init), "chat \(i)") }
-        XCTAssertEqual(got[0]?.text, "The capital of France is Paris.")
+        for (i, prompt) in prompts.enumerated() {
+            let cache = decoding.makeCache(capacity: prompt.count + 24)
+            var alone = [Int32](), next = prompt
+            while alone.count < 24 {
+                let logits = decoding.step([DecodeSegment(cache: cache, tokens: next)]).scalars
+                alone.append(Int32(logits.indices.max { logits[$0] < logits[$1] }!))
+                if m.tokenizer.endOfGeneration.contains(alone.last!) { break }
+                next = [alone.last!]
+            }
+            XCTAssertEqual(got[i]?.ids, alone, "chat \(i)")
+        }
     }
 
     func testSeededSamplingIsReproducibleAndSeedDependent() throws {
