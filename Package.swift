@@ -3,13 +3,17 @@ import Foundation
 import PackageDescription
 
 /// The runtime builds for the machine it is built on (`-target-cpu native`); its integer block
-/// kernels use AVX2 instructions directly where that machine has them, and portable loops with
-/// the same results elsewhere. Swift cannot ask the target's features at compile time, so the
-/// manifest reads them.
-let avx2: [SwiftSetting] = {
+/// kernels use AVX2 instructions directly where that machine has them (and AVX-512 VNNI's byte dot
+/// products where it has those too), and portable loops with the same results elsewhere. Swift
+/// cannot ask the target's features at compile time, so the manifest reads them.
+/// TAILOR_PORTABLE=1 builds the portable loops anyway, to test them.
+let cpuFeatures: [SwiftSetting] = {
     #if arch(x86_64) && os(Linux)
-    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    return flags.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("avx2") == true ? [.define("TAILOR_AVX2")] : []
+    guard ProcessInfo.processInfo.environment["TAILOR_PORTABLE"] == nil else { return [] }
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+    guard flags.contains("avx2") else { return [] }
+    return [.define("TAILOR_AVX2")] + (flags.isSuperset(of: ["avx512_vnni", "avx512vl"]) ? [.define("TAILOR_VNNI")] : [])
     #else
     return []
     #endif
@@ -60,7 +64,7 @@ let package = Package(
             swiftSettings: [
                 .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
                 .unsafeFlags(["-O", "-target-cpu", "native"], .when(configuration: .debug)),
-            ] + avx2
+            ] + cpuFeatures
         ),
         .target(
             name: "TailorModels",

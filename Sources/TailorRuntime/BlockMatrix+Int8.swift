@@ -231,12 +231,18 @@ struct WeightBlock {
     }
 
     /// The block's products with 32 quantised x values, summed in lanes of four neighbours. The
-    /// unsigned-by-signed multiply takes Q8_0's signs onto x; no pair sum can overflow 16 bits
-    /// (at most 2 · 128 · 127).
+    /// unsigned-by-signed multiply takes Q8_0's signs onto x. With VNNI one instruction sums each
+    /// lane's four products; without, byte pairs are summed to 16 bits (no pair can overflow: at
+    /// most 2 · 128 · 127) and then to lanes. Both sums are exact, so both give the same bits.
     @inline(__always) func dot(_ x: UnsafePointer<Int8>, signed: Bool) -> BlockProducts {
         let xv = _mm256_loadu_si256(UnsafeRawPointer(x).assumingMemoryBound(to: __m256i.self))
-        let pairs = signed ? _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q)) : _mm256_maddubs_epi16(q, xv)
-        return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
+        let (w, v) = signed ? (_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q)) : (q, xv)
+        #if TAILOR_VNNI
+        // The masked form is the one Swift can call (the plain one is a C macro); all lanes kept.
+        return _mm256_mask_dpbusd_epi32(_mm256_setzero_si256(), 0xFF, w, v)
+        #else
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(w, v), _mm256_set1_epi16(1))
+        #endif
     }
 }
 #else
@@ -263,25 +269,32 @@ struct PortableLanes8 {
     }
 }
 
-/// One weight block's 32 values as integers (Q4's nibbles 0…15, low nibbles first; Q8_0's signed values).
+/// One weight block's 32 values as integers (Q4's nibbles 0…15, low nibbles first; Q8_0's signed
+/// values), read where they lie: plain loops over memory, which the compiler vectorises.
 struct PortableWeightBlock {
-    var q = SIMD32<Int32>()
+    let p: UnsafeRawPointer
+    let nibbles: Bool
 
-    @inline(__always) init(signed p: UnsafeRawPointer) {
-        for j in 0..<32 { q[j] = Int32(p.load(fromByteOffset: j, as: Int8.self)) }
-    }
+    @inline(__always) init(signed p: UnsafeRawPointer) { (self.p, nibbles) = (p, false) }
 
-    @inline(__always) init(nibbles p: UnsafeRawPointer) {
-        for j in 0..<16 {
-            let byte = p.load(fromByteOffset: j, as: UInt8.self)
-            (q[j], q[j + 16]) = (Int32(byte & 0x0F), Int32(byte >> 4))
-        }
-    }
+    @inline(__always) init(nibbles p: UnsafeRawPointer) { (self.p, nibbles) = (p, true) }
 
     /// Lane l: Σ of the products of values 4l…4l+3 (exact).
     @inline(__always) func dot(_ x: UnsafePointer<Int8>, signed: Bool) -> SIMD8<Int32> {
-        var lanes = SIMD8<Int32>()
-        for j in 0..<32 { lanes[j / 4] &+= q[j] &* Int32(x[j]) }
-        return lanes
+        var sums = (Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0))
+        withUnsafeMutableBytes(of: &sums) { raw in
+            let lanes = raw.bindMemory(to: Int32.self).baseAddress!
+            if nibbles {
+                let q = p.assumingMemoryBound(to: UInt8.self)
+                for j in 0..<16 {
+                    lanes[j / 4] &+= Int32(q[j] & 0x0F) &* Int32(x[j])
+                    lanes[4 + j / 4] &+= Int32(q[j] >> 4) &* Int32(x[j + 16])
+                }
+            } else {
+                let q = p.assumingMemoryBound(to: Int8.self)
+                for j in 0..<32 { lanes[j / 4] &+= Int32(q[j]) &* Int32(x[j]) }
+            }
+        }
+        return SIMD8(sums.0, sums.1, sums.2, sums.3, sums.4, sums.5, sums.6, sums.7)
     }
 }

@@ -63,32 +63,66 @@ public final class SequenceKV: @unchecked Sendable {  // one step uses it at a t
         let d = headDim, kvHead = head / (heads / kvHeads), visible = length + row + 1
         let scale = 1 / Float(d).squareRoot()
         let k = keys + slot(layer, kvHead, 0), v = values + slot(layer, kvHead, 0)
-        var top = -Float.infinity
-        for j in 0..<visible {
+        /// Key j's score: q · k_j in 16 lanes, summed pairwise, plus the columns past the last
+        /// 16, times the scale. The same operations whether j is taken alone or among four.
+        @inline(__always) func score(_ j: Int, _ acc: SIMD16<Float>, _ i: Int) -> Float {
             let kj = k + j * d
-            let s = Lanes.sum(d, lanes: { Lanes.load(q, $0) * Lanes.load(kj, $0) }, scalar: { q[$0] * kj[$0] }) * scale
-            scores[j] = s
-            top = Swift.max(top, s)
+            var tail: Float = 0
+            for c in i..<d { tail.addProduct(q[c], kj[c]) }
+            return (BlockMatrix.treeSum(acc) + tail) * scale
         }
+        let whole = d - d % Lanes.width, zero = SIMD16<Float>(repeating: 0)
+        var j = 0
+        // Four keys at a time: their sums are independent, so they do not wait on each other.
+        while j + 4 <= visible {
+            var (a0, a1, a2, a3) = (zero, zero, zero, zero)
+            let k0 = k + j * d
+            for i in stride(from: 0, to: whole, by: Lanes.width) {
+                let qi = Lanes.load(q, i)
+                a0.addProduct(qi, Lanes.load(k0, i))
+                a1.addProduct(qi, Lanes.load(k0 + d, i))
+                a2.addProduct(qi, Lanes.load(k0 + 2 * d, i))
+                a3.addProduct(qi, Lanes.load(k0 + 3 * d, i))
+            }
+            (scores[j], scores[j + 1], scores[j + 2], scores[j + 3]) = (score(j, a0, whole), score(j + 1, a1, whole), score(j + 2, a2, whole), score(j + 3, a3, whole))
+            j += 4
+        }
+        while j < visible {
+            var acc = zero
+            for i in stride(from: 0, to: whole, by: Lanes.width) { acc.addProduct(Lanes.load(q, i), Lanes.load(k + j * d, i)) }
+            scores[j] = score(j, acc, whole)
+            j += 1
+        }
+        var top = -Float.infinity
+        for j in 0..<visible { top = Swift.max(top, scores[j]) }
         var total: Float = 0
         for j in 0..<visible {
             scores[j] = FastMath.expNonPositive(scores[j] - top)
             total += scores[j]
         }
-        out.update(repeating: 0, count: d)
-        for j in 0..<visible {
-            let w = scores[j], vj = v + j * d
-            var i = 0
-            while i + Lanes.width <= d {
-                Lanes.store(Lanes.load(out, i) + w * Lanes.load(vj, i), out, i)
-                i += Lanes.width
-            }
-            while i < d {
-                out[i] += w * vj[i]
-                i += 1
-            }
-        }
+        // The weighted values, 64 columns at a time held in registers over every position.
         let inv = 1 / total
-        for i in 0..<d { out[i] *= inv }
+        var c = 0
+        while c + 64 <= d {
+            var (a0, a1, a2, a3) = (zero, zero, zero, zero)
+            for j in 0..<visible {
+                let w = SIMD16<Float>(repeating: scores[j]), vj = v + j * d + c
+                a0.addProduct(w, Lanes.load(vj, 0))
+                a1.addProduct(w, Lanes.load(vj, 16))
+                a2.addProduct(w, Lanes.load(vj, 32))
+                a3.addProduct(w, Lanes.load(vj, 48))
+            }
+            Lanes.store(a0 * inv, out, c)
+            Lanes.store(a1 * inv, out, c + 16)
+            Lanes.store(a2 * inv, out, c + 32)
+            Lanes.store(a3 * inv, out, c + 48)
+            c += 64
+        }
+        while c < d {
+            var a: Float = 0
+            for j in 0..<visible { a.addProduct(scores[j], v[j * d + c]) }
+            out[c] = a * inv
+            c += 1
+        }
     }
 }
