@@ -5,7 +5,8 @@ import _Builtin_intrinsics.intel
 /// Rows of x quantised to 8 bits per 32-value block, as llama.cpp quantises the activations that
 /// meet its 4- and 8-bit weights (its Q8_0/Q8_1 rows): a block's scale is its largest magnitude
 /// over 127, each value is rounded to the nearest step (ties to even), and the block also
-/// keeps scale · Σ q, the sum a Q4 matrix's offsets multiply. A block's products with a weight block
+/// keeps Σ q and scale · Σ q: Q8_0's kernel corrects by the first, Q4's offsets multiply the
+/// second. A block's products with a weight block
 /// are then exact integer sums, taken 32 at a time by the integer vector units; only their scaling
 /// is floating point. This trades Float32 inputs for about two decimal digits (a block's values
 /// are kept to 1/254 of its largest), the trade every quantised-inference engine makes.
@@ -14,6 +15,7 @@ struct QuantizedRows {
     let values: UnsafeMutablePointer<Int8>  // (n, In)
     let scales: UnsafeMutablePointer<Float>  // (n, In / 32)
     let sums: UnsafeMutablePointer<Float>  // (n, In / 32): scale · Σ q
+    let totals: UnsafeMutablePointer<Int32>  // (n, In / 32): Σ q
 
     /// Quantises n rows of `columns` values (a multiple of 32). Each row's result depends on that
     /// row alone.
@@ -23,6 +25,7 @@ struct QuantizedRows {
         values = .allocate(capacity: n * columns)
         scales = .allocate(capacity: n * blocks)
         sums = .allocate(capacity: n * blocks)
+        totals = .allocate(capacity: n * blocks)
         // Plain loops over memory, which the compiler vectorises (Swift's SIMD reductions do not).
         for b in 0..<n * blocks {
             let v = x + b * 32, q = values + b * 32
@@ -30,7 +33,7 @@ struct QuantizedRows {
             // integer order is the numeric order (a NaN is largest, and makes the block's results NaN).
             var largest: UInt32 = 0
             for j in 0..<32 { largest = Swift.max(largest, v[j].bitPattern & 0x7FFF_FFFF) }
-            let scale = Float(bitPattern: largest) / 127, inverse = scale == 0 ? 0 : 1 / scale
+            let scale = Float(bitPattern: largest) / 127, inverse = (scale == 0 ? 0 : 1 / scale)
             var total: Int32 = 0
             for j in 0..<32 {
                 q[j] = Self.step(v[j], inverse)
@@ -38,6 +41,7 @@ struct QuantizedRows {
             }
             scales[b] = scale
             sums[b] = scale * Float(total)
+            totals[b] = total
         }
     }
 
@@ -54,247 +58,285 @@ struct QuantizedRows {
         values.deallocate()
         scales.deallocate()
         sums.deallocate()
+        totals.deallocate()
     }
 }
 
+
 extension BlockMatrix {
-    /// y[i, o] for weight rows `rows` and every quantised row i of x. A block's integer products
-    /// are summed in eight lanes of four neighbouring values (lane l holds values 4l…4l+3),
-    /// converted to Float32, multiplied by x's block scale, and added times the weight block's scale
-    /// into that lane's sum, even blocks and odd blocks apart (so consecutive blocks do not wait
-    /// on each other); the two are added and their lanes summed pairwise, halves first. Q4's
-    /// offsets meet x's block sums in one more dot product (`offsetDot`), added last. Every y[i, o]
-    /// is these operations in this order whether x's rows are taken four at a time or alone: a
-    /// row's result never depends on the other rows.
-    func integerDots(_ rows: Range<Int>, _ x: QuantizedRows, into y: UnsafeMutablePointer<Float>) {
+    /// y[i, o] for the rows o of the eight-row groups `groups` (`BlockTiles`) and every quantised
+    /// row i of x. For each row i and weight row o, block by block: the block's integer sum
+    /// Σ w·x (exact); that sum times (d_o · x's block scale), added into the even or the odd
+    /// blocks' sum by one fused multiply-add; for Q4, m_o (Q4_0: −8·d_o) times x's block sum
+    /// (`QuantizedRows.sums`) added into an offset sum by another. Then y = (even + odd) + offsets
+    /// (Q8_0: even + odd). Eight weight rows are eight lanes of one register, and four rows of x
+    /// share each tile's unpacking; every y[i, o] is these operations in this order, whatever
+    /// rows share the call, so a row's result never depends on the others.
+    func integerDots(_ groups: Range<Int>, _ x: QuantizedRows, into y: UnsafeMutablePointer<Float>) {
+        guard let tiles else { preconditionFailure("BlockMatrix: Float32 rows are multiplied in Float32") }
         switch encoding {
-        case .q8_0: integerDots(rows, x, y, Q8Blocks.self)
-        case .q4_0: integerDots(rows, x, y, Q40Blocks.self)
-        case .q4_1: integerDots(rows, x, y, Q41Blocks.self)
+        case .q8_0: integerDots(groups, tiles, x, y, Q8Tiles.self)
+        case .q4_0: integerDots(groups, tiles, x, y, Q40Tiles.self)
+        case .q4_1: integerDots(groups, tiles, x, y, Q41Tiles.self)
         case .f32: preconditionFailure("BlockMatrix: Float32 rows are multiplied in Float32")
         }
     }
 
     @inline(__always)
-    private func integerDots<Kind: BlockKind>(_ rows: Range<Int>, _ x: QuantizedRows, _ y: UnsafeMutablePointer<Float>, _: Kind.Type) {
-        let blocks = columns / 32
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks) { offsets in
-            let offsets = offsets.baseAddress!
-            /// Block `b` of weight row `row` into the sums of the `group` (1 or 4) x rows from `first`.
-            @inline(__always) func block(_ row: UnsafeRawPointer, _ b: Int, _ first: Int, _ sums: inout (Lanes8, Lanes8, Lanes8, Lanes8), group: Int) {
-                let p = row + b &* Kind.bytes, d = Kind.scale(p), w = Kind.weights(p)
-                if Kind.hasOffset { offsets[b] = Kind.offset(p, d) }
-                @inline(__always) func add(_ s: inout Lanes8, _ r: Int) {
+    private func integerDots<Kind: TileKind>(_ groups: Range<Int>, _ tiles: BlockTiles, _ x: QuantizedRows, _ y: UnsafeMutablePointer<Float>, _: Kind.Type) {
+        let blocks = tiles.blocks
+        typealias Four = (TileSums, TileSums, TileSums, TileSums)
+        for g in groups {
+            let lanes = Swift.min(8, rows - g * 8)
+            /// Block `b` of the group into the sums of the `count` (1 or 4) x rows from `first`.
+            @inline(__always) func block(_ b: Int, _ first: Int, _ sums: inout Four, _ offsets: inout Four, count: Int) {
+                let tile = Tile(tiles.tile(g, b), tiles.valuesOffset, Kind.self)
+                @inline(__always) func add(_ s: inout TileSums, _ f: inout TileSums, _ r: Int) {
                     let at = (first &+ r) &* blocks &+ b
-                    s.add(w.dot(x.values + at &* 32, signed: Kind.signed), x.scales[at], d)
+                    s.add(tile.dot(x.values + at &* 32, total: x.totals[at]), tile.d, x.scales[at])
+                    if Kind.hasOffset { f.addOffset(tile.m, x.sums[at]) }
                 }
-                add(&sums.0, 0)
-                if group == 4 {
-                    add(&sums.1, 1)
-                    add(&sums.2, 2)
-                    add(&sums.3, 3)
+                add(&sums.0, &offsets.0, 0)
+                if count == 4 {
+                    add(&sums.1, &offsets.1, 1)
+                    add(&sums.2, &offsets.2, 2)
+                    add(&sums.3, &offsets.3, 3)
                 }
             }
-            /// The weight row's dot with x row i, from its even and odd blocks' lanes.
-            @inline(__always) func total(_ even: Lanes8, _ odd: Lanes8, _ i: Int) -> Float {
-                let lanes = (even + odd).total
-                return Kind.hasOffset ? lanes + Self.offsetDot(offsets, x.sums + i * blocks, blocks) : lanes
+            @inline(__always) func store(_ even: TileSums, _ odd: TileSums, _ offsets: TileSums, _ i: Int) {
+                (Kind.hasOffset ? (even + odd) + offsets : even + odd).store(y + i * rows + g * 8, count: lanes)
             }
-            for o in rows {
-                let row = base + o * rowBytes
-                var i = 0
-                // Four rows of x share each weight block's decoding.
-                while i + 4 <= x.count {
-                    var even = (Lanes8(), Lanes8(), Lanes8(), Lanes8()), odd = even
-                    var b = 0
-                    while b + 2 <= blocks {
-                        block(row, b, i, &even, group: 4)
-                        block(row, b + 1, i, &odd, group: 4)
-                        b += 2
+            var i = 0
+            while i < x.count {
+                let count = x.count - i >= 4 ? 4 : 1
+                var even = (TileSums(), TileSums(), TileSums(), TileSums()), odd = even, offsets = even
+                var b = 0
+                while b + 2 <= blocks {
+                    if count == 4 {
+                        block(b, i, &even, &offsets, count: 4)
+                        block(b + 1, i, &odd, &offsets, count: 4)
+                    } else {
+                        block(b, i, &even, &offsets, count: 1)
+                        block(b + 1, i, &odd, &offsets, count: 1)
                     }
-                    if b < blocks { block(row, b, i, &even, group: 4) }
-                    y[i * self.rows + o] = total(even.0, odd.0, i)
-                    y[(i + 1) * self.rows + o] = total(even.1, odd.1, i + 1)
-                    y[(i + 2) * self.rows + o] = total(even.2, odd.2, i + 2)
-                    y[(i + 3) * self.rows + o] = total(even.3, odd.3, i + 3)
-                    i += 4
+                    b += 2
                 }
-                while i < x.count {
-                    var even = (Lanes8(), Lanes8(), Lanes8(), Lanes8()), odd = even
-                    var b = 0
-                    while b + 2 <= blocks {
-                        block(row, b, i, &even, group: 1)
-                        block(row, b + 1, i, &odd, group: 1)
-                        b += 2
-                    }
-                    if b < blocks { block(row, b, i, &even, group: 1) }
-                    y[i * self.rows + o] = total(even.0, odd.0, i)
-                    i += 1
+                if b < blocks { block(b, i, &even, &offsets, count: count == 4 ? 4 : 1) }
+                store(even.0, odd.0, offsets.0, i)
+                if count == 4 {
+                    store(even.1, odd.1, offsets.1, i + 1)
+                    store(even.2, odd.2, offsets.2, i + 2)
+                    store(even.3, odd.3, offsets.3, i + 3)
                 }
+                i += count
             }
         }
-    }
-
-    /// Σ m[b] · s[b] over `count` blocks: eight lanes over steps of eight, summed pairwise, then
-    /// the rest one by one.
-    @inline(__always)
-    static func offsetDot(_ m: UnsafePointer<Float>, _ s: UnsafePointer<Float>, _ count: Int) -> Float {
-        var lanes = SIMD8<Float>()
-        var k = 0
-        while k + 8 <= count {
-            lanes.addProduct(UnsafeRawPointer(m + k).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(s + k).loadUnaligned(as: SIMD8<Float>.self))
-            k += 8
-        }
-        let h4 = lanes.lowHalf + lanes.highHalf, h2 = h4.lowHalf + h4.highHalf
-        var total = h2[0] + h2[1]
-        while k < count {
-            total.addProduct(m[k], s[k])
-            k += 1
-        }
-        return total
     }
 }
 
-/// What the integer kernels need of a block encoding.
-protocol BlockKind {
-    static var bytes: Int { get }
-    static var signed: Bool { get }
+/// What the integer kernel needs of a block encoding's tiles.
+protocol TileKind {
+    static var nibbles: Bool { get }
     static var hasOffset: Bool { get }
-    /// The offset every value of the block carries (d·q + m), meeting the block's Σx.
-    static func offset(_ p: UnsafeRawPointer, _ d: Float) -> Float
-    static func weights(_ p: UnsafeRawPointer) -> WeightBlock
+    /// The offsets m of a tile's eight rows, given their scales (Q4_0's −8·d; Q4_1's stored m).
+    static func offsets<F: EightFloats>(_ tile: UnsafeRawPointer, _ d: F) -> F
 }
 
-extension BlockKind {
-    @inline(__always) static func scale(_ p: UnsafeRawPointer) -> Float {
-        Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(as: UInt16.self))))
-    }
+/// Eight Float32 lanes, one per weight row of a group (a register, or its portable spelling).
+protocol EightFloats {
+    /// Eight Float16 values from memory.
+    static func halves(_ p: UnsafeRawPointer) -> Self
+    static func times(_ a: Self, _ s: Float) -> Self
 }
 
 /// Q8_0: d · q, q signed.
-enum Q8Blocks: BlockKind {
-    static var bytes: Int { 34 }
-    static var signed: Bool { true }
+enum Q8Tiles: TileKind {
+    static var nibbles: Bool { false }
     static var hasOffset: Bool { false }
-    @inline(__always) static func offset(_ p: UnsafeRawPointer, _ d: Float) -> Float { 0 }
-    @inline(__always) static func weights(_ p: UnsafeRawPointer) -> WeightBlock { WeightBlock(signed: p + 2) }
+    @inline(__always) static func offsets<F: EightFloats>(_ tile: UnsafeRawPointer, _ d: F) -> F { d }
 }
 
 /// Q4_0: d · (q − 8) = d · q − 8d.
-enum Q40Blocks: BlockKind {
-    static var bytes: Int { 18 }
-    static var signed: Bool { false }
+enum Q40Tiles: TileKind {
+    static var nibbles: Bool { true }
     static var hasOffset: Bool { true }
-    @inline(__always) static func offset(_ p: UnsafeRawPointer, _ d: Float) -> Float { -8 * d }
-    @inline(__always) static func weights(_ p: UnsafeRawPointer) -> WeightBlock { WeightBlock(nibbles: p + 2) }
+    @inline(__always) static func offsets<F: EightFloats>(_ tile: UnsafeRawPointer, _ d: F) -> F { F.times(d, -8) }
 }
 
 /// Q4_1: d · q + m.
-enum Q41Blocks: BlockKind {
-    static var bytes: Int { 20 }
-    static var signed: Bool { false }
+enum Q41Tiles: TileKind {
+    static var nibbles: Bool { true }
     static var hasOffset: Bool { true }
-    @inline(__always) static func offset(_ p: UnsafeRawPointer, _ d: Float) -> Float {
-        Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self))))
-    }
-    @inline(__always) static func weights(_ p: UnsafeRawPointer) -> WeightBlock { WeightBlock(nibbles: p + 4) }
+    @inline(__always) static func offsets<F: EightFloats>(_ tile: UnsafeRawPointer, _ d: F) -> F { F.halves(tile + 16) }
 }
 
 #if TAILOR_AVX2
-/// A block's integer products, summed in eight lanes.
-typealias BlockProducts = __m256i
+struct TileFloats: EightFloats {
+    var v: __m256
 
-/// Eight Float32 lane sums (one AVX register).
-struct Lanes8 {
-    var v = _mm256_setzero_ps()
-
-    /// lanes += (Float(products) · xScale) · wScale, the second product fused with the sum.
-    @inline(__always) mutating func add(_ products: BlockProducts, _ xScale: Float, _ wScale: Float) {
-        v = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(products), _mm256_set1_ps(xScale)), _mm256_set1_ps(wScale), v)
+    @inline(__always) static func halves(_ p: UnsafeRawPointer) -> TileFloats {
+        TileFloats(v: _mm256_cvtph_ps(_mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))))
     }
 
-    @inline(__always) static func + (a: Lanes8, b: Lanes8) -> Lanes8 { Lanes8(v: _mm256_add_ps(a.v, b.v)) }
-
-    @inline(__always) var total: Float { PortableLanes8(v: unsafeBitCast(v, to: SIMD8<Float>.self)).total }
+    @inline(__always) static func times(_ a: TileFloats, _ s: Float) -> TileFloats { TileFloats(v: _mm256_mul_ps(a.v, _mm256_set1_ps(s))) }
 }
 
-/// One weight block as 32 bytes in a register: Q4's nibbles unpacked (values 0…15, low nibbles
-/// first) or Q8_0's signed values.
-struct WeightBlock {
-    let q: __m256i
+/// A tile unpacked into registers: its scales and offsets, and its values as eight registers of
+/// four bytes per row (Q4's nibbles 0…15; Q8_0's values as stored, or moved up by 128 to be
+/// unsigned where VNNI multiplies them).
+struct Tile {
+    let d: TileFloats, m: TileFloats
+    let w: (__m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i, __m256i)
+    let nibbles: Bool
 
-    @inline(__always) init(signed p: UnsafeRawPointer) { q = _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
-
-    @inline(__always) init(nibbles p: UnsafeRawPointer) {
-        let packed = _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
-        q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F))
+    @inline(__always) init<Kind: TileKind>(_ p: UnsafeRawPointer, _ valuesOffset: Int, _: Kind.Type) {
+        d = TileFloats.halves(p)
+        m = Kind.offsets(p, d)
+        nibbles = Kind.nibbles
+        @inline(__always) func load(_ step: Int) -> __m256i { _mm256_loadu_si256((p + valuesOffset + 32 * step).assumingMemoryBound(to: __m256i.self)) }
+        if Kind.nibbles {
+            let low = _mm256_set1_epi8(0x0F)
+            let (s0, s1, s2, s3) = (load(0), load(1), load(2), load(3))
+            w = (_mm256_and_si256(s0, low), _mm256_and_si256(s1, low), _mm256_and_si256(s2, low), _mm256_and_si256(s3, low),
+                 _mm256_and_si256(_mm256_srli_epi16(s0, 4), low), _mm256_and_si256(_mm256_srli_epi16(s1, 4), low),
+                 _mm256_and_si256(_mm256_srli_epi16(s2, 4), low), _mm256_and_si256(_mm256_srli_epi16(s3, 4), low))
+        } else {
+            #if TAILOR_VNNI
+            let flip = _mm256_set1_epi8(-128)
+            w = (_mm256_xor_si256(load(0), flip), _mm256_xor_si256(load(1), flip), _mm256_xor_si256(load(2), flip), _mm256_xor_si256(load(3), flip),
+                 _mm256_xor_si256(load(4), flip), _mm256_xor_si256(load(5), flip), _mm256_xor_si256(load(6), flip), _mm256_xor_si256(load(7), flip))
+            #else
+            w = (load(0), load(1), load(2), load(3), load(4), load(5), load(6), load(7))
+            #endif
+        }
     }
 
-    /// The block's products with 32 quantised x values, summed in lanes of four neighbours. The
-    /// unsigned-by-signed multiply takes Q8_0's signs onto x. With VNNI one instruction sums each
-    /// lane's four products; without, byte pairs are summed to 16 bits (no pair can overflow: at
-    /// most 2 · 128 · 127) and then to lanes. Both sums are exact, so both give the same bits.
-    @inline(__always) func dot(_ x: UnsafePointer<Int8>, signed: Bool) -> BlockProducts {
-        let xv = _mm256_loadu_si256(UnsafeRawPointer(x).assumingMemoryBound(to: __m256i.self))
-        let (w, v) = signed ? (_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q)) : (q, xv)
+    /// Each row's exact Σ w·x with one x block (32 values; `total` is their sum).
+    @inline(__always) func dot(_ x: UnsafePointer<Int8>, total: Int32) -> __m256i {
+        let raw = UnsafeRawPointer(x)
+        @inline(__always) func chunk(_ k: Int) -> __m256i { _mm256_set1_epi32(raw.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self)) }
+        /// acc + each lane's four products of unsigned weights u and signed x s (exact).
+        @inline(__always) func products(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
+            #if TAILOR_VNNI
+            // The masked form is the one Swift can call (the plain one is a C macro); all lanes kept.
+            return _mm256_mask_dpbusd_epi32(acc, 0xFF, u, s)
+            #else
+            // Byte pairs to 16 bits first: no pair can overflow (at most 2 · 128 · 127).
+            return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
+            #endif
+        }
+        @inline(__always) func term(_ acc: __m256i, _ w: __m256i, _ k: Int) -> __m256i {
+            #if TAILOR_VNNI
+            return products(acc, w, chunk(k))
+            #else
+            // Signed weights: their magnitudes times x with their signs.
+            return nibbles ? products(acc, w, chunk(k)) : products(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(chunk(k), w))
+            #endif
+        }
+        let zero = _mm256_setzero_si256()
+        let a = term(term(term(term(zero, w.0, 0), w.2, 2), w.4, 4), w.6, 6)
+        let b = term(term(term(term(zero, w.1, 1), w.3, 3), w.5, 5), w.7, 7)
+        let sum = _mm256_add_epi32(a, b)
         #if TAILOR_VNNI
-        // The masked form is the one Swift can call (the plain one is a C macro); all lanes kept.
-        return _mm256_mask_dpbusd_epi32(_mm256_setzero_si256(), 0xFF, w, v)
+        // Q8_0's weights were moved up by 128: Σ (w + 128)·x − 128·Σx.
+        return nibbles ? sum : _mm256_sub_epi32(sum, _mm256_set1_epi32(total &* 128))
         #else
-        return _mm256_madd_epi16(_mm256_maddubs_epi16(w, v), _mm256_set1_epi16(1))
+        return sum
         #endif
     }
 }
-#else
-typealias BlockProducts = SIMD8<Int32>
-typealias Lanes8 = PortableLanes8
-typealias WeightBlock = PortableWeightBlock
-#endif
-/// Eight Float32 lane sums: the vector kernel's operations, one lane at a time, for machines
-/// without AVX2 (and for testing that kernel: both give the same bits).
-struct PortableLanes8 {
-    var v = SIMD8<Float>()
 
-    @inline(__always) mutating func add(_ products: SIMD8<Int32>, _ xScale: Float, _ wScale: Float) {
-        for l in 0..<8 { v[l].addProduct(Float(products[l]) * xScale, wScale) }
+/// Eight Float32 sums, one per weight row of a group.
+struct TileSums {
+    var v = _mm256_setzero_ps()
+
+    /// sums += Float(products) · (d · xScale), fused.
+    @inline(__always) mutating func add(_ products: __m256i, _ d: TileFloats, _ xScale: Float) {
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), _mm256_mul_ps(d.v, _mm256_set1_ps(xScale)), v)
     }
 
-    @inline(__always) static func + (a: PortableLanes8, b: PortableLanes8) -> PortableLanes8 { PortableLanes8(v: a.v + b.v) }
+    /// sums += m · xSum, fused.
+    @inline(__always) mutating func addOffset(_ m: TileFloats, _ xSum: Float) { v = _mm256_fmadd_ps(m.v, _mm256_set1_ps(xSum), v) }
 
-    /// ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
-    @inline(__always) var total: Float {
-        let h4 = v.lowHalf + v.highHalf
-        let h2 = h4.lowHalf + h4.highHalf
-        return h2[0] + h2[1]
+    @inline(__always) static func + (a: TileSums, b: TileSums) -> TileSums { TileSums(v: _mm256_add_ps(a.v, b.v)) }
+
+    @inline(__always) func store(_ y: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 8 { _mm256_storeu_ps(y, v) } else { PortableTileSums(v: unsafeBitCast(v, to: SIMD8<Float>.self)).store(y, count: count) }
     }
 }
+#else
+typealias TileFloats = PortableTileFloats
+typealias Tile = PortableTile
+typealias TileSums = PortableTileSums
+#endif
 
-/// One weight block's 32 values as integers (Q4's nibbles 0…15, low nibbles first; Q8_0's signed
-/// values), read where they lie: plain loops over memory, which the compiler vectorises.
-struct PortableWeightBlock {
-    let p: UnsafeRawPointer
+/// The vector kernel's operations one lane at a time, for machines without AVX2 (and for testing
+/// that kernel: both give the same bits).
+struct PortableTileFloats: EightFloats {
+    var v: SIMD8<Float>
+
+    @inline(__always) static func halves(_ p: UnsafeRawPointer) -> PortableTileFloats {
+        var v = SIMD8<Float>()
+        for r in 0..<8 { v[r] = Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self)))) }
+        return PortableTileFloats(v: v)
+    }
+
+    @inline(__always) static func times(_ a: PortableTileFloats, _ s: Float) -> PortableTileFloats { PortableTileFloats(v: a.v * s) }
+}
+
+/// A tile read where it lies: plain loops over memory, which the compiler vectorises.
+struct PortableTile {
+    let d: PortableTileFloats, m: PortableTileFloats
+    let values: UnsafeRawPointer
     let nibbles: Bool
 
-    @inline(__always) init(signed p: UnsafeRawPointer) { (self.p, nibbles) = (p, false) }
+    @inline(__always) init<Kind: TileKind>(_ p: UnsafeRawPointer, _ valuesOffset: Int, _: Kind.Type) {
+        d = PortableTileFloats.halves(p)
+        m = Kind.offsets(p, d)
+        (values, nibbles) = (p + valuesOffset, Kind.nibbles)
+    }
 
-    @inline(__always) init(nibbles p: UnsafeRawPointer) { (self.p, nibbles) = (p, true) }
-
-    /// Lane l: Σ of the products of values 4l…4l+3 (exact).
-    @inline(__always) func dot(_ x: UnsafePointer<Int8>, signed: Bool) -> SIMD8<Int32> {
+    /// Each row's exact Σ w·x with one x block.
+    @inline(__always) func dot(_ x: UnsafePointer<Int8>, total: Int32) -> SIMD8<Int32> {
         var sums = (Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0))
         withUnsafeMutableBytes(of: &sums) { raw in
             let lanes = raw.bindMemory(to: Int32.self).baseAddress!
             if nibbles {
-                let q = p.assumingMemoryBound(to: UInt8.self)
-                for j in 0..<16 {
-                    lanes[j / 4] &+= Int32(q[j] & 0x0F) &* Int32(x[j])
-                    lanes[4 + j / 4] &+= Int32(q[j] >> 4) &* Int32(x[j + 16])
+                let q = values.assumingMemoryBound(to: UInt8.self)
+                for step in 0..<4 {
+                    for r in 0..<8 {
+                        for t in 0..<4 {
+                            let byte = q[step * 32 + 4 * r + t]
+                            lanes[r] &+= Int32(byte & 0x0F) &* Int32(x[4 * step + t]) &+ Int32(byte >> 4) &* Int32(x[16 + 4 * step + t])
+                        }
+                    }
                 }
             } else {
-                let q = p.assumingMemoryBound(to: Int8.self)
-                for j in 0..<32 { lanes[j / 4] &+= Int32(q[j]) &* Int32(x[j]) }
+                let q = values.assumingMemoryBound(to: Int8.self)
+                for step in 0..<8 {
+                    for r in 0..<8 {
+                        for t in 0..<4 { lanes[r] &+= Int32(q[step * 32 + 4 * r + t]) &* Int32(x[4 * step + t]) }
+                    }
+                }
             }
         }
         return SIMD8(sums.0, sums.1, sums.2, sums.3, sums.4, sums.5, sums.6, sums.7)
     }
+}
+
+/// Eight Float32 sums, one lane at a time.
+struct PortableTileSums {
+    var v = SIMD8<Float>()
+
+    @inline(__always) mutating func add(_ products: SIMD8<Int32>, _ d: PortableTileFloats, _ xScale: Float) {
+        for r in 0..<8 { v[r].addProduct(Float(products[r]), d.v[r] * xScale) }
+    }
+
+    @inline(__always) mutating func addOffset(_ m: PortableTileFloats, _ xSum: Float) {
+        for r in 0..<8 { v[r].addProduct(m.v[r], xSum) }
+    }
+
+    @inline(__always) static func + (a: PortableTileSums, b: PortableTileSums) -> PortableTileSums { PortableTileSums(v: a.v + b.v) }
+
+    @inline(__always) func store(_ y: UnsafeMutablePointer<Float>, count: Int) { for r in 0..<count { y[r] = v[r] } }
 }

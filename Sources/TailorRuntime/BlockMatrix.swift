@@ -7,6 +7,9 @@ import Foundation
 ///
 /// Rows are output features: (Out, In), as GGUF and checkpoints store linear weights, each row
 /// `In / 32` blocks (or `In` floats). `In` must be a multiple of 32 for the block encodings.
+///
+/// A block-encoded matrix is also copied once into `BlockTiles`, eight rows interleaved, which is
+/// what its products read; the file's own layout serves row lookups (an embedding's tokens).
 public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the bytes are never written
     public enum Encoding: String, Sendable {
         case f32 = "F32", q8_0 = "Q8_0", q4_0 = "Q4_0", q4_1 = "Q4_1"
@@ -31,6 +34,8 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
     let owner: Tensor?
     let base: UnsafeRawPointer
     let rowBytes: Int
+    /// The block encodings' weights as the integer kernel reads them (nil for Float32).
+    let tiles: BlockTiles?
 
     /// Wraps `rows × columns` values in `encoding` (the bytes are shared, not copied).
     public init(_ encoding: Encoding, rows: Int, columns: Int, bytes: Data) throws {
@@ -50,6 +55,7 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
         self.rows = rows
         self.columns = columns
         self.rowBytes = rowBytes
+        tiles = encoding == .f32 ? nil : BlockTiles(encoding, rows: rows, columns: columns, base: base, rowBytes: rowBytes)
     }
 
     static func heapCopy(_ bytes: Data) -> Data {
@@ -75,6 +81,7 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
         owner = values
         bytes = Data()
         base = UnsafeRawPointer(values.pointer)
+        tiles = nil
     }
 
     /// Row `r` as Float32 values into `out` (`columns` of them): an embedding lookup.
@@ -102,22 +109,24 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
     public static func multiply(_ products: [(BlockMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, rows n: Int) {
         guard n > 0, let columns = products.first?.0.columns else { return }
         precondition(products.allSatisfy { $0.0.columns == columns }, "BlockMatrix.multiply: matrices of one pass share their input width")
-        let starts = products.reduce(into: [0]) { $0.append($0.last! + $1.0.rows) }
+        // Work goes out in groups of eight rows (the integer kernel's tiles), each matrix's last
+        // group perhaps shorter.
+        let starts = products.reduce(into: [0]) { $0.append($0.last! + ($1.0.rows + 7) / 8) }
         // x is quantised once for every block-encoded matrix of the pass.
         let quantised = products.contains { $0.0.encoding != .f32 } ? QuantizedRows(x, rows: n, columns: columns) : nil
         defer { quantised?.deallocate() }
         let (x, outputs) = (UnsafeSendable(x), UnsafeSendable(products))
         let q = UnsafeSendable(quantised)
         // About 64K weights per chunk: enough work to be worth a thread.
-        Parallel.forEach(starts.last!, grain: Swift.max(1, 65_536 / columns)) { range in
-            // Each matrix's share of the chunk, taken once (not per row: copying one retains its storage).
+        Parallel.forEach(starts.last!, grain: Swift.max(1, 8_192 / columns)) { range in
+            // Each matrix's share of the chunk, taken once (not per group: copying one retains its storage).
             for m in products.indices where starts[m] < range.upperBound && starts[m + 1] > range.lowerBound {
                 let (matrix, y) = outputs.value[m]
-                let first = Swift.max(range.lowerBound, starts[m]) - starts[m], end = Swift.min(range.upperBound, starts[m + 1]) - starts[m]
+                let groups = (Swift.max(range.lowerBound, starts[m]) - starts[m])..<(Swift.min(range.upperBound, starts[m + 1]) - starts[m])
                 if let q = q.value, matrix.encoding != .f32 {
-                    matrix.integerDots(first..<end, q, into: y)
+                    matrix.integerDots(groups, q, into: y)
                 } else {
-                    matrix.floatDots(first..<end, x.value, rows: n, into: y)
+                    matrix.floatDots((groups.lowerBound * 8)..<Swift.min(matrix.rows, groups.upperBound * 8), x.value, rows: n, into: y)
                 }
             }
         }

@@ -130,10 +130,13 @@ final class SmolLM2Tests: XCTestCase {
         let decoding = try m.gguf.decodingLlama()
         let chats = Self.fixture["chat"] as! [[String: Any]]
         let prompts = chats.map { ($0["prompt_ids"] as! [Int]).map(Int32.init) }
-        // Rounding activations to 8 bits moves the logits chaotically: in the reference, moving x by
-        // 1e-7 of itself before each rounding moves the top logits by 0.2–0.4 (about 1.5% of the
-        // largest). The bound is twice that.
-        let bound = 0.03
+        // Rounding activations to 8 bits moves the logits chaotically: a rounding that falls the
+        // other way in one layer moves every later one. Scaling each block's rounding step by
+        // 1 + k·1e-7 (k = −2…3) moved the first prompt's top logits by 0.3 to 1.1 (up to 4.5% of
+        // the largest), mostly together, and a shift common to all logits changes no probability.
+        // So logits are compared relative to the reference's top token, within 5% of the largest
+        // (the low ones move most: 0.9 for one 15 below the top).
+        let bound = 0.05
         var checked = 0
         for (chat, prompt) in zip(chats, prompts) {
             let cache = decoding.makeCache(capacity: prompt.count + 24)
@@ -141,8 +144,10 @@ final class SmolLM2Tests: XCTestCase {
             let reference = chat["last_logits"] as! [String: Any]
             let pairs = (reference["top"] as! [[Double]]).map { (Int($0[0]), $0[1]) }
                 + zip(reference["sample_ids"] as! [Int], reference["sample_logits"] as! [Double]).map { ($0, $1) }
-            let scale = pairs.map { abs($0.1) }.max()!
-            for (id, expected) in pairs { XCTAssertEqual(Double(logits[id]), expected, accuracy: bound * scale, "logit \(id)") }
+            let scale = pairs.map { abs($0.1) }.max()!, (top, topLogit) = pairs[0]
+            for (id, expected) in pairs {
+                XCTAssertEqual(Double(logits[id] - logits[top]), expected - topLogit, accuracy: bound * scale, "logit \(id) relative to \(top)")
+            }
             for (token, margin) in zip(chat["generated_ids"] as! [Int], chat["top1_top2_margins"] as! [Double]) {
                 if margin > 2 * bound * scale {
                     XCTAssertEqual(logits.indices.max { logits[$0] < logits[$1] }, token, "\(chat["prompt"]!): a clear greedy choice")

@@ -2,9 +2,9 @@ import Foundation
 @testable import TailorRuntime
 import XCTest
 
-/// The integer block kernels: x's 8-bit blocks follow their definition, and the kernel (AVX2
-/// where the machine has it) gives the bits of its operations spelled out one lane at a time by
-/// the portable types, which machines without AVX2 run.
+/// The integer block kernels: x's 8-bit blocks follow their definition, and the kernel (VNNI or
+/// AVX2 where the machine has them) and the portable types (which other machines run) both give
+/// the bits of that definition spelled out from the file's blocks.
 final class IntegerBlockTests: XCTestCase {
     func testRowsQuantiseToTheNearestStepOfTheirBlocksLargestOver127() {
         var x = Philox(seed: 5, stream: 0).uniform(count: 3 * 64).map { 6 * $0 - 3 }
@@ -23,14 +23,17 @@ final class IntegerBlockTests: XCTestCase {
                 total += expected
             }
             XCTAssertEqual(q.sums[b], step * Float(total), "block \(b)")
+            XCTAssertEqual(Int(q.totals[b]), total, "block \(b)")
         }
         XCTAssertTrue(q.scales[3].isNaN)
     }
 
-    /// Random blocks of each encoding, several rows of x: `multiply` against the documented order
-    /// computed with the portable lanes.
-    func testTheKernelGivesThePortableOperationsBits() throws {
-        let (rows, columns, n) = (5, 160, 6)  // five blocks a row: an odd one out
+    /// Random blocks of each encoding, thirteen weight rows (a group of eight and a short one) and
+    /// six rows of x (four together, then two alone): `multiply` against the kernel's definition
+    /// spelled out from the file's own blocks, bit for bit, and the portable tile types (what
+    /// machines without AVX2 run) against it too.
+    func testTheKernelGivesItsDefinitionsBits() throws {
+        let (rows, columns, n) = (13, 160, 6)  // five blocks a row: an odd one out
         let x = Philox(seed: 9, stream: 1).uniform(count: n * columns).map { 4 * $0 - 2 }
         let q = x.withUnsafeBufferPointer { QuantizedRows($0.baseAddress!, rows: n, columns: columns) }
         defer { q.deallocate() }
@@ -46,24 +49,58 @@ final class IntegerBlockTests: XCTestCase {
             let m = try BlockMatrix(encoding, rows: rows, columns: columns, bytes: Data(bytes))
             var y = [Float](repeating: 0, count: n * rows)
             y.withUnsafeMutableBufferPointer { p in x.withUnsafeBufferPointer { m.multiply($0.baseAddress!, rows: n, into: p.baseAddress!) } }
+            let portable = portableDots(m, q, encoding)
             bytes.withUnsafeBytes { raw in
                 for i in 0..<n {
                     for o in 0..<rows {
-                        var even = PortableLanes8(), odd = PortableLanes8(), offsets = [Float]()
+                        var (even, odd, offsets): (Float, Float, Float) = (0, 0, 0)
                         for b in 0..<blocks {
                             let p = raw.baseAddress! + (o * blocks + b) * size, at = i * blocks + b
                             let d = Float(Float16(bitPattern: p.loadUnaligned(as: UInt16.self)))
-                            let weights = encoding == .q8_0 ? PortableWeightBlock(signed: p + 2) : PortableWeightBlock(nibbles: p + (encoding == .q4_0 ? 2 : 4))
-                            let products = weights.dot(q.values + at * 32, signed: encoding == .q8_0)
-                            if b % 2 == 0 { even.add(products, q.scales[at], d) } else { odd.add(products, q.scales[at], d) }
-                            offsets.append(encoding == .q4_1 ? Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self))) : -8 * d)
+                            var total = 0
+                            for j in 0..<32 {
+                                let w = switch encoding {
+                                case .q8_0: Int(p.load(fromByteOffset: 2 + j, as: Int8.self))
+                                case .q4_0: Int(p.load(fromByteOffset: 2 + j % 16, as: UInt8.self) >> (j < 16 ? 0 : 4) & 0x0F)
+                                default: Int(p.load(fromByteOffset: 4 + j % 16, as: UInt8.self) >> (j < 16 ? 0 : 4) & 0x0F)
+                                }
+                                total += w * Int(q.values[at * 32 + j])
+                            }
+                            if b % 2 == 0 { even.addProduct(Float(total), d * q.scales[at]) } else { odd.addProduct(Float(total), d * q.scales[at]) }
+                            let offset = encoding == .q4_1 ? Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self))) : d * -8
+                            offsets.addProduct(offset, q.sums[at])
                         }
-                        var expected = (even + odd).total
-                        if encoding != .q8_0 { expected += BlockMatrix.offsetDot(offsets, q.sums + i * blocks, blocks) }
+                        let expected = encoding == .q8_0 ? even + odd : (even + odd) + offsets
                         XCTAssertEqual(y[i * rows + o].bitPattern, expected.bitPattern, "\(encoding) row \(i) out \(o)")
+                        XCTAssertEqual(portable[i * rows + o].bitPattern, expected.bitPattern, "portable \(encoding) row \(i) out \(o)")
                     }
                 }
             }
         }
+    }
+
+    /// The kernel's loop over blocks, taken with the portable tile types, one x row at a time.
+    private func portableDots(_ m: BlockMatrix, _ x: QuantizedRows, _ encoding: BlockMatrix.Encoding) -> [Float] {
+        let tiles = m.tiles!
+        var y = [Float](repeating: 0, count: x.count * m.rows)
+        for g in 0..<tiles.groups {
+            for i in 0..<x.count {
+                var even = PortableTileSums(), odd = even, offsets = even
+                for b in 0..<tiles.blocks {
+                    let at = i * tiles.blocks + b, p = tiles.tile(g, b)
+                    let tile = switch encoding {
+                    case .q8_0: PortableTile(p, tiles.valuesOffset, Q8Tiles.self)
+                    case .q4_0: PortableTile(p, tiles.valuesOffset, Q40Tiles.self)
+                    default: PortableTile(p, tiles.valuesOffset, Q41Tiles.self)
+                    }
+                    let products = tile.dot(x.values + at * 32, total: x.totals[at])
+                    if b % 2 == 0 { even.add(products, tile.d, x.scales[at]) } else { odd.add(products, tile.d, x.scales[at]) }
+                    offsets.addOffset(tile.m, x.sums[at])
+                }
+                let sums = encoding == .q8_0 ? even + odd : (even + odd) + offsets
+                y.withUnsafeMutableBufferPointer { sums.store($0.baseAddress! + i * m.rows + g * 8, count: min(8, m.rows - g * 8)) }
+            }
+        }
+        return y
     }
 }
