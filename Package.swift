@@ -6,14 +6,16 @@ import PackageDescription
 /// kernels use AVX2 instructions directly where that machine has them (and AVX-512 VNNI's byte dot
 /// products where it has those too), and portable loops with the same results elsewhere. Swift
 /// cannot ask the target's features at compile time, so the manifest reads them.
-/// TAILOR_PORTABLE=1 builds the portable loops anyway, to test them.
+/// TAILOR_PORTABLE=1 builds the portable loops anyway, and TAILOR_NO_VNNI=1 the AVX2 kernels
+/// without VNNI, to test them.
 let cpuFeatures: [SwiftSetting] = {
     #if arch(x86_64) && os(Linux)
     guard ProcessInfo.processInfo.environment["TAILOR_PORTABLE"] == nil else { return [] }
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
     guard flags.contains("avx2") else { return [] }
-    return [.define("TAILOR_AVX2")] + (flags.isSuperset(of: ["avx512_vnni", "avx512vl"]) ? [.define("TAILOR_VNNI")] : [])
+    let vnni = flags.isSuperset(of: ["avx512_vnni", "avx512vl"]) && ProcessInfo.processInfo.environment["TAILOR_NO_VNNI"] == nil
+    return [.define("TAILOR_AVX2")] + (vnni ? [.define("TAILOR_VNNI")] : [])
     #else
     return []
     #endif
