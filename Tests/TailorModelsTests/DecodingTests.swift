@@ -221,10 +221,15 @@ final class DecodingTests: XCTestCase {
         let ended = DispatchSemaphore(value: 0)
         results.withLock { $0 = [:] }
         let long = SamplingOptions(maxTokens: 20, temperature: 0, ignoreEndOfText: true)
-        served.submit(BatchDecoder.Request(ids: [101], options: long, id: 1, onToken: { r in if r.ids.count == 2 { served.cancel(1) } },
+        // The first cancels itself at its second token, but only once the second is cancelled:
+        // on a busy machine it could otherwise end, and let the second start, before that.
+        let secondCancelled = DispatchSemaphore(value: 0)
+        served.submit(BatchDecoder.Request(ids: [101], options: long, id: 1,
+                                           onToken: { r in if r.ids.count == 2 { secondCancelled.wait(); served.cancel(1) } },
                                            onFinish: { r in results.withLock { $0[1] = r }; ended.signal() }))
         served.submit(BatchDecoder.Request(ids: [102], options: long, id: 2) { r in results.withLock { $0[2] = r }; ended.signal() })
         served.cancel(2)  // still waiting behind the first
+        secondCancelled.signal()
         for _ in 0..<2 { XCTAssertEqual(ended.wait(timeout: .now() + 30), .success) }
         XCTAssertEqual(results.withLock { $0[1]?.finish }, .cancelled)
         XCTAssertLessThan(results.withLock { $0[1]?.ids.count ?? 99 }, 20)
