@@ -33,7 +33,7 @@ struct QuantizedRows {
             // integer order is the numeric order (a NaN is largest, and makes the block's results NaN).
             var largest: UInt32 = 0
             for j in 0..<32 { largest = Swift.max(largest, v[j].bitPattern & 0x7FFF_FFFF) }
-            let scale = Float(bitPattern: largest) / 127, inverse = (scale == 0 ? 0 : 1 / scale)
+            let scale = Float(bitPattern: largest) / 127, inverse = scale == 0 ? 0 : 1 / scale
             var total: Int32 = 0
             for j in 0..<32 {
                 q[j] = Self.step(v[j], inverse)
@@ -61,7 +61,6 @@ struct QuantizedRows {
         totals.deallocate()
     }
 }
-
 
 extension BlockMatrix {
     /// y[i, o] for the rows o of the eight-row groups `groups` (`BlockTiles`) and every quantised
@@ -103,32 +102,34 @@ extension BlockMatrix {
                     add(&sums.3, &offsets.3, 3)
                 }
             }
-            @inline(__always) func store(_ even: TileSums, _ odd: TileSums, _ offsets: TileSums, _ i: Int) {
-                (Kind.hasOffset ? (even + odd) + offsets : even + odd).store(y + i * rows + g * 8, count: lanes)
-            }
-            var i = 0
-            while i < x.count {
-                let count = x.count - i >= 4 ? 4 : 1
+            /// Every block of the group for the `count` x rows from `i`, even and odd blocks apart.
+            @inline(__always) func sweep(from i: Int, count: Int) {
                 var even = (TileSums(), TileSums(), TileSums(), TileSums()), odd = even, offsets = even
                 var b = 0
                 while b + 2 <= blocks {
-                    if count == 4 {
-                        block(b, i, &even, &offsets, count: 4)
-                        block(b + 1, i, &odd, &offsets, count: 4)
-                    } else {
-                        block(b, i, &even, &offsets, count: 1)
-                        block(b + 1, i, &odd, &offsets, count: 1)
-                    }
+                    block(b, i, &even, &offsets, count: count)
+                    block(b + 1, i, &odd, &offsets, count: count)
                     b += 2
                 }
-                if b < blocks { block(b, i, &even, &offsets, count: count == 4 ? 4 : 1) }
-                store(even.0, odd.0, offsets.0, i)
-                if count == 4 {
-                    store(even.1, odd.1, offsets.1, i + 1)
-                    store(even.2, odd.2, offsets.2, i + 2)
-                    store(even.3, odd.3, offsets.3, i + 3)
+                if b < blocks { block(b, i, &even, &offsets, count: count) }
+                @inline(__always) func store(_ even: TileSums, _ odd: TileSums, _ offsets: TileSums, _ r: Int) {
+                    (Kind.hasOffset ? (even + odd) + offsets : even + odd).store(y + (i + r) * rows + g * 8, count: lanes)
                 }
-                i += count
+                store(even.0, odd.0, offsets.0, 0)
+                if count == 4 {
+                    store(even.1, odd.1, offsets.1, 1)
+                    store(even.2, odd.2, offsets.2, 2)
+                    store(even.3, odd.3, offsets.3, 3)
+                }
+            }
+            var i = 0
+            while i + 4 <= x.count {
+                sweep(from: i, count: 4)
+                i += 4
+            }
+            while i < x.count {
+                sweep(from: i, count: 1)
+                i += 1
             }
         }
     }

@@ -23,7 +23,7 @@ final class BlockTiles: @unchecked Sendable {  // written once in init, then onl
         tileBytes = valuesOffset + (encoding == .q8_0 ? 256 : 128)
         storage = .allocate(byteCount: groups * blocks * tileBytes, alignment: 64)
         storage.initializeMemory(as: UInt8.self, repeating: 0, count: groups * blocks * tileBytes)
-        let quantsAt = encoding == .q4_1 ? 4 : 2
+        let quantsAt = encoding == .q4_1 ? 4 : 2, steps = encoding == .q8_0 ? 8 : 4
         for g in 0..<groups {
             for b in 0..<blocks {
                 let tile = storage + (g * blocks + b) * tileBytes
@@ -31,7 +31,6 @@ final class BlockTiles: @unchecked Sendable {  // written once in init, then onl
                     let block = base + (g * 8 + r) * rowBytes + b * blockBytes
                     (tile + 2 * r).copyMemory(from: block, byteCount: 2)
                     if encoding == .q4_1 { (tile + 16 + 2 * r).copyMemory(from: block + 2, byteCount: 2) }
-                    let steps = encoding == .q8_0 ? 8 : 4
                     for step in 0..<steps {
                         (tile + valuesOffset + step * 32 + 4 * r).copyMemory(from: block + quantsAt + 4 * step, byteCount: 4)
                     }

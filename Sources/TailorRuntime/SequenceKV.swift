@@ -65,13 +65,13 @@ public final class SequenceKV: @unchecked Sendable {  // one step uses it at a t
         let k = keys + slot(layer, kvHead, 0), v = values + slot(layer, kvHead, 0)
         /// Key j's score: q · k_j in 16 lanes, summed pairwise, plus the columns past the last
         /// 16, times the scale. The same operations whether j is taken alone or among four.
-        @inline(__always) func score(_ j: Int, _ acc: SIMD16<Float>, _ i: Int) -> Float {
+        let whole = d - d % Lanes.width, zero = SIMD16<Float>(repeating: 0)
+        @inline(__always) func score(_ j: Int, _ acc: SIMD16<Float>) -> Float {
             let kj = k + j * d
             var tail: Float = 0
-            for c in i..<d { tail.addProduct(q[c], kj[c]) }
+            for c in whole..<d { tail.addProduct(q[c], kj[c]) }
             return (BlockMatrix.treeSum(acc) + tail) * scale
         }
-        let whole = d - d % Lanes.width, zero = SIMD16<Float>(repeating: 0)
         var j = 0
         // Four keys at a time: their sums are independent, so they do not wait on each other.
         while j + 4 <= visible {
@@ -84,13 +84,13 @@ public final class SequenceKV: @unchecked Sendable {  // one step uses it at a t
                 a2.addProduct(qi, Lanes.load(k0 + 2 * d, i))
                 a3.addProduct(qi, Lanes.load(k0 + 3 * d, i))
             }
-            (scores[j], scores[j + 1], scores[j + 2], scores[j + 3]) = (score(j, a0, whole), score(j + 1, a1, whole), score(j + 2, a2, whole), score(j + 3, a3, whole))
+            (scores[j], scores[j + 1], scores[j + 2], scores[j + 3]) = (score(j, a0), score(j + 1, a1), score(j + 2, a2), score(j + 3, a3))
             j += 4
         }
         while j < visible {
             var acc = zero
             for i in stride(from: 0, to: whole, by: Lanes.width) { acc.addProduct(Lanes.load(q, i), Lanes.load(k + j * d, i)) }
-            scores[j] = score(j, acc, whole)
+            scores[j] = score(j, acc)
             j += 1
         }
         var top = -Float.infinity
