@@ -103,8 +103,11 @@ final class DecodingTests: XCTestCase {
                 let v = decoding.vocab
                 let expected = (prompt.count - 1...prompt.count + continuation.count - 1).flatMap { Array(full[$0 * v..<($0 + 1) * v]) }
                 XCTAssertEqual(got.count, expected.count)
+                // The cache keeps keys and values in Float16 (11 significant bits): measured 1.4e-4 and
+                // 1.6e-4 at most here, where the Float32 cache gave under 1e-4; an adapter left out
+                // moves these logits by tenths.
                 let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 1
-                XCTAssertLessThan(worst, 1e-4, "\(type(of: model)), adapter: \(adapter != nil)")
+                XCTAssertLessThan(worst, 5e-4, "\(type(of: model)), adapter: \(adapter != nil)")
                 XCTAssertEqual(cache.length, prompt.count + continuation.count)
             }
         }
