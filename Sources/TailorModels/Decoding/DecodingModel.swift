@@ -136,13 +136,18 @@ struct DecodeRows {
         }
         let out = Tensor(zeros: q.shape)
         let (qp, op) = (UnsafeSendableBox(q.pointer), UnsafeSendableBox(out.pointer))
-        Parallel.forEach(count * heads, grain: 4) { items in
+        // Work goes out by (row, key head), so the query heads that read one key head's cache run
+        // one after another on one core, while those keys and values are in its caches.
+        let kvHeads = kvWidth / d, group = heads / kvHeads
+        Parallel.forEach(count * kvHeads, grain: 1) { items in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest)
             defer { scores.deallocate() }
             for item in items {
-                let (row, head) = (item / heads, item % heads), (s, local) = owner[row]
-                let at = row * heads * d + head * d
-                segments[s].cache.attend(layer: layer, query: qp.value + at, row: local, head: head, heads: heads, scores: scores, into: op.value + at)
+                let (row, kvHead) = (item / kvHeads, item % kvHeads), (s, local) = owner[row]
+                for head in (kvHead * group)..<((kvHead + 1) * group) {
+                    let at = row * heads * d + head * d
+                    segments[s].cache.attend(layer: layer, query: qp.value + at, row: local, head: head, heads: heads, scores: scores, into: op.value + at)
+                }
             }
         }
         return out
