@@ -30,7 +30,7 @@ trap stop EXIT
 ready() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$1/v1/models" >/dev/null && return 0; sleep 0.2; done; echo "server on $1 did not start" >&2; exit 1; }
 load() {  # port models label
   for c in $levels; do
-    python3 docs/bench/serve_load.py --port "$1" --models "$2" --clients "$c" --requests "${REQUESTS:-2}" --max-tokens 128 --label "$3"
+    python3 docs/bench/serve_load.py --port "$1" --models "$2" --clients "$c" --requests "${REQUESTS:-4}" --max-tokens 128 --label "$3"
   done
 }
 for round in $(seq 1 "$rounds"); do
