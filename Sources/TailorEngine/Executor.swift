@@ -53,6 +53,10 @@ public final class Executor {
     /// Every kind that runs, and its runner: each stage's runners register their kinds.
     public let runners: RunnerRegistry
 
+    /// Where nodes are built when not in this process (a batch scheduler such as Slurm): each
+    /// node that must run is handed over as a job; nil builds them here.
+    public var remote: (any RemoteBuilder)?
+
     /// `digests`: the ones the plan was made with (their memo lives in the cache).
     public init(plan: Plan, store: ArtifactStore, digests: FileDigests? = nil, runners: RunnerRegistry) {
         self.runners = runners
@@ -128,7 +132,8 @@ public final class Executor {
             if schedule.failure == nil {
                 while let next = schedule.ready.min() {
                     let node = nodes[next]
-                    let heavy = Self.isHeavy(node.kind)
+                    // A remote builder's scheduler gives each job its own cores and memory.
+                    let heavy = remote == nil && Self.isHeavy(node.kind)
                     if heavy ? schedule.running > 0 : (schedule.heavy || schedule.running >= Swift.max(1, jobs)) { break }
                     schedule.ready.remove(next)
                     schedule.running += 1
@@ -220,8 +225,9 @@ public final class Executor {
             if artifact == nil {
                 let baseline = TensorMemory.liveBytes
                 TensorMemory.resetPeak()
-                let (made, builtHere) = try build(node, inputs, key: key, events: events)
-                if builtHere, Self.isHeavy(node.kind) { peak = TensorMemory.peakBytes - baseline }
+                let (made, builtHere) = try remote.map { try buildRemotely($0, node, inputs, key: key, events: events) }
+                    ?? build(node, inputs, key: key, events: events)
+                if builtHere, remote == nil, Self.isHeavy(node.kind) { peak = TensorMemory.peakBytes - baseline }
                 artifact = made
                 status = !builtHere ? .cached : problem == "missing" ? .ran : .recomputed
                 state.locked { _ = state.verified.insert(key) }
@@ -262,6 +268,19 @@ public final class Executor {
             try? FileManager.default.removeItem(atPath: scratch)
             return (made, true)
         }
+    }
+
+    /// Hands the node to the remote builder as a job (its inputs are in the store) and takes
+    /// the artifact the job stored under `key`. A job that ends without it is a failure.
+    func buildRemotely(_ remote: any RemoteBuilder, _ node: PlanNode, _ inputs: [(PlanInput, Artifact)], key: String,
+                       events: @escaping (Event) -> Void) throws -> (Artifact, built: Bool) {
+        if case (let built?, _) = store.lookup(key) { return (built, false) }
+        let job = Job(node: node, inputs: inputs, files: fileDigests(node), specDirectory: specDirectory, key: key)
+        try remote.build(job, node: node, machine: plan.machine, store: store, events: events)
+        guard case (let made?, _) = store.lookup(key) else {
+            throw ExecutionError.inNode(node, ExecutionError("its job ended, but no intact artifact is in the cache under \(key.prefix(12))"))
+        }
+        return (made, true)
     }
 
     /// After a node ran: its runner read every parameter of the node. One it never looked at

@@ -30,8 +30,19 @@ struct Run: ParsableCommand {
     @Flag(help: "Also write the lock beside the spec (SPEC.lock), to commit with it.")
     var lock = false
 
-    @Option(parsing: .unconditional, help: "Light nodes (data, tokenizers, prompts) to run at once; training and evals always run alone (default: the cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .unconditional, help: "Light nodes (data, tokenizers, prompts) to run at once; training and evals always run alone (default: the cores). With --backend slurm: jobs in the queue at once (default: 64).")
+    var jobs: Int?
+
+    enum Backend: String, ExpressibleByArgument, CaseIterable { case local, slurm }
+
+    @Option(help: "Where nodes run: local (this process), or slurm (each node a batch job running `tailor exec-node` over the cache, which must be on a filesystem the cluster's hosts share; see docs/executor.md).")
+    var backend: Backend = .local
+
+    @Option(help: "The Slurm partition the jobs go to (--backend slurm; default: the cluster's).")
+    var partition: String?
+
+    @Option(help: "The Slurm account the jobs are charged to (--backend slurm).")
+    var account: String?
 
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
@@ -42,14 +53,31 @@ struct Run: ParsableCommand {
     var events: Events = .text
 
     func validate() throws {
-        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if backend != .slurm, partition != nil || account != nil {
+            throw ValidationError("--partition and --account choose where Slurm jobs go: add --backend slurm")
+        }
+    }
+
+    /// The Slurm backend, when asked for: the jobs run this binary, from this folder.
+    func remote() throws -> SlurmBackend? {
+        guard backend == .slurm else { return nil }
+        guard SlurmBackend.available else {
+            throw ValidationError("--backend slurm needs Slurm's sbatch on PATH (Debian: slurm-client), on a host that can submit jobs")
+        }
+        let tailor = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let slurm = SlurmBackend(.init(partition: partition, account: account, tailor: tailor, directory: FileManager.default.currentDirectoryPath))
+        Interruption.slurm = slurm
+        return slurm
     }
 
     func run() throws {
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
         let start = Date()
         let display = Display(json: events == .json)
-        let (plan, store, outcomes) = try Run.build(spec, only: only, options: options, cache: cache, jobs: jobs) { event in
+        let remote = try remote()
+        let inFlight = jobs ?? (remote == nil ? ProcessInfo.processInfo.activeProcessorCount : 64)
+        let (plan, store, outcomes) = try Run.build(spec, only: only, options: options, cache: cache, jobs: inFlight, remote: remote) { event in
             if case .warning = event { return display.show(event) }  // warnings even when quiet
             if !quiet { display.show(event) }
         }
@@ -87,7 +115,7 @@ struct Run: ParsableCommand {
     /// Plans a spec and runs `only` (every node when empty) and what they need, from the cache
     /// where it holds them: what `run` does before its record, and what commands that need a
     /// spec's model (`score`) do first. Spec errors and refused nodes are reported and exit 1.
-    static func build(_ spec: String, only: [String], options: SpecOptions, cache: String?, jobs: Int,
+    static func build(_ spec: String, only: [String], options: SpecOptions, cache: String?, jobs: Int, remote: (any RemoteBuilder)? = nil,
                       events: @escaping (Executor.Event) -> Void) throws -> (Plan, ArtifactStore, [Executor.Outcome]) {
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
         let root = try cacheRoot(cache, from: directory)
@@ -124,6 +152,7 @@ struct Run: ParsableCommand {
         }
         Interruption.cleanUp(store)
         let executor = Executor(plan: plan, store: store, digests: compiler.digests)
+        executor.remote = remote
         defer { compiler.digests.save() }
         do {
             return (plan, store, try executor.run(nodes, jobs: jobs, events: events))

@@ -1,0 +1,130 @@
+import Foundation
+import TailorPlan
+import TailorRuntime
+
+/// Runs nodes as Slurm batch jobs: each node that must run is written as a job description
+/// into the cache's `slurm/` folder, submitted with `sbatch` to run `tailor exec-node` against
+/// the same cache, and followed with `scontrol` until it ends. The executor submits a node only
+/// when its inputs are in the cache (its own polling, not `--dependency=afterok`): a job's
+/// description names its inputs' artifacts, which exist only once they are built, and a node
+/// found in the cache is never submitted at all.
+public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submitted` is locked
+    public struct Options: Sendable {
+        public var partition: String?
+        public var account: String?
+        /// Seconds between looks at a job's state.
+        public var poll: Double
+        /// The `tailor` binary the jobs run (this one, by its absolute path).
+        public var tailor: String
+        /// The folder jobs start in (where the spec's relative paths resolve).
+        public var directory: String
+
+        public init(partition: String? = nil, account: String? = nil, poll: Double = 1, tailor: String, directory: String) {
+            (self.partition, self.account, self.poll, self.tailor, self.directory) = (partition, account, poll, tailor, directory)
+        }
+    }
+
+    let options: Options
+    let lock = NSLock()
+    var submitted: Set<String> = []
+
+    public init(_ options: Options) { self.options = options }
+
+    /// What a node asks Slurm for, from the plan's estimates with a margin (an estimate is a
+    /// model, not a measurement: docs/performance.md compares them with runs): memory 1.5× the
+    /// estimated peak plus 512 MiB for the process itself (2 GiB when there is no estimate);
+    /// time 3× the estimate plus 5 minutes (none asked when there is no estimate: the
+    /// partition's limit); every core of the machine for nodes that compute with the tensor
+    /// runtime, one for the rest.
+    public static func resources(_ node: PlanNode, machine: MachineProfile, cores: Int) -> [String] {
+        let mebibyte = 1_048_576.0
+        let memory = node.estimate.peakBytes.map { Int((($0 * 1.5) / mebibyte).rounded(.up)) + 512 } ?? 2048
+        var flags = ["--mem=\(memory)M", "--cpus-per-task=\(Executor.isHeavy(node.kind) ? cores : 1)"]
+        if let seconds = node.estimate.seconds(on: machine) {
+            flags.append("--time=\(Int(((seconds * 3 + 300) / 60).rounded(.up)))")
+        }
+        return flags
+    }
+
+    public func build(_ job: Job, node: PlanNode, machine: MachineProfile, store: ArtifactStore, events: @escaping (Executor.Event) -> Void) throws {
+        // Jobs start elsewhere: every path they are given is absolute.
+        let root = URL(fileURLWithPath: store.root, relativeTo: URL(fileURLWithPath: options.directory, isDirectory: true)).standardizedFileURL.path
+        let folder = root + "/slurm"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let name = node.id.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? String($0) : "_" }.joined() + "-" + job.key.prefix(12)
+        let (description, log) = (folder + "/" + name + ".job.json", folder + "/" + name + ".log")
+        try AtomicFile.write(Data(job.json.utf8), to: description)
+        var arguments = ["--parsable", "--job-name=tailor:\(node.id)", "--output=\(log)", "--chdir=\(options.directory)"]
+        arguments += Self.resources(node, machine: machine, cores: ProcessInfo.processInfo.activeProcessorCount)
+        if let partition = options.partition { arguments.append("--partition=\(partition)") }
+        if let account = options.account { arguments.append("--account=\(account)") }
+        // The job's runtime uses the cores Slurm gave it, not every core of the host.
+        arguments.append("--wrap=TAILOR_THREADS=${SLURM_CPUS_PER_TASK:-1} exec \(Self.quoted(options.tailor)) exec-node \(Self.quoted(description)) --cache \(Self.quoted(root)) --quiet")
+        let submission = try Self.command("sbatch", arguments)
+        guard submission.status == 0, let id = submission.output.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }), !id.isEmpty else {
+            throw ExecutionError.inNode(node, ExecutionError("sbatch refused its job: \(submission.output.trimmingCharacters(in: .whitespacesAndNewlines))"))
+        }
+        lock.withLock { _ = submitted.insert(id) }
+        defer { lock.withLock { _ = submitted.remove(id) } }
+        events(.progress(node, Executor.Progress(text: "Slurm job \(id) submitted")))
+        var last = ""
+        while true {
+            let state = try Self.state(of: id)
+            switch state {
+            case nil, "COMPLETED": return  // a job no longer known has ended; the cache says how
+            case "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT":
+                if state != last {
+                    last = state!
+                    events(.progress(node, Executor.Progress(text: "Slurm job \(id) \(state!.lowercased())")))
+                }
+                Thread.sleep(forTimeInterval: options.poll)
+            default:
+                throw ExecutionError.inNode(node, ExecutionError("Slurm job \(id) ended \(state!)" + Self.tail(log)))
+            }
+        }
+    }
+
+    /// Whether `sbatch` runs here (the host can submit jobs).
+    public static var available: Bool { (try? command("sbatch", ["--version"]))?.status == 0 }
+
+    /// Cancels every job this run submitted that has not ended (when the run is interrupted).
+    public func cancelAll() {
+        let ids = lock.withLock { Array(submitted) }
+        if !ids.isEmpty { _ = try? Self.command("scancel", ids) }
+    }
+
+    /// The job's state as `scontrol` reports it, or nil once Slurm no longer knows the job.
+    static func state(of id: String) throws -> String? {
+        let shown = try command("scontrol", ["show", "job", "--oneliner", id])
+        guard shown.status == 0 else { return nil }
+        guard let field = shown.output.split(separator: " ").first(where: { $0.hasPrefix("JobState=") }) else { return nil }
+        return String(field.dropFirst("JobState=".count))
+    }
+
+    /// The last 20 lines of a job's log, for a failure's message.
+    static func tail(_ log: String) -> String {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8), !text.isEmpty else { return " (its log \(log) is empty)" }
+        return "; the end of its log (\(log)):\n" + text.split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")
+    }
+
+    /// A word for the job's shell: single-quoted, any quote inside closed and reopened.
+    static func quoted(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    /// Runs a Slurm command (found on PATH) and returns its exit status and output (both streams).
+    static func command(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [name] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do {
+            try process.run()
+        } catch {
+            throw ExecutionError("cannot run \(name): \(error.localizedDescription)")
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
