@@ -76,6 +76,7 @@ public struct FlatIndex: @unchecked Sendable {  // the matrix is never written a
             for first in stride(from: 0, to: count, by: width) {
                 let rows = first..<Swift.min(count, first + width)
                 let s = product(q, rows: rows)  // (B, R)
+                defer { withExtendedLifetime(s) {} }  // read through `scores` only: kept to the block's end
                 let scores = Running.Scores(pointer: s.pointer, width: rows.count, first: first)
                 // Each query's best in parallel: each is a function of its own row alone.
                 Parallel.forEach(block.count, grain: 16) { range in

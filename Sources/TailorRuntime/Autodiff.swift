@@ -157,6 +157,7 @@ extension Tensor {
     /// Whether any element is NaN or ±Inf.
     public var hasNonFinite: Bool {
         let c = contiguous()
+        defer { withExtendedLifetime(c) {} }  // read through `p` only: kept to the end (Swift keeps objects only to their last use)
         let p = UnsafeSendable(c.pointer)
         let chunks = Parallel.chunkCount(c.count, grain: 1 << 16)
         let found = UnsafeSendable(UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, chunks)))

@@ -181,6 +181,7 @@ public struct SGD: Optimizer {
     public mutating func step(lr: Float) {
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad?.contiguous() else { continue }
+            defer { withExtendedLifetime(g) {} }  // read through `pg` only
             let pp = p.pointer, pg = g.pointer, pb = buffers[i].pointer, lr = lr * rateScales[i]
             for j in 0..<p.count {
                 pb[j] = momentum * pb[j] + pg[j]

@@ -17,6 +17,7 @@ extension Tensor {
     /// Elementwise product of a gradient with a function of x and y, in one pass.
     static func chain(_ g: Tensor, _ x: Tensor, _ y: Tensor, _ f: @escaping (Float, Float, Float) -> Float) -> Tensor {
         let gc = g.contiguous()
+        defer { withExtendedLifetime(gc) {} }  // a copy read through `pg` only: kept to the end (Swift keeps objects only to their last use)
         let out = Tensor(uninitialized: x.shape)
         let pg = gc.pointer, px = x.pointer, py = y.pointer, o = out.pointer
         Parallel.forEach(out.count, grain: 1 << 14) { r in for i in r { o[i] = f(pg[i], px[i], py[i]) } }
@@ -62,6 +63,7 @@ extension Tensor {
         }
         return Tensor.record("gelu", out, [self]) { g in
             let gc = g.contiguous()
+            defer { withExtendedLifetime(gc) {} }  // read through `pg` only (see `chain`)
             let dx = Tensor(uninitialized: src.shape)
             let (pg, pd) = (gc.pointer, dx.pointer)
             Parallel.forEach(n, grain: 1 << 14) { r in
@@ -84,6 +86,7 @@ extension Tensor {
         Parallel.forEach(n, grain: 1 << 14) { r in for i in r { po[i] = 0.5 * px[i] * (1 + Foundation.erf(px[i] * 0.707_106_78)) } }
         return Tensor.record("gelu_exact", out, [self]) { g in
             let gc = g.contiguous()
+            defer { withExtendedLifetime(gc) {} }  // read through `pg` only (see `chain`)
             let dx = Tensor(uninitialized: src.shape)
             let (pg, pd) = (gc.pointer, dx.pointer)
             Parallel.forEach(n, grain: 1 << 14) { r in
@@ -105,6 +108,7 @@ extension Tensor {
         Parallel.forEach(n, grain: 1 << 14) { r in for i in r { po[i] = px[i] * FastMath.sigmoid(px[i]) } }
         return Tensor.record("silu", out, [self]) { g in
             let gc = g.contiguous()
+            defer { withExtendedLifetime(gc) {} }  // read through `pg` only (see `chain`)
             let dx = Tensor(uninitialized: src.shape)
             let (pg, pd) = (gc.pointer, dx.pointer)
             Parallel.forEach(n, grain: 1 << 14) { r in

@@ -117,7 +117,7 @@ public final class Tensor: @unchecked Sendable {
     /// The elements in row-major order.
     public var scalars: [Float] {
         let c = contiguous()
-        return Array(UnsafeBufferPointer(start: c.pointer, count: c.count))
+        return withExtendedLifetime(c) { Array(UnsafeBufferPointer(start: c.pointer, count: c.count)) }
     }
 
     /// The single value of a one-element tensor.

@@ -209,7 +209,8 @@ public final class BatchDecoder: @unchecked Sendable {  // `lock` guards `waitin
             slot.pending.removeFirst(n)
             guard slot.pending.isEmpty else { continue }
             let options = slot.request.options
-            let token = Sampler.pick(logits.pointer + row * v, v, options, sequence: slot.request.stream, step: slot.state.result.ids.count)
+            // The logits are read through their pointer only: kept alive until the pick has read them.
+            let token = withExtendedLifetime(logits) { Sampler.pick(logits.pointer + row * v, v, options, sequence: slot.request.stream, step: slot.state.result.ids.count) }
             row += 1
             slot.state.add(token, tokenizer: tokenizer, options: options)
             if slot.state.running, slot.cache.length < slot.cache.capacity {

@@ -56,7 +56,8 @@ public final class DecodingGPT2: DecodingModel, @unchecked Sendable {  // immuta
             batch.finish()
             let last = finalNorm(x.embedding(batch.logitRows.map(Int32.init), shape: [batch.logitRows.count])).contiguous()  // (S, C)
             let logits = Tensor(zeros: [last.shape[0], embed.rows])  // (S, V)
-            embed.multiply(last.pointer, rows: last.shape[0], into: logits.pointer)
+            // Kept alive until read (see DecodingLlama.step).
+            withExtendedLifetime(last) { embed.multiply(last.pointer, rows: last.shape[0], into: logits.pointer) }
             return logits
         }
     }

@@ -70,7 +70,9 @@ public final class DecodingLlama: DecodingModel, @unchecked Sendable {  // immut
             batch.finish()
             let last = x.embedding(batch.logitRows.map(Int32.init), shape: [batch.logitRows.count]).rmsNorm(weight: finalNorm, eps: config.normEps)  // (S, C)
             let logits = Tensor(zeros: [last.shape[0], head.rows])  // (S, V)
-            head.multiply(last.pointer, rows: last.shape[0], into: logits.pointer)
+            // `last` is read through its pointer only: kept alive until the product has read it
+            // (Swift keeps an object only to its last use).
+            withExtendedLifetime(last) { head.multiply(last.pointer, rows: last.shape[0], into: logits.pointer) }
             return logits
         }
     }

@@ -72,7 +72,7 @@ public struct Generator {
             for step in 0..<options.maxTokens {
                 var next = [Int32](repeating: pad, count: batch)
                 for b in 0..<batch where states[b].running {
-                    let token = Sampler.pick(logits.pointer + b * v, v, options, sequence: b, step: step)
+                    let token = withExtendedLifetime(logits) { Sampler.pick(logits.pointer + b * v, v, options, sequence: b, step: step) }
                     next[b] = token
                     states[b].add(token, tokenizer: tokenizer, options: options)
                 }
