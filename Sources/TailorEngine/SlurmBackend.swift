@@ -12,14 +12,16 @@ public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submi
     public struct Options: Sendable {
         public var partition: String?
         public var account: String?
-        /// Seconds between looks at a job's state.
+        /// The most seconds between looks at a job's state: the first look is after 0.1 s, and
+        /// each wait is 1.5 times the last up to this, so short jobs are seen to end soon and
+        /// long ones cost the controller little.
         public var poll: Double
         /// The `tailor` binary the jobs run (this one, by its absolute path).
         public var tailor: String
         /// The folder jobs start in (where the spec's relative paths resolve).
         public var directory: String
 
-        public init(partition: String? = nil, account: String? = nil, poll: Double = 1, tailor: String, directory: String) {
+        public init(partition: String? = nil, account: String? = nil, poll: Double = 2, tailor: String, directory: String) {
             (self.partition, self.account, self.poll, self.tailor, self.directory) = (partition, account, poll, tailor, directory)
         }
     }
@@ -67,7 +69,7 @@ public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submi
         lock.withLock { _ = submitted.insert(id) }
         defer { lock.withLock { _ = submitted.remove(id) } }
         events(.progress(node, Executor.Progress(text: "Slurm job \(id) submitted")))
-        var last = ""
+        var last = "", wait = 0.1
         while true {
             let state = try Self.state(of: id)
             switch state {
@@ -77,7 +79,8 @@ public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submi
                     last = state!
                     events(.progress(node, Executor.Progress(text: "Slurm job \(id) \(state!.lowercased())")))
                 }
-                Thread.sleep(forTimeInterval: options.poll)
+                Thread.sleep(forTimeInterval: wait)
+                wait = Swift.min(options.poll, wait * 1.5)
             default:
                 throw ExecutionError.inNode(node, ExecutionError("Slurm job \(id) ended \(state!)" + Self.tail(log)))
             }
