@@ -20,10 +20,36 @@ public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submi
         public var tailor: String
         /// The folder jobs start in (where the spec's relative paths resolve).
         public var directory: String
+        /// `sbatch` options for the nodes whose ids match a pattern (a node id, or a shell glob
+        /// such as `model.*`), in order: each replaces the option of the same name the estimates
+        /// gave (`--mem=8G` for `--mem=…`) or is added.
+        public var overrides: [(pattern: String, option: String)]
 
-        public init(partition: String? = nil, account: String? = nil, poll: Double = 2, tailor: String, directory: String) {
+        public init(partition: String? = nil, account: String? = nil, poll: Double = 2, tailor: String, directory: String,
+                    overrides: [(pattern: String, option: String)] = []) {
             (self.partition, self.account, self.poll, self.tailor, self.directory) = (partition, account, poll, tailor, directory)
+            self.overrides = overrides
         }
+    }
+
+    /// Whether `pattern` names the node `id`: the id itself, or a glob that matches it.
+    public static func matches(_ pattern: String, _ id: String) -> Bool { pattern == id || fnmatch(pattern, id, 0) == 0 }
+
+    /// The override patterns that match none of `ids` (a misspelt node would otherwise be ignored).
+    public func unmatched(_ ids: [String]) -> [String] {
+        options.overrides.map(\.pattern).filter { pattern in !ids.contains { Self.matches(pattern, $0) } }
+    }
+
+    /// The run's and the estimates' options for a node, with the overrides that match it applied.
+    func options(for node: PlanNode, machine: MachineProfile) -> [String] {
+        var flags = (options.partition.map { ["--partition=\($0)"] } ?? []) + (options.account.map { ["--account=\($0)"] } ?? [])
+        flags += Self.resources(node, machine: machine, cores: ProcessInfo.processInfo.activeProcessorCount)
+        for (pattern, option) in options.overrides where Self.matches(pattern, node.id) {
+            let name = option.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option
+            flags.removeAll { $0 == name || $0.hasPrefix(name + "=") }
+            flags.append(option)
+        }
+        return flags
     }
 
     let options: Options
@@ -57,11 +83,11 @@ public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submi
         let (description, log) = (folder + "/" + name + ".job.json", folder + "/" + name + ".log")
         try AtomicFile.write(Data(job.json.utf8), to: description)
         var arguments = ["--parsable", "--job-name=tailor:\(node.id)", "--output=\(log)", "--chdir=\(options.directory)"]
-        arguments += Self.resources(node, machine: machine, cores: ProcessInfo.processInfo.activeProcessorCount)
-        if let partition = options.partition { arguments.append("--partition=\(partition)") }
-        if let account = options.account { arguments.append("--account=\(account)") }
+        arguments += options(for: node, machine: machine)
         // The job's runtime uses the cores Slurm gave it, not every core of the host.
         arguments.append("--wrap=TAILOR_THREADS=${SLURM_CPUS_PER_TASK:-1} exec \(Self.quoted(options.tailor)) exec-node \(Self.quoted(description)) --cache \(Self.quoted(root)) --quiet")
+        // The submission as a command line beside the job, to read or to submit again by hand.
+        try AtomicFile.write(Data((["sbatch"] + arguments).map(Self.quoted).joined(separator: " ").appending("\n").utf8), to: folder + "/" + name + ".sbatch")
         let submission = try Self.command("sbatch", arguments)
         guard submission.status == 0, let id = submission.output.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }), !id.isEmpty else {
             throw ExecutionError.inNode(node, ExecutionError("sbatch refused its job: \(submission.output.trimmingCharacters(in: .whitespacesAndNewlines))"))

@@ -44,6 +44,18 @@ struct Run: ParsableCommand {
     @Option(help: "The Slurm account the jobs are charged to (--backend slurm).")
     var account: String?
 
+    @Option(name: .customLong("sbatch"), help: ArgumentHelp(
+        "An sbatch option for the nodes a pattern names, as PATTERN:OPTION (repeatable; --backend slurm), e.g. 'model.*:--mem=8G'.",
+        discussion: "PATTERN is a node id or a shell glob; OPTION replaces the option of the same name that the plan's estimates gave, or is added."))
+    var sbatch: [String] = []
+
+    /// `--sbatch` values as (pattern, option).
+    var overrides: [(pattern: String, option: String)] {
+        sbatch.compactMap { value in
+            value.firstIndex(of: ":").map { (String(value[..<$0]), String(value[value.index(after: $0)...])) }
+        }
+    }
+
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
 
@@ -54,8 +66,13 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if backend != .slurm, partition != nil || account != nil {
-            throw ValidationError("--partition and --account choose where Slurm jobs go: add --backend slurm")
+        if backend != .slurm, partition != nil || account != nil || !sbatch.isEmpty {
+            throw ValidationError("--partition, --account and --sbatch choose how Slurm jobs run: add --backend slurm")
+        }
+        for value in sbatch {
+            guard let colon = value.firstIndex(of: ":"), colon != value.startIndex, value[value.index(after: colon)...].hasPrefix("--") else {
+                throw ValidationError("--sbatch '\(value)' is not PATTERN:OPTION (for example 'model.*:--mem=8G')")
+            }
         }
     }
 
@@ -66,7 +83,8 @@ struct Run: ParsableCommand {
             throw ValidationError("--backend slurm needs Slurm's sbatch on PATH (Debian: slurm-client), on a host that can submit jobs")
         }
         let tailor = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let slurm = SlurmBackend(.init(partition: partition, account: account, tailor: tailor, directory: FileManager.default.currentDirectoryPath))
+        let slurm = SlurmBackend(.init(partition: partition, account: account, tailor: tailor, directory: FileManager.default.currentDirectoryPath,
+                                       overrides: overrides))
         Interruption.slurm = slurm
         return slurm
     }
@@ -151,6 +169,9 @@ struct Run: ParsableCommand {
             throw fail(error)
         }
         Interruption.cleanUp(store)
+        if let slurm = remote as? SlurmBackend, let pattern = slurm.unmatched(nodes.map(\.id)).first {
+            throw ValidationError("--sbatch pattern '\(pattern)' names no node of this run (see `tailor plan` for their ids)")
+        }
         let executor = Executor(plan: plan, store: store, digests: compiler.digests)
         executor.remote = remote
         defer { compiler.digests.save() }

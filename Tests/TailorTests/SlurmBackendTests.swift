@@ -67,6 +67,38 @@ extension CommandLineTests {
         let usage = try run(["run", "one.yaml", "--partition", "debug"], in: dir)
         XCTAssertEqual(usage.code, 2)
         XCTAssertTrue(usage.err.contains("add --backend slurm"), usage.err)
+        let misspelt = try run(["run", "one.yaml", "--cache", "c", "--backend", "slurm", "--sbatch", "dta.*:--mem=1G"], in: dir)
+        XCTAssertEqual(misspelt.code, 2)
+        XCTAssertTrue(misspelt.err.contains("--sbatch pattern 'dta.*' names no node of this run"), misspelt.err)
+    }
+
+    /// `--sbatch PATTERN:OPTION` replaces the estimates' option for the nodes it names, and
+    /// Slurm gets it: the job's own record shows it, and the submission is kept beside the job.
+    func testSbatchOptionsReplaceTheEstimatesForTheNodesNamed() throws {
+        try requireSlurm()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-slurm-options-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "tailor: 1\nname: two\ndata:\n  a: { generate: reverse, count: 5 }\n  b: { generate: reverse, count: 6 }\n"
+            .write(to: dir.appendingPathComponent("two.yaml"), atomically: true, encoding: .utf8)
+        let result = try run(["run", "two.yaml", "--cache", "c", "--backend", "slurm", "--sbatch", "data.a:--mem=100M"], in: dir)
+        XCTAssertEqual(result.code, 0, result.err)
+        let submitted = try XCTUnwrap(result.out.split(separator: "\n").first { $0.contains("data.a: Slurm job") })
+        let id = try XCTUnwrap(submitted.split(separator: " ").last { Int($0) != nil }.map(String.init), String(submitted))
+        let shown = Process(), out = Pipe()
+        shown.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        shown.arguments = ["scontrol", "show", "job", "--oneliner", id]
+        shown.standardOutput = out
+        try shown.run()
+        let record = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shown.waitUntilExit()
+        XCTAssertTrue(record.contains("MinMemoryNode=100M"), record)
+        let folder = dir.appendingPathComponent("c/slurm").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sbatch") }.sorted()
+        XCTAssertEqual(files.count, 2)
+        let a = try String(contentsOfFile: folder + "/" + files[0], encoding: .utf8), b = try String(contentsOfFile: folder + "/" + files[1], encoding: .utf8)
+        XCTAssertTrue(a.contains("'--mem=100M'") && !a.contains("--mem=2048M"), a)
+        XCTAssertTrue(b.contains("'--mem=2048M'"), "data.b keeps the estimate's: \(b)")
     }
 
     /// SIGTERM while a node runs as a Slurm job: the run exits 143 and its job is cancelled.
