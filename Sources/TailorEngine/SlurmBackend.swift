@@ -32,6 +32,12 @@ public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submi
         }
     }
 
+    let options: Options
+    let lock = NSLock()
+    var submitted: Set<String> = []
+
+    public init(_ options: Options) { self.options = options }
+
     /// Whether `pattern` names the node `id`: the id itself, or a glob that matches it.
     public static func matches(_ pattern: String, _ id: String) -> Bool { pattern == id || fnmatch(pattern, id, 0) == 0 }
 
@@ -51,12 +57,6 @@ public final class SlurmBackend: RemoteBuilder, @unchecked Sendable {  // `submi
         }
         return flags
     }
-
-    let options: Options
-    let lock = NSLock()
-    var submitted: Set<String> = []
-
-    public init(_ options: Options) { self.options = options }
 
     /// What a node asks Slurm for, from the plan's estimates with a margin (an estimate is a
     /// model, not a measurement: docs/performance.md compares them with runs): memory 1.5× the
