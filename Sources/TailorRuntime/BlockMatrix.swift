@@ -84,8 +84,11 @@ public struct BlockMatrix: @unchecked Sendable {  // immutable after init; the b
         tiles = nil
     }
 
-    /// Row `r` as Float32 values into `out` (`columns` of them): an embedding lookup.
+    /// Row `r` as Float32 values into `out` (`columns` of them): an embedding lookup. A token
+    /// past the vocabulary stops here: reading on would take whatever memory follows the table
+    /// (a test's token 42 of 40 did, and its logits changed with what the heap held).
     public func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < rows, "BlockMatrix: row \(r) of a \(rows)-row matrix (a token outside the vocabulary)")
         let row = base + r * rowBytes
         switch encoding {
         case .f32: out.update(from: row.assumingMemoryBound(to: Float.self), count: columns)
