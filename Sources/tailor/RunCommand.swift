@@ -77,7 +77,7 @@ struct Run: ParsableCommand {
     }
 
     /// The Slurm backend, when asked for: the jobs run this binary, from this folder.
-    func remote() throws -> SlurmBackend? {
+    func slurmBackend() throws -> SlurmBackend? {
         guard backend == .slurm else { return nil }
         guard SlurmBackend.available else {
             throw ValidationError("--backend slurm needs Slurm's sbatch on PATH (Debian: slurm-client), on a host that can submit jobs")
@@ -93,7 +93,7 @@ struct Run: ParsableCommand {
         let directory = (spec as NSString).deletingLastPathComponent.isEmpty ? "." : (spec as NSString).deletingLastPathComponent
         let start = Date()
         let display = Display(json: events == .json)
-        let remote = try remote()
+        let remote = try slurmBackend()
         let inFlight = jobs ?? (remote == nil ? ProcessInfo.processInfo.activeProcessorCount : 64)
         let (plan, store, outcomes) = try Run.build(spec, only: only, options: options, cache: cache, jobs: inFlight, remote: remote) { event in
             if case .warning = event { return display.show(event) }  // warnings even when quiet
@@ -149,6 +149,9 @@ struct Run: ParsableCommand {
         } catch let error as ExecutionError {
             throw ValidationError(error.description)
         }
+        if let slurm = remote as? SlurmBackend, let pattern = slurm.unmatched(nodes.map(\.id)).first {
+            throw ValidationError("--sbatch pattern '\(pattern)' names no node of this run (see `tailor plan` for their ids)")
+        }
         // Refuse up front, naming every node a later version will run: never a silent skip.
         var refusals = DiagnosticBag()
         for (node, why) in Executor.notExecutable(nodes) {
@@ -169,9 +172,6 @@ struct Run: ParsableCommand {
             throw fail(error)
         }
         Interruption.cleanUp(store)
-        if let slurm = remote as? SlurmBackend, let pattern = slurm.unmatched(nodes.map(\.id)).first {
-            throw ValidationError("--sbatch pattern '\(pattern)' names no node of this run (see `tailor plan` for their ids)")
-        }
         let executor = Executor(plan: plan, store: store, digests: compiler.digests)
         executor.remote = remote
         defer { compiler.digests.save() }

@@ -47,7 +47,7 @@ public final class DecodingAdapters: Sendable {
     let modules: [String: Module]
 
     public init(_ set: AdapterSet) {
-        modules = set.adapters.mapValues { lora in Module(a: BlockMatrix(transposing: lora.a), b: Tensor(Tensor.noGrad { lora.b.contiguous() }.scalars, shape: lora.b.shape), scale: lora.scale) }
+        modules = set.adapters.mapValues { lora in Module(a: BlockMatrix(transposing: lora.a), b: Tensor(lora.b.scalars, shape: lora.b.shape), scale: lora.scale) }
     }
 
     /// Adds module `name`'s update, scale·(x·A)·B, for `rows` rows of x (…, In) to y's columns
